@@ -1,0 +1,194 @@
+//! **Diagnostics** of a density, named as MODEL.md §5: mass, risk R_h,
+//! entropy term, free energy, boundary mass, min ρ, mean and covariance of θ,
+//! f_h at evaluation points.
+
+use crate::grid::Grid;
+use crate::model::{dot, Network};
+use crate::setup::MAX_DIM;
+use crate::velocity::Velocity;
+use rayon::prelude::*;
+
+/// Everything stored at a snapshot.
+#[derive(Debug, Clone, Default)]
+pub struct Diagnostics {
+    /// Mean-field time t.
+    pub time: f64,
+    /// M = Σ ρ_i |C|.
+    pub mass: f64,
+    /// R_h = ½ Σ_q ω_q r_q² + (λ/2) Σ_i ρ_i |θ_i|² |C|.
+    pub risk: f64,
+    /// The entropy term (η/2) Σ_i ρ_i log ρ_i |C| (0 log 0 = 0).
+    pub entropy: f64,
+    /// F_η = R_h + entropy term.
+    pub free_energy: f64,
+    /// Mass in the outermost layer of cells.
+    pub boundary_mass: f64,
+    /// min_i ρ_i.
+    pub min_density: f64,
+    /// ∫ θ ρ / M (D entries).
+    pub mean: Vec<f64>,
+    /// Covariance of θ under ρ / M (D × D, row-major).
+    pub cov: Vec<f64>,
+    /// f_h at the evaluation points.
+    pub f_values: Vec<f64>,
+}
+
+/// Cell sums needed by the diagnostics, in one parallel pass.
+#[derive(Clone, Copy)]
+struct Sums {
+    mass: f64,
+    theta2: f64,
+    ent: f64,
+    boundary: f64,
+    min: f64,
+    m1: [f64; MAX_DIM],
+    m2: [[f64; MAX_DIM]; MAX_DIM],
+}
+
+impl Sums {
+    fn zero() -> Self {
+        Sums {
+            mass: 0.0,
+            theta2: 0.0,
+            ent: 0.0,
+            boundary: 0.0,
+            min: f64::INFINITY,
+            m1: [0.0; MAX_DIM],
+            m2: [[0.0; MAX_DIM]; MAX_DIM],
+        }
+    }
+
+    fn add(mut self, o: Sums) -> Sums {
+        self.mass += o.mass;
+        self.theta2 += o.theta2;
+        self.ent += o.ent;
+        self.boundary += o.boundary;
+        self.min = self.min.min(o.min);
+        for i in 0..MAX_DIM {
+            self.m1[i] += o.m1[i];
+            for j in 0..MAX_DIM {
+                self.m2[i][j] += o.m2[i][j];
+            }
+        }
+        self
+    }
+}
+
+fn cell_sums(grid: &Grid, rho: &[f64]) -> Sums {
+    let d = grid.dim();
+    let vol = grid.cell_volume();
+    rho.par_iter()
+        .enumerate()
+        .with_min_len(4096)
+        .fold(Sums::zero, |mut s, (flat, &r)| {
+            let mut idx = [0usize; MAX_DIM];
+            grid.unravel(flat, &mut idx[..d]);
+            let m = r * vol;
+            let mut th = [0.0; MAX_DIM];
+            for k in 0..d {
+                th[k] = grid.centre(k, idx[k]);
+            }
+            s.mass += m;
+            s.min = s.min.min(r);
+            if r > 0.0 {
+                s.ent += m * r.ln();
+            }
+            if grid.on_boundary(&idx[..d]) {
+                s.boundary += m;
+            }
+            for i in 0..d {
+                s.theta2 += m * th[i] * th[i];
+                s.m1[i] += m * th[i];
+                for j in 0..d {
+                    s.m2[i][j] += m * th[i] * th[j];
+                }
+            }
+            s
+        })
+        .reduce(Sums::zero, Sums::add)
+}
+
+/// Mass M = Σ ρ_i |C|.
+pub fn mass(grid: &Grid, rho: &[f64]) -> f64 {
+    rho.par_iter().sum::<f64>() * grid.cell_volume()
+}
+
+/// Risk, entropy term and free energy without the snapshot extras (for the
+/// light history). `velocity` is re-evaluated at ρ.
+pub fn energies(
+    net: &Network,
+    noise: f64,
+    grid: &Grid,
+    vel: &mut Velocity,
+    rho: &[f64],
+) -> (f64, f64, f64) {
+    vel.eval_f(rho);
+    let s = cell_sums(grid, rho);
+    let risk = vel.data_risk() + 0.5 * net.weight_decay * s.theta2;
+    let ent = 0.5 * noise * s.ent;
+    (risk, ent, risk + ent)
+}
+
+/// All snapshot diagnostics of ρ at time t.
+pub fn compute(
+    t: f64,
+    net: &Network,
+    noise: f64,
+    grid: &Grid,
+    vel: &mut Velocity,
+    rho: &[f64],
+    f_points: &[Vec<f64>],
+) -> Diagnostics {
+    vel.eval_f(rho);
+    let s = cell_sums(grid, rho);
+    let d = grid.dim();
+    let risk = vel.data_risk() + 0.5 * net.weight_decay * s.theta2;
+    let entropy = 0.5 * noise * s.ent;
+    let mean: Vec<f64> = (0..d).map(|i| s.m1[i] / s.mass).collect();
+    let mut cov = vec![0.0; d * d];
+    for i in 0..d {
+        for j in 0..d {
+            cov[i * d + j] = s.m2[i][j] / s.mass - mean[i] * mean[j];
+        }
+    }
+    Diagnostics {
+        time: t,
+        mass: s.mass,
+        risk,
+        entropy,
+        free_energy: risk + entropy,
+        boundary_mass: s.boundary,
+        min_density: s.min,
+        mean,
+        cov,
+        f_values: f_points.iter().map(|x| f_at(net, grid, vel, x)).collect(),
+    }
+}
+
+/// f_h(x) = Σ_w m1(w) σ(w·x̃) from the first moments of the last
+/// [`Velocity::eval_f`].
+fn f_at(net: &Network, grid: &Grid, vel: &Velocity, x: &[f64]) -> f64 {
+    let mut xt = vec![0.0; net.dim_w()];
+    net.augment(x, &mut xt);
+    let wax = usize::from(net.frozen_a.is_none());
+    let wgrid = Grid::new(
+        grid.lo[wax..].to_vec(),
+        grid.hi[wax..].to_vec(),
+        grid.n[wax..].to_vec(),
+        vec![],
+    );
+    vel.moments()
+        .par_iter()
+        .enumerate()
+        .map(|(p, m)| {
+            let mut idx = [0usize; MAX_DIM];
+            let dw = wgrid.dim();
+            wgrid.unravel(p, &mut idx[..dw]);
+            let mut w = [0.0; MAX_DIM];
+            for k in 0..dw {
+                w[k] = wgrid.centre(k, idx[k]);
+            }
+            m * net.activation.sigma(dot(&w[..dw], &xt))
+        })
+        .sum()
+}

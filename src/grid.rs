@@ -1,0 +1,163 @@
+//! **The phase-space grid**: a box Ω = Π_k [lo_k, hi_k] with n_k cells on
+//! axis k, row-major (the last axis varies fastest). Geometry only: a density
+//! is a grid plus a vector of cell averages.
+
+/// A uniform Cartesian grid in D = 1..4 dimensions.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Grid {
+    pub lo: Vec<f64>,
+    pub hi: Vec<f64>,
+    pub n: Vec<usize>,
+    /// Cell widths h_k.
+    pub h: Vec<f64>,
+    /// Row-major strides.
+    pub strides: Vec<usize>,
+    /// Axis names (`a`, `w1`, …).
+    pub names: Vec<String>,
+}
+
+impl Grid {
+    /// A grid; the caller has checked lo < hi and n ≥ 1.
+    pub fn new(lo: Vec<f64>, hi: Vec<f64>, n: Vec<usize>, names: Vec<String>) -> Self {
+        let h = (0..n.len())
+            .map(|k| (hi[k] - lo[k]) / n[k] as f64)
+            .collect();
+        let mut strides = vec![1; n.len()];
+        for k in (0..n.len().saturating_sub(1)).rev() {
+            strides[k] = strides[k + 1] * n[k + 1];
+        }
+        Grid {
+            lo,
+            hi,
+            n,
+            h,
+            strides,
+            names,
+        }
+    }
+
+    /// D.
+    pub fn dim(&self) -> usize {
+        self.n.len()
+    }
+
+    /// Total number of cells.
+    pub fn len(&self) -> usize {
+        self.n.iter().product()
+    }
+
+    /// True for a grid without cells (never for a validated problem).
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// |C|.
+    pub fn cell_volume(&self) -> f64 {
+        self.h.iter().product()
+    }
+
+    /// Centre coordinate of cell `i` on axis `k`.
+    #[inline]
+    pub fn centre(&self, k: usize, i: usize) -> f64 {
+        self.lo[k] + (i as f64 + 0.5) * self.h[k]
+    }
+
+    /// Coordinate of face `i` (0..=n_k) on axis `k`.
+    #[inline]
+    pub fn face(&self, k: usize, i: usize) -> f64 {
+        self.lo[k] + i as f64 * self.h[k]
+    }
+
+    /// The n_k + 1 edges of axis k.
+    pub fn edges(&self, k: usize) -> Vec<f64> {
+        (0..=self.n[k]).map(|i| self.face(k, i)).collect()
+    }
+
+    /// The n_k centres of axis k.
+    pub fn centres(&self, k: usize) -> Vec<f64> {
+        (0..self.n[k]).map(|i| self.centre(k, i)).collect()
+    }
+
+    /// Multi-index of flat cell `flat`, written into `idx`.
+    #[inline]
+    pub fn unravel(&self, mut flat: usize, idx: &mut [usize]) {
+        for k in (0..self.dim()).rev() {
+            idx[k] = flat % self.n[k];
+            flat /= self.n[k];
+        }
+    }
+
+    /// True when the cell lies in the outermost layer of cells.
+    #[inline]
+    pub fn on_boundary(&self, idx: &[usize]) -> bool {
+        idx.iter().zip(&self.n).any(|(&i, &n)| i == 0 || i + 1 == n)
+    }
+
+    /// The grid with every axis refined by `factor` (same box).
+    pub fn refined(&self, factor: usize) -> Grid {
+        Grid::new(
+            self.lo.clone(),
+            self.hi.clone(),
+            self.n.iter().map(|n| n * factor).collect(),
+            self.names.clone(),
+        )
+    }
+}
+
+/// Average a fine density onto a grid `factor` times coarser on every axis
+/// (cell averages of cell averages: exact restriction, mass-preserving).
+pub fn restrict(fine: &Grid, rho: &[f64], factor: usize) -> Vec<f64> {
+    let coarse_n: Vec<usize> = fine.n.iter().map(|n| n / factor).collect();
+    let coarse = Grid::new(
+        fine.lo.clone(),
+        fine.hi.clone(),
+        coarse_n,
+        fine.names.clone(),
+    );
+    let mut out = vec![0.0; coarse.len()];
+    let mut idx = vec![0; fine.dim()];
+    let scale = 1.0 / (factor.pow(fine.dim() as u32) as f64);
+    for (flat, &v) in rho.iter().enumerate() {
+        fine.unravel(flat, &mut idx);
+        let c: usize = (0..fine.dim())
+            .map(|k| (idx[k] / factor) * coarse.strides[k])
+            .sum();
+        out[c] += v * scale;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn geometry_and_indexing() {
+        let g = Grid::new(
+            vec![-1.0, 0.0, 2.0],
+            vec![1.0, 3.0, 4.0],
+            vec![4, 3, 2],
+            vec!["a".into(), "w1".into(), "w2".into()],
+        );
+        assert_eq!(g.len(), 24);
+        assert_eq!(g.strides, vec![6, 2, 1]);
+        assert!((g.cell_volume() - 0.5 * 1.0 * 1.0).abs() < 1e-15);
+        let mut idx = [0; 3];
+        g.unravel(6 * 2 + 2 * 1 + 1, &mut idx);
+        assert_eq!(idx, [2, 1, 1]);
+        assert_eq!(g.edges(0), vec![-1.0, -0.5, 0.0, 0.5, 1.0]);
+        assert!(g.on_boundary(&[0, 1, 1]) && !g.on_boundary(&[1, 1, 0]) == false);
+    }
+
+    #[test]
+    fn restriction_preserves_mass() {
+        let g = Grid::new(vec![0.0, 0.0], vec![1.0, 1.0], vec![4, 4], vec![]);
+        let rho: Vec<f64> = (0..16).map(|i| i as f64).collect();
+        let c = restrict(&g, &rho, 2);
+        assert_eq!(c.len(), 4);
+        let fine_mass: f64 = rho.iter().sum::<f64>() * g.cell_volume();
+        let coarse_mass: f64 = c.iter().sum::<f64>() * 0.25;
+        assert!((fine_mass - coarse_mass).abs() < 1e-12);
+        assert!((c[0] - (0.0 + 1.0 + 4.0 + 5.0) / 4.0).abs() < 1e-15);
+    }
+}

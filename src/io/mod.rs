@@ -1,0 +1,3 @@
+//! **Input and output**: HDF5 results.
+
+pub mod hdf5;

@@ -1,0 +1,27 @@
+//! **mfpde** solves the mean-field PDE of two-layer neural networks,
+//!
+//!     ∂_t ρ = −div(ρ V[ρ]) + (η/2) Δρ,
+//!
+//! on an (a, w) grid with the conventions of MODEL.md: f_μ(x) = ∫ a σ(w·x̃) μ,
+//! R(μ) = ½ E_x[(f_μ − f*)²] + (λ/2) ∫|θ|² μ, V = −∇_θ δR/δμ, mean-field time t.
+//!
+//! Modules, in the order data flows through them: [`problem`] (TOML files),
+//! [`setup`] (validation), [`model`] (σ, quadrature of P, f*), [`grid`],
+//! [`initial`] (ρ0 cell averages), [`velocity`] (V[ρ] on faces), [`scheme`]
+//! (advection, diffusion, splitting), [`solve`] (time loop and observers),
+//! [`diagnostics`], [`io`] (HDF5), [`cli`].
+
+pub mod cli;
+pub mod diagnostics;
+pub mod error;
+pub mod grid;
+pub mod initial;
+pub mod io;
+pub mod model;
+pub mod problem;
+pub mod scheme;
+pub mod setup;
+pub mod solve;
+pub mod velocity;
+
+pub use error::{Error, Result};

@@ -1,0 +1,122 @@
+//! **Activations** σ and their derivatives σ′.
+
+use crate::error::{Error, Result};
+
+/// The activation σ of the hidden units.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Activation {
+    Tanh,
+    Sigmoid,
+    Erf,
+    Relu,
+    Softplus,
+    Linear,
+}
+
+/// The names accepted in `model.activation`.
+pub const ACTIVATION_NAMES: &str = "tanh, sigmoid, erf, relu, softplus, linear";
+
+impl Activation {
+    /// Parse `model.activation`.
+    pub fn parse(name: &str) -> Result<Self> {
+        Ok(match name {
+            "tanh" => Activation::Tanh,
+            "sigmoid" => Activation::Sigmoid,
+            "erf" => Activation::Erf,
+            "relu" => Activation::Relu,
+            "softplus" => Activation::Softplus,
+            "linear" => Activation::Linear,
+            _ => {
+                return Err(Error::problem(
+                    "model.activation",
+                    format!("{name:?}"),
+                    format!("one of {ACTIVATION_NAMES}"),
+                ))
+            }
+        })
+    }
+
+    /// σ(z).
+    #[inline]
+    pub fn sigma(self, z: f64) -> f64 {
+        match self {
+            Activation::Tanh => z.tanh(),
+            Activation::Sigmoid => sigmoid(z),
+            Activation::Erf => libm::erf(z),
+            Activation::Relu => z.max(0.0),
+            // log(1 + e^z) without overflow
+            Activation::Softplus => z.max(0.0) + (-z.abs()).exp().ln_1p(),
+            Activation::Linear => z,
+        }
+    }
+
+    /// σ′(z).
+    #[inline]
+    pub fn dsigma(self, z: f64) -> f64 {
+        match self {
+            Activation::Tanh => {
+                let t = z.tanh();
+                1.0 - t * t
+            }
+            Activation::Sigmoid => {
+                let s = sigmoid(z);
+                s * (1.0 - s)
+            }
+            Activation::Erf => std::f64::consts::FRAC_2_SQRT_PI * (-z * z).exp(),
+            Activation::Relu => {
+                if z > 0.0 {
+                    1.0
+                } else {
+                    0.0
+                }
+            }
+            Activation::Softplus => sigmoid(z),
+            Activation::Linear => 1.0,
+        }
+    }
+}
+
+#[inline]
+fn sigmoid(z: f64) -> f64 {
+    if z >= 0.0 {
+        1.0 / (1.0 + (-z).exp())
+    } else {
+        let e = z.exp();
+        e / (1.0 + e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn derivatives_match_central_differences() {
+        for act in [
+            Activation::Tanh,
+            Activation::Sigmoid,
+            Activation::Erf,
+            Activation::Relu,
+            Activation::Softplus,
+            Activation::Linear,
+        ] {
+            for &z in &[-3.1, -0.7, 0.3, 1.9, 25.0, -40.0] {
+                let h = 1e-6;
+                let fd = (act.sigma(z + h) - act.sigma(z - h)) / (2.0 * h);
+                assert!(
+                    (fd - act.dsigma(z)).abs() < 1e-7,
+                    "{act:?} at {z}: {fd} vs {}",
+                    act.dsigma(z)
+                );
+                assert!(act.sigma(z).is_finite());
+            }
+        }
+    }
+
+    #[test]
+    fn unknown_activation_names_the_field() {
+        let e = Activation::parse("gelu").unwrap_err();
+        assert_eq!(e.field(), Some("model.activation"));
+        assert!(e.to_string().contains("gelu"));
+    }
+}

@@ -1,0 +1,201 @@
+//! **The data law P and its quadrature** {(x_q, ω_q)}: Gauss–Hermite for
+//! Gaussian P, Gauss–Legendre for uniform P (tensor products in d_x > 1), the
+//! plain average for a data set (MODEL.md §5). The PDE solver and the particle
+//! simulator share this rule.
+
+use crate::error::{Error, Result};
+use gauss_quad::{GaussHermite, GaussLegendre};
+use std::num::NonZeroUsize;
+use std::path::Path;
+
+/// A quadrature of P: `q` nodes x_q ∈ R^{d_x} (row-major, `q × dim`) with
+/// weights ω_q summing to 1.
+#[derive(Debug, Clone)]
+pub struct Quadrature {
+    pub dim: usize,
+    pub nodes: Vec<f64>,
+    pub weights: Vec<f64>,
+}
+
+impl Quadrature {
+    /// Number of nodes.
+    pub fn len(&self) -> usize {
+        self.weights.len()
+    }
+
+    /// True when there are no nodes.
+    pub fn is_empty(&self) -> bool {
+        self.weights.is_empty()
+    }
+
+    /// Node `q` as a slice of length `dim`.
+    pub fn node(&self, q: usize) -> &[f64] {
+        &self.nodes[q * self.dim..(q + 1) * self.dim]
+    }
+
+    /// Tensor product of a one-dimensional rule (nodes, weights) in `dim`
+    /// dimensions.
+    fn tensor(dim: usize, x1: &[f64], w1: &[f64]) -> Self {
+        let n = x1.len();
+        let total = n.pow(dim as u32);
+        let mut nodes = Vec::with_capacity(total * dim);
+        let mut weights = Vec::with_capacity(total);
+        for flat in 0..total {
+            let mut rem = flat;
+            let mut w = 1.0;
+            let start = nodes.len();
+            nodes.resize(start + dim, 0.0);
+            for k in (0..dim).rev() {
+                let i = rem % n;
+                rem /= n;
+                nodes[start + k] = x1[i];
+                w *= w1[i];
+            }
+            weights.push(w);
+        }
+        Quadrature {
+            dim,
+            nodes,
+            weights,
+        }
+    }
+
+    /// Gauss–Hermite rule for N(0, s² I) in `dim` dimensions with `n` nodes
+    /// per dimension: x = √2 s ξ, ω = w / √π.
+    pub fn gaussian(dim: usize, std: f64, n: usize) -> Self {
+        let rule = GaussHermite::new(NonZeroUsize::new(n).expect("n > 0"));
+        let (x, w): (Vec<f64>, Vec<f64>) = rule
+            .as_node_weight_pairs()
+            .iter()
+            .map(|&(xi, wi)| {
+                (
+                    std::f64::consts::SQRT_2 * std * xi,
+                    wi / std::f64::consts::PI.sqrt(),
+                )
+            })
+            .unzip();
+        Self::tensor(dim, &x, &w)
+    }
+
+    /// Gauss–Legendre rule for the uniform law on Π [lo_k, hi_k].
+    pub fn uniform(lo: &[f64], hi: &[f64], n: usize) -> Self {
+        let rule = GaussLegendre::new(NonZeroUsize::new(n).expect("n > 0"));
+        let pairs: Vec<(f64, f64)> = rule.as_node_weight_pairs().to_vec();
+        let xi: Vec<f64> = pairs.iter().map(|p| p.0).collect();
+        let wi: Vec<f64> = pairs.iter().map(|p| 0.5 * p.1).collect();
+        let mut q = Self::tensor(lo.len(), &xi, &wi);
+        // map [-1, 1]^d to the box
+        for (i, x) in q.nodes.iter_mut().enumerate() {
+            let k = i % lo.len();
+            *x = 0.5 * (lo[k] + hi[k]) + 0.5 * (hi[k] - lo[k]) * *x;
+        }
+        q
+    }
+
+    /// The plain average over data points (`n × dim`, row-major).
+    pub fn samples(dim: usize, points: Vec<f64>) -> Self {
+        let n = points.len() / dim;
+        Quadrature {
+            dim,
+            nodes: points,
+            weights: vec![1.0 / n as f64; n],
+        }
+    }
+}
+
+/// A data set read from CSV: inputs `n × dim` and labels y.
+#[derive(Debug, Clone)]
+pub struct DataSet {
+    pub dim: usize,
+    pub x: Vec<f64>,
+    pub y: Vec<f64>,
+}
+
+impl DataSet {
+    /// Read a CSV file with columns x0, …, x_{d−1}, y (comma-separated, an
+    /// optional header line of non-numbers, `#` comments).
+    pub fn read_csv(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            Error::problem(
+                "data.file",
+                format!("{:?}", path.display().to_string()),
+                format!("a readable CSV file ({e})"),
+            )
+        })?;
+        let bad = |line: usize, why: String| {
+            Error::problem(
+                "data.file",
+                format!("{:?} line {line}", path.display().to_string()),
+                why,
+            )
+        };
+        let mut cols = 0;
+        let (mut x, mut y) = (Vec::new(), Vec::new());
+        for (i, line) in text.lines().enumerate() {
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let fields: Vec<&str> = line.split(',').map(str::trim).collect();
+            let parsed: std::result::Result<Vec<f64>, _> =
+                fields.iter().map(|f| f.parse::<f64>()).collect();
+            let Ok(values) = parsed else {
+                if cols == 0 && y.is_empty() {
+                    continue; // a header line
+                }
+                return Err(bad(i + 1, "every field must be a number".into()));
+            };
+            if cols == 0 {
+                cols = values.len();
+                if cols < 2 {
+                    return Err(bad(i + 1, "at least two columns: x0, …, y".into()));
+                }
+            } else if values.len() != cols {
+                return Err(bad(
+                    i + 1,
+                    format!("{} fields where earlier lines have {cols}", values.len()),
+                ));
+            }
+            x.extend_from_slice(&values[..cols - 1]);
+            y.push(values[cols - 1]);
+        }
+        if y.is_empty() {
+            return Err(bad(0, "the file holds no data rows".into()));
+        }
+        Ok(DataSet {
+            dim: cols - 1,
+            x,
+            y,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gauss_hermite_reproduces_gaussian_moments() {
+        let q = Quadrature::gaussian(1, 1.5, 20);
+        let m = |p: i32| -> f64 {
+            (0..q.len())
+                .map(|i| q.weights[i] * q.nodes[i].powi(p))
+                .sum()
+        };
+        assert!((m(0) - 1.0).abs() < 1e-13);
+        assert!(m(1).abs() < 1e-13);
+        assert!((m(2) - 2.25).abs() < 1e-12);
+        assert!((m(4) - 3.0 * 2.25f64.powi(2)).abs() < 1e-11);
+    }
+
+    #[test]
+    fn gauss_legendre_tensor_integrates_on_the_box() {
+        let q = Quadrature::uniform(&[0.0, -1.0], &[2.0, 3.0], 6);
+        assert_eq!(q.len(), 36);
+        let e: f64 = (0..q.len())
+            .map(|i| q.weights[i] * q.node(i)[0] * q.node(i)[1].powi(2))
+            .sum();
+        // E[x0] E[x1²] = 1 · (∫_{-1}^{3} x² dx / 4) = 28/12
+        assert!((e - 28.0 / 12.0).abs() < 1e-12, "{e}");
+    }
+}

@@ -1,0 +1,190 @@
+//! **The two-layer network model** of MODEL.md §1–2: activation, data law and
+//! quadrature, target f*.
+
+pub mod activation;
+pub mod data;
+
+pub use activation::Activation;
+pub use data::{DataSet, Quadrature};
+
+use crate::error::{Error, Result};
+use exmex::prelude::*;
+
+/// The network's fixed structure: σ, bias, output weights, weight decay.
+#[derive(Debug, Clone, Copy)]
+pub struct Network {
+    pub activation: Activation,
+    /// x̃ = (x, 1) when true.
+    pub bias: bool,
+    /// `None` when a is trained (axis 0 of phase space), `Some(a0)` when frozen.
+    pub frozen_a: Option<f64>,
+    /// λ.
+    pub weight_decay: f64,
+    /// d_x.
+    pub dim_x: usize,
+}
+
+impl Network {
+    /// d_w = d_x + [bias].
+    pub fn dim_w(&self) -> usize {
+        self.dim_x + usize::from(self.bias)
+    }
+
+    /// Phase-space dimension D = 1 + d_w (trained a) or d_w (frozen a).
+    pub fn dim_theta(&self) -> usize {
+        self.dim_w() + usize::from(self.frozen_a.is_none())
+    }
+
+    /// x̃ for an input x, written into `out` (length d_w).
+    #[inline]
+    pub fn augment(&self, x: &[f64], out: &mut [f64]) {
+        out[..self.dim_x].copy_from_slice(x);
+        if self.bias {
+            out[self.dim_x] = 1.0;
+        }
+    }
+
+    /// The names of the phase-space axes: `a`, `w1`, `w2`, … (MODEL.md §5).
+    pub fn axis_names(&self) -> Vec<String> {
+        let mut names = Vec::new();
+        if self.frozen_a.is_none() {
+            names.push("a".to_string());
+        }
+        names.extend((1..=self.dim_w()).map(|k| format!("w{k}")));
+        names
+    }
+}
+
+/// The target f*.
+#[derive(Debug, Clone)]
+pub enum Target {
+    /// f*(x) = (1/k) Σ_i a*_i σ(w*_i · x̃), rows (a*, w*).
+    Teacher(Vec<Vec<f64>>),
+    /// An expression in x0, x1, …; `vars[i]` is the input index of the i-th
+    /// variable of the parsed expression.
+    Expression {
+        text: String,
+        expr: FlatEx<f64>,
+        vars: Vec<usize>,
+    },
+    /// The labels of a data set (defined only at its samples).
+    Labels(Vec<f64>),
+}
+
+impl Target {
+    /// Parse an expression target in x0, …, x_{dim−1}.
+    pub fn expression(text: &str, dim_x: usize) -> Result<Self> {
+        let expr = exmex::parse::<f64>(text).map_err(|e| {
+            Error::problem(
+                "target.expression",
+                format!("{text:?}"),
+                format!("an expression in x0..x{} ({e})", dim_x - 1),
+            )
+        })?;
+        let mut vars = Vec::new();
+        for name in expr.var_names() {
+            let idx = name
+                .strip_prefix('x')
+                .and_then(|s| s.parse::<usize>().ok())
+                .filter(|&i| i < dim_x);
+            match idx {
+                Some(i) => vars.push(i),
+                None => {
+                    return Err(Error::problem(
+                        "target.expression",
+                        format!("{text:?}"),
+                        format!(
+                            "variables x0..x{} only (d_x = {dim_x}); found `{name}`",
+                            dim_x - 1
+                        ),
+                    ))
+                }
+            }
+        }
+        Ok(Target::Expression {
+            text: text.to_string(),
+            expr,
+            vars,
+        })
+    }
+
+    /// f*(x), or `None` for labels (defined only at the samples).
+    pub fn eval(&self, net: &Network, x: &[f64]) -> Option<f64> {
+        match self {
+            Target::Teacher(units) => {
+                let mut xt = vec![0.0; net.dim_w()];
+                net.augment(x, &mut xt);
+                let s: f64 = units
+                    .iter()
+                    .map(|u| u[0] * net.activation.sigma(dot(&u[1..], &xt)))
+                    .sum();
+                Some(s / units.len() as f64)
+            }
+            Target::Expression { expr, vars, .. } => {
+                let args: Vec<f64> = vars.iter().map(|&i| x[i]).collect();
+                expr.eval(&args).ok()
+            }
+            Target::Labels(_) => None,
+        }
+    }
+
+    /// f* at every node of the quadrature (labels: the labels themselves).
+    pub fn at_nodes(&self, net: &Network, quad: &Quadrature) -> Result<Vec<f64>> {
+        if let Target::Labels(y) = self {
+            return Ok(y.clone());
+        }
+        (0..quad.len())
+            .map(|q| {
+                let x = quad.node(q);
+                match self.eval(net, x) {
+                    Some(v) if v.is_finite() => Ok(v),
+                    _ => Err(Error::problem(
+                        "target",
+                        format!("f*({x:?})"),
+                        "a finite value at every quadrature node",
+                    )),
+                }
+            })
+            .collect()
+    }
+}
+
+/// w · x̃.
+#[inline]
+pub fn dot(a: &[f64], b: &[f64]) -> f64 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn net1() -> Network {
+        Network {
+            activation: Activation::Tanh,
+            bias: true,
+            frozen_a: None,
+            weight_decay: 0.0,
+            dim_x: 2,
+        }
+    }
+
+    #[test]
+    fn expression_target_maps_variables_by_index() {
+        let t = Target::expression("x1 - 2*tanh(1.5*x0)", 2).unwrap();
+        let v = t.eval(&net1(), &[0.3, 4.0]).unwrap();
+        assert!((v - (4.0 - 2.0 * (0.45f64).tanh())).abs() < 1e-14);
+        let e = Target::expression("x2 + 1", 2).unwrap_err();
+        assert_eq!(e.field(), Some("target.expression"));
+    }
+
+    #[test]
+    fn teacher_is_the_mean_of_its_units_with_bias() {
+        let t = Target::Teacher(vec![vec![2.0, 1.0, 0.0, 0.5], vec![-1.0, 0.0, 1.0, 0.0]]);
+        let v = t.eval(&net1(), &[0.2, 0.7]).unwrap();
+        let want = 0.5 * (2.0 * (0.2f64 + 0.5).tanh() - (0.7f64).tanh());
+        assert!((v - want).abs() < 1e-14);
+        assert_eq!(net1().axis_names(), vec!["a", "w1", "w2", "w3"]);
+        assert_eq!(net1().dim_theta(), 4);
+    }
+}

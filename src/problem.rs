@@ -1,0 +1,326 @@
+//! **Problem files**: the TOML a researcher writes, as serde structs, with
+//! `--set section.key=value` overrides. Unknown keys are rejected. Semantic
+//! checks (sizes, ranges, dimensions) live in [`crate::setup`], which turns a
+//! [`Problem`] into the objects the solver runs on.
+
+use crate::error::{Error, Result};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// The built-in quickstart problem, byte-identical to `grids/quickstart.toml`.
+pub const QUICKSTART_TOML: &str = include_str!("../grids/quickstart.toml");
+
+/// A whole problem file.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Problem {
+    /// Optional run name (used for default output file names).
+    #[serde(default)]
+    pub name: Option<String>,
+    pub model: ModelSpec,
+    pub data: DataSpec,
+    pub target: TargetSpec,
+    pub dynamics: DynamicsSpec,
+    pub initial: InitialSpec,
+    pub grid: GridSpec,
+    #[serde(default)]
+    pub solver: SolverSpec,
+    #[serde(default)]
+    pub output: OutputSpec,
+}
+
+/// `[model]`: activation σ, bias, output weights, weight decay λ.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelSpec {
+    /// tanh, sigmoid, erf, relu, softplus, linear.
+    pub activation: String,
+    /// x̃ = (x, 1) when true.
+    #[serde(default)]
+    pub bias: bool,
+    /// Train the output weights a (axis 0 of the grid) or freeze them at `a0`.
+    #[serde(default = "default_true")]
+    pub train_a: bool,
+    /// The frozen output weight when `train_a = false`.
+    #[serde(default = "default_one")]
+    pub a0: f64,
+    /// λ ≥ 0.
+    #[serde(default)]
+    pub weight_decay: f64,
+}
+
+/// `[data]`: the law P of x and its quadrature.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DataSpec {
+    /// gaussian, uniform, dataset.
+    pub law: String,
+    /// d_x (gaussian, uniform); a data set's dimension comes from its columns.
+    #[serde(default)]
+    pub dim: Option<usize>,
+    /// s of N(0, s² I).
+    #[serde(default)]
+    pub std: Option<f64>,
+    /// The box of the uniform law.
+    #[serde(default)]
+    pub lo: Option<Vec<f64>>,
+    #[serde(default)]
+    pub hi: Option<Vec<f64>>,
+    /// Quadrature nodes per dimension.
+    #[serde(default)]
+    pub nodes: Option<usize>,
+    /// CSV data file (columns x0, …, x_{d−1}, y), relative to the problem file.
+    #[serde(default)]
+    pub file: Option<String>,
+}
+
+/// `[target]`: f*.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TargetSpec {
+    /// teacher, expression, labels.
+    pub kind: String,
+    /// Teacher units, rows (a*, w*_1, …, w*_{d_w}); f*(x) = (1/k) Σ a* σ(w*·x̃).
+    #[serde(default)]
+    pub teacher: Option<Vec<Vec<f64>>>,
+    /// Expression in x0, x1, …, e.g. `2*tanh(1.5*x0)`.
+    #[serde(default)]
+    pub expression: Option<String>,
+}
+
+/// Snapshot times: a count (evenly spaced from 0 to t_end) or a list.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Snapshots {
+    Count(usize),
+    Times(Vec<f64>),
+}
+
+/// `[dynamics]`: noise η, end time, snapshots.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DynamicsSpec {
+    /// η ≥ 0.
+    #[serde(default)]
+    pub noise: f64,
+    /// End time in mean-field time.
+    pub t_end: f64,
+    pub snapshots: Snapshots,
+}
+
+/// One Gaussian component of a mixture.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Component {
+    pub weight: f64,
+    pub mean: Vec<f64>,
+    pub std: Vec<f64>,
+}
+
+/// `[initial]`: ρ0.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InitialSpec {
+    /// gaussian, uniform, mixture.
+    pub kind: String,
+    #[serde(default)]
+    pub mean: Option<Vec<f64>>,
+    #[serde(default)]
+    pub std: Option<Vec<f64>>,
+    #[serde(default)]
+    pub lo: Option<Vec<f64>>,
+    #[serde(default)]
+    pub hi: Option<Vec<f64>>,
+    #[serde(default)]
+    pub components: Option<Vec<Component>>,
+}
+
+/// `[grid]`: the box Ω and its cells; axis 0 is a when a is trained.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GridSpec {
+    pub lo: Vec<f64>,
+    pub hi: Vec<f64>,
+    pub cells: Vec<usize>,
+}
+
+/// `[solver]`: scheme choices.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SolverSpec {
+    /// Courant number; ≤ 0.5 keeps ρ ≥ 0.
+    #[serde(default = "default_cfl")]
+    pub cfl: f64,
+    /// minmod, mc, van_leer.
+    #[serde(default = "default_limiter")]
+    pub limiter: String,
+    /// spectral, backward_euler, crank_nicolson.
+    #[serde(default = "default_diffusion")]
+    pub diffusion: String,
+    /// Largest time step (mean-field time).
+    #[serde(default = "default_dt_max")]
+    pub dt_max: f64,
+    /// Record the light history every this many steps.
+    #[serde(default = "default_history_every")]
+    pub history_every: usize,
+}
+
+impl Default for SolverSpec {
+    fn default() -> Self {
+        SolverSpec {
+            cfl: default_cfl(),
+            limiter: default_limiter(),
+            diffusion: default_diffusion(),
+            dt_max: default_dt_max(),
+            history_every: default_history_every(),
+        }
+    }
+}
+
+/// `[output]`: where f_h is evaluated.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutputSpec {
+    /// Evaluation points x (each of length d_x). Default: 101 points on a line
+    /// through the data (the x0 axis in d_x = 1, the diagonal otherwise).
+    #[serde(default)]
+    pub f_points: Option<Vec<Vec<f64>>>,
+}
+
+fn default_true() -> bool {
+    true
+}
+fn default_one() -> f64 {
+    1.0
+}
+fn default_cfl() -> f64 {
+    0.5
+}
+fn default_limiter() -> String {
+    "minmod".into()
+}
+fn default_diffusion() -> String {
+    "spectral".into()
+}
+fn default_dt_max() -> f64 {
+    0.05
+}
+fn default_history_every() -> usize {
+    10
+}
+
+/// A problem as loaded: the parsed struct, its canonical TOML (after
+/// overrides; stored in every output file) and the folder relative paths in it
+/// are resolved against.
+#[derive(Debug, Clone)]
+pub struct LoadedProblem {
+    pub problem: Problem,
+    pub toml: String,
+    pub base_dir: PathBuf,
+}
+
+impl LoadedProblem {
+    /// Parse `text`, apply `overrides` (`section.key=value`, the value read as
+    /// a TOML value, else as a string) and deserialize.
+    pub fn from_str(text: &str, overrides: &[String], base_dir: &Path) -> Result<Self> {
+        let mut value: toml::Table = text
+            .parse()
+            .map_err(|e: toml::de::Error| Error::Parse(e.to_string().trim_end().to_string()))?;
+        for ov in overrides {
+            apply_override(&mut value, ov)?;
+        }
+        let toml_text = toml::to_string(&value).map_err(|e| Error::Parse(e.to_string()))?;
+        let problem: Problem = toml::from_str(&toml_text)
+            .map_err(|e| Error::Parse(e.to_string().trim_end().to_string()))?;
+        Ok(LoadedProblem {
+            problem,
+            toml: toml_text,
+            base_dir: base_dir.to_path_buf(),
+        })
+    }
+
+    /// Read and parse a problem file.
+    pub fn from_file(path: &Path, overrides: &[String]) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::Io {
+            path: path.display().to_string(),
+            message: e.to_string(),
+        })?;
+        let base = path.parent().unwrap_or(Path::new(".")).to_path_buf();
+        Self::from_str(&text, overrides, &base)
+    }
+
+    /// The built-in quickstart problem.
+    pub fn quickstart(overrides: &[String]) -> Result<Self> {
+        Self::from_str(QUICKSTART_TOML, overrides, Path::new("."))
+    }
+
+    /// A short name for output files.
+    pub fn name(&self) -> String {
+        self.problem.name.clone().unwrap_or_else(|| "run".into())
+    }
+}
+
+/// Set `section.key[.subkey…] = value` in a TOML table.
+fn apply_override(root: &mut toml::Table, ov: &str) -> Result<()> {
+    let (path, raw) = ov.split_once('=').ok_or_else(|| {
+        Error::problem(
+            "--set",
+            ov,
+            "expected section.key=value, e.g. grid.cells=[64,64]",
+        )
+    })?;
+    let path = path.trim();
+    let raw = raw.trim();
+    let keys: Vec<&str> = path.split('.').collect();
+    if keys.iter().any(|k| k.is_empty()) {
+        return Err(Error::problem(
+            "--set",
+            ov,
+            "expected section.key=value with non-empty names",
+        ));
+    }
+    let value: toml::Value = match format!("v = {raw}").parse::<toml::Table>() {
+        Ok(mut t) => t.remove("v").expect("parsed key"),
+        Err(_) => toml::Value::String(raw.to_string()),
+    };
+    let mut table = root;
+    for k in &keys[..keys.len() - 1] {
+        let entry = table
+            .entry(k.to_string())
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        table = entry.as_table_mut().ok_or_else(|| {
+            Error::problem(
+                "--set",
+                ov,
+                format!("`{k}` is not a section of the problem"),
+            )
+        })?;
+    }
+    table.insert(keys[keys.len() - 1].to_string(), value);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn overrides_replace_nested_values() {
+        let p = LoadedProblem::quickstart(&[
+            "grid.cells=[32, 32]".into(),
+            "dynamics.noise=0.1".into(),
+            "model.activation=relu".into(),
+        ])
+        .unwrap();
+        assert_eq!(p.problem.grid.cells, vec![32, 32]);
+        assert_eq!(p.problem.dynamics.noise, 0.1);
+        assert_eq!(p.problem.model.activation, "relu");
+        assert!(p.toml.contains("noise = 0.1"));
+    }
+
+    #[test]
+    fn unknown_keys_are_rejected() {
+        let e = LoadedProblem::quickstart(&["grid.celss=[32,32]".into()]).unwrap_err();
+        assert!(e.to_string().contains("celss"), "{e}");
+    }
+}

@@ -1,0 +1,299 @@
+//! **The mean-field velocity** V[ρ] of MODEL.md §2 on the faces of the grid.
+//!
+//!     f_h(x_q)  = Σ_i ρ_i |C| a_i σ(w_i·x̃_q)        (first moment in a → f_h)
+//!     r_q       = f_h(x_q) − f*(x_q)
+//!     g(w)      = Σ_q ω_q σ(w·x̃_q) r_q
+//!     G_k(w)    = Σ_q ω_q σ′(w·x̃_q) x̃_{q,k} r_q     (= ∂g/∂w_k)
+//!     V_a       = −g(w) − λ a,      V_{w_k} = −a G_k(w) − λ w_k
+//!
+//! The data enter only through g and G on the w points, so one evaluation
+//! costs O(cells + #w-points × #nodes). The tables σ(w·x̃_q) at the w centres
+//! and σ′(w·x̃_q) x̃_{q,k} at the w faces are computed once, node-major so each
+//! contraction is a contiguous loop. Frozen output weights (a ≡ a0) use the
+//! same code with the a-axis absent.
+
+use crate::grid::Grid;
+use crate::model::{dot, Network, Quadrature};
+use crate::setup::MAX_DIM;
+use rayon::prelude::*;
+
+/// Block of w points one task contracts at a time.
+const BLOCK: usize = 256;
+
+/// Planned velocity evaluator with its tables and scratch.
+pub struct Velocity {
+    net: Network,
+    grid: Grid,
+    /// First grid axis that is a w axis (1 when a is trained, else 0).
+    wax: usize,
+    /// Number of w points (cells of the w sub-grid).
+    nw: usize,
+    /// Quadrature weights ω_q and f*(x_q).
+    weights: Vec<f64>,
+    fstar: Vec<f64>,
+    /// σ(w_c·x̃_q), node-major [q][w centre].
+    sig: Vec<f64>,
+    /// Per w axis k: σ′(w_f·x̃_q) x̃_{q,k}, node-major [q][w face], and the
+    /// w-face sub-grid's size.
+    dsig: Vec<Vec<f64>>,
+    nwf: Vec<usize>,
+    /// Scratch: first moments m1 (per w point), f_h and ω r at the nodes, g,
+    /// and G_k per w axis.
+    m1: Vec<f64>,
+    fh: Vec<f64>,
+    wr: Vec<f64>,
+    g: Vec<f64>,
+    gk: Vec<Vec<f64>>,
+    /// Face velocities per grid axis (the cell layout with n_k + 1 on axis k).
+    faces: Vec<Vec<f64>>,
+}
+
+/// Shape of the w sub-grid with `extra` more points on w axis `k` (faces).
+fn w_shape(grid: &Grid, wax: usize, face_axis: Option<usize>) -> Vec<usize> {
+    (wax..grid.dim())
+        .map(|ax| grid.n[ax] + usize::from(face_axis == Some(ax)))
+        .collect()
+}
+
+/// w coordinates of every point of a w sub-grid (centres, or faces on one axis).
+fn w_points(grid: &Grid, wax: usize, face_axis: Option<usize>) -> Vec<Vec<f64>> {
+    let shape = w_shape(grid, wax, face_axis);
+    let total: usize = shape.iter().product();
+    let mut out = Vec::with_capacity(total);
+    for flat in 0..total {
+        let mut rem = flat;
+        let mut w = vec![0.0; shape.len()];
+        for j in (0..shape.len()).rev() {
+            let i = rem % shape[j];
+            rem /= shape[j];
+            let ax = wax + j;
+            w[j] = if face_axis == Some(ax) {
+                grid.face(ax, i)
+            } else {
+                grid.centre(ax, i)
+            };
+        }
+        out.push(w);
+    }
+    out
+}
+
+/// Node-major table [q][point] of `f(w_point, x̃_q)`.
+fn table(
+    points: &[Vec<f64>],
+    xt: &[Vec<f64>],
+    f: impl Fn(&[f64], &[f64]) -> f64 + Sync,
+) -> Vec<f64> {
+    let np = points.len();
+    let mut t = vec![0.0; np * xt.len()];
+    t.par_chunks_mut(np)
+        .zip(xt.par_iter())
+        .for_each(|(row, x)| {
+            for (v, w) in row.iter_mut().zip(points) {
+                *v = f(w, x);
+            }
+        });
+    t
+}
+
+/// out[p] = Σ_q table[q][p] c_q, in parallel over blocks of points.
+fn contract(table: &[f64], c: &[f64], out: &mut [f64]) {
+    let np = out.len();
+    out.par_chunks_mut(BLOCK)
+        .enumerate()
+        .for_each(|(b, chunk)| {
+            chunk.iter_mut().for_each(|v| *v = 0.0);
+            let p0 = b * BLOCK;
+            for (q, &cq) in c.iter().enumerate() {
+                let row = &table[q * np + p0..q * np + p0 + chunk.len()];
+                for (v, t) in chunk.iter_mut().zip(row) {
+                    *v += t * cq;
+                }
+            }
+        });
+}
+
+impl Velocity {
+    /// Plan the evaluator: builds the σ and σ′ tables on the fixed grid.
+    pub fn new(net: Network, grid: &Grid, quad: &Quadrature, fstar: &[f64]) -> Self {
+        let wax = usize::from(net.frozen_a.is_none());
+        let dw = net.dim_w();
+        let xt: Vec<Vec<f64>> = (0..quad.len())
+            .map(|q| {
+                let mut v = vec![0.0; dw];
+                net.augment(quad.node(q), &mut v);
+                v
+            })
+            .collect();
+        let act = net.activation;
+        let centres = w_points(grid, wax, None);
+        let sig = table(&centres, &xt, |w, x| act.sigma(dot(w, x)));
+        let mut dsig = Vec::new();
+        let mut nwf = Vec::new();
+        for k in 0..dw {
+            let pts = w_points(grid, wax, Some(wax + k));
+            nwf.push(pts.len());
+            dsig.push(table(&pts, &xt, |w, x| act.dsigma(dot(w, x)) * x[k]));
+        }
+        let faces = (0..grid.dim())
+            .map(|k| vec![0.0; grid.len() / grid.n[k] * (grid.n[k] + 1)])
+            .collect();
+        let nw = centres.len();
+        Velocity {
+            net,
+            grid: grid.clone(),
+            wax,
+            nw,
+            weights: quad.weights.clone(),
+            fstar: fstar.to_vec(),
+            sig,
+            gk: nwf.iter().map(|&n| vec![0.0; n]).collect(),
+            dsig,
+            nwf,
+            m1: vec![0.0; nw],
+            fh: vec![0.0; quad.len()],
+            wr: vec![0.0; quad.len()],
+            g: vec![0.0; nw],
+            faces,
+        }
+    }
+
+    /// f_h at the nodes from ρ: first moments in a, then f_h(x_q) = Σ_w m1(w) σ(w·x̃_q).
+    /// Also sets the residual weights ω_q r_q.
+    pub fn eval_f(&mut self, rho: &[f64]) {
+        let vol = self.grid.cell_volume();
+        let nw = self.nw;
+        match self.net.frozen_a {
+            Some(a0) => self
+                .m1
+                .iter_mut()
+                .zip(rho)
+                .for_each(|(m, r)| *m = a0 * r * vol),
+            None => {
+                self.m1.iter_mut().for_each(|m| *m = 0.0);
+                for ia in 0..self.grid.n[0] {
+                    let a = self.grid.centre(0, ia) * vol;
+                    let row = &rho[ia * nw..(ia + 1) * nw];
+                    self.m1.iter_mut().zip(row).for_each(|(m, r)| *m += a * r);
+                }
+            }
+        }
+        let (sig, m1) = (&self.sig, &self.m1);
+        self.fh
+            .par_iter_mut()
+            .enumerate()
+            .for_each(|(q, f)| *f = dot(&sig[q * nw..(q + 1) * nw], m1));
+        for q in 0..self.fh.len() {
+            self.wr[q] = self.weights[q] * (self.fh[q] - self.fstar[q]);
+        }
+    }
+
+    /// V[ρ] on every face; returns the face velocities per axis.
+    pub fn eval(&mut self, rho: &[f64]) -> &[Vec<f64>] {
+        self.eval_f(rho);
+        contract(&self.sig, &self.wr, &mut self.g);
+        for k in 0..self.dsig.len() {
+            contract(&self.dsig[k], &self.wr, &mut self.gk[k]);
+        }
+        self.fill_faces();
+        &self.faces
+    }
+
+    /// Face velocities from g and G_k.
+    fn fill_faces(&mut self) {
+        let lam = self.net.weight_decay;
+        let grid = &self.grid;
+        let (wax, nw) = (self.wax, self.nw);
+        if self.net.frozen_a.is_none() {
+            // a-faces: V_a = −g(w) − λ a_face
+            let g = &self.g;
+            self.faces[0]
+                .par_chunks_mut(nw)
+                .enumerate()
+                .for_each(|(ia, row)| {
+                    let a = grid.face(0, ia);
+                    row.iter_mut().zip(g).for_each(|(v, gw)| *v = -gw - lam * a);
+                });
+        }
+        let a0 = self.net.frozen_a;
+        for k in 0..self.gk.len() {
+            let ax = wax + k;
+            let nwf = self.nwf[k];
+            let gk = &self.gk[k];
+            // stride of axis ax inside the w-face sub-grid
+            let inner: usize = (ax + 1..grid.dim()).map(|j| grid.n[j]).product();
+            let nf = grid.n[ax] + 1;
+            self.faces[ax]
+                .par_chunks_mut(nwf)
+                .enumerate()
+                .for_each(|(ia, row)| {
+                    let a = a0.unwrap_or_else(|| grid.centre(0, ia));
+                    for (p, v) in row.iter_mut().enumerate() {
+                        let w = grid.face(ax, (p / inner) % nf);
+                        *v = -a * gk[p] - lam * w;
+                    }
+                });
+        }
+    }
+
+    /// f_h at the nodes (after [`Velocity::eval_f`] or [`Velocity::eval`]).
+    pub fn f_nodes(&self) -> &[f64] {
+        &self.fh
+    }
+
+    /// First moments m1(w) = Σ_a ρ(a, w) a |C| per w point (a0 ρ(w) |C| when
+    /// a is frozen), from the last [`Velocity::eval_f`].
+    pub fn moments(&self) -> &[f64] {
+        &self.m1
+    }
+
+    /// ½ Σ_q ω_q r_q² (after [`Velocity::eval_f`]).
+    pub fn data_risk(&self) -> f64 {
+        0.5 * self
+            .fh
+            .iter()
+            .zip(&self.fstar)
+            .zip(&self.weights)
+            .map(|((f, y), w)| w * (f - y) * (f - y))
+            .sum::<f64>()
+    }
+
+    /// The last face velocities.
+    pub fn faces(&self) -> &[Vec<f64>] {
+        &self.faces
+    }
+
+    /// The largest Σ_k |V_k| / h_k over cells (both faces of each cell), for
+    /// the CFL condition, from the last face velocities.
+    pub fn max_rate(&self) -> f64 {
+        let grid = &self.grid;
+        let faces = &self.faces;
+        (0..grid.len())
+            .into_par_iter()
+            .with_min_len(4096)
+            .map(|flat| {
+                let mut idx = [0usize; MAX_DIM];
+                let idx = &mut idx[..grid.dim()];
+                grid.unravel(flat, idx);
+                (0..grid.dim())
+                    .map(|k| {
+                        let f = face_index(grid, k, idx);
+                        let v = faces[k][f].abs().max(faces[k][f + grid.strides[k]].abs());
+                        v / grid.h[k]
+                    })
+                    .sum::<f64>()
+            })
+            .reduce(|| 0.0, f64::max)
+    }
+}
+
+/// Flat index, in axis k's face array, of the lower face of cell `idx`.
+#[inline]
+pub fn face_index(grid: &Grid, k: usize, idx: &[usize]) -> usize {
+    let mut f = 0;
+    for j in 0..grid.dim() {
+        let n = grid.n[j] + usize::from(j == k);
+        f = f * n + idx[j];
+    }
+    f
+}
