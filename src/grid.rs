@@ -143,10 +143,12 @@ mod tests {
         assert_eq!(g.strides, vec![6, 2, 1]);
         assert!((g.cell_volume() - 0.5 * 1.0 * 1.0).abs() < 1e-15);
         let mut idx = [0; 3];
-        g.unravel(6 * 2 + 2 * 1 + 1, &mut idx);
+        g.unravel(6 * 2 + 2 + 1, &mut idx);
         assert_eq!(idx, [2, 1, 1]);
         assert_eq!(g.edges(0), vec![-1.0, -0.5, 0.0, 0.5, 1.0]);
-        assert!(g.on_boundary(&[0, 1, 1]) && !g.on_boundary(&[1, 1, 0]) == false);
+        assert!(g.on_boundary(&[0, 1, 1]) && g.on_boundary(&[1, 1, 0]));
+        let g4 = Grid::new(vec![0.0; 2], vec![1.0; 2], vec![4, 4], vec![]);
+        assert!(!g4.on_boundary(&[1, 2]) && g4.on_boundary(&[3, 2]));
     }
 
     #[test]

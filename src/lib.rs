@@ -1,6 +1,8 @@
 //! **mfpde** solves the mean-field PDE of two-layer neural networks,
 //!
-//!     ∂_t ρ = −div(ρ V[ρ]) + (η/2) Δρ,
+//! ```text
+//! ∂_t ρ = −div(ρ V[ρ]) + (η/2) Δρ,
+//! ```
 //!
 //! on an (a, w) grid with the conventions of MODEL.md: f_μ(x) = ∫ a σ(w·x̃) μ,
 //! R(μ) = ½ E_x[(f_μ − f*)²] + (λ/2) ∫|θ|² μ, V = −∇_θ δR/δμ, mean-field time t.

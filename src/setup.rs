@@ -109,7 +109,7 @@ impl Setup {
         let scheme = build_scheme(lp)?;
         let f_points = build_f_points(lp, &quad)?;
         let box_mass: f64 = initial.cell_masses(&grid).iter().sum();
-        if !(box_mass >= MIN_BOX_MASS) {
+        if box_mass.is_nan() || box_mass < MIN_BOX_MASS {
             return Err(Error::problem(
                 "initial",
                 format!("a law with {:.3} of its mass inside the grid box", box_mass),
@@ -368,7 +368,7 @@ fn build_initial(lp: &LoadedProblem, d: usize) -> Result<InitialLaw> {
         }
         "mixture" => {
             let cs = i.components.clone().unwrap_or_default();
-            if cs.is_empty() || cs.iter().any(|c| !(c.weight > 0.0)) {
+            if cs.is_empty() || cs.iter().any(|c| c.weight.is_nan() || c.weight <= 0.0) {
                 return Err(Error::problem(
                     "initial.components",
                     format!("{} components", cs.len()),

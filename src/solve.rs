@@ -108,7 +108,7 @@ pub fn solve_with(
             for o in observers.iter_mut() {
                 o.step(t, dt, &rho)?;
             }
-            if steps % setup.scheme.history_every == 0 && t < ts {
+            if steps.is_multiple_of(setup.scheme.history_every) && t < ts {
                 let rec = history(stepper, &rho, t, dt);
                 for o in observers.iter_mut() {
                     o.history(&rec)?;

@@ -1,10 +1,12 @@
 //! **The mean-field velocity** V[ρ] of MODEL.md §2 on the faces of the grid.
 //!
-//!     f_h(x_q)  = Σ_i ρ_i |C| a_i σ(w_i·x̃_q)        (first moment in a → f_h)
-//!     r_q       = f_h(x_q) − f*(x_q)
-//!     g(w)      = Σ_q ω_q σ(w·x̃_q) r_q
-//!     G_k(w)    = Σ_q ω_q σ′(w·x̃_q) x̃_{q,k} r_q     (= ∂g/∂w_k)
-//!     V_a       = −g(w) − λ a,      V_{w_k} = −a G_k(w) − λ w_k
+//! ```text
+//! f_h(x_q)  = Σ_i ρ_i |C| a_i σ(w_i·x̃_q)        (first moment in a → f_h)
+//! r_q       = f_h(x_q) − f*(x_q)
+//! g(w)      = Σ_q ω_q σ(w·x̃_q) r_q
+//! G_k(w)    = Σ_q ω_q σ′(w·x̃_q) x̃_{q,k} r_q     (= ∂g/∂w_k)
+//! V_a       = −g(w) − λ a,      V_{w_k} = −a G_k(w) − λ w_k
+//! ```
 //!
 //! The data enter only through g and G on the w points, so one evaluation
 //! costs O(cells + #w-points × #nodes). The tables σ(w·x̃_q) at the w centres
@@ -291,9 +293,8 @@ impl Velocity {
 #[inline]
 pub fn face_index(grid: &Grid, k: usize, idx: &[usize]) -> usize {
     let mut f = 0;
-    for j in 0..grid.dim() {
-        let n = grid.n[j] + usize::from(j == k);
-        f = f * n + idx[j];
+    for (j, &i) in idx.iter().enumerate() {
+        f = f * (grid.n[j] + usize::from(j == k)) + i;
     }
     f
 }

@@ -64,7 +64,7 @@ pub enum Target {
     /// variable of the parsed expression.
     Expression {
         text: String,
-        expr: FlatEx<f64>,
+        expr: Box<FlatEx<f64>>,
         vars: Vec<usize>,
     },
     /// The labels of a data set (defined only at its samples).
@@ -103,7 +103,7 @@ impl Target {
         }
         Ok(Target::Expression {
             text: text.to_string(),
-            expr,
+            expr: Box::new(expr),
             vars,
         })
     }

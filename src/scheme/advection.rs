@@ -64,6 +64,14 @@ struct SyncPtr(*mut f64);
 unsafe impl Send for SyncPtr {}
 unsafe impl Sync for SyncPtr {}
 
+impl SyncPtr {
+    /// The pointer (a method, so closures capture the Send wrapper).
+    #[inline(always)]
+    fn get(self) -> *mut f64 {
+        self.0
+    }
+}
+
 /// Lines along an axis are processed in blocks of this many neighbours.
 const LINE_BLOCK: usize = 64;
 
@@ -93,9 +101,9 @@ impl Advection {
         assert_eq!(rho.len(), g.len());
         assert_eq!(du.len(), g.len());
         du.par_iter_mut().for_each(|v| *v = 0.0);
-        for k in 0..g.dim() {
-            assert_eq!(faces[k].len(), g.len() / g.n[k] * (g.n[k] + 1));
-            self.sweep(k, rho, &faces[k], du);
+        for (k, vel) in faces.iter().enumerate() {
+            assert_eq!(vel.len(), g.len() / g.n[k] * (g.n[k] + 1));
+            self.sweep(k, rho, vel, du);
         }
     }
 
@@ -109,7 +117,6 @@ impl Advection {
         let lim = self.limiter;
         let out = SyncPtr(du.as_mut_ptr());
         (0..outer * blocks).into_par_iter().for_each(|task| {
-            let out = out;
             let (o, b) = (task / blocks, task % blocks);
             let j0 = b * LINE_BLOCK;
             let j1 = (j0 + LINE_BLOCK).min(s);
@@ -133,8 +140,8 @@ impl Advection {
                     let f = flux * inv_h;
                     // SAFETY: task (o, b) alone touches cells (o, ·, j0..j1).
                     unsafe {
-                        *out.0.add(cell(i - 1, j)) -= f;
-                        *out.0.add(cell(i, j)) += f;
+                        *out.get().add(cell(i - 1, j)) -= f;
+                        *out.get().add(cell(i, j)) += f;
                     }
                 }
             }

@@ -68,6 +68,14 @@ struct SyncPtr(*mut f64);
 unsafe impl Send for SyncPtr {}
 unsafe impl Sync for SyncPtr {}
 
+impl SyncPtr {
+    /// The pointer (a method, so closures capture the Send wrapper).
+    #[inline(always)]
+    fn get(self) -> *mut f64 {
+        self.0
+    }
+}
+
 /// Lines per task.
 const LINE_BLOCK: usize = 16;
 
@@ -108,7 +116,6 @@ impl LineSweeper {
         let ptr = SyncPtr(rho.as_mut_ptr());
         let pool = &self.pool;
         (0..outer * blocks).into_par_iter().for_each(|task| {
-            let ptr = ptr;
             let slot = rayon::current_thread_index().unwrap_or(0) % pool.len();
             let mut guard = pool[slot].lock().expect("scratch lock");
             let sc = &mut *guard;
@@ -116,13 +123,13 @@ impl LineSweeper {
             for j in b * LINE_BLOCK..((b + 1) * LINE_BLOCK).min(s) {
                 let base = o * n * s + j;
                 let mut line = std::mem::take(&mut sc.line);
-                for i in 0..n {
+                for (i, v) in line[..n].iter_mut().enumerate() {
                     // SAFETY: this task alone touches lines (o, j) of its block.
-                    line[i] = unsafe { *ptr.0.add(base + i * s) };
+                    *v = unsafe { *ptr.get().add(base + i * s) };
                 }
                 f(&mut line[..n], sc);
-                for i in 0..n {
-                    unsafe { *ptr.0.add(base + i * s) = line[i] };
+                for (i, v) in line[..n].iter().enumerate() {
+                    unsafe { *ptr.get().add(base + i * s) = *v };
                 }
                 sc.line = line;
             }

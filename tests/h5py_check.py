@@ -1,0 +1,100 @@
+#!/usr/bin/env python3
+"""Read an mfpde HDF5 file with h5py (the HDF5 C library) and check its layout.
+
+    python3 tests/h5py_check.py FILE.h5 [--interrupted]
+
+Checks the root attributes (format, version, problem, status), /grid/edges_k
+with their axis names, every /pde dataset and its shape, the problem TOML
+against the grid, mass 1 and ρ ≥ 0. With --interrupted, checks a file whose run
+stopped early: status "running", snapshots under /pde/snapshots.
+Exits non-zero with a message on the first failure.
+"""
+import sys
+import tomllib
+
+import h5py
+import numpy as np
+
+
+def text(v):
+    return v.decode() if isinstance(v, bytes) else str(v)
+
+
+def fail(msg):
+    print(f"h5py_check: FAIL: {msg}", file=sys.stderr)
+    sys.exit(1)
+
+
+def check(path, interrupted):
+    with h5py.File(path, "r") as f:
+        a = f.attrs
+        if text(a["format"]) != "mfpde-1":
+            fail(f"format = {a['format']!r}")
+        if not text(a["version"]):
+            fail("empty version")
+        status = text(a["status"])
+        want = "running" if interrupted else "complete"
+        if status != want:
+            fail(f"status = {status!r}, expected {want!r}")
+        problem = tomllib.loads(text(a["problem"]))
+        cells = problem["grid"]["cells"]
+        d = len(cells)
+        names = []
+        for k in range(d):
+            e = f[f"grid/edges_{k}"][()]
+            if e.shape != (cells[k] + 1,) or not np.all(np.diff(e) > 0):
+                fail(f"grid/edges_{k} has shape {e.shape}, want ({cells[k] + 1},) increasing")
+            if abs(e[0] - problem["grid"]["lo"][k]) > 1e-12 or abs(e[-1] - problem["grid"]["hi"][k]) > 1e-12:
+                fail(f"grid/edges_{k} does not span the problem's box")
+            names.append(text(f[f"grid/edges_{k}"].attrs["name"]))
+        trained = problem["model"].get("train_a", True)
+        if trained and names[0] != "a":
+            fail(f"axis 0 is named {names[0]!r}, expected 'a'")
+        if names[-1] != f"w{d - 1 if trained else d}":
+            fail(f"axis names {names}")
+        t = f["pde/time"][()]
+        T = t.shape[0]
+        if T < 1 or np.any(np.diff(t) <= 0):
+            fail(f"pde/time = {t}")
+        for name in ["mass", "risk", "entropy", "free_energy", "boundary_mass", "min_density"]:
+            v = f[f"pde/{name}"][()]
+            if v.shape != (T,) or not np.all(np.isfinite(v)):
+                fail(f"pde/{name} has shape {v.shape} / non-finite values")
+        if not np.allclose(f["pde/free_energy"][()], f["pde/risk"][()] + f["pde/entropy"][()], rtol=0, atol=1e-12):
+            fail("free_energy != risk + entropy")
+        vol = np.prod([(problem["grid"]["hi"][k] - problem["grid"]["lo"][k]) / cells[k] for k in range(d)])
+        if interrupted:
+            snaps = f["pde/snapshots"]
+            dens = [snaps[f"density_{i:05d}"][()] for i in range(T)]
+            dens = np.stack(dens)
+        else:
+            dens = f["pde/density"][()]
+            E = f["pde/f_points"].shape[0]
+            if f["pde/f_values"].shape != (T, E):
+                fail(f"pde/f_values shape {f['pde/f_values'].shape}")
+            if f["pde/mean"].shape != (T, d) or f["pde/cov"].shape != (T, d, d):
+                fail("pde/mean or pde/cov shape")
+            if "snapshots" in f["pde"]:
+                fail("a complete file still holds pde/snapshots")
+        if dens.shape != (T, *cells):
+            fail(f"density shape {dens.shape}, want {(T, *cells)}")
+        mass = dens.reshape(T, -1).sum(axis=1) * vol
+        if not np.allclose(mass, 1.0, rtol=0, atol=1e-10):
+            fail(f"mass {mass}")
+        if not np.allclose(mass, f["pde/mass"][()], rtol=0, atol=1e-12):
+            fail("density does not sum to pde/mass")
+        if dens.min() < -1e-12:
+            fail(f"min density {dens.min()}")
+        for name in ["time", "risk", "free_energy", "mass", "dt"]:
+            h = f[f"pde/history/{name}"]
+            if h.ndim != 1 or h.shape[0] < T:
+                fail(f"pde/history/{name} shape {h.shape}")
+        print(f"h5py_check: OK {path}: {status}, T = {T}, density {dens.shape}, axes {names}")
+
+
+if __name__ == "__main__":
+    args = sys.argv[1:]
+    if not args:
+        print(__doc__)
+        sys.exit(2)
+    check(args[0], "--interrupted" in args)

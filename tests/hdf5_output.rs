@@ -1,0 +1,131 @@
+//! What `mfpde pde` writes: read back by our reader and by h5py (the HDF5 C
+//! library); an interrupted run leaves a readable file.
+
+mod common;
+use common::*;
+use mfpde::diagnostics::Diagnostics;
+use mfpde::io::hdf5::{PdeFile, PdeWriter};
+use mfpde::solve::Observer;
+use std::path::Path;
+use std::process::Command;
+
+/// Run tests/h5py_check.py on `file`; skip when h5py is absent unless
+/// MFPDE_REQUIRE_H5PY=1 (CI), where absence fails.
+fn h5py_check(file: &Path, extra: &[&str]) {
+    let python = std::env::var("MFPDE_PYTHON").unwrap_or_else(|_| "python3".into());
+    let has = Command::new(&python)
+        .args(["-c", "import h5py, numpy"])
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    if !has {
+        if std::env::var("MFPDE_REQUIRE_H5PY").as_deref() == Ok("1") {
+            panic!("h5py is required (MFPDE_REQUIRE_H5PY=1) but `{python} -c 'import h5py'` fails");
+        }
+        eprintln!("skipping the h5py cross-check: no h5py for {python}");
+        return;
+    }
+    let out = Command::new(&python)
+        .arg(root().join("tests/h5py_check.py"))
+        .arg(file)
+        .args(extra)
+        .output()
+        .expect("python runs");
+    assert!(
+        out.status.success(),
+        "h5py check failed:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    eprint!("{}", String::from_utf8_lossy(&out.stdout));
+}
+
+#[test]
+fn mfpde_pde_output_is_read_back_by_us_and_by_h5py() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, cells) in [
+        ("quickstart", "[40,40]"),
+        ("bias3d", "[12,12,12]"),
+        ("frozen_relu", "[32,32]"),
+    ] {
+        let out = dir.path().join(format!("{name}.h5"));
+        let status = Command::new(env!("CARGO_BIN_EXE_mfpde"))
+            .args([
+                "pde",
+                root().join(format!("grids/{name}.toml")).to_str().unwrap(),
+                "-o",
+            ])
+            .arg(&out)
+            .args([
+                "--set",
+                &format!("grid.cells={cells}"),
+                "--set",
+                "dynamics.t_end=0.6",
+                "--set",
+                "dynamics.snapshots=4",
+            ])
+            .output()
+            .unwrap();
+        assert!(
+            status.status.success(),
+            "{}",
+            String::from_utf8_lossy(&status.stderr)
+        );
+        let f = PdeFile::read(&out).unwrap();
+        assert_eq!(f.format, "mfpde-1");
+        assert_eq!(f.status, "complete");
+        assert_eq!(f.time.len(), 4);
+        for (i, t) in f.time.iter().enumerate() {
+            assert!((t - 0.2 * i as f64).abs() < 1e-12, "{:?}", f.time);
+        }
+        assert_eq!(f.density.len(), 4);
+        let problem: toml::Table = f.problem.parse().unwrap();
+        assert_eq!(problem["dynamics"]["t_end"].as_float(), Some(0.6));
+        let vol: f64 = f.edges.iter().map(|e| e[1] - e[0]).product();
+        for (rho, m) in f.density.iter().zip(&f.mass) {
+            let s: f64 = rho.iter().sum::<f64>() * vol;
+            assert!((s - m).abs() < 1e-12 && (m - 1.0).abs() < 1e-12);
+        }
+        assert!(f.history_time.len() >= 4);
+        h5py_check(&out, &[]);
+    }
+}
+
+/// Fails on its `n`-th snapshot, as a run that dies there would stop.
+struct DieAt(usize, usize);
+
+impl Observer for DieAt {
+    fn snapshot(&mut self, _d: &Diagnostics, _rho: &[f64]) -> mfpde::Result<()> {
+        self.1 += 1;
+        if self.1 == self.0 {
+            return Err(mfpde::Error::Hdf5("simulated crash".into()));
+        }
+        Ok(())
+    }
+}
+
+#[test]
+fn an_interrupted_run_leaves_a_readable_file_with_the_snapshots_so_far() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("killed.h5");
+    let setup = grid_setup(
+        "quickstart",
+        &[
+            "grid.cells=[32,32]",
+            "dynamics.t_end=1.0",
+            "dynamics.snapshots=5",
+        ],
+    );
+    let mut writer = PdeWriter::create(&out, &setup).unwrap();
+    let mut die = DieAt(4, 0);
+    // the writer sees snapshots 1..3; the run dies at the 4th, before finish
+    let err = mfpde::solve::solve(&setup, &mut [&mut writer, &mut die]).unwrap_err();
+    assert!(err.to_string().contains("simulated crash"));
+    let f = PdeFile::read(&out).unwrap();
+    assert_eq!(f.status, "running");
+    assert_eq!(f.time.len(), 4);
+    assert_eq!(f.density.len(), 4);
+    assert!((f.time[3] - 0.75).abs() < 1e-12);
+    assert!(f.mass.iter().all(|m| (m - 1.0).abs() < 1e-12));
+    h5py_check(&out, &["--interrupted"]);
+}
