@@ -16,11 +16,13 @@
 
 use crate::grid::Grid;
 use crate::model::{dot, Network, Quadrature};
-use crate::setup::MAX_DIM;
 use rayon::prelude::*;
 
 /// Block of w points one task contracts at a time.
 const BLOCK: usize = 256;
+/// Fewest face values one parallel task fills (smaller tasks cost more in
+/// scheduling than they save).
+const MIN_TASK: usize = 8192;
 
 /// Planned velocity evaluator with its tables and scratch.
 pub struct Velocity {
@@ -48,6 +50,8 @@ pub struct Velocity {
     gk: Vec<Vec<f64>>,
     /// Face velocities per grid axis (the cell layout with n_k + 1 on axis k).
     faces: Vec<Vec<f64>>,
+    /// Per-cell CFL rates Σ_k |V_k| / h_k (scratch of `max_rate`).
+    rate: Vec<f64>,
 }
 
 /// Shape of the w sub-grid with `extra` more points on w axis `k` (faces).
@@ -157,6 +161,7 @@ impl Velocity {
             wr: vec![0.0; quad.len()],
             g: vec![0.0; nw],
             faces,
+            rate: vec![0.0; grid.len()],
         }
     }
 
@@ -211,6 +216,7 @@ impl Velocity {
             let g = &self.g;
             self.faces[0]
                 .par_chunks_mut(nw)
+                .with_min_len(MIN_TASK.div_ceil(nw))
                 .enumerate()
                 .for_each(|(ia, row)| {
                     let a = grid.face(0, ia);
@@ -222,17 +228,21 @@ impl Velocity {
             let ax = wax + k;
             let nwf = self.nwf[k];
             let gk = &self.gk[k];
-            // stride of axis ax inside the w-face sub-grid
+            // inside one w-face sub-grid: [outer][n_ax + 1][inner]
             let inner: usize = (ax + 1..grid.dim()).map(|j| grid.n[j]).product();
             let nf = grid.n[ax] + 1;
             self.faces[ax]
                 .par_chunks_mut(nwf)
+                .with_min_len(MIN_TASK.div_ceil(nwf))
                 .enumerate()
-                .for_each(|(ia, row)| {
+                .for_each(|(ia, sub)| {
                     let a = a0.unwrap_or_else(|| grid.centre(0, ia));
-                    for (p, v) in row.iter_mut().enumerate() {
-                        let w = grid.face(ax, (p / inner) % nf);
-                        *v = -a * gk[p] - lam * w;
+                    for (r, (row, grow)) in sub.chunks_mut(inner).zip(gk.chunks(inner)).enumerate()
+                    {
+                        let lw = lam * grid.face(ax, r % nf);
+                        for (v, g) in row.iter_mut().zip(grow) {
+                            *v = -a * g - lw;
+                        }
                     }
                 });
         }
@@ -267,34 +277,25 @@ impl Velocity {
 
     /// The largest Σ_k |V_k| / h_k over cells (both faces of each cell), for
     /// the CFL condition, from the last face velocities.
-    pub fn max_rate(&self) -> f64 {
+    pub fn max_rate(&mut self) -> f64 {
         let grid = &self.grid;
-        let faces = &self.faces;
-        (0..grid.len())
-            .into_par_iter()
-            .with_min_len(4096)
-            .map(|flat| {
-                let mut idx = [0usize; MAX_DIM];
-                let idx = &mut idx[..grid.dim()];
-                grid.unravel(flat, idx);
-                (0..grid.dim())
-                    .map(|k| {
-                        let f = face_index(grid, k, idx);
-                        let v = faces[k][f].abs().max(faces[k][f + grid.strides[k]].abs());
-                        v / grid.h[k]
-                    })
-                    .sum::<f64>()
-            })
-            .reduce(|| 0.0, f64::max)
+        let rate = &mut self.rate;
+        rate.par_iter_mut().for_each(|r| *r = 0.0);
+        for (k, faces) in self.faces.iter().enumerate() {
+            let (n, s, inv_h) = (grid.n[k], grid.strides[k], 1.0 / grid.h[k]);
+            // rows of s cells: row (o, i) sees face rows (o, i) and (o, i + 1)
+            rate.par_chunks_mut(s)
+                .with_min_len(64usize.div_ceil(s))
+                .enumerate()
+                .for_each(|(row, out)| {
+                    let (o, i) = (row / n, row % n);
+                    let lo = (o * (n + 1) + i) * s;
+                    let (below, above) = (&faces[lo..lo + s], &faces[lo + s..lo + 2 * s]);
+                    for ((r, b), a) in out.iter_mut().zip(below).zip(above) {
+                        *r += b.abs().max(a.abs()) * inv_h;
+                    }
+                });
+        }
+        rate.par_iter().cloned().reduce(|| 0.0, f64::max)
     }
-}
-
-/// Flat index, in axis k's face array, of the lower face of cell `idx`.
-#[inline]
-pub fn face_index(grid: &Grid, k: usize, idx: &[usize]) -> usize {
-    let mut f = 0;
-    for (j, &i) in idx.iter().enumerate() {
-        f = f * (grid.n[j] + usize::from(j == k)) + i;
-    }
-    f
 }

@@ -121,23 +121,24 @@ impl Advection {
             let j0 = b * LINE_BLOCK;
             let j1 = (j0 + LINE_BLOCK).min(s);
             let cell = |i: usize, j: usize| o * n * s + i * s + j;
-            let slope = |i: usize, j: usize| {
-                if i == 0 || i + 1 == n {
-                    0.0
-                } else {
-                    let c = rho[cell(i, j)];
-                    lim.slope(c - rho[cell(i - 1, j)], rho[cell(i + 1, j)] - c)
-                }
-            };
+            // limited slope of cell i − 1, per line of the block (0 at walls)
+            let mut prev = [0.0f64; LINE_BLOCK];
             for i in 1..n {
-                for j in j0..j1 {
-                    let v = vel[o * (n + 1) * s + i * s + j];
-                    let flux = if v > 0.0 {
-                        v * (rho[cell(i - 1, j)] + 0.5 * slope(i - 1, j))
+                for (jj, j) in (j0..j1).enumerate() {
+                    let (left, mid) = (rho[cell(i - 1, j)], rho[cell(i, j)]);
+                    let cur = if i + 1 == n {
+                        0.0
                     } else {
-                        v * (rho[cell(i, j)] - 0.5 * slope(i, j))
+                        lim.slope(mid - left, rho[cell(i + 1, j)] - mid)
                     };
-                    let f = flux * inv_h;
+                    let v = vel[o * (n + 1) * s + i * s + j];
+                    let face = if v > 0.0 {
+                        left + 0.5 * prev[jj]
+                    } else {
+                        mid - 0.5 * cur
+                    };
+                    prev[jj] = cur;
+                    let f = v * face * inv_h;
                     // SAFETY: task (o, b) alone touches cells (o, ·, j0..j1).
                     unsafe {
                         *out.get().add(cell(i - 1, j)) -= f;
