@@ -2,6 +2,8 @@
 //! axis k, row-major (the last axis varies fastest). Geometry only: a density
 //! is a grid plus a vector of cell averages.
 
+use ndarray::{ArrayViewD, IxDyn};
+
 /// A uniform Cartesian grid in D = 1..4 dimensions.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Grid {
@@ -104,27 +106,32 @@ impl Grid {
     }
 }
 
+impl Grid {
+    /// ρ (cell averages, row-major) as an n-dimensional view [n_0, …, n_{D−1}].
+    ///
+    /// # Panics
+    /// If `rho.len()` is not the number of cells.
+    pub fn view<'a>(&self, rho: &'a [f64]) -> ArrayViewD<'a, f64> {
+        ArrayViewD::from_shape(IxDyn(&self.n), rho).expect("density length matches the grid")
+    }
+}
+
 /// Average a fine density onto a grid `factor` times coarser on every axis
 /// (cell averages of cell averages: exact restriction, mass-preserving).
+///
+/// # Panics
+/// If `factor` does not divide every n_k.
 pub fn restrict(fine: &Grid, rho: &[f64], factor: usize) -> Vec<f64> {
-    let coarse_n: Vec<usize> = fine.n.iter().map(|n| n / factor).collect();
-    let coarse = Grid::new(
-        fine.lo.clone(),
-        fine.hi.clone(),
-        coarse_n,
-        fine.names.clone(),
+    assert!(
+        fine.n.iter().all(|n| n % factor == 0),
+        "factor divides the cells"
     );
-    let mut out = vec![0.0; coarse.len()];
-    let mut idx = vec![0; fine.dim()];
-    let scale = 1.0 / (factor.pow(fine.dim() as u32) as f64);
-    for (flat, &v) in rho.iter().enumerate() {
-        fine.unravel(flat, &mut idx);
-        let c: usize = (0..fine.dim())
-            .map(|k| (idx[k] / factor) * coarse.strides[k])
-            .sum();
-        out[c] += v * scale;
-    }
-    out
+    let block = vec![factor; fine.dim()];
+    fine.view(rho)
+        .exact_chunks(IxDyn(&block))
+        .into_iter()
+        .map(|b| b.mean().expect("non-empty block"))
+        .collect()
 }
 
 #[cfg(test)]
