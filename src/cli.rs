@@ -1,9 +1,10 @@
-//! **Command line**: `mfpde pde`, `mfpde check`, and `mfpde` alone (the
+//! **Command line**: `mfpde pde`, `mfpde particles`, `mfpde check`, and `mfpde` alone (the
 //! built-in quickstart into `output/quickstart.h5`).
 
 use crate::diagnostics::{self, Diagnostics};
 use crate::error::Result;
-use crate::io::hdf5::PdeWriter;
+use crate::io::hdf5::{ParticleWriter, PdeWriter};
+use crate::particles::{self, ParticleDiagnostics, ParticleObserver, ParticleOptions};
 use crate::problem::LoadedProblem;
 use crate::setup::Setup;
 use crate::solve::{self, Observer};
@@ -27,6 +28,17 @@ pub enum Command {
         /// Problem file (TOML).
         problem: PathBuf,
         /// Output file (default: output/<name>.h5).
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+        /// Override an entry: section.key=value (repeatable).
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        set: Vec<String>,
+    },
+    /// Train the m-neuron network of a problem's [particles] section and write HDF5.
+    Particles {
+        /// Problem file (TOML) with a [particles] section.
+        problem: PathBuf,
+        /// Output file (default: output/<name>_particles.h5).
         #[arg(short, long)]
         output: Option<PathBuf>,
         /// Override an entry: section.key=value (repeatable).
@@ -58,6 +70,16 @@ pub fn run(cli: Cli) -> Result<()> {
             let lp = LoadedProblem::from_file(&problem, &set)?;
             let out = output.unwrap_or_else(|| PathBuf::from(format!("output/{}.h5", lp.name())));
             run_pde(&lp, &out)
+        }
+        Some(Command::Particles {
+            problem,
+            output,
+            set,
+        }) => {
+            let lp = LoadedProblem::from_file(&problem, &set)?;
+            let out = output
+                .unwrap_or_else(|| PathBuf::from(format!("output/{}_particles.h5", lp.name())));
+            run_particles(&lp, &out)
         }
         Some(Command::Check { problem, set }) => {
             let lp = LoadedProblem::from_file(&problem, &set)?;
@@ -118,6 +140,45 @@ pub fn run_pde(lp: &LoadedProblem, out: &Path) -> Result<()> {
             .iter()
             .map(|m| (m * 1e4).round() / 1e4)
             .collect::<Vec<_>>()
+    );
+    println!("wrote {}", out.display());
+    Ok(())
+}
+
+/// Prints a line per particle snapshot.
+struct ParticlePrinter;
+
+impl ParticleObserver for ParticlePrinter {
+    fn snapshot(&mut self, d: &ParticleDiagnostics, _theta: &[f64]) -> Result<()> {
+        println!("{:>8.3} {:>12.6e} {:>10.3e}", d.time, d.risk, d.outside);
+        Ok(())
+    }
+}
+
+/// Train the network of a problem's `[particles]` section into `out`.
+pub fn run_particles(lp: &LoadedProblem, out: &Path) -> Result<()> {
+    let setup = Setup::new(lp)?;
+    let opts = ParticleOptions::from_problem(lp)?;
+    println!(
+        "mfpde {} particles: m = {}, dt = {}, mode = {}, seed = {}, D = {}, η = {}",
+        setup.name,
+        opts.m,
+        opts.dt,
+        opts.mode.name(),
+        opts.seed,
+        setup.grid.dim(),
+        setup.noise
+    );
+    println!("{:>8} {:>12} {:>10}", "t", "risk", "outside");
+    let start = Instant::now();
+    let mut writer = ParticleWriter::create(out, &setup, &opts)?;
+    let summary = particles::run(&setup, &opts, &mut [&mut ParticlePrinter, &mut writer])?;
+    let secs = start.elapsed().as_secs_f64();
+    println!(
+        "{} steps in {:.2} s ({:.3e} neuron-steps/s)",
+        summary.steps,
+        secs,
+        summary.steps as f64 * opts.m as f64 / secs
     );
     println!("wrote {}", out.display());
     Ok(())

@@ -20,6 +20,7 @@ pub mod grid;
 pub mod initial;
 pub mod io;
 pub mod model;
+pub mod particles;
 pub mod problem;
 pub mod scheme;
 pub mod setup;

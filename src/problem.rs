@@ -27,6 +27,31 @@ pub struct Problem {
     pub solver: SolverSpec,
     #[serde(default)]
     pub output: OutputSpec,
+    /// The finite network trained on the same problem (optional).
+    #[serde(default)]
+    pub particles: Option<ParticlesSpec>,
+}
+
+/// `[particles]`: m neurons trained by (noisy) gradient descent or SGD.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ParticlesSpec {
+    /// Number of neurons m.
+    pub m: usize,
+    /// Seed of the random streams (one per neuron, one for batches).
+    #[serde(default = "default_seed")]
+    pub seed: u64,
+    /// Euler–Maruyama step in mean-field time.
+    pub dt: f64,
+    /// population, sgd, full_batch.
+    #[serde(default = "default_mode")]
+    pub mode: String,
+    /// Batch size B of `sgd`.
+    #[serde(default)]
+    pub batch: Option<usize>,
+    /// Positions stored per snapshot (the first neurons); default all m.
+    #[serde(default)]
+    pub store: Option<usize>,
 }
 
 /// `[model]`: activation σ, bias, output weights, weight decay λ.
@@ -187,6 +212,12 @@ pub struct OutputSpec {
     pub f_points: Option<Vec<Vec<f64>>>,
 }
 
+fn default_seed() -> u64 {
+    1
+}
+fn default_mode() -> String {
+    "population".into()
+}
 fn default_true() -> bool {
     true
 }

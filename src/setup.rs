@@ -5,7 +5,8 @@
 use crate::error::{Error, Result};
 use crate::grid::Grid;
 use crate::initial::{Gaussian, InitialLaw};
-use crate::model::{Activation, DataSet, Network, Quadrature, Target};
+use crate::model::{Activation, DataLaw, DataSet, Network, Quadrature, Target};
+use crate::particles::ParticleOptions;
 use crate::problem::{LoadedProblem, Snapshots};
 use crate::scheme::{DiffusionKind, Limiter, SchemeOptions};
 
@@ -22,6 +23,8 @@ pub struct Setup {
     pub problem_toml: String,
     pub net: Network,
     pub quad: Quadrature,
+    /// P itself, for sampling batches.
+    pub data_law: DataLaw,
     pub target: Target,
     /// f* at the quadrature nodes.
     pub fstar: Vec<f64>,
@@ -36,6 +39,8 @@ pub struct Setup {
     pub f_points: Vec<Vec<f64>>,
     /// Mass of ρ0 inside the box before renormalisation.
     pub box_mass: f64,
+    /// The finite network, when the problem has a `[particles]` section.
+    pub particles: Option<ParticleOptions>,
 }
 
 fn vec_of(field: &str, v: &Option<Vec<f64>>, len: usize, what: &str) -> Result<Vec<f64>> {
@@ -92,7 +97,7 @@ impl Setup {
         if !p.model.a0.is_finite() {
             return Err(Error::problem("model.a0", p.model.a0, "a finite number"));
         }
-        let (quad, dataset) = build_data(lp)?;
+        let (quad, data_law, dataset) = build_data(lp)?;
         let net = Network {
             activation,
             bias: p.model.bias,
@@ -123,6 +128,7 @@ impl Setup {
             problem_toml: lp.toml.clone(),
             net,
             quad,
+            data_law,
             target,
             fstar,
             noise,
@@ -133,6 +139,10 @@ impl Setup {
             scheme,
             f_points,
             box_mass,
+            particles: match &lp.problem.particles {
+                Some(_) => Some(ParticleOptions::from_problem(lp)?),
+                None => None,
+            },
         })
     }
 
@@ -142,7 +152,7 @@ impl Setup {
     }
 }
 
-fn build_data(lp: &LoadedProblem) -> Result<(Quadrature, Option<DataSet>)> {
+fn build_data(lp: &LoadedProblem) -> Result<(Quadrature, DataLaw, Option<DataSet>)> {
     let d = &lp.problem.data;
     let nodes = || -> Result<usize> {
         match d.nodes {
@@ -172,14 +182,22 @@ fn build_data(lp: &LoadedProblem) -> Result<(Quadrature, Option<DataSet>)> {
             if !(s > 0.0 && s.is_finite()) {
                 return Err(Error::problem("data.std", s, "s > 0"));
             }
-            Ok((Quadrature::gaussian(dim()?, s, nodes()?), None))
+            Ok((
+                Quadrature::gaussian(dim()?, s, nodes()?),
+                DataLaw::Gaussian { std: s },
+                None,
+            ))
         }
         "uniform" => {
             let n = dim()?;
             let lo = vec_of("data.lo", &d.lo, n, "one per input dimension")?;
             let hi = vec_of("data.hi", &d.hi, n, "one per input dimension")?;
             check_box("data", &lo, &hi)?;
-            Ok((Quadrature::uniform(&lo, &hi, nodes()?), None))
+            Ok((
+                Quadrature::uniform(&lo, &hi, nodes()?),
+                DataLaw::Uniform { lo, hi },
+                None,
+            ))
         }
         "dataset" => {
             let Some(file) = &d.file else {
@@ -203,7 +221,11 @@ fn build_data(lp: &LoadedProblem) -> Result<(Quadrature, Option<DataSet>)> {
                     ));
                 }
             }
-            Ok((Quadrature::samples(ds.dim, ds.x.clone()), Some(ds)))
+            Ok((
+                Quadrature::samples(ds.dim, ds.x.clone()),
+                DataLaw::Samples,
+                Some(ds),
+            ))
         }
         other => Err(Error::problem(
             "data.law",

@@ -10,6 +10,10 @@
 //! /pde/f_values     [T, E]   f_h at /pde/f_points [E, d_x]
 //! /pde/mean [T, D], /pde/cov [T, D, D]
 //! /pde/history/time, risk, free_energy, mass, dt
+//! /particles        attrs m, seed, dt, mode (and batch for sgd)
+//! /particles/time, risk, outside   [T]
+//! /particles/positions [T, m_saved, D], histogram [T, n_0, …], f_values [T, E],
+//!            mean [T, D], cov [T, D, D], f_points [E, d_x]
 //! ```
 //!
 //! Crash safety: the file is first written whole (atomically, through a
@@ -23,6 +27,7 @@
 
 use crate::diagnostics::Diagnostics;
 use crate::error::{Error, Result};
+use crate::particles::{Mode, ParticleDiagnostics, ParticleObserver, ParticleOptions};
 use crate::setup::Setup;
 use crate::solve::{HistoryRecord, Observer};
 use hdf5_pure::{AttrValue, File, FileBuilder, MaxExtent};
@@ -59,103 +64,11 @@ fn history_values(h: &HistoryRecord) -> [f64; 5] {
     [h.time, h.risk, h.free_energy, h.mass, h.dt]
 }
 
-/// Writes the PDE results of one run as it goes.
-pub struct PdeWriter {
-    path: PathBuf,
-    shape: Vec<u64>,
-    dims: (usize, usize),
-    snapshots: usize,
-    history: Vec<HistoryRecord>,
-    history_written: bool,
-}
-
 fn unlimited(b: &mut hdf5_pure::DatasetBuilder, values: &[f64]) {
     b.with_f64_data(values)
         .with_shape(&[values.len() as u64])
         .with_maxshape(&[MaxExtent::Unlimited])
         .with_chunks(&[64]);
-}
-
-impl PdeWriter {
-    /// Create the file with its root attributes, grid and evaluation points.
-    pub fn create(path: &Path, setup: &Setup) -> Result<Self> {
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| io_err(dir, e))?;
-        }
-        let mut fb = FileBuilder::new();
-        fb.set_attr("format", AttrValue::String(FORMAT.into()));
-        fb.set_attr(
-            "version",
-            AttrValue::String(env!("CARGO_PKG_VERSION").into()),
-        );
-        fb.set_attr("problem", AttrValue::String(setup.problem_toml.clone()));
-        fb.set_attr("status", AttrValue::String("running".into()));
-        fb.set_attr("time_scale", AttrValue::String("mean-field time t".into()));
-        let grid = &setup.grid;
-        let mut g = fb.create_group("grid");
-        for k in 0..grid.dim() {
-            g.create_dataset(&format!("edges_{k}"))
-                .with_f64_data(&grid.edges(k))
-                .set_attr("name", AttrValue::String(grid.names[k].clone()));
-        }
-        fb.add_group(g.finish());
-        let mut p = fb.create_group("pde");
-        let dx = setup.net.dim_x;
-        let pts: Vec<f64> = setup.f_points.iter().flatten().copied().collect();
-        p.create_dataset("f_points")
-            .with_f64_data(&pts)
-            .with_shape(&[setup.f_points.len() as u64, dx as u64]);
-        let targets: Vec<f64> = setup
-            .f_points
-            .iter()
-            .map(|x| setup.target.eval(&setup.net, x).unwrap_or(f64::NAN))
-            .collect();
-        p.create_dataset("f_target").with_f64_data(&targets);
-        let snaps = p.create_group("snapshots");
-        p.add_group(snaps.finish());
-        let h = p.create_group("history");
-        p.add_group(h.finish());
-        fb.add_group(p.finish());
-        let bytes = fb.finish().map_err(|e| Error::Hdf5(e.to_string()))?;
-        // write whole, then rename: never a half-written file under `path`
-        let tmp = path.with_extension("h5.partial");
-        std::fs::write(&tmp, bytes).map_err(|e| io_err(&tmp, e))?;
-        std::fs::rename(&tmp, path).map_err(|e| io_err(path, e))?;
-        Ok(PdeWriter {
-            path: path.to_path_buf(),
-            shape: grid.n.iter().map(|&n| n as u64).collect(),
-            dims: (grid.dim(), setup.f_points.len()),
-            snapshots: 0,
-            history: Vec::new(),
-            history_written: false,
-        })
-    }
-
-    /// The file's path.
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
-    fn flush_history(&mut self, file: &File) -> Result<()> {
-        if self.history.is_empty() {
-            return Ok(());
-        }
-        let root = file.root();
-        for (c, name) in HISTORY.iter().enumerate() {
-            let vals: Vec<f64> = self.history.iter().map(|h| history_values(h)[c]).collect();
-            let path = format!("pde/history/{name}");
-            if self.history_written {
-                file.dataset(&path)?.append_staged(|a| {
-                    a.append_f64(&vals);
-                })?;
-            } else {
-                root.create_dataset(&path, |b| unlimited(b, &vals))?;
-            }
-        }
-        self.history_written = true;
-        self.history.clear();
-        Ok(())
-    }
 }
 
 fn io_err(path: &Path, e: std::io::Error) -> Error {
@@ -165,44 +78,240 @@ fn io_err(path: &Path, e: std::io::Error) -> Error {
     }
 }
 
-fn snap_name(kind: &str, i: usize) -> String {
-    format!("pde/snapshots/{kind}_{i:05}")
+/// Create a results file with its root attributes (`status = "running"`) and
+/// the grid, written whole and renamed into place.
+pub fn create_file(path: &Path, setup: &Setup) -> Result<()> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| io_err(dir, e))?;
+    }
+    let mut fb = FileBuilder::new();
+    fb.set_attr("format", AttrValue::String(FORMAT.into()));
+    fb.set_attr(
+        "version",
+        AttrValue::String(env!("CARGO_PKG_VERSION").into()),
+    );
+    fb.set_attr("problem", AttrValue::String(setup.problem_toml.clone()));
+    fb.set_attr("status", AttrValue::String("running".into()));
+    fb.set_attr("time_scale", AttrValue::String("mean-field time t".into()));
+    let grid = &setup.grid;
+    let mut g = fb.create_group("grid");
+    for k in 0..grid.dim() {
+        g.create_dataset(&format!("edges_{k}"))
+            .with_f64_data(&grid.edges(k))
+            .set_attr("name", AttrValue::String(grid.names[k].clone()));
+    }
+    fb.add_group(g.finish());
+    let bytes = fb.finish().map_err(|e| Error::Hdf5(e.to_string()))?;
+    let tmp = path.with_extension("h5.partial");
+    std::fs::write(&tmp, bytes).map_err(|e| io_err(&tmp, e))?;
+    std::fs::rename(&tmp, path).map_err(|e| io_err(path, e))?;
+    Ok(())
 }
 
-impl Observer for PdeWriter {
-    fn snapshot(&mut self, d: &Diagnostics, rho: &[f64]) -> Result<()> {
+/// Set the root attribute `status` to `complete`: every group is finished.
+pub fn mark_complete(path: &Path) -> Result<()> {
+    let file = File::open_rw(path)?;
+    file.root()
+        .set_attr("status", AttrValue::String("complete".into()))?;
+    file.commit()?;
+    file.close()?;
+    Ok(())
+}
+
+/// Writes one group (`/pde`, `/particles`) snapshot by snapshot: rank-1
+/// series appended in place, arrays added as `<group>/snapshots/<name>_NNNNN`
+/// and folded into `<group>/<name>` [T, …] by [`GroupWriter::finish`].
+struct GroupWriter {
+    path: PathBuf,
+    group: String,
+    series: Vec<&'static str>,
+    arrays: Vec<(&'static str, Vec<u64>)>,
+    snapshots: usize,
+}
+
+impl GroupWriter {
+    /// Add the group (and `init`'s datasets in it) to an existing file.
+    fn add(
+        path: &Path,
+        group: &str,
+        series: &[&'static str],
+        arrays: Vec<(&'static str, Vec<u64>)>,
+        init: impl FnOnce(&hdf5_pure::Group) -> Result<()>,
+    ) -> Result<Self> {
+        let file = File::open_rw(path)?;
+        let g = file.root().create_group(group)?;
+        g.create_group("snapshots")?;
+        init(&g)?;
+        file.commit()?;
+        file.close()?;
+        Ok(GroupWriter {
+            path: path.to_path_buf(),
+            group: group.to_string(),
+            series: series.to_vec(),
+            arrays,
+            snapshots: 0,
+        })
+    }
+
+    fn snap_name(&self, name: &str, i: usize) -> String {
+        format!("{}/{}", self.group, snap_name(name, i))
+    }
+
+    /// One snapshot: a value per series, an array per array name; `extra`
+    /// may stage more edits in the same commit.
+    fn snapshot(
+        &mut self,
+        series: &[f64],
+        arrays: &[&[f64]],
+        extra: impl FnOnce(&File) -> Result<()>,
+    ) -> Result<()> {
         let file = File::open_rw(&self.path)?;
         let root = file.root();
-        let vals = series_values(d);
-        for (c, name) in SERIES.iter().enumerate() {
-            let path = format!("pde/{name}");
+        for (name, v) in self.series.iter().zip(series) {
+            let path = format!("{}/{name}", self.group);
             if self.snapshots == 0 {
-                root.create_dataset(&path, |b| unlimited(b, &vals[c..c + 1]))?;
+                root.create_dataset(&path, |b| unlimited(b, &[*v]))?;
             } else {
                 file.dataset(&path)?.append_staged(|a| {
-                    a.append_f64(&vals[c..c + 1]);
+                    a.append_f64(&[*v]);
                 })?;
             }
         }
-        let i = self.snapshots;
-        let shape = self.shape.clone();
-        root.create_dataset(&snap_name("density", i), |b| {
-            b.with_f64_data(rho).with_shape(&shape);
-        })?;
-        root.create_dataset(&snap_name("f_values", i), |b| {
-            b.with_f64_data(&d.f_values);
-        })?;
-        root.create_dataset(&snap_name("mean", i), |b| {
-            b.with_f64_data(&d.mean);
-        })?;
-        root.create_dataset(&snap_name("cov", i), |b| {
-            b.with_f64_data(&d.cov);
-        })?;
-        self.flush_history(&file)?;
+        for ((name, shape), data) in self.arrays.iter().zip(arrays) {
+            root.create_dataset(&self.snap_name(name, self.snapshots), |b| {
+                b.with_f64_data(data).with_shape(shape);
+            })?;
+        }
+        extra(&file)?;
         file.commit()?;
         file.close()?;
         self.snapshots += 1;
         Ok(())
+    }
+
+    /// Fold the snapshot arrays into `<group>/<name>` [T, …] and drop
+    /// `<group>/snapshots`.
+    fn finish(&mut self, extra: impl FnOnce(&File) -> Result<()>) -> Result<()> {
+        let file = File::open_rw(&self.path)?;
+        extra(&file)?;
+        let root = file.root();
+        for (name, shape) in &self.arrays {
+            let mut all = Vec::new();
+            for i in 0..self.snapshots {
+                all.extend(file.dataset(&self.snap_name(name, i))?.read_f64()?);
+            }
+            let mut full = vec![self.snapshots as u64];
+            full.extend(shape);
+            root.create_dataset(&format!("{}/{name}", self.group), |b| {
+                b.with_f64_data(&all).with_shape(&full);
+            })?;
+        }
+        root.delete(&format!("{}/snapshots", self.group))?;
+        file.commit()?;
+        file.close()?;
+        Ok(())
+    }
+}
+
+/// Writes the PDE results of one run as it goes (the `/pde` group).
+pub struct PdeWriter {
+    group: GroupWriter,
+    history: Vec<HistoryRecord>,
+    history_written: bool,
+    owns_file: bool,
+}
+
+impl PdeWriter {
+    /// Create the file (root attributes, grid) and its `/pde` group; the
+    /// file is marked complete when the run finishes.
+    pub fn create(path: &Path, setup: &Setup) -> Result<Self> {
+        create_file(path, setup)?;
+        let mut w = Self::add(path, setup)?;
+        w.owns_file = true;
+        Ok(w)
+    }
+
+    /// Add the `/pde` group to a file made by [`create_file`].
+    pub fn add(path: &Path, setup: &Setup) -> Result<Self> {
+        let (d, e) = (setup.grid.dim() as u64, setup.f_points.len() as u64);
+        let arrays = vec![
+            ("density", setup.grid.n.iter().map(|&n| n as u64).collect()),
+            ("f_values", vec![e]),
+            ("mean", vec![d]),
+            ("cov", vec![d, d]),
+        ];
+        let group = GroupWriter::add(path, "pde", &SERIES, arrays, |g| {
+            write_f_points(g, setup)?;
+            g.create_group("history")?;
+            Ok(())
+        })?;
+        Ok(PdeWriter {
+            group,
+            history: Vec::new(),
+            history_written: false,
+            owns_file: false,
+        })
+    }
+
+    /// The file's path.
+    pub fn path(&self) -> &Path {
+        &self.group.path
+    }
+}
+
+/// `f_points` [E, d_x] and `f_target` [E] (f*, NaN for labels) into a group.
+fn write_f_points(g: &hdf5_pure::Group, setup: &Setup) -> Result<()> {
+    let dx = setup.net.dim_x as u64;
+    let pts: Vec<f64> = setup.f_points.iter().flatten().copied().collect();
+    let e = setup.f_points.len() as u64;
+    g.create_dataset("f_points", |b| {
+        b.with_f64_data(&pts).with_shape(&[e, dx]);
+    })?;
+    let targets: Vec<f64> = setup
+        .f_points
+        .iter()
+        .map(|x| setup.target.eval(&setup.net, x).unwrap_or(f64::NAN))
+        .collect();
+    g.create_dataset("f_target", |b| {
+        b.with_f64_data(&targets);
+    })?;
+    Ok(())
+}
+
+/// Append buffered history rows to `/pde/history/*` in `file`'s session.
+fn flush_history(file: &File, rows: &mut Vec<HistoryRecord>, written: &mut bool) -> Result<()> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let root = file.root();
+    for (c, name) in HISTORY.iter().enumerate() {
+        let vals: Vec<f64> = rows.iter().map(|h| history_values(h)[c]).collect();
+        let path = format!("pde/history/{name}");
+        if *written {
+            file.dataset(&path)?.append_staged(|a| {
+                a.append_f64(&vals);
+            })?;
+        } else {
+            root.create_dataset(&path, |b| unlimited(b, &vals))?;
+        }
+    }
+    *written = true;
+    rows.clear();
+    Ok(())
+}
+
+fn snap_name(kind: &str, i: usize) -> String {
+    format!("snapshots/{kind}_{i:05}")
+}
+
+impl Observer for PdeWriter {
+    fn snapshot(&mut self, d: &Diagnostics, rho: &[f64]) -> Result<()> {
+        let (rows, written) = (&mut self.history, &mut self.history_written);
+        self.group.snapshot(
+            &series_values(d),
+            &[rho, &d.f_values, &d.mean, &d.cov],
+            |file| flush_history(file, rows, written),
+        )
     }
 
     fn history(&mut self, rec: &HistoryRecord) -> Result<()> {
@@ -211,41 +320,88 @@ impl Observer for PdeWriter {
     }
 
     fn finish(&mut self) -> Result<()> {
-        let file = File::open_rw(&self.path)?;
-        self.flush_history(&file)?;
-        let t = self.snapshots;
-        let (d, e) = self.dims;
-        let gather = |kind: &str| -> Result<Vec<f64>> {
-            let mut all = Vec::new();
-            for i in 0..t {
-                all.extend(file.dataset(&snap_name(kind, i))?.read_f64()?);
+        let (rows, written) = (&mut self.history, &mut self.history_written);
+        self.group
+            .finish(|file| flush_history(file, rows, written))?;
+        if self.owns_file {
+            mark_complete(&self.group.path)?;
+        }
+        Ok(())
+    }
+}
+
+/// The rank-1 series of `/particles`.
+pub const PARTICLE_SERIES: [&str; 3] = ["time", "risk", "outside"];
+
+/// Writes the particle results of one run as it goes (the `/particles` group).
+pub struct ParticleWriter {
+    group: GroupWriter,
+    store: usize,
+    owns_file: bool,
+}
+
+impl ParticleWriter {
+    /// Create the file and its `/particles` group.
+    pub fn create(path: &Path, setup: &Setup, opts: &ParticleOptions) -> Result<Self> {
+        create_file(path, setup)?;
+        let mut w = Self::add(path, setup, opts)?;
+        w.owns_file = true;
+        Ok(w)
+    }
+
+    /// Add the `/particles` group (attributes m, seed, dt, mode) to a file
+    /// made by [`create_file`].
+    pub fn add(path: &Path, setup: &Setup, opts: &ParticleOptions) -> Result<Self> {
+        let (d, e) = (setup.grid.dim() as u64, setup.f_points.len() as u64);
+        let arrays = vec![
+            ("positions", vec![opts.store as u64, d]),
+            (
+                "histogram",
+                setup.grid.n.iter().map(|&n| n as u64).collect(),
+            ),
+            ("f_values", vec![e]),
+            ("mean", vec![d]),
+            ("cov", vec![d, d]),
+        ];
+        let group = GroupWriter::add(path, "particles", &PARTICLE_SERIES, arrays, |g| {
+            g.set_attr("m", AttrValue::U64(opts.m as u64))?;
+            g.set_attr("seed", AttrValue::U64(opts.seed))?;
+            g.set_attr("dt", AttrValue::F64(opts.dt))?;
+            g.set_attr("mode", AttrValue::String(opts.mode.name().into()))?;
+            if let Mode::Sgd { batch } = opts.mode {
+                g.set_attr("batch", AttrValue::U64(batch as u64))?;
             }
-            Ok(all)
-        };
-        let density = gather("density")?;
-        let f_values = gather("f_values")?;
-        let mean = gather("mean")?;
-        let cov = gather("cov")?;
-        let root = file.root();
-        let mut shape = vec![t as u64];
-        shape.extend(&self.shape);
-        let (t, d, e) = (t as u64, d as u64, e as u64);
-        root.create_dataset("pde/density", |b| {
-            b.with_f64_data(&density).with_shape(&shape);
+            write_f_points(g, setup)
         })?;
-        root.create_dataset("pde/f_values", |b| {
-            b.with_f64_data(&f_values).with_shape(&[t, e]);
-        })?;
-        root.create_dataset("pde/mean", |b| {
-            b.with_f64_data(&mean).with_shape(&[t, d]);
-        })?;
-        root.create_dataset("pde/cov", |b| {
-            b.with_f64_data(&cov).with_shape(&[t, d, d]);
-        })?;
-        root.delete("pde/snapshots")?;
-        root.set_attr("status", AttrValue::String("complete".into()))?;
-        file.commit()?;
-        file.close()?;
+        Ok(ParticleWriter {
+            group,
+            store: opts.store,
+            owns_file: false,
+        })
+    }
+}
+
+impl ParticleObserver for ParticleWriter {
+    fn snapshot(&mut self, d: &ParticleDiagnostics, theta: &[f64]) -> Result<()> {
+        let dim = d.mean.len();
+        self.group.snapshot(
+            &[d.time, d.risk, d.outside],
+            &[
+                &theta[..self.store * dim],
+                &d.histogram,
+                &d.f_values,
+                &d.mean,
+                &d.cov,
+            ],
+            |_| Ok(()),
+        )
+    }
+
+    fn finish(&mut self) -> Result<()> {
+        self.group.finish(|_| Ok(()))?;
+        if self.owns_file {
+            mark_complete(&self.group.path)?;
+        }
         Ok(())
     }
 }
@@ -303,7 +459,11 @@ impl PdeFile {
         let density = match file.dataset("pde/density") {
             Ok(ds) => ds.read_f64()?.chunks(cells).map(<[f64]>::to_vec).collect(),
             Err(_) => (0..time.len())
-                .map(|i| Ok(file.dataset(&snap_name("density", i))?.read_f64()?))
+                .map(|i| {
+                    Ok(file
+                        .dataset(&format!("pde/{}", snap_name("density", i)))?
+                        .read_f64()?)
+                })
                 .collect::<Result<Vec<_>>>()?,
         };
         Ok(PdeFile {

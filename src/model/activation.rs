@@ -76,6 +76,24 @@ impl Activation {
     }
 }
 
+impl Activation {
+    /// (σ(z), σ′(z)) sharing the expensive part (one tanh, one exp).
+    #[inline]
+    pub fn sigma_dsigma(self, z: f64) -> (f64, f64) {
+        match self {
+            Activation::Tanh => {
+                let t = z.tanh();
+                (t, 1.0 - t * t)
+            }
+            Activation::Sigmoid => {
+                let s = sigmoid(z);
+                (s, s * (1.0 - s))
+            }
+            _ => (self.sigma(z), self.dsigma(z)),
+        }
+    }
+}
+
 #[inline]
 fn sigmoid(z: f64) -> f64 {
     if z >= 0.0 {
@@ -109,6 +127,7 @@ mod tests {
                     act.dsigma(z)
                 );
                 assert!(act.sigma(z).is_finite());
+                assert_eq!(act.sigma_dsigma(z), (act.sigma(z), act.dsigma(z)));
             }
         }
     }

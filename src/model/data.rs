@@ -8,6 +8,17 @@ use gauss_quad::{GaussHermite, GaussLegendre};
 use std::num::NonZeroUsize;
 use std::path::Path;
 
+/// The law P of the inputs, for sampling (SGD).
+#[derive(Debug, Clone)]
+pub enum DataLaw {
+    /// N(0, std² I).
+    Gaussian { std: f64 },
+    /// Uniform on Π [lo_k, hi_k].
+    Uniform { lo: Vec<f64>, hi: Vec<f64> },
+    /// The samples of a data set (the quadrature's nodes).
+    Samples,
+}
+
 /// A quadrature of P: `q` nodes x_q ∈ R^{d_x} (row-major, `q × dim`) with
 /// weights ω_q summing to 1.
 #[derive(Debug, Clone)]

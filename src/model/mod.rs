@@ -5,7 +5,7 @@ pub mod activation;
 pub mod data;
 
 pub use activation::Activation;
-pub use data::{DataSet, Quadrature};
+pub use data::{DataLaw, DataSet, Quadrature};
 
 use crate::error::{Error, Result};
 use exmex::prelude::*;
@@ -112,17 +112,22 @@ impl Target {
     pub fn eval(&self, net: &Network, x: &[f64]) -> Option<f64> {
         match self {
             Target::Teacher(units) => {
-                let mut xt = vec![0.0; net.dim_w()];
+                // stack buffers: d_w ≤ 4 and d_x ≤ 3 (no allocation per sample)
+                let mut xt = [0.0; 4];
                 net.augment(x, &mut xt);
+                let xt = &xt[..net.dim_w()];
                 let s: f64 = units
                     .iter()
-                    .map(|u| u[0] * net.activation.sigma(dot(&u[1..], &xt)))
+                    .map(|u| u[0] * net.activation.sigma(dot(&u[1..], xt)))
                     .sum();
                 Some(s / units.len() as f64)
             }
             Target::Expression { expr, vars, .. } => {
-                let args: Vec<f64> = vars.iter().map(|&i| x[i]).collect();
-                expr.eval(&args).ok()
+                let mut args = [0.0; 4];
+                for (a, &i) in args.iter_mut().zip(vars) {
+                    *a = x[i];
+                }
+                expr.eval(&args[..vars.len()]).ok()
             }
             Target::Labels(_) => None,
         }
