@@ -152,8 +152,11 @@ pub struct Swarm {
     bxt: Vec<f64>,
     bw: Vec<f64>,
     by: Vec<f64>,
-    /// Scratch: per-group partial sums and ω r at the nodes in use.
+    /// Scratch: per-group partial sums, ω r at the nodes in use, and
+    /// σ(w_j·x̃_q) of the current step (m × max(Q, B)), shared by the f_m
+    /// pass and the velocity pass.
     partial: Vec<f64>,
+    sig: Vec<f64>,
     wr: Vec<f64>,
 }
 
@@ -239,6 +242,7 @@ impl Swarm {
             bw: vec![1.0 / b.max(1) as f64; b],
             by: vec![0.0; b],
             partial: vec![0.0; GROUPS * q.max(b)],
+            sig: vec![0.0; opts.m * q.max(b)],
             wr: vec![0.0; q.max(b)],
         }
     }
@@ -265,19 +269,23 @@ impl Swarm {
         let (net, d, m) = (self.net, self.d, self.m);
         let dw = net.dim_w();
         let wax = usize::from(net.frozen_a.is_none());
-        let theta = &self.theta;
-        let groups = GROUPS.min(m);
+        // a fixed partition into groups of `gs` neurons, whatever the threads
+        let gs = m.div_ceil(GROUPS);
+        let groups = m.div_ceil(gs);
+        let kmax = self.wr.len();
         self.partial[..groups * k]
             .par_chunks_mut(k)
-            .enumerate()
-            .for_each(|(g, part)| {
+            .zip(self.theta.par_chunks(gs * d))
+            .zip(self.sig.par_chunks_mut(gs * kmax))
+            .for_each(|((part, ths), sig)| {
                 part.iter_mut().for_each(|v| *v = 0.0);
-                for j in g * m / groups..(g + 1) * m / groups {
-                    let th = &theta[j * d..(j + 1) * d];
+                for (th, srow) in ths.chunks(d).zip(sig.chunks_mut(kmax)) {
                     let a = Self::a_of(&net, th);
                     let w = &th[wax..];
-                    for (q, p) in part.iter_mut().enumerate() {
-                        *p += a * net.activation.sigma(dot(w, &xt[q * dw..(q + 1) * dw]));
+                    for ((p, sq), x) in part.iter_mut().zip(&mut srow[..k]).zip(xt.chunks(dw)) {
+                        let s = net.activation.sigma(dot(w, x));
+                        *sq = s;
+                        *p += a * s;
                     }
                 }
             });
@@ -372,20 +380,21 @@ impl Swarm {
         let lam = net.weight_decay;
         let amp = (self.noise * dt).sqrt();
         let wr = &self.wr[..k];
+        let kmax = self.wr.len();
         self.theta
             .par_chunks_mut(d)
             .zip(self.rngs.par_iter_mut())
+            .zip(self.sig.par_chunks(kmax))
             .with_min_len(256)
-            .for_each(|(th, rng)| {
+            .for_each(|((th, rng), srow)| {
                 let a = Self::a_of(&net, th);
                 let mut g = 0.0;
                 let mut gw = [0.0; MAX_DIM];
                 {
                     let w = &th[wax..];
-                    for (q, &c) in wr.iter().enumerate() {
-                        let x = &xt[q * dw..(q + 1) * dw];
-                        let z = dot(w, x);
-                        let (s, ds) = net.activation.sigma_dsigma(z);
+                    // σ from f_nodes' pass at the same positions; σ′ from it
+                    for ((&c, &s), x) in wr.iter().zip(&srow[..k]).zip(xt.chunks(dw)) {
+                        let ds = net.activation.dsigma_given(dot(w, x), s);
                         g += s * c;
                         for (gk, xk) in gw.iter_mut().zip(x) {
                             *gk += ds * c * xk;

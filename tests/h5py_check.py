@@ -25,8 +25,51 @@ def fail(msg):
     sys.exit(1)
 
 
+def check_particles(f, problem, cells, interrupted):
+    """The /particles group: attributes, series, positions, histogram."""
+    g = f["particles"]
+    spec = problem["particles"]
+    if int(g.attrs["m"]) != spec["m"] or abs(float(g.attrs["dt"]) - spec["dt"]) > 0:
+        fail(f"particles attrs m={g.attrs['m']} dt={g.attrs['dt']} vs the problem")
+    if text(g.attrs["mode"]) != spec.get("mode", "population"):
+        fail(f"particles mode {g.attrs['mode']!r}")
+    t = g["time"][()]
+    T = t.shape[0]
+    for name in ["risk", "outside"]:
+        if g[name].shape != (T,):
+            fail(f"particles/{name} shape {g[name].shape}")
+    d = len(cells)
+    store = spec.get("store", spec["m"])
+    vol = np.prod([(problem["grid"]["hi"][k] - problem["grid"]["lo"][k]) / cells[k] for k in range(d)])
+    if interrupted:
+        pos = np.stack([g[f"snapshots/positions_{i:05d}"][()] for i in range(T)])
+        hist = np.stack([g[f"snapshots/histogram_{i:05d}"][()] for i in range(T)])
+    else:
+        pos, hist = g["positions"][()], g["histogram"][()]
+        if g["mean"].shape != (T, d) or g["cov"].shape != (T, d, d):
+            fail("particles mean/cov shape")
+        if not np.allclose(g["mean"][-1], pos[-1].mean(axis=0), atol=1e-9) and store == spec["m"]:
+            fail("particles/mean is not the mean of the stored positions")
+    if pos.shape != (T, store, d):
+        fail(f"positions shape {pos.shape}, want {(T, store, d)}")
+    if hist.shape != (T, *cells):
+        fail(f"histogram shape {hist.shape}")
+    mass = hist.reshape(T, -1).sum(axis=1) * vol + g["outside"][()]
+    if not np.allclose(mass, 1.0, atol=1e-12):
+        fail(f"histogram mass + outside = {mass}")
+    print(f"h5py_check: OK particles: T = {T}, positions {pos.shape}")
+
+
 def check(path, interrupted):
     with h5py.File(path, "r") as f:
+        if "pde" not in f:
+            a = f.attrs
+            want = "running" if interrupted else "complete"
+            if text(a["format"]) != "mfpde-1" or text(a["status"]) != want:
+                fail(f"format/status {a['format']!r} {a['status']!r}")
+            problem = tomllib.loads(text(a["problem"]))
+            check_particles(f, problem, problem["grid"]["cells"], interrupted)
+            return
         a = f.attrs
         if text(a["format"]) != "mfpde-1":
             fail(f"format = {a['format']!r}")
@@ -90,6 +133,8 @@ def check(path, interrupted):
             if h.ndim != 1 or h.shape[0] < T:
                 fail(f"pde/history/{name} shape {h.shape}")
         print(f"h5py_check: OK {path}: {status}, T = {T}, density {dens.shape}, axes {names}")
+        if "particles" in f:
+            check_particles(f, problem, cells, interrupted)
 
 
 if __name__ == "__main__":

@@ -129,3 +129,36 @@ fn an_interrupted_run_leaves_a_readable_file_with_the_snapshots_so_far() {
     assert!(f.mass.iter().all(|m| (m - 1.0).abs() < 1e-12));
     h5py_check(&out, &["--interrupted"]);
 }
+
+#[test]
+fn mfpde_particles_output_is_read_back_by_h5py() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("particles.h5");
+    let o = Command::new(env!("CARGO_BIN_EXE_mfpde"))
+        .args([
+            "particles",
+            root().join("grids/quickstart.toml").to_str().unwrap(),
+            "-o",
+        ])
+        .arg(&out)
+        .args([
+            "--set",
+            "particles.m=500",
+            "--set",
+            "particles.store=200",
+            "--set",
+            "dynamics.t_end=0.2",
+            "--set",
+            "dynamics.snapshots=3",
+        ])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let file = hdf5_pure::File::open(&out).unwrap();
+    let pos = file.dataset("particles/positions").unwrap();
+    assert_eq!(pos.shape().unwrap(), vec![3, 200, 2]);
+    let t = file.dataset("particles/time").unwrap().read_f64().unwrap();
+    assert_eq!(t.len(), 3);
+    assert!((t[2] - 0.2).abs() < 1e-12);
+    h5py_check(&out, &[]);
+}

@@ -74,22 +74,14 @@ impl Activation {
             Activation::Linear => 1.0,
         }
     }
-}
 
-impl Activation {
-    /// (σ(z), σ′(z)) sharing the expensive part (one tanh, one exp).
+    /// σ′(z) given s = σ(z), reusing it where σ′ is a function of σ.
     #[inline]
-    pub fn sigma_dsigma(self, z: f64) -> (f64, f64) {
+    pub fn dsigma_given(self, z: f64, s: f64) -> f64 {
         match self {
-            Activation::Tanh => {
-                let t = z.tanh();
-                (t, 1.0 - t * t)
-            }
-            Activation::Sigmoid => {
-                let s = sigmoid(z);
-                (s, s * (1.0 - s))
-            }
-            _ => (self.sigma(z), self.dsigma(z)),
+            Activation::Tanh => 1.0 - s * s,
+            Activation::Sigmoid => s * (1.0 - s),
+            _ => self.dsigma(z),
         }
     }
 }
@@ -127,7 +119,7 @@ mod tests {
                     act.dsigma(z)
                 );
                 assert!(act.sigma(z).is_finite());
-                assert_eq!(act.sigma_dsigma(z), (act.sigma(z), act.dsigma(z)));
+                assert_eq!(act.dsigma_given(z, act.sigma(z)), act.dsigma(z));
             }
         }
     }
