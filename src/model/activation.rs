@@ -40,7 +40,7 @@ impl Activation {
     #[inline]
     pub fn sigma(self, z: f64) -> f64 {
         match self {
-            Activation::Tanh => z.tanh(),
+            Activation::Tanh => tanh(z),
             Activation::Sigmoid => sigmoid(z),
             Activation::Erf => libm::erf(z),
             Activation::Relu => z.max(0.0),
@@ -55,7 +55,7 @@ impl Activation {
     pub fn dsigma(self, z: f64) -> f64 {
         match self {
             Activation::Tanh => {
-                let t = z.tanh();
+                let t = tanh(z);
                 1.0 - t * t
             }
             Activation::Sigmoid => {
@@ -84,6 +84,16 @@ impl Activation {
             _ => self.dsigma(z),
         }
     }
+}
+
+/// tanh through one exp: (1 − e)/(1 + e) with e = exp(−2|z|). Absolute
+/// error below 3e-16 everywhere (relative error grows only as |z| → 0, where
+/// the value itself is tiny); about twice as fast as the C library's tanh,
+/// which matters in the O(m × #nodes) particle step.
+#[inline]
+pub fn tanh(z: f64) -> f64 {
+    let e = (-2.0 * z.abs()).exp();
+    ((1.0 - e) / (1.0 + e)).copysign(z)
 }
 
 #[inline]
@@ -122,6 +132,17 @@ mod tests {
                 assert_eq!(act.dsigma_given(z, act.sigma(z)), act.dsigma(z));
             }
         }
+    }
+
+    #[test]
+    fn fast_tanh_is_accurate_in_absolute_terms() {
+        for i in -4000..=4000 {
+            let z = i as f64 * 0.005 + 1e-3;
+            assert!((tanh(z) - z.tanh()).abs() < 3e-16, "{z}");
+        }
+        assert_eq!(tanh(800.0), 1.0);
+        assert_eq!(tanh(-800.0), -1.0);
+        assert_eq!(tanh(0.0), 0.0);
     }
 
     #[test]
