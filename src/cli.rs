@@ -12,8 +12,9 @@ use clap::{Parser, Subcommand};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-/// Mean-field PDE of two-layer neural networks. Without a command, solves the
-/// built-in quickstart problem into output/quickstart.h5.
+/// Mean-field PDE of two-layer neural networks. Without a command, runs the
+/// built-in quickstart problem (PDE, particles, comparison) into
+/// output/quickstart.h5.
 #[derive(Debug, Parser)]
 #[command(name = "mfpde", version, about)]
 pub struct Cli {
@@ -23,6 +24,18 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Solve the PDE, train the network of [particles] and compare them
+    /// snapshot by snapshot (HDF5 groups /pde, /particles, /compare).
+    Run {
+        /// Problem file (TOML) with a [particles] section.
+        problem: PathBuf,
+        /// Output file (default: output/<name>.h5).
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+        /// Override an entry: section.key=value (repeatable).
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        set: Vec<String>,
+    },
     /// Solve the mean-field PDE of a problem file and write HDF5.
     Pde {
         /// Problem file (TOML).
@@ -60,7 +73,16 @@ pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
         None => {
             let lp = LoadedProblem::quickstart(&[])?;
-            run_pde(&lp, Path::new("output/quickstart.h5"))
+            run_compare(&lp, Path::new("output/quickstart.h5"))
+        }
+        Some(Command::Run {
+            problem,
+            output,
+            set,
+        }) => {
+            let lp = LoadedProblem::from_file(&problem, &set)?;
+            let out = output.unwrap_or_else(|| PathBuf::from(format!("output/{}.h5", lp.name())));
+            run_compare(&lp, &out)
         }
         Some(Command::Pde {
             problem,
@@ -181,6 +203,62 @@ pub fn run_particles(lp: &LoadedProblem, out: &Path) -> Result<()> {
         summary.steps as f64 * opts.m as f64 / secs
     );
     println!("wrote {}", out.display());
+    Ok(())
+}
+
+/// The PDE and the particles side by side, with the comparison table.
+pub fn run_compare(lp: &LoadedProblem, out: &Path) -> Result<()> {
+    let setup = Setup::new(lp)?;
+    let opts = ParticleOptions::from_problem(lp)?;
+    let g = &setup.grid;
+    println!(
+        "mfpde {}: D = {} ({}), {} cells, {} nodes, η = {}, λ = {}; m = {} neurons, dt = {}, {} mode",
+        setup.name,
+        g.dim(),
+        g.names.join(", "),
+        g.len(),
+        setup.quad.len(),
+        setup.noise,
+        setup.net.weight_decay,
+        opts.m,
+        opts.dt,
+        opts.mode.name()
+    );
+    let w1_heads: Vec<String> = g.names.iter().map(|n| format!("W1({n})")).collect();
+    println!(
+        "{:>7} {:>11} {:>11} {:>9} {} {:>9}",
+        "t",
+        "R_pde",
+        "R_particles",
+        "L1",
+        w1_heads
+            .iter()
+            .map(|h| format!("{h:>9}"))
+            .collect::<Vec<_>>()
+            .join(" "),
+        "SW2"
+    );
+    let start = Instant::now();
+    let mut print = |r: &crate::compare::CompareRow| {
+        println!(
+            "{:>7.3} {:>11.5e} {:>11.5e} {:>9.3e} {} {:>9.3e}",
+            r.time,
+            r.pde_risk,
+            r.particle_risk,
+            r.l1,
+            r.w1.iter()
+                .map(|w| format!("{w:>9.3e}"))
+                .collect::<Vec<_>>()
+                .join(" "),
+            r.sw2
+        );
+    };
+    crate::run::run_joint(&setup, &opts, Some(out), &mut [], &mut print)?;
+    println!(
+        "{:.1} s; wrote {}",
+        start.elapsed().as_secs_f64(),
+        out.display()
+    );
     Ok(())
 }
 

@@ -31,6 +31,8 @@ pub struct Diagnostics {
     pub cov: Vec<f64>,
     /// f_h at the evaluation points.
     pub f_values: Vec<f64>,
+    /// f_h at the quadrature nodes x_q.
+    pub f_nodes: Vec<f64>,
 }
 
 /// Cell sums needed by the diagnostics, in one parallel pass.
@@ -162,6 +164,7 @@ pub fn compute(
         mean,
         cov,
         f_values: f_points.iter().map(|x| f_at(net, grid, vel, x)).collect(),
+        f_nodes: vel.f_nodes().to_vec(),
     }
 }
 

@@ -14,6 +14,7 @@
 //! [`diagnostics`], [`io`] (HDF5), [`cli`].
 
 pub mod cli;
+pub mod compare;
 pub mod diagnostics;
 pub mod error;
 pub mod grid;
@@ -22,6 +23,7 @@ pub mod io;
 pub mod model;
 pub mod particles;
 pub mod problem;
+pub mod run;
 pub mod scheme;
 pub mod setup;
 pub mod solve;

@@ -451,6 +451,15 @@ impl Swarm {
         s / self.m as f64
     }
 
+    /// f_m at the problem's quadrature nodes.
+    pub fn f_nodes_population(&mut self) -> Vec<f64> {
+        let xt = std::mem::take(&mut self.pop_xt);
+        let k = self.pop_w.len();
+        self.f_nodes(&xt, k);
+        self.pop_xt = xt;
+        self.wr[..k].to_vec()
+    }
+
     /// R(μ^m) = ½ Σ_q ω_q (f_m(x_q) − f*(x_q))² + (λ/2)(1/m) Σ_j |θ_j|².
     pub fn risk(&mut self) -> f64 {
         let xt = std::mem::take(&mut self.pop_xt);

@@ -14,6 +14,8 @@
 //! /particles/time, risk, outside   [T]
 //! /particles/positions [T, m_saved, D], histogram [T, n_0, …], f_values [T, E],
 //!            mean [T, D], cov [T, D, D], f_points [E, d_x]
+//! /compare/time, l1, sw2, risk_gap, f_gap, pde_risk, particle_risk   [T]
+//! /compare/w1 [T, D], /compare/directions [L, D]
 //! ```
 //!
 //! Crash safety: the file is first written whole (atomically, through a
@@ -25,6 +27,7 @@
 //! leaves a readable file with `status = running`; [`PdeFile::read`] accepts
 //! both forms.
 
+use crate::compare::CompareRow;
 use crate::diagnostics::Diagnostics;
 use crate::error::{Error, Result};
 use crate::particles::{Mode, ParticleDiagnostics, ParticleObserver, ParticleOptions};
@@ -403,6 +406,65 @@ impl ParticleObserver for ParticleWriter {
             mark_complete(&self.group.path)?;
         }
         Ok(())
+    }
+}
+
+/// The rank-1 series of `/compare`.
+pub const COMPARE_SERIES: [&str; 7] = [
+    "time",
+    "l1",
+    "sw2",
+    "risk_gap",
+    "f_gap",
+    "pde_risk",
+    "particle_risk",
+];
+
+/// Writes the distances between PDE and particles (the `/compare` group).
+pub struct CompareWriter {
+    group: GroupWriter,
+}
+
+impl CompareWriter {
+    /// Add `/compare` (with the sliced-W2 directions [L, D]) to a file.
+    pub fn add(path: &Path, d: usize, dirs: &[Vec<f64>]) -> Result<Self> {
+        let flat: Vec<f64> = dirs.iter().flatten().copied().collect();
+        let shape = [dirs.len() as u64, d as u64];
+        let group = GroupWriter::add(
+            path,
+            "compare",
+            &COMPARE_SERIES,
+            vec![("w1", vec![d as u64])],
+            |g| {
+                g.create_dataset("directions", |b| {
+                    b.with_f64_data(&flat).with_shape(&shape);
+                })?;
+                Ok(())
+            },
+        )?;
+        Ok(CompareWriter { group })
+    }
+
+    /// One snapshot's distances.
+    pub fn snapshot(&mut self, r: &CompareRow) -> Result<()> {
+        self.group.snapshot(
+            &[
+                r.time,
+                r.l1,
+                r.sw2,
+                r.risk_gap,
+                r.f_gap,
+                r.pde_risk,
+                r.particle_risk,
+            ],
+            &[&r.w1],
+            |_| Ok(()),
+        )
+    }
+
+    /// Fold `/compare/w1` into [T, D].
+    pub fn finish(&mut self) -> Result<()> {
+        self.group.finish(|_| Ok(()))
     }
 }
 

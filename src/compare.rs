@@ -1,0 +1,292 @@
+//! **Distances between the PDE density and the particles** (MODEL.md §5):
+//! L1 between the density and the histogram (plus the mass outside the box),
+//! the exact 1-Wasserstein distance of each one-dimensional marginal, the
+//! sliced 2-Wasserstein distance over a fixed set of directions, and the risk
+//! and function gaps.
+
+use crate::grid::Grid;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use rand_distr::{Distribution, StandardNormal};
+
+/// L1 = Σ_i |ρ_i − H_i| |C| + (fraction of particles outside the box).
+pub fn l1(grid: &Grid, rho: &[f64], hist: &[f64], outside: f64) -> f64 {
+    let s: f64 = rho.iter().zip(hist).map(|(a, b)| (a - b).abs()).sum();
+    s * grid.cell_volume() + outside
+}
+
+/// Cell masses of the marginal of ρ on axis k (Σ over the other axes of ρ_i |C|).
+pub fn marginal(grid: &Grid, rho: &[f64], k: usize) -> Vec<f64> {
+    let (n, s) = (grid.n[k], grid.strides[k]);
+    let vol = grid.cell_volume();
+    let mut out = vec![0.0; n];
+    for (flat, r) in rho.iter().enumerate() {
+        out[(flat / s) % n] += r * vol;
+    }
+    out
+}
+
+/// ∫_u^v |F(x) − g| dx for F linear from `fu` at u to `fv` at v.
+fn abs_linear(u: f64, v: f64, fu: f64, fv: f64, g: f64) -> f64 {
+    let (a, b) = (fu - g, fv - g);
+    let w = v - u;
+    if a * b >= 0.0 {
+        0.5 * (a.abs() + b.abs()) * w
+    } else {
+        // the line crosses g: two triangles
+        0.5 * (a * a + b * b) / (a.abs() + b.abs()) * w
+    }
+}
+
+/// Exact W1 = ∫ |F_ρ − F_m| dx between the piecewise-uniform measure with
+/// cell masses `masses` on `edges` (total normalised to 1) and the empirical
+/// measure of `points` (sorted in place).
+pub fn w1_marginal(edges: &[f64], masses: &[f64], points: &mut [f64]) -> f64 {
+    points.sort_by(f64::total_cmp);
+    let total: f64 = masses.iter().sum();
+    let m = points.len() as f64;
+    // F_ρ at every edge
+    let mut cdf = Vec::with_capacity(edges.len());
+    let mut acc = 0.0;
+    cdf.push(0.0);
+    for p in masses {
+        acc += p / total;
+        cdf.push(acc);
+    }
+    let f_rho = |x: f64| -> f64 {
+        if x <= edges[0] {
+            return 0.0;
+        }
+        if x >= edges[edges.len() - 1] {
+            return 1.0;
+        }
+        let h = edges[1] - edges[0];
+        let i = (((x - edges[0]) / h) as usize).min(edges.len() - 2);
+        cdf[i] + (cdf[i + 1] - cdf[i]) * (x - edges[i]) / (edges[i + 1] - edges[i])
+    };
+    // breakpoints: every edge and every particle, merged
+    let mut bp: Vec<f64> = edges.iter().chain(points.iter()).copied().collect();
+    bp.sort_by(f64::total_cmp);
+    let mut below = 0usize; // particles ≤ current left breakpoint
+    let mut w = 0.0;
+    for pair in bp.windows(2) {
+        let (u, v) = (pair[0], pair[1]);
+        while below < points.len() && points[below] <= u {
+            below += 1;
+        }
+        if v > u {
+            w += abs_linear(u, v, f_rho(u), f_rho(v), below as f64 / m);
+        }
+    }
+    w
+}
+
+/// `count` fixed unit directions in R^D (deterministic; D = 1: just +1).
+pub fn directions(d: usize, count: usize) -> Vec<Vec<f64>> {
+    if d == 1 {
+        return vec![vec![1.0]];
+    }
+    let mut rng = ChaCha8Rng::seed_from_u64(0x005e_edd1);
+    (0..count)
+        .map(|_| {
+            let v: Vec<f64> = (0..d).map(|_| StandardNormal.sample(&mut rng)).collect();
+            let n = v.iter().map(|x| x * x).sum::<f64>().sqrt();
+            v.into_iter().map(|x| x / n).collect()
+        })
+        .collect()
+}
+
+/// W2² between two weighted one-dimensional measures (values, weights),
+/// each sorted by value in place; weights are normalised.
+pub fn w2_squared_1d(a: &mut [(f64, f64)], b: &mut [(f64, f64)]) -> f64 {
+    a.sort_by(|x, y| x.0.total_cmp(&y.0));
+    b.sort_by(|x, y| x.0.total_cmp(&y.0));
+    let ta: f64 = a.iter().map(|p| p.1).sum();
+    let tb: f64 = b.iter().map(|p| p.1).sum();
+    let (mut i, mut j) = (0, 0);
+    let (mut ra, mut rb) = (a[0].1 / ta, b[0].1 / tb); // mass left in the current atoms
+    let mut s = 0.0;
+    while i < a.len() && j < b.len() {
+        let t = ra.min(rb);
+        s += t * (a[i].0 - b[j].0).powi(2);
+        ra -= t;
+        rb -= t;
+        if ra <= 1e-15 {
+            i += 1;
+            if i < a.len() {
+                ra += a[i].1 / ta;
+            }
+        }
+        if rb <= 1e-15 {
+            j += 1;
+            if j < b.len() {
+                rb += b[j].1 / tb;
+            }
+        }
+    }
+    s
+}
+
+/// Sliced W2 = (mean over directions u of W2²(u#μ, u#ν))^{1/2} between two
+/// weighted clouds (points row-major n × D, weights).
+pub fn sliced_w2(
+    d: usize,
+    pa: &[f64],
+    wa: &[f64],
+    pb: &[f64],
+    wb: &[f64],
+    dirs: &[Vec<f64>],
+) -> f64 {
+    let project = |p: &[f64], w: &[f64], u: &[f64]| -> Vec<(f64, f64)> {
+        p.chunks(d)
+            .zip(w)
+            .filter(|(_, &w)| w > 0.0)
+            .map(|(x, &w)| (x.iter().zip(u).map(|(a, b)| a * b).sum(), w))
+            .collect()
+    };
+    let total: f64 = dirs
+        .iter()
+        .map(|u| w2_squared_1d(&mut project(pa, wa, u), &mut project(pb, wb, u)))
+        .sum();
+    (total / dirs.len() as f64).sqrt()
+}
+
+/// The density as a weighted cloud: cell centres with masses ρ_i |C|.
+pub fn density_cloud(grid: &Grid, rho: &[f64]) -> (Vec<f64>, Vec<f64>) {
+    let d = grid.dim();
+    let mut pts = vec![0.0; rho.len() * d];
+    let mut idx = vec![0; d];
+    for (flat, p) in pts.chunks_mut(d).enumerate() {
+        grid.unravel(flat, &mut idx);
+        for k in 0..d {
+            p[k] = grid.centre(k, idx[k]);
+        }
+    }
+    let vol = grid.cell_volume();
+    (pts, rho.iter().map(|r| r * vol).collect())
+}
+
+/// ‖f − g‖_{L²(P)} with the quadrature weights ω_q.
+pub fn l2_gap(weights: &[f64], f: &[f64], g: &[f64]) -> f64 {
+    weights
+        .iter()
+        .zip(f.iter().zip(g))
+        .map(|(w, (a, b))| w * (a - b).powi(2))
+        .sum::<f64>()
+        .sqrt()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn w1_between_shifted_uniforms_is_the_shift() {
+        // ρ uniform on [0, 1] (10 cells), particles ≈ uniform on [0.3, 1.3]
+        let edges: Vec<f64> = (0..=10).map(|i| i as f64 * 0.1).collect();
+        let masses = vec![0.1; 10];
+        let m = 100_000;
+        let mut pts: Vec<f64> = (0..m).map(|j| 0.3 + (j as f64 + 0.5) / m as f64).collect();
+        let w = w1_marginal(&edges, &masses, &mut pts);
+        assert!((w - 0.3).abs() < 1e-5, "{w}");
+        // and against itself (midpoints of a fine grid) ≈ 0
+        let mut same: Vec<f64> = (0..m).map(|j| (j as f64 + 0.5) / m as f64).collect();
+        assert!(w1_marginal(&edges, &masses, &mut same) < 1e-5);
+    }
+
+    #[test]
+    fn w1_of_a_point_mass_against_a_cell() {
+        // one particle at 0 against uniform on [0, 1]: W1 = ∫ (1 − x) dx... = 1/2
+        let w = w1_marginal(&[0.0, 1.0], &[1.0], &mut [0.0]);
+        assert!((w - 0.5).abs() < 1e-15);
+        let w = w1_marginal(&[0.0, 1.0], &[1.0], &mut [3.0]);
+        assert!((w - 2.5).abs() < 1e-15);
+    }
+
+    #[test]
+    fn sliced_w2_of_a_cloud_and_itself_is_zero_and_of_a_shift_is_its_length() {
+        let pts: Vec<f64> = (0..300).map(|i| ((i * 37 % 101) as f64) / 50.0).collect();
+        let w = vec![1.0; 150];
+        let dirs = directions(2, 32);
+        assert_eq!(sliced_w2(2, &pts, &w, &pts, &w, &dirs), 0.0);
+        // a translation by s: W2 along u is |s·u|, so SW2² = mean (s·u)²
+        let shifted: Vec<f64> = pts
+            .chunks(2)
+            .flat_map(|p| [p[0] + 0.3, p[1] - 0.4])
+            .collect();
+        let sw = sliced_w2(2, &pts, &w, &shifted, &w, &dirs);
+        let want = (dirs
+            .iter()
+            .map(|u| (0.3 * u[0] - 0.4 * u[1]).powi(2))
+            .sum::<f64>()
+            / 32.0)
+            .sqrt();
+        assert!((sw - want).abs() < 1e-12, "{sw} vs {want}");
+    }
+
+    #[test]
+    fn l1_between_disjoint_densities_is_two() {
+        let g = Grid::new(vec![0.0], vec![1.0], vec![4], vec![]);
+        let rho = [2.0, 2.0, 0.0, 0.0];
+        let hist = [0.0, 0.0, 2.0, 2.0];
+        assert!((l1(&g, &rho, &hist, 0.0) - 2.0).abs() < 1e-15);
+        // half the particles outside: the missing mass counts
+        assert!((l1(&g, &rho, &[0.0, 0.0, 1.0, 1.0], 0.5) - 2.0).abs() < 1e-15);
+        assert_eq!(marginal(&g, &rho, 0), vec![0.5, 0.5, 0.0, 0.0]);
+    }
+}
+
+/// The distances between the PDE and the particles at one snapshot.
+#[derive(Debug, Clone, Default)]
+pub struct CompareRow {
+    pub time: f64,
+    pub pde_risk: f64,
+    pub particle_risk: f64,
+    /// Σ |ρ_i − H_i| |C| + mass outside.
+    pub l1: f64,
+    /// W1 of each one-dimensional marginal (D entries).
+    pub w1: Vec<f64>,
+    /// Sliced W2 over the fixed directions.
+    pub sw2: f64,
+    /// |R_h − R_m|.
+    pub risk_gap: f64,
+    /// ‖f_h − f_m‖_{L²(P)}.
+    pub f_gap: f64,
+}
+
+/// Compare a density (with its f_h at the nodes and risk) against a particle
+/// snapshot (positions m × D, histogram, outside, f_m at the nodes, risk).
+#[allow(clippy::too_many_arguments)]
+pub fn compare(
+    grid: &Grid,
+    weights: &[f64],
+    dirs: &[Vec<f64>],
+    pde: (&[f64], &[f64], f64),
+    theta: &[f64],
+    hist: (&[f64], f64),
+    f_m: &[f64],
+    particle_risk: f64,
+    time: f64,
+) -> CompareRow {
+    let (rho, f_h, pde_risk) = pde;
+    let d = grid.dim();
+    let w1 = (0..d)
+        .map(|k| {
+            let mut coords: Vec<f64> = theta.chunks(d).map(|t| t[k]).collect();
+            w1_marginal(&grid.edges(k), &marginal(grid, rho, k), &mut coords)
+        })
+        .collect();
+    let (cloud, masses) = density_cloud(grid, rho);
+    let m = theta.len() / d;
+    let uniform = vec![1.0 / m as f64; m];
+    CompareRow {
+        time,
+        pde_risk,
+        particle_risk,
+        l1: l1(grid, rho, hist.0, hist.1),
+        w1,
+        sw2: sliced_w2(d, &cloud, &masses, theta, &uniform, dirs),
+        risk_gap: (pde_risk - particle_risk).abs(),
+        f_gap: l2_gap(weights, f_h, f_m),
+    }
+}
