@@ -282,10 +282,13 @@ impl Swarm {
                 for (th, srow) in ths.chunks(d).zip(sig.chunks_mut(kmax)) {
                     let a = Self::a_of(&net, th);
                     let w = &th[wax..];
-                    for ((p, sq), x) in part.iter_mut().zip(&mut srow[..k]).zip(xt.chunks(dw)) {
-                        let s = net.activation.sigma(dot(w, x));
-                        *sq = s;
-                        *p += a * s;
+                    // three simple passes over the row, so σ vectorises
+                    for (sq, x) in srow[..k].iter_mut().zip(xt.chunks(dw)) {
+                        *sq = dot(w, x);
+                    }
+                    net.activation.sigma_in_place(&mut srow[..k]);
+                    for (p, sq) in part.iter_mut().zip(&srow[..k]) {
+                        *p += a * sq;
                     }
                 }
             });

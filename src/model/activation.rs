@@ -75,6 +75,14 @@ impl Activation {
         }
     }
 
+    /// z ← σ(z) over a slice (one loop per activation, so it vectorises).
+    pub fn sigma_in_place(self, zs: &mut [f64]) {
+        match self {
+            Activation::Tanh => zs.iter_mut().for_each(|z| *z = tanh(*z)),
+            _ => zs.iter_mut().for_each(|z| *z = self.sigma(*z)),
+        }
+    }
+
     /// σ′(z) given s = σ(z), reusing it where σ′ is a function of σ.
     #[inline]
     pub fn dsigma_given(self, z: f64, s: f64) -> f64 {
@@ -86,10 +94,10 @@ impl Activation {
     }
 }
 
-/// tanh through one exp: (1 − e)/(1 + e) with e = exp(−2|z|). Absolute
-/// error below 3e-16 everywhere (relative error grows only as |z| → 0, where
-/// the value itself is tiny); about twice as fast as the C library's tanh,
-/// which matters in the O(m × #nodes) particle step.
+/// tanh through one exponential: (1 − e)/(1 + e) with e = exp(−2|z|).
+/// Absolute error below 3e-16 everywhere (the relative error grows only as
+/// |z| → 0, where the value itself is tiny); much cheaper than the C
+/// library's tanh in the O(m × #nodes) particle step.
 #[inline]
 pub fn tanh(z: f64) -> f64 {
     let e = (-2.0 * z.abs()).exp();
