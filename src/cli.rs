@@ -58,6 +58,11 @@ pub enum Command {
         #[arg(long = "set", value_name = "KEY=VALUE")]
         set: Vec<String>,
     },
+    /// Redraw the plots of a results file (PNG next to it).
+    Plot {
+        /// An mfpde HDF5 file (finished or interrupted).
+        file: PathBuf,
+    },
     /// Validate a problem file and print its derived sizes.
     Check {
         /// Problem file (TOML).
@@ -103,6 +108,7 @@ pub fn run(cli: Cli) -> Result<()> {
                 .unwrap_or_else(|| PathBuf::from(format!("output/{}_particles.h5", lp.name())));
             run_particles(&lp, &out)
         }
+        Some(Command::Plot { file }) => plot(&file),
         Some(Command::Check { problem, set }) => {
             let lp = LoadedProblem::from_file(&problem, &set)?;
             check(&lp)
@@ -164,7 +170,7 @@ pub fn run_pde(lp: &LoadedProblem, out: &Path) -> Result<()> {
             .collect::<Vec<_>>()
     );
     println!("wrote {}", out.display());
-    Ok(())
+    plot(out)
 }
 
 /// Prints a line per particle snapshot.
@@ -203,7 +209,7 @@ pub fn run_particles(lp: &LoadedProblem, out: &Path) -> Result<()> {
         summary.steps as f64 * opts.m as f64 / secs
     );
     println!("wrote {}", out.display());
-    Ok(())
+    plot(out)
 }
 
 /// The PDE and the particles side by side, with the comparison table.
@@ -259,6 +265,14 @@ pub fn run_compare(lp: &LoadedProblem, out: &Path) -> Result<()> {
         start.elapsed().as_secs_f64(),
         out.display()
     );
+    plot(out)
+}
+
+/// Draw the plots of a results file and list them.
+pub fn plot(file: &Path) -> Result<()> {
+    for p in crate::io::plot::plot_file(file)? {
+        println!("wrote {}", p.display());
+    }
     Ok(())
 }
 
