@@ -32,24 +32,20 @@ fn marginal_w1_falls_like_m_to_the_minus_half_on_the_quickstart() {
             o.seed = 100 + seed;
             let mut sw = particles::Swarm::new(&s, &o);
             particles::run_with(&s, &o, &mut sw, &mut []).unwrap();
-            for k in 0..d {
+            for (k, wk) in w1.iter_mut().enumerate() {
                 let mut coords: Vec<f64> = sw.theta.chunks(d).map(|t| t[k]).collect();
-                w1[k][i] += w1_marginal(&s.grid.edges(k), &marginal(&s.grid, rho, k), &mut coords)
+                wk[i] += w1_marginal(&s.grid.edges(k), &marginal(&s.grid, rho, k), &mut coords)
                     / seeds as f64;
             }
         }
     }
     let mf: Vec<f64> = ms.iter().map(|&m| m as f64).collect();
-    for k in 0..d {
-        let p = slope(&mf, &w1[k]);
-        eprintln!(
-            "axis {}: mean W1 {:?}, slope {p:.3}",
-            s.grid.names[k], w1[k]
-        );
+    for (k, wk) in w1.iter().enumerate() {
+        let p = slope(&mf, wk);
+        eprintln!("axis {}: mean W1 {wk:?}, slope {p:.3}", s.grid.names[k]);
         assert!(
             (-0.7..=-0.35).contains(&p),
-            "axis {k}: slope {p} from {:?}",
-            w1[k]
+            "axis {k}: slope {p} from {wk:?}"
         );
     }
 }

@@ -67,6 +67,95 @@ fn every_grid_file_validates_and_runs_shortened() {
     assert!(seen >= 5, "only {seen} grid files");
 }
 
+/// Width and height from a PNG's IHDR chunk.
+fn png_size(path: &std::path::Path) -> (u32, u32) {
+    let b = std::fs::read(path).unwrap();
+    assert_eq!(
+        &b[..8],
+        b"\x89PNG\r\n\x1a\n",
+        "{} is not a PNG",
+        path.display()
+    );
+    let be = |i: usize| u32::from_be_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]);
+    (be(16), be(20))
+}
+
+#[test]
+fn mfpde_run_on_every_grid_file_writes_all_datasets_and_plots() {
+    use mfpde::io::plot::{CURVES_SIZE, DENSITY_SIZE, MARGINAL_SIZE};
+    let dir = tempfile::tempdir().unwrap();
+    for entry in std::fs::read_dir(root().join("grids")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().and_then(|e| e.to_str()) != Some("toml") {
+            continue;
+        }
+        let stem = path.file_stem().unwrap().to_str().unwrap().to_string();
+        let out = dir.path().join(format!("{stem}.h5"));
+        let run = Command::new(env!("CARGO_BIN_EXE_mfpde"))
+            .arg("run")
+            .arg(&path)
+            .arg("-o")
+            .arg(&out)
+            .args([
+                "--set",
+                "dynamics.t_end=0.1",
+                "--set",
+                "dynamics.snapshots=2",
+                "--set",
+                "particles.m=500",
+            ])
+            .output()
+            .unwrap();
+        assert!(
+            run.status.success(),
+            "{}: {}",
+            path.display(),
+            String::from_utf8_lossy(&run.stderr)
+        );
+        let file = hdf5_pure::File::open(&out).unwrap();
+        let d = PdeFile::read(&out).unwrap().edges.len();
+        for ds in [
+            "pde/density",
+            "pde/risk",
+            "pde/history/risk",
+            "particles/positions",
+            "particles/histogram",
+            "particles/risk",
+            "compare/l1",
+            "compare/w1",
+            "compare/sw2",
+            "compare/risk_gap",
+            "compare/f_gap",
+            "compare/directions",
+        ] {
+            let shape = file
+                .dataset(ds)
+                .unwrap_or_else(|e| panic!("{stem}: {ds}: {e}"))
+                .shape()
+                .unwrap();
+            assert!(shape.iter().all(|&n| n > 0), "{stem}: {ds} is empty");
+        }
+        let w1 = file.dataset("compare/w1").unwrap();
+        assert_eq!(w1.shape().unwrap(), vec![2, d as u64]);
+        for (suffix, size) in [
+            ("density", DENSITY_SIZE),
+            ("marginals", (MARGINAL_SIZE.0 * d as u32, MARGINAL_SIZE.1)),
+            ("curves", CURVES_SIZE),
+            ("distances", CURVES_SIZE),
+        ] {
+            let png = dir.path().join(format!("{stem}_{suffix}.png"));
+            assert!(
+                std::fs::metadata(&png)
+                    .map(|m| m.len() > 10_000)
+                    .unwrap_or(false),
+                "{}",
+                png.display()
+            );
+            assert_eq!(png_size(&png), size, "{}", png.display());
+        }
+    }
+}
+
 #[test]
 fn the_built_in_quickstart_is_grids_quickstart() {
     let file = std::fs::read_to_string(root().join("grids/quickstart.toml")).unwrap();
