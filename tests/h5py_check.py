@@ -135,6 +135,22 @@ def check(path, interrupted):
         print(f"h5py_check: OK {path}: {status}, T = {T}, density {dens.shape}, axes {names}")
         if "particles" in f:
             check_particles(f, problem, cells, interrupted)
+        if "compare" in f and not interrupted:
+            c = f["compare"]
+            Tc = c["time"].shape[0]
+            if not np.allclose(c["time"][()], t[:Tc]):
+                fail("compare/time differs from pde/time")
+            for name in ["l1", "sw2", "risk_gap", "f_gap"]:
+                v = c[name][()]
+                if v.shape != (Tc,) or np.any(v < 0) or not np.all(np.isfinite(v)):
+                    fail(f"compare/{name} = {v}")
+            if c["w1"].shape != (Tc, d) or c["directions"].shape[1] != d:
+                fail("compare/w1 or directions shape")
+            if not np.allclose(np.linalg.norm(c["directions"][()], axis=1), 1.0):
+                fail("compare/directions are not unit vectors")
+            if np.any(c["l1"][()] > 2.0 + 1e-12):
+                fail("L1 above 2")
+            print(f"h5py_check: OK compare: T = {Tc}")
 
 
 if __name__ == "__main__":
