@@ -58,6 +58,27 @@ pub enum Command {
         #[arg(long = "set", value_name = "KEY=VALUE")]
         set: Vec<String>,
     },
+    /// Distances at t_end against m (over seeds) and h (over resolutions),
+    /// with fitted log-log slopes and where the grid's floor starts.
+    Converge {
+        /// Problem file (TOML) with a [particles] section.
+        problem: PathBuf,
+        /// Numbers of neurons, comma-separated.
+        #[arg(long, value_delimiter = ',', default_value = "100,1000,10000,100000")]
+        m: Vec<usize>,
+        /// Seeds per m.
+        #[arg(long, default_value_t = 4)]
+        seeds: usize,
+        /// PDE resolutions (cells on every axis), comma-separated.
+        #[arg(long, value_delimiter = ',', default_value = "64,128,256")]
+        cells: Vec<usize>,
+        /// Output file (default: output/<name>_converge.h5).
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+        /// Override an entry: section.key=value (repeatable).
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        set: Vec<String>,
+    },
     /// Redraw the plots of a results file (PNG next to it).
     Plot {
         /// An mfpde HDF5 file (finished or interrupted).
@@ -109,6 +130,19 @@ pub fn run(cli: Cli) -> Result<()> {
             run_particles(&lp, &out)
         }
         Some(Command::Plot { file }) => plot(&file),
+        Some(Command::Converge {
+            problem,
+            m,
+            seeds,
+            cells,
+            output,
+            set,
+        }) => {
+            let lp = LoadedProblem::from_file(&problem, &set)?;
+            let out = output
+                .unwrap_or_else(|| PathBuf::from(format!("output/{}_converge.h5", lp.name())));
+            run_converge(&lp, &m, seeds, &cells, &out)
+        }
         Some(Command::Check { problem, set }) => {
             let lp = LoadedProblem::from_file(&problem, &set)?;
             check(&lp)
@@ -265,6 +299,96 @@ pub fn run_compare(lp: &LoadedProblem, out: &Path) -> Result<()> {
         start.elapsed().as_secs_f64(),
         out.display()
     );
+    plot(out)
+}
+
+/// The convergence study, its table, file and plot.
+pub fn run_converge(
+    lp: &LoadedProblem,
+    ms: &[usize],
+    seeds: usize,
+    cells: &[usize],
+    out: &Path,
+) -> Result<()> {
+    let check = |field: &str, ok: bool, v: String, allowed: &str| {
+        if ok {
+            Ok(())
+        } else {
+            Err(crate::Error::problem(field, v, allowed))
+        }
+    };
+    check(
+        "--m",
+        !ms.is_empty() && ms.windows(2).all(|w| w[0] < w[1]) && ms[0] >= 2,
+        format!("{ms:?}"),
+        "increasing numbers of neurons ≥ 2",
+    )?;
+    check(
+        "--seeds",
+        seeds >= 2,
+        seeds.to_string(),
+        "at least 2 seeds (for standard errors)",
+    )?;
+    check(
+        "--cells",
+        !cells.is_empty() && cells.windows(2).all(|w| w[0] < w[1]),
+        format!("{cells:?}"),
+        "increasing cell counts",
+    )?;
+    if lp.problem.particles.is_none() {
+        ParticleOptions::from_problem(lp)?;
+    }
+    let start = Instant::now();
+    let mut progress = |s: &str| println!("  {s} ({:.1} s)", start.elapsed().as_secs_f64());
+    let c = crate::converge::converge(lp, ms, seeds, cells, &mut progress)?;
+    println!(
+        "\ndistances at t_end against m (PDE on {}^D cells; mean ± s.e. over {seeds} seeds):",
+        cells[cells.len() - 1]
+    );
+    print!("{:>12}", "metric");
+    for m in ms {
+        print!(" {:>19}", format!("m = {m}"));
+    }
+    println!(" {:>16} {:>10}", "slope", "floor from");
+    for (k, name) in c.metrics.iter().enumerate() {
+        print!("{name:>12}");
+        for i in 0..ms.len() {
+            print!(
+                " {:>19}",
+                format!("{:.3e} ± {:.1e}", c.vs_m[k][i], c.vs_m_se[k][i])
+            );
+        }
+        let floor = c.floor_m[k].map_or("none".to_string(), |m| format!("m = {m}"));
+        println!(
+            " {:>16} {floor:>10}",
+            format!("{:.3} ± {:.3}", c.fit_m[k].slope, c.fit_m[k].stderr)
+        );
+    }
+    println!("\nagainst h (particles at m = {}):", ms[ms.len() - 1]);
+    print!("{:>12}", "metric");
+    for (n, h) in cells.iter().zip(&c.h) {
+        print!(" {:>19}", format!("{n} (h={h:.3})"));
+    }
+    println!(" {:>16}", "slope in h");
+    for (k, name) in c.metrics.iter().enumerate() {
+        print!("{name:>12}");
+        for j in 0..cells.len() {
+            print!(" {:>19.3e}", c.vs_h[k][j]);
+        }
+        println!(
+            " {:>16}",
+            format!("{:.3} ± {:.3}", c.fit_h[k].slope, c.fit_h[k].stderr)
+        );
+    }
+    println!("expected: W1, SW2, f gap ∝ m^-1/2 and the risk gap ∝ 1/m until the grid's floor; a floor means the PDE grid, not m, limits the agreement");
+    let list = vec![cells[cells.len() - 1].to_string(); Setup::new(lp)?.grid.dim()].join(",");
+    let fine = Setup::new(&LoadedProblem::from_str(
+        &lp.toml,
+        &[format!("grid.cells=[{list}]")],
+        &lp.base_dir,
+    )?)?;
+    crate::io::hdf5::write_converge(out, &fine, &c)?;
+    println!("wrote {}", out.display());
     plot(out)
 }
 

@@ -15,6 +15,7 @@
 
 pub mod cli;
 pub mod compare;
+pub mod converge;
 pub mod diagnostics;
 pub mod error;
 pub mod grid;

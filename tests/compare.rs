@@ -49,3 +49,68 @@ fn marginal_w1_falls_like_m_to_the_minus_half_on_the_quickstart() {
         );
     }
 }
+
+#[test]
+fn mfpde_converge_writes_slopes_floors_and_a_plot() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("conv.h5");
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_mfpde"))
+        .args([
+            "converge",
+            root().join("grids/quickstart.toml").to_str().unwrap(),
+        ])
+        .args([
+            "--m",
+            "50,200,800",
+            "--seeds",
+            "2",
+            "--cells",
+            "16,32",
+            "-o",
+        ])
+        .arg(&out)
+        .args(["--set", "dynamics.t_end=0.5"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let table = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        table.contains("slope") && table.contains("floor from") && table.contains("w1_a"),
+        "{table}"
+    );
+    let f = hdf5_pure::File::open(&out).unwrap();
+    let shape = |n: &str| {
+        f.dataset(&format!("converge/{n}"))
+            .unwrap()
+            .shape()
+            .unwrap()
+    };
+    // metrics: l1, w1_a, w1_w1, sw2, risk_gap, f_gap
+    assert_eq!(shape("vs_m"), vec![6, 3]);
+    assert_eq!(shape("vs_h"), vec![6, 2]);
+    let slopes = f.dataset("converge/slope_m").unwrap().read_f64().unwrap();
+    assert!(
+        slopes.iter().all(|s| s.is_finite() && *s < 0.0),
+        "{slopes:?}"
+    );
+    let vs = f.dataset("converge/vs_m").unwrap().read_f64().unwrap();
+    assert!(vs.iter().all(|v| *v > 0.0));
+    assert!(
+        std::fs::metadata(dir.path().join("conv_converge.png"))
+            .unwrap()
+            .len()
+            > 10_000
+    );
+    // bad arguments are refused by name
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_mfpde"))
+        .args([
+            "converge",
+            root().join("grids/quickstart.toml").to_str().unwrap(),
+            "--m",
+            "1000,100",
+        ])
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--m"));
+}

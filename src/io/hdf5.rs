@@ -28,6 +28,7 @@
 //! both forms.
 
 use crate::compare::CompareRow;
+use crate::converge::Converged;
 use crate::diagnostics::Diagnostics;
 use crate::error::{Error, Result};
 use crate::particles::{Mode, ParticleDiagnostics, ParticleObserver, ParticleOptions};
@@ -466,6 +467,70 @@ impl CompareWriter {
     pub fn finish(&mut self) -> Result<()> {
         self.group.finish(|_| Ok(()))
     }
+}
+
+/// Write a convergence study: a results file (problem and finest grid) with
+/// `/converge/m` [M], `cells` [H], `h` [H], `vs_m`, `vs_m_se` [K, M],
+/// `vs_h` [K, H], `slope_m`, `slope_m_err`, `slope_h`, `slope_h_err`,
+/// `floor_m` [K] (NaN: no floor), attributes `metrics` (K names, comma
+/// separated) and `seeds`.
+pub fn write_converge(path: &Path, fine: &Setup, c: &Converged) -> Result<()> {
+    create_file(path, fine)?;
+    let file = File::open_rw(path)?;
+    {
+        let g = file.root().create_group("converge")?;
+        g.set_attr("metrics", AttrValue::String(c.metrics.join(",")))?;
+        g.set_attr("seeds", AttrValue::U64(c.seeds as u64))?;
+        let put = |name: &str, data: Vec<f64>, shape: Vec<u64>| -> Result<()> {
+            g.create_dataset(name, |b| {
+                b.with_f64_data(&data).with_shape(&shape);
+            })?;
+            Ok(())
+        };
+        let (k, nm, nh) = (
+            c.metrics.len() as u64,
+            c.ms.len() as u64,
+            c.cells.len() as u64,
+        );
+        put("m", c.ms.iter().map(|&m| m as f64).collect(), vec![nm])?;
+        put(
+            "cells",
+            c.cells.iter().map(|&n| n as f64).collect(),
+            vec![nh],
+        )?;
+        put("h", c.h.clone(), vec![nh])?;
+        put("vs_m", c.vs_m.concat(), vec![k, nm])?;
+        put("vs_m_se", c.vs_m_se.concat(), vec![k, nm])?;
+        put("vs_h", c.vs_h.concat(), vec![k, nh])?;
+        put(
+            "slope_m",
+            c.fit_m.iter().map(|f| f.slope).collect(),
+            vec![k],
+        )?;
+        put(
+            "slope_m_err",
+            c.fit_m.iter().map(|f| f.stderr).collect(),
+            vec![k],
+        )?;
+        put(
+            "slope_h",
+            c.fit_h.iter().map(|f| f.slope).collect(),
+            vec![k],
+        )?;
+        put(
+            "slope_h_err",
+            c.fit_h.iter().map(|f| f.stderr).collect(),
+            vec![k],
+        )?;
+        put(
+            "floor_m",
+            c.floor_m.iter().map(|f| f.unwrap_or(f64::NAN)).collect(),
+            vec![k],
+        )?;
+    }
+    file.commit()?;
+    file.close()?;
+    mark_complete(path)
 }
 
 /// What a reader gets back from a PDE file, finished or interrupted.

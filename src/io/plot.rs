@@ -12,6 +12,10 @@
 //! - `OUT_distances.png` (900 × 600): L1, W1 per axis, sliced W2, risk and
 //!   function gaps over time.
 //!
+//! - `OUT_converge.png` (900 × 600): for a `mfpde converge` file, each
+//!   distance against m (mean over seeds, ± one standard error) with its
+//!   fitted log-log slope in the legend.
+//!
 //! The figures present in the file are drawn: a PDE-only file gives density
 //! and curves.
 
@@ -161,6 +165,12 @@ pub fn plot_file(path: &Path) -> Result<Vec<PathBuf>> {
     if !data.compare.is_empty() {
         let p = name("distances");
         draw_distances(&data, &p)?;
+        out.push(p);
+    }
+    let file = File::open(path)?;
+    if file.dataset("converge/m").is_ok() {
+        let p = name("converge");
+        draw_converge(&file, &p)?;
         out.push(p);
     }
     Ok(out)
@@ -364,4 +374,77 @@ fn draw_distances(data: &Data, path: &Path) -> Result<()> {
         .map(|(n, v)| (n.as_str(), data.compare_time.as_slice(), v.as_slice()))
         .collect();
     log_chart(path, "PDE against particles", &lines)
+}
+
+fn draw_converge(file: &File, path: &Path) -> Result<()> {
+    let ms = series(file, "converge/m");
+    let (vs, se) = (
+        series(file, "converge/vs_m"),
+        series(file, "converge/vs_m_se"),
+    );
+    let slopes = series(file, "converge/slope_m");
+    let errs = series(file, "converge/slope_m_err");
+    let names = match file.group("converge")?.attrs()?.get("metrics") {
+        Some(hdf5_pure::AttrValue::String(s)) => s.split(',').map(String::from).collect::<Vec<_>>(),
+        _ => Vec::new(),
+    };
+    let nm = ms.len();
+    let root = BitMapBackend::new(path, CURVES_SIZE).into_drawing_area();
+    root.fill(&WHITE).map_err(draw_err)?;
+    let pos: Vec<f64> = vs.iter().cloned().filter(|v| *v > 0.0).collect();
+    let lo = pos.iter().cloned().fold(f64::INFINITY, f64::min) * 0.5;
+    let hi = pos.iter().cloned().fold(0.0, f64::max) * 2.0;
+    let mut chart = ChartBuilder::on(&root)
+        .caption("distances at t_end against m", ("sans-serif", 22))
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(70)
+        .build_cartesian_2d(
+            (ms[0] * 0.8..ms[nm - 1] * 1.25).log_scale(),
+            (lo..hi).log_scale(),
+        )
+        .map_err(draw_err)?;
+    chart
+        .configure_mesh()
+        .x_desc("neurons m")
+        .draw()
+        .map_err(draw_err)?;
+    for (c, name) in names.iter().enumerate() {
+        let color = Palette99::pick(c).to_rgba();
+        let row = &vs[c * nm..(c + 1) * nm];
+        let row_se = &se[c * nm..(c + 1) * nm];
+        let pts: Vec<(f64, f64)> = ms
+            .iter()
+            .cloned()
+            .zip(row.iter().cloned())
+            .filter(|p| p.1 > 0.0)
+            .collect();
+        let label = format!("{name}: slope {:.2} ± {:.2}", slopes[c], errs[c]);
+        chart
+            .draw_series(LineSeries::new(pts.clone(), color.stroke_width(2)))
+            .map_err(draw_err)?
+            .label(label)
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color));
+        chart
+            .draw_series(pts.iter().map(|&p| Circle::new(p, 3, color.filled())))
+            .map_err(draw_err)?;
+        chart
+            .draw_series(
+                ms.iter()
+                    .zip(row.iter().zip(row_se))
+                    .filter(|(_, (v, e))| **v - **e > 0.0)
+                    .map(|(&m, (&v, &e))| {
+                        PathElement::new(vec![(m, v - e), (m, v + e)], color.stroke_width(1))
+                    }),
+            )
+            .map_err(draw_err)?;
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::LowerLeft)
+        .background_style(WHITE)
+        .border_style(BLACK)
+        .draw()
+        .map_err(draw_err)?;
+    root.present().map_err(draw_err)
 }

@@ -1,0 +1,253 @@
+//! **Rates in m and h**: particle runs over m and seeds, PDE runs over
+//! resolutions, each distance of MODEL.md §5 at t_end against m (PDE on the
+//! finest grid) and against h (particles at the largest m), with fitted
+//! log-log slopes, their standard errors, and where a floor starts.
+//!
+//! Expected (MODEL.md §4): W1, sliced W2 and the f gap ∝ m^{-1/2} and the
+//! risk gap's bias ∝ 1/m, until the grid's own error is reached; from there
+//! on the distance stops falling with m, and [`Converged::floor_m`] says from
+//! which m.
+
+use crate::compare::{self, directions};
+use crate::error::Result;
+use crate::particles::{self, histogram, Swarm};
+use crate::problem::LoadedProblem;
+use crate::run::SW2_DIRECTIONS;
+use crate::setup::Setup;
+use crate::solve::{self, Observer};
+
+/// A least-squares line through (log x, log y).
+#[derive(Debug, Clone, Copy)]
+pub struct Fit {
+    pub slope: f64,
+    /// Standard error of the slope (NaN with two points).
+    pub stderr: f64,
+}
+
+/// Fit log y = c + slope · log x by least squares.
+pub fn fit_loglog(x: &[f64], y: &[f64]) -> Fit {
+    let lx: Vec<f64> = x.iter().map(|v| v.ln()).collect();
+    let ly: Vec<f64> = y.iter().map(|v| v.ln()).collect();
+    let n = lx.len() as f64;
+    let (mx, my) = (lx.iter().sum::<f64>() / n, ly.iter().sum::<f64>() / n);
+    let sxx: f64 = lx.iter().map(|a| (a - mx).powi(2)).sum();
+    let sxy: f64 = lx.iter().zip(&ly).map(|(a, b)| (a - mx) * (b - my)).sum();
+    let slope = sxy / sxx;
+    let rss: f64 = lx
+        .iter()
+        .zip(&ly)
+        .map(|(a, b)| (b - my - slope * (a - mx)).powi(2))
+        .sum();
+    let stderr = if lx.len() > 2 {
+        (rss / (n - 2.0) / sxx).sqrt()
+    } else {
+        f64::NAN
+    };
+    Fit { slope, stderr }
+}
+
+/// The first m from which a distance stops falling (local slope above
+/// −0.25, where −0.5 is expected): the grid's floor.
+pub fn floor_start(ms: &[f64], d: &[f64]) -> Option<f64> {
+    (0..ms.len().saturating_sub(1))
+        .find(|&i| (d[i + 1] / d[i]).ln() / (ms[i + 1] / ms[i]).ln() > -0.25)
+        .map(|i| ms[i])
+}
+
+/// Everything `mfpde converge` reports.
+#[derive(Debug, Clone)]
+pub struct Converged {
+    pub ms: Vec<usize>,
+    pub seeds: usize,
+    pub cells: Vec<usize>,
+    /// Metric names: l1, w1_<axis>…, sw2, risk_gap, f_gap.
+    pub metrics: Vec<String>,
+    /// [metric][m]: mean over seeds, and its standard error.
+    pub vs_m: Vec<Vec<f64>>,
+    pub vs_m_se: Vec<Vec<f64>>,
+    /// [metric][resolution]: PDE at that resolution against the particles at
+    /// the largest m (mean over seeds).
+    pub vs_h: Vec<Vec<f64>>,
+    /// Cell widths h (of axis 0) of the resolutions.
+    pub h: Vec<f64>,
+    pub fit_m: Vec<Fit>,
+    pub fit_h: Vec<Fit>,
+    pub floor_m: Vec<Option<f64>>,
+}
+
+/// The last snapshot of a PDE run.
+#[derive(Default)]
+struct Last {
+    rho: Vec<f64>,
+    f_nodes: Vec<f64>,
+    risk: f64,
+}
+
+impl Observer for Last {
+    fn snapshot(&mut self, d: &crate::diagnostics::Diagnostics, rho: &[f64]) -> Result<()> {
+        self.rho = rho.to_vec();
+        self.f_nodes = d.f_nodes.clone();
+        self.risk = d.risk;
+        Ok(())
+    }
+}
+
+fn metric_values(row: &compare::CompareRow) -> Vec<f64> {
+    let mut v = vec![row.l1];
+    v.extend(&row.w1);
+    v.extend([row.sw2, row.risk_gap, row.f_gap]);
+    v
+}
+
+/// Run the study. `progress` is told of each run as it finishes.
+pub fn converge(
+    lp: &LoadedProblem,
+    ms: &[usize],
+    seeds: usize,
+    cells: &[usize],
+    progress: &mut dyn FnMut(&str),
+) -> Result<Converged> {
+    let base = Setup::new(lp)?;
+    let d = base.grid.dim();
+    // PDE at every resolution, final time only
+    let mut pdes = Vec::new();
+    for &n in cells {
+        let list = vec![n.to_string(); d].join(",");
+        let sets = [
+            format!("grid.cells=[{list}]"),
+            "dynamics.snapshots=2".to_string(),
+        ];
+        let l = LoadedProblem::from_str(&lp.toml, &sets, &lp.base_dir)?;
+        let s = Setup::new(&l)?;
+        let mut last = Last::default();
+        solve::solve(&s, &mut [&mut last])?;
+        progress(&format!("PDE {n}^{d}: R = {:.5e}", last.risk));
+        pdes.push((s, last));
+    }
+    let (fine, fine_last) = pdes.last().expect("at least one resolution");
+    let opts0 = fine.particles.expect("validated [particles]");
+    let dirs = directions(d, SW2_DIRECTIONS);
+    let mut metrics = vec!["l1".to_string()];
+    metrics.extend(fine.grid.names.iter().map(|n| format!("w1_{n}")));
+    metrics.extend(["sw2", "risk_gap", "f_gap"].map(String::from));
+    let k = metrics.len();
+    let mut vs_m = vec![vec![0.0; ms.len()]; k];
+    let mut vs_m_se = vec![vec![0.0; ms.len()]; k];
+    let mut vs_h = vec![vec![0.0; cells.len()]; k];
+    for (i, &m) in ms.iter().enumerate() {
+        let mut samples = vec![Vec::new(); k];
+        for seed in 0..seeds {
+            let mut o = opts0;
+            o.m = m;
+            o.store = m;
+            o.seed = opts0.seed + seed as u64;
+            let mut sw = Swarm::new(fine, &o);
+            let sum = particles::run_with(fine, &o, &mut sw, &mut [])?;
+            let f_m = sw.f_nodes_population();
+            // against the finest PDE
+            let row = compare::compare(
+                &fine.grid,
+                &fine.quad.weights,
+                &dirs,
+                (&fine_last.rho, &fine_last.f_nodes, fine_last.risk),
+                &sw.theta,
+                (&sum.last.histogram, sum.last.outside),
+                &f_m,
+                sum.last.risk,
+                fine.t_end,
+            );
+            for (s, v) in samples.iter_mut().zip(metric_values(&row)) {
+                s.push(v);
+            }
+            // the largest m also against every resolution
+            if i + 1 == ms.len() {
+                for (j, (s, last)) in pdes.iter().enumerate() {
+                    let (hist, out) = histogram(&s.grid, &sw.theta, d);
+                    let row = compare::compare(
+                        &s.grid,
+                        &s.quad.weights,
+                        &dirs,
+                        (&last.rho, &last.f_nodes, last.risk),
+                        &sw.theta,
+                        (&hist, out),
+                        &f_m,
+                        sum.last.risk,
+                        s.t_end,
+                    );
+                    for (c, v) in metric_values(&row).into_iter().enumerate() {
+                        vs_h[c][j] += v / seeds as f64;
+                    }
+                }
+            }
+        }
+        for c in 0..k {
+            let n = samples[c].len() as f64;
+            let mean = samples[c].iter().sum::<f64>() / n;
+            let var =
+                samples[c].iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0).max(1.0);
+            vs_m[c][i] = mean;
+            vs_m_se[c][i] = (var / n).sqrt();
+        }
+        progress(&format!("particles m = {m}: {seeds} seeds"));
+    }
+    let mf: Vec<f64> = ms.iter().map(|&m| m as f64).collect();
+    let h: Vec<f64> = pdes.iter().map(|(s, _)| s.grid.h[0]).collect();
+    let positive = |v: &[f64]| v.iter().all(|&x| x > 0.0);
+    let nan = Fit {
+        slope: f64::NAN,
+        stderr: f64::NAN,
+    };
+    Ok(Converged {
+        fit_m: vs_m
+            .iter()
+            .map(|y| {
+                if ms.len() > 1 && positive(y) {
+                    fit_loglog(&mf, y)
+                } else {
+                    nan
+                }
+            })
+            .collect(),
+        fit_h: vs_h
+            .iter()
+            .map(|y| {
+                if cells.len() > 1 && positive(y) {
+                    fit_loglog(&h, y)
+                } else {
+                    nan
+                }
+            })
+            .collect(),
+        floor_m: vs_m.iter().map(|y| floor_start(&mf, y)).collect(),
+        ms: ms.to_vec(),
+        seeds,
+        cells: cells.to_vec(),
+        metrics,
+        vs_m,
+        vs_m_se,
+        vs_h,
+        h,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loglog_fit_recovers_a_power_law_and_its_error() {
+        let x = [100.0, 1000.0, 10000.0, 100000.0];
+        let y: Vec<f64> = x.iter().map(|v: &f64| 3.0 * v.powf(-0.5)).collect();
+        let f = fit_loglog(&x, &y);
+        assert!((f.slope + 0.5).abs() < 1e-12 && f.stderr < 1e-12);
+        let noisy = [y[0] * 1.1, y[1] * 0.9, y[2] * 1.1, y[3] * 0.9];
+        assert!(fit_loglog(&x, &noisy).stderr > 0.01);
+    }
+
+    #[test]
+    fn a_floor_is_found_where_the_decay_stops() {
+        let ms = [1e2, 1e3, 1e4, 1e5];
+        assert_eq!(floor_start(&ms, &[0.1, 0.031, 0.01, 0.0032]), None);
+        assert_eq!(floor_start(&ms, &[0.1, 0.031, 0.012, 0.011]), Some(1e4));
+    }
+}
