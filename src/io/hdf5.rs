@@ -112,13 +112,19 @@ pub fn create_file(path: &Path, setup: &Setup) -> Result<()> {
     Ok(())
 }
 
-/// Set the root attribute `status` to `complete`: every group is finished.
+/// Set the root attribute `status` to `complete` (every group is finished),
+/// then rewrite the file compactly (the space of the folded snapshot
+/// datasets is dropped) through a temporary file and a rename, so the
+/// complete file is never half-written.
 pub fn mark_complete(path: &Path) -> Result<()> {
     let file = File::open_rw(path)?;
     file.root()
         .set_attr("status", AttrValue::String("complete".into()))?;
     file.commit()?;
     file.close()?;
+    let tmp = path.with_extension("h5.partial");
+    hdf5_pure::repack(path, &tmp, &hdf5_pure::RepackOptions::new())?;
+    std::fs::rename(&tmp, path).map_err(|e| io_err(path, e))?;
     Ok(())
 }
 

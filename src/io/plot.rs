@@ -61,6 +61,10 @@ struct Data {
     density: Vec<Vec<f64>>,
     pde_risk: Vec<f64>,
     free_energy: Vec<f64>,
+    /// The light history (every few steps), for smoother curves.
+    hist_time: Vec<f64>,
+    hist_risk: Vec<f64>,
+    hist_free_energy: Vec<f64>,
     part_time: Vec<f64>,
     histogram: Vec<Vec<f64>>,
     part_risk: Vec<f64>,
@@ -120,6 +124,9 @@ fn read(path: &Path) -> Result<Data> {
         density: pde.density,
         pde_risk: pde.risk,
         free_energy: pde.free_energy,
+        hist_time: pde.history_time,
+        hist_risk: pde.history_risk,
+        hist_free_energy: pde.history_free_energy,
         part_time,
         histogram,
         compare,
@@ -147,17 +154,18 @@ pub fn plot_file(path: &Path) -> Result<Vec<PathBuf>> {
     let stem = path.with_extension("");
     let name = |suffix: &str| PathBuf::from(format!("{}_{suffix}.png", stem.display()));
     let mut out = Vec::new();
-    if data.edges.len() >= 2 && !data.density.is_empty() {
+    let has_fields = !data.density.is_empty() || !data.histogram.is_empty();
+    if data.edges.len() >= 2 && has_fields {
         let p = name("density");
         draw_density(&data, &p)?;
         out.push(p);
     }
-    if !data.histogram.is_empty() {
+    if has_fields {
         let p = name("marginals");
         draw_marginals(&data, &p)?;
         out.push(p);
     }
-    if !data.pde_time.is_empty() {
+    if !data.pde_time.is_empty() || !data.part_time.is_empty() {
         let p = name("curves");
         draw_curves(&data, &p)?;
         out.push(p);
@@ -179,25 +187,25 @@ pub fn plot_file(path: &Path) -> Result<Vec<PathBuf>> {
 fn draw_density(data: &Data, path: &Path) -> Result<()> {
     let root = BitMapBackend::new(path, DENSITY_SIZE).into_drawing_area();
     root.fill(&WHITE).map_err(draw_err)?;
-    let t = data.density.len();
+    let mut rows: Vec<(&str, &Vec<Vec<f64>>, &Vec<f64>)> = Vec::new();
+    if !data.density.is_empty() {
+        rows.push(("PDE ρ", &data.density, &data.pde_time));
+    }
+    if !data.histogram.is_empty() {
+        rows.push(("particles H", &data.histogram, &data.part_time));
+    }
+    let t = rows[0].1.len();
     let picks = [0, t / 2, t - 1];
-    let rows: Vec<(&str, &Vec<Vec<f64>>)> = if data.histogram.is_empty() {
-        vec![("PDE ρ", &data.density)]
-    } else {
-        vec![("PDE ρ", &data.density), ("particles H", &data.histogram)]
-    };
     let panels = root.split_evenly((rows.len(), 3));
     let (e0, e1) = (&data.edges[0], &data.edges[1]);
-    for (r, (label, fields)) in rows.iter().enumerate() {
+    for (r, (label, fields, times)) in rows.iter().enumerate() {
         for (c, &i) in picks.iter().enumerate() {
-            let field = plane(&data.edges, &fields[i.min(fields.len() - 1)]);
+            let i = i.min(fields.len() - 1);
+            let field = plane(&data.edges, &fields[i]);
             let vmax = field.iter().cloned().fold(1e-300, f64::max);
             let area = &panels[r * 3 + c];
             let mut chart = ChartBuilder::on(area)
-                .caption(
-                    format!("{label}, t = {:.3}", data.pde_time[i]),
-                    ("sans-serif", 20),
-                )
+                .caption(format!("{label}, t = {:.3}", times[i]), ("sans-serif", 20))
                 .margin(8)
                 .x_label_area_size(35)
                 .y_label_area_size(45)
@@ -242,22 +250,25 @@ fn draw_marginals(data: &Data, path: &Path) -> Result<()> {
     let root = BitMapBackend::new(path, size).into_drawing_area();
     root.fill(&WHITE).map_err(draw_err)?;
     let panels = root.split_evenly((1, d));
-    let (rho, hist) = (data.density.last().unwrap(), data.histogram.last().unwrap());
+    let (rho, hist) = (data.density.last(), data.histogram.last());
+    let t_last = data
+        .pde_time
+        .last()
+        .or(data.part_time.last())
+        .copied()
+        .unwrap_or(0.0);
     for (k, panel) in panels.iter().enumerate() {
         let e = &data.edges[k];
         let centres: Vec<f64> = e.windows(2).map(|w| 0.5 * (w[0] + w[1])).collect();
-        let (pm, hm) = (
-            marginal_density(&data.edges, rho, k),
-            marginal_density(&data.edges, hist, k),
-        );
+        let marg = |f: Option<&Vec<f64>>| {
+            f.map(|f| marginal_density(&data.edges, f, k))
+                .unwrap_or_default()
+        };
+        let (pm, hm) = (marg(rho), marg(hist));
         let top = pm.iter().chain(&hm).cloned().fold(0.0, f64::max) * 1.05;
         let mut chart = ChartBuilder::on(panel)
             .caption(
-                format!(
-                    "marginal of {}, t = {:.3}",
-                    data.names[k],
-                    data.pde_time.last().unwrap()
-                ),
+                format!("marginal of {}, t = {t_last:.3}", data.names[k]),
                 ("sans-serif", 20),
             )
             .margin(10)
@@ -350,17 +361,17 @@ fn log_chart(path: &Path, title: &str, lines: &[(&str, &[f64], &[f64])]) -> Resu
 }
 
 fn draw_curves(data: &Data, path: &Path) -> Result<()> {
-    // the free energy can be negative: it is drawn shifted by its final value
-    let fe_min = data
-        .free_energy
-        .iter()
-        .cloned()
-        .fold(f64::INFINITY, f64::min);
-    let fe: Vec<f64> = data.free_energy.iter().map(|f| f - fe_min).collect();
-    let mut lines: Vec<(&str, &[f64], &[f64])> = vec![
-        ("PDE risk R_h", &data.pde_time, &data.pde_risk),
-        ("PDE F_η − min F_η", &data.pde_time, &fe),
-    ];
+    // the history when there is one (every few steps), else the snapshots
+    let (t, r, f) = if data.hist_time.len() > data.pde_time.len() {
+        (&data.hist_time, &data.hist_risk, &data.hist_free_energy)
+    } else {
+        (&data.pde_time, &data.pde_risk, &data.free_energy)
+    };
+    // the free energy can be negative: it is drawn above its minimum
+    let f_min = f.iter().cloned().fold(f64::INFINITY, f64::min);
+    let fe: Vec<f64> = f.iter().map(|v| v - f_min).collect();
+    let mut lines: Vec<(&str, &[f64], &[f64])> =
+        vec![("PDE risk R_h", t, r), ("PDE F_η − min F_η", t, &fe)];
     if !data.part_time.is_empty() {
         lines.push(("particle risk R_m", &data.part_time, &data.part_risk));
     }
