@@ -184,10 +184,13 @@ pub fn plot_file(path: &Path) -> Result<Vec<PathBuf>> {
     Ok(out)
 }
 
+/// A row of the density figure: label, fields per snapshot, their times.
+type Row<'a> = (&'a str, &'a Vec<Vec<f64>>, &'a Vec<f64>);
+
 fn draw_density(data: &Data, path: &Path) -> Result<()> {
     let root = BitMapBackend::new(path, DENSITY_SIZE).into_drawing_area();
     root.fill(&WHITE).map_err(draw_err)?;
-    let mut rows: Vec<(&str, &Vec<Vec<f64>>, &Vec<f64>)> = Vec::new();
+    let mut rows: Vec<Row> = Vec::new();
     if !data.density.is_empty() {
         rows.push(("PDE ρ", &data.density, &data.pde_time));
     }
