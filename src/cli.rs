@@ -8,7 +8,7 @@ use crate::particles::{self, ParticleDiagnostics, ParticleObserver, ParticleOpti
 use crate::problem::LoadedProblem;
 use crate::setup::Setup;
 use crate::solve::{self, Observer};
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -16,53 +16,53 @@ use std::time::Instant;
 /// built-in quickstart problem (PDE, particles, comparison) into
 /// output/quickstart.h5.
 #[derive(Debug, Parser)]
-#[command(name = "mfpde", version, about)]
+#[command(name = "mfpde", version)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
+}
+
+/// A problem file, where to write, and overrides.
+#[derive(Debug, Args)]
+pub struct ProblemArgs {
+    /// Problem file (TOML).
+    pub problem: PathBuf,
+    /// Output file (default: output/<name>.h5; `particles` and `converge`
+    /// add _particles or _converge to the name).
+    #[arg(short, long)]
+    pub output: Option<PathBuf>,
+    /// Override an entry: section.key=value (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+}
+
+impl ProblemArgs {
+    /// The problem with its overrides, and the output path (default
+    /// `output/<name><suffix>.h5`).
+    fn load(&self, suffix: &str) -> Result<(LoadedProblem, PathBuf)> {
+        let lp = LoadedProblem::from_file(&self.problem, &self.set)?;
+        let out = self
+            .output
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(format!("output/{}{suffix}.h5", lp.name())));
+        Ok((lp, out))
+    }
 }
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Solve the PDE, train the network of [particles] and compare them
     /// snapshot by snapshot (HDF5 groups /pde, /particles, /compare).
-    Run {
-        /// Problem file (TOML) with a [particles] section.
-        problem: PathBuf,
-        /// Output file (default: output/<name>.h5).
-        #[arg(short, long)]
-        output: Option<PathBuf>,
-        /// Override an entry: section.key=value (repeatable).
-        #[arg(long = "set", value_name = "KEY=VALUE")]
-        set: Vec<String>,
-    },
+    Run(ProblemArgs),
     /// Solve the mean-field PDE of a problem file and write HDF5.
-    Pde {
-        /// Problem file (TOML).
-        problem: PathBuf,
-        /// Output file (default: output/<name>.h5).
-        #[arg(short, long)]
-        output: Option<PathBuf>,
-        /// Override an entry: section.key=value (repeatable).
-        #[arg(long = "set", value_name = "KEY=VALUE")]
-        set: Vec<String>,
-    },
+    Pde(ProblemArgs),
     /// Train the m-neuron network of a problem's [particles] section and write HDF5.
-    Particles {
-        /// Problem file (TOML) with a [particles] section.
-        problem: PathBuf,
-        /// Output file (default: output/<name>_particles.h5).
-        #[arg(short, long)]
-        output: Option<PathBuf>,
-        /// Override an entry: section.key=value (repeatable).
-        #[arg(long = "set", value_name = "KEY=VALUE")]
-        set: Vec<String>,
-    },
+    Particles(ProblemArgs),
     /// Distances at t_end against m (over seeds) and h (over resolutions),
     /// with fitted log-log slopes and where the grid's floor starts.
     Converge {
-        /// Problem file (TOML) with a [particles] section.
-        problem: PathBuf,
+        #[command(flatten)]
+        args: ProblemArgs,
         /// Numbers of neurons, comma-separated.
         #[arg(long, value_delimiter = ',', default_value = "100,1000,10000,100000")]
         m: Vec<usize>,
@@ -72,12 +72,6 @@ pub enum Command {
         /// PDE resolutions (cells on every axis), comma-separated.
         #[arg(long, value_delimiter = ',', default_value = "64,128,256")]
         cells: Vec<usize>,
-        /// Output file (default: output/<name>_converge.h5).
-        #[arg(short, long)]
-        output: Option<PathBuf>,
-        /// Override an entry: section.key=value (repeatable).
-        #[arg(long = "set", value_name = "KEY=VALUE")]
-        set: Vec<String>,
     },
     /// Redraw the plots of a results file (PNG next to it).
     Plot {
@@ -101,46 +95,26 @@ pub fn run(cli: Cli) -> Result<()> {
             let lp = LoadedProblem::quickstart(&[])?;
             run_compare(&lp, Path::new("output/quickstart.h5"))
         }
-        Some(Command::Run {
-            problem,
-            output,
-            set,
-        }) => {
-            let lp = LoadedProblem::from_file(&problem, &set)?;
-            let out = output.unwrap_or_else(|| PathBuf::from(format!("output/{}.h5", lp.name())));
+        Some(Command::Run(args)) => {
+            let (lp, out) = args.load("")?;
             run_compare(&lp, &out)
         }
-        Some(Command::Pde {
-            problem,
-            output,
-            set,
-        }) => {
-            let lp = LoadedProblem::from_file(&problem, &set)?;
-            let out = output.unwrap_or_else(|| PathBuf::from(format!("output/{}.h5", lp.name())));
+        Some(Command::Pde(args)) => {
+            let (lp, out) = args.load("")?;
             run_pde(&lp, &out)
         }
-        Some(Command::Particles {
-            problem,
-            output,
-            set,
-        }) => {
-            let lp = LoadedProblem::from_file(&problem, &set)?;
-            let out = output
-                .unwrap_or_else(|| PathBuf::from(format!("output/{}_particles.h5", lp.name())));
+        Some(Command::Particles(args)) => {
+            let (lp, out) = args.load("_particles")?;
             run_particles(&lp, &out)
         }
         Some(Command::Plot { file }) => plot(&file),
         Some(Command::Converge {
-            problem,
+            args,
             m,
             seeds,
             cells,
-            output,
-            set,
         }) => {
-            let lp = LoadedProblem::from_file(&problem, &set)?;
-            let out = output
-                .unwrap_or_else(|| PathBuf::from(format!("output/{}_converge.h5", lp.name())));
+            let (lp, out) = args.load("_converge")?;
             run_converge(&lp, &m, seeds, &cells, &out)
         }
         Some(Command::Check { problem, set }) => {

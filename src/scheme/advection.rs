@@ -4,6 +4,7 @@
 //! are summed). With forward-Euler stages and Σ_k |V_k| Δt / h_k ≤ ½, every
 //! stage keeps ρ ≥ 0 (face values of a TVD limiter lie in [0, 2ρ_i]).
 
+use super::SyncPtr;
 use crate::error::{Error, Result};
 use crate::grid::Grid;
 use rayon::prelude::*;
@@ -55,20 +56,6 @@ impl Limiter {
             }
             Limiter::VanLeer => 2.0 * dm * dp / (dm + dp),
         }
-    }
-}
-
-/// A raw pointer shared by tasks that write disjoint entries.
-#[derive(Clone, Copy)]
-struct SyncPtr(*mut f64);
-unsafe impl Send for SyncPtr {}
-unsafe impl Sync for SyncPtr {}
-
-impl SyncPtr {
-    /// The pointer (a method, so closures capture the Send wrapper).
-    #[inline(always)]
-    fn get(self) -> *mut f64 {
-        self.0
     }
 }
 

@@ -11,6 +11,7 @@
 //!   (θ = 1, positive at any step) or Crank–Nicolson (θ = ½, second order in
 //!   time but negative values for Δt D / h² > 1).
 
+use super::SyncPtr;
 use crate::error::{Error, Result};
 use crate::grid::Grid;
 use rayon::prelude::*;
@@ -61,19 +62,6 @@ struct Scratch {
     line: Vec<f64>,
     work: Vec<f64>,
     extra: Vec<f64>,
-}
-
-#[derive(Clone, Copy)]
-struct SyncPtr(*mut f64);
-unsafe impl Send for SyncPtr {}
-unsafe impl Sync for SyncPtr {}
-
-impl SyncPtr {
-    /// The pointer (a method, so closures capture the Send wrapper).
-    #[inline(always)]
-    fn get(self) -> *mut f64 {
-        self.0
-    }
 }
 
 /// Lines per task.

@@ -13,6 +13,22 @@ use crate::grid::Grid;
 use crate::model::{Network, Quadrature};
 use crate::velocity::Velocity;
 
+/// A raw pointer shared by parallel tasks that write disjoint entries (the
+/// lines of one axis).
+#[derive(Clone, Copy)]
+pub(crate) struct SyncPtr(pub(crate) *mut f64);
+// SAFETY: every user partitions the entries among tasks.
+unsafe impl Send for SyncPtr {}
+unsafe impl Sync for SyncPtr {}
+
+impl SyncPtr {
+    /// The pointer (a method, so closures capture the Send wrapper).
+    #[inline(always)]
+    pub(crate) fn get(self) -> *mut f64 {
+        self.0
+    }
+}
+
 /// Scheme choices of `[solver]`.
 #[derive(Debug, Clone, Copy)]
 pub struct SchemeOptions {
