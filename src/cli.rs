@@ -137,15 +137,20 @@ impl Observer for Printer {
     }
 }
 
-/// Solve a problem into `out`, printing a short summary.
-pub fn run_pde(lp: &LoadedProblem, out: &Path) -> Result<()> {
+/// Validate a problem, warning about choices that are allowed but risky.
+fn setup_of(lp: &LoadedProblem) -> Result<Setup> {
     let setup = Setup::new(lp)?;
     if setup.scheme.diffusion == crate::scheme::DiffusionKind::CrankNicolson {
         eprintln!("warning: crank_nicolson diffusion can make ρ negative for Δt η/2 > h²; backward_euler or spectral stay positive");
     }
+    Ok(setup)
+}
+
+/// The first line of a run: problem, grid, nodes, η, λ, t_end.
+fn describe(setup: &Setup) -> String {
     let g = &setup.grid;
-    println!(
-        "mfpde {}: D = {} ({}), {} cells, {} quadrature nodes, η = {}, λ = {}, t_end = {}",
+    format!(
+        "mfpde {}: D = {} ({}), {} cells, {} nodes, η = {}, λ = {}, t_end = {}",
         setup.name,
         g.dim(),
         g.names.join(", "),
@@ -154,7 +159,14 @@ pub fn run_pde(lp: &LoadedProblem, out: &Path) -> Result<()> {
         setup.noise,
         setup.net.weight_decay,
         setup.t_end
-    );
+    )
+}
+
+/// Solve a problem into `out`, printing a short summary.
+pub fn run_pde(lp: &LoadedProblem, out: &Path) -> Result<()> {
+    let setup = setup_of(lp)?;
+    let g = &setup.grid;
+    println!("{}", describe(&setup));
     println!(
         "{:>8} {:>17} {:>12} {:>12} {:>12} {:>11}",
         "t", "mass", "risk", "free_energy", "boundary", "min_density"
@@ -222,18 +234,12 @@ pub fn run_particles(lp: &LoadedProblem, out: &Path) -> Result<()> {
 
 /// The PDE and the particles side by side, with the comparison table.
 pub fn run_compare(lp: &LoadedProblem, out: &Path) -> Result<()> {
-    let setup = Setup::new(lp)?;
+    let setup = setup_of(lp)?;
     let opts = ParticleOptions::from_problem(lp)?;
     let g = &setup.grid;
     println!(
-        "mfpde {}: D = {} ({}), {} cells, {} nodes, η = {}, λ = {}; m = {} neurons, dt = {}, {} mode",
-        setup.name,
-        g.dim(),
-        g.names.join(", "),
-        g.len(),
-        setup.quad.len(),
-        setup.noise,
-        setup.net.weight_decay,
+        "{}; m = {} neurons, dt = {}, {} mode",
+        describe(&setup),
         opts.m,
         opts.dt,
         opts.mode.name()
