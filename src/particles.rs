@@ -387,22 +387,24 @@ impl Swarm {
         self.theta
             .par_chunks_mut(d)
             .zip(self.rngs.par_iter_mut())
-            .zip(self.sig.par_chunks(kmax))
+            .zip(self.sig.par_chunks_mut(kmax))
             .with_min_len(256)
             .for_each(|((th, rng), srow)| {
                 let a = Self::a_of(&net, th);
-                let mut g = 0.0;
+                let w = &th[wax..];
+                // σ from the f_m pass at the same positions: g = Σ_q σ_q c_q,
+                // and the row becomes σ′_q c_q, so ∇g is a plain dot per axis
+                let srow = &mut srow[..k];
+                let g = net
+                    .activation
+                    .weighted_derivative(srow, wr, |q| dot(w, &xt[q * dw..(q + 1) * dw]));
                 let mut gw = [0.0; MAX_DIM];
-                {
-                    let w = &th[wax..];
-                    // σ from f_nodes' pass at the same positions; σ′ from it
-                    for ((&c, &s), x) in wr.iter().zip(&srow[..k]).zip(xt.chunks(dw)) {
-                        let ds = net.activation.dsigma_given(dot(w, x), s);
-                        g += s * c;
-                        for (gk, xk) in gw.iter_mut().zip(x) {
-                            *gk += ds * c * xk;
-                        }
-                    }
+                for (j, gj) in gw[..dw].iter_mut().enumerate() {
+                    *gj = srow
+                        .iter()
+                        .zip(xt[j..].iter().step_by(dw))
+                        .map(|(t, x)| t * x)
+                        .sum();
                 }
                 let mut v = [0.0; MAX_DIM];
                 if wax == 1 {

@@ -83,14 +83,32 @@ impl Activation {
         }
     }
 
-    /// σ′(z) given s = σ(z), reusing it where σ′ is a function of σ.
-    #[inline]
-    pub fn dsigma_given(self, z: f64, s: f64) -> f64 {
+    /// Given s_q = σ(z_q) and weights c_q: returns Σ_q s_q c_q and leaves
+    /// σ′(z_q) c_q in `s`. σ′ comes from σ where it is a function of it
+    /// (tanh, sigmoid); otherwise from `z(q)`.
+    pub fn weighted_derivative(self, s: &mut [f64], c: &[f64], z: impl Fn(usize) -> f64) -> f64 {
+        let mut g = 0.0;
         match self {
-            Activation::Tanh => 1.0 - s * s,
-            Activation::Sigmoid => s * (1.0 - s),
-            _ => self.dsigma(z),
+            Activation::Tanh => {
+                for (sq, &cq) in s.iter_mut().zip(c) {
+                    g += *sq * cq;
+                    *sq = (1.0 - *sq * *sq) * cq;
+                }
+            }
+            Activation::Sigmoid => {
+                for (sq, &cq) in s.iter_mut().zip(c) {
+                    g += *sq * cq;
+                    *sq = *sq * (1.0 - *sq) * cq;
+                }
+            }
+            _ => {
+                for (q, (sq, &cq)) in s.iter_mut().zip(c).enumerate() {
+                    g += *sq * cq;
+                    *sq = self.dsigma(z(q)) * cq;
+                }
+            }
         }
+        g
     }
 }
 
@@ -137,7 +155,10 @@ mod tests {
                     act.dsigma(z)
                 );
                 assert!(act.sigma(z).is_finite());
-                assert_eq!(act.dsigma_given(z, act.sigma(z)), act.dsigma(z));
+                let mut s = [act.sigma(z)];
+                let g = act.weighted_derivative(&mut s, &[2.0], |_| z);
+                assert_eq!(g, 2.0 * act.sigma(z));
+                assert!((s[0] - 2.0 * act.dsigma(z)).abs() < 1e-15);
             }
         }
     }
