@@ -143,7 +143,6 @@ pub fn converge(
             o.seed = opts0.seed + seed as u64;
             let mut sw = Swarm::new(fine, &o);
             let sum = particles::run_with(fine, &o, &mut sw, &mut [])?;
-            let f_m = sw.f_nodes_population();
             // against the finest PDE
             let row = compare::compare(
                 &fine.grid,
@@ -152,7 +151,7 @@ pub fn converge(
                 (&fine_last.rho, &fine_last.f_nodes, fine_last.risk),
                 &sw.theta,
                 (&sum.last.histogram, sum.last.outside),
-                &f_m,
+                &sum.last.f_nodes,
                 sum.last.risk,
                 fine.t_end,
             );
@@ -170,7 +169,7 @@ pub fn converge(
                         (&last.rho, &last.f_nodes, last.risk),
                         &sw.theta,
                         (&hist, out),
-                        &f_m,
+                        &sum.last.f_nodes,
                         sum.last.risk,
                         s.t_end,
                     );

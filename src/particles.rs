@@ -431,6 +431,8 @@ pub struct ParticleDiagnostics {
     pub time: f64,
     /// R(μ^m) with the problem's quadrature, plus (λ/2)(1/m) Σ |θ_j|².
     pub risk: f64,
+    /// f_m at the problem's quadrature nodes.
+    pub f_nodes: Vec<f64>,
     pub mean: Vec<f64>,
     pub cov: Vec<f64>,
     pub f_values: Vec<f64>,
@@ -467,12 +469,14 @@ impl Swarm {
 
     /// R(μ^m) = ½ Σ_q ω_q (f_m(x_q) − f*(x_q))² + (λ/2)(1/m) Σ_j |θ_j|².
     pub fn risk(&mut self) -> f64 {
-        let xt = std::mem::take(&mut self.pop_xt);
-        let k = self.pop_w.len();
-        self.f_nodes(&xt, k);
-        self.pop_xt = xt;
-        let data: f64 = (0..k)
-            .map(|q| 0.5 * self.pop_w[q] * (self.wr[q] - self.pop_y[q]).powi(2))
+        let f = self.f_nodes_population();
+        self.risk_from(&f)
+    }
+
+    /// The risk given f_m at the population nodes.
+    fn risk_from(&self, f: &[f64]) -> f64 {
+        let data: f64 = (0..f.len())
+            .map(|q| 0.5 * self.pop_w[q] * (f[q] - self.pop_y[q]).powi(2))
             .sum();
         let th2: f64 = self.theta.iter().map(|t| t * t).sum::<f64>() / self.m as f64;
         data + 0.5 * self.net.weight_decay * th2
@@ -502,9 +506,11 @@ impl Swarm {
             }
         }
         let (histogram, outside) = histogram(grid, &self.theta, d);
+        let f_nodes = self.f_nodes_population();
         ParticleDiagnostics {
             time: t,
-            risk: self.risk(),
+            risk: self.risk_from(&f_nodes),
+            f_nodes,
             mean,
             cov,
             f_values: f_points.iter().map(|x| self.f_at(x)).collect(),

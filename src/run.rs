@@ -43,7 +43,6 @@ impl Observer for Joint<'_> {
         if let Some(w) = self.particles.as_mut() {
             w.snapshot(&pd, &self.swarm.theta)?;
         }
-        let f_m = self.swarm.f_nodes_population();
         let row = compare::compare(
             &s.grid,
             &s.quad.weights,
@@ -51,7 +50,7 @@ impl Observer for Joint<'_> {
             (rho, &d.f_nodes, d.risk),
             &self.swarm.theta,
             (&pd.histogram, pd.outside),
-            &f_m,
+            &pd.f_nodes,
             pd.risk,
             d.time,
         );

@@ -115,7 +115,6 @@ pub fn solve_with(
                 }
             }
         }
-        let rec = history(stepper, &rho, t, last_dt);
         last = diagnostics::compute(
             t,
             net,
@@ -125,6 +124,14 @@ pub fn solve_with(
             &rho,
             &setup.f_points,
         );
+        // the snapshot's diagnostics give its history row without recomputing
+        let rec = HistoryRecord {
+            time: t,
+            risk: last.risk,
+            free_energy: last.free_energy,
+            mass: last.mass,
+            dt: last_dt,
+        };
         for o in observers.iter_mut() {
             o.history(&rec)?;
             o.snapshot(&last, &rho)?;
