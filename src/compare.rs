@@ -8,6 +8,7 @@ use crate::grid::Grid;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
+use rayon::prelude::*;
 
 /// L1 = Σ_i |ρ_i − H_i| |C| + (fraction of particles outside the box).
 pub fn l1(grid: &Grid, rho: &[f64], hist: &[f64], outside: f64) -> f64 {
@@ -144,10 +145,12 @@ pub fn sliced_w2(
             .map(|(x, &w)| (x.iter().zip(u).map(|(a, b)| a * b).sum(), w))
             .collect()
     };
-    let total: f64 = dirs
-        .iter()
+    // directions in parallel, summed in a fixed order
+    let per_dir: Vec<f64> = dirs
+        .par_iter()
         .map(|u| w2_squared_1d(&mut project(pa, wa, u), &mut project(pb, wb, u)))
-        .sum();
+        .collect();
+    let total: f64 = per_dir.iter().sum();
     (total / dirs.len() as f64).sqrt()
 }
 
