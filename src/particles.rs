@@ -72,6 +72,29 @@ impl ParticleOptions {
         Self::from_spec(p, &lp.problem.data.law)
     }
 
+    /// Refuse a step whose σ cache (m × max(#nodes, B) values) would not
+    /// fit in memory.
+    pub fn checked_memory(self, nodes: usize) -> Result<Self> {
+        let k = match self.mode {
+            Mode::Sgd { batch } => batch.max(nodes),
+            _ => nodes,
+        };
+        let bytes = 8.0 * self.m as f64 * k as f64;
+        if bytes > MAX_CACHE_BYTES {
+            return Err(Error::problem(
+                "particles.m",
+                self.m,
+                format!(
+                    "m × max(#nodes, batch) = {} × {k} values of 8 bytes ({:.1} GiB) within {} GiB; use fewer neurons, nodes or a smaller batch",
+                    self.m,
+                    bytes / 1073741824.0,
+                    MAX_CACHE_BYTES / 1073741824.0
+                ),
+            ));
+        }
+        Ok(self)
+    }
+
     fn from_spec(p: &ParticlesSpec, law: &str) -> Result<Self> {
         if !(1..=100_000_000).contains(&p.m) {
             return Err(Error::problem("particles.m", p.m, "1 to 10⁸ neurons"));
@@ -124,6 +147,9 @@ impl ParticleOptions {
         })
     }
 }
+
+/// The largest σ cache a step may hold (m × max(#nodes, B) f64).
+pub const MAX_CACHE_BYTES: f64 = 8.0 * 1073741824.0;
 
 /// Neurons are summed in this many fixed groups (bitwise reproducibility).
 const GROUPS: usize = 64;
