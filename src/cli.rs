@@ -415,5 +415,16 @@ pub fn check(lp: &LoadedProblem) -> Result<()> {
     println!("  rho0 in box   {:.6}", setup.box_mass);
     println!("  boundary mass {:.3e}", d0.boundary_mass);
     println!("  risk at t=0   {:.6e}", d0.risk);
+    if let Some(o) = setup.particles {
+        let k = o.nodes_per_step(q);
+        println!(
+            "  particles     m = {}, dt = {}, {} mode, {} steps, σ cache {:.1} MiB",
+            o.m,
+            o.dt,
+            o.mode.name(),
+            (setup.t_end / o.dt).ceil(),
+            8.0 * (o.m * k) as f64 / 1048576.0
+        );
+    }
     Ok(())
 }

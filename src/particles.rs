@@ -72,13 +72,19 @@ impl ParticleOptions {
         Self::from_spec(p, &lp.problem.data.law)
     }
 
+    /// Nodes a step evaluates every neuron at: the quadrature's, or the
+    /// batch when it is larger (sgd).
+    pub fn nodes_per_step(&self, nodes: usize) -> usize {
+        match self.mode {
+            Mode::Sgd { batch } => batch.max(nodes),
+            _ => nodes,
+        }
+    }
+
     /// Refuse a step whose σ cache (m × max(#nodes, B) values) would not
     /// fit in memory.
     pub fn checked_memory(self, nodes: usize) -> Result<Self> {
-        let k = match self.mode {
-            Mode::Sgd { batch } => batch.max(nodes),
-            _ => nodes,
-        };
+        let k = self.nodes_per_step(nodes);
         let bytes = 8.0 * self.m as f64 * k as f64;
         if bytes > MAX_CACHE_BYTES {
             return Err(Error::problem(
