@@ -12,6 +12,23 @@ use clap::{Args, Parser, Subcommand};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+/// println! that ignores a closed stdout (`mfpde | head` must not panic; the
+/// run and its files go on).
+macro_rules! out {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($t)*);
+    }};
+}
+
+/// print! that ignores a closed stdout.
+macro_rules! out_inline {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = write!(std::io::stdout(), $($t)*);
+    }};
+}
+
 /// Mean-field PDE of two-layer neural networks. Without a command, runs the
 /// built-in quickstart problem (PDE, particles, comparison) into
 /// output/quickstart.h5.
@@ -129,9 +146,14 @@ struct Printer;
 
 impl Observer for Printer {
     fn snapshot(&mut self, d: &Diagnostics, _rho: &[f64]) -> Result<()> {
-        println!(
+        out!(
             "{:>8.3} {:>17.14} {:>12.6e} {:>12.6e} {:>12.4e} {:>11.3e}",
-            d.time, d.mass, d.risk, d.free_energy, d.boundary_mass, d.min_density
+            d.time,
+            d.mass,
+            d.risk,
+            d.free_energy,
+            d.boundary_mass,
+            d.min_density
         );
         Ok(())
     }
@@ -166,17 +188,22 @@ fn describe(setup: &Setup) -> String {
 pub fn run_pde(lp: &LoadedProblem, out: &Path) -> Result<()> {
     let setup = setup_of(lp)?;
     let g = &setup.grid;
-    println!("{}", describe(&setup));
-    println!(
+    out!("{}", describe(&setup));
+    out!(
         "{:>8} {:>17} {:>12} {:>12} {:>12} {:>11}",
-        "t", "mass", "risk", "free_energy", "boundary", "min_density"
+        "t",
+        "mass",
+        "risk",
+        "free_energy",
+        "boundary",
+        "min_density"
     );
     let start = Instant::now();
     let mut writer = PdeWriter::create(out, &setup)?;
     let mut printer = Printer;
     let summary = solve::solve(&setup, &mut [&mut printer, &mut writer])?;
     let secs = start.elapsed().as_secs_f64();
-    println!(
+    out!(
         "{} steps in {:.2} s ({:.3} ms/step, {:.3e} cell updates/s); mean θ = {:?}",
         summary.steps,
         secs,
@@ -189,7 +216,7 @@ pub fn run_pde(lp: &LoadedProblem, out: &Path) -> Result<()> {
             .map(|m| (m * 1e4).round() / 1e4)
             .collect::<Vec<_>>()
     );
-    println!("wrote {}", out.display());
+    out!("wrote {}", out.display());
     plot(out)
 }
 
@@ -198,7 +225,7 @@ struct ParticlePrinter;
 
 impl ParticleObserver for ParticlePrinter {
     fn snapshot(&mut self, d: &ParticleDiagnostics, _theta: &[f64]) -> Result<()> {
-        println!("{:>8.3} {:>12.6e} {:>10.3e}", d.time, d.risk, d.outside);
+        out!("{:>8.3} {:>12.6e} {:>10.3e}", d.time, d.risk, d.outside);
         Ok(())
     }
 }
@@ -207,7 +234,7 @@ impl ParticleObserver for ParticlePrinter {
 pub fn run_particles(lp: &LoadedProblem, out: &Path) -> Result<()> {
     let setup = Setup::new(lp)?;
     let opts = ParticleOptions::from_problem(lp)?;
-    println!(
+    out!(
         "mfpde {} particles: m = {}, dt = {}, mode = {}, seed = {}, D = {}, η = {}",
         setup.name,
         opts.m,
@@ -217,18 +244,18 @@ pub fn run_particles(lp: &LoadedProblem, out: &Path) -> Result<()> {
         setup.grid.dim(),
         setup.noise
     );
-    println!("{:>8} {:>12} {:>10}", "t", "risk", "outside");
+    out!("{:>8} {:>12} {:>10}", "t", "risk", "outside");
     let start = Instant::now();
     let mut writer = ParticleWriter::create(out, &setup, &opts)?;
     let summary = particles::run(&setup, &opts, &mut [&mut ParticlePrinter, &mut writer])?;
     let secs = start.elapsed().as_secs_f64();
-    println!(
+    out!(
         "{} steps in {:.2} s ({:.3e} neuron-steps/s)",
         summary.steps,
         secs,
         summary.steps as f64 * opts.m as f64 / secs
     );
-    println!("wrote {}", out.display());
+    out!("wrote {}", out.display());
     plot(out)
 }
 
@@ -237,7 +264,7 @@ pub fn run_compare(lp: &LoadedProblem, out: &Path) -> Result<()> {
     let setup = setup_of(lp)?;
     let opts = ParticleOptions::from_problem(lp)?;
     let g = &setup.grid;
-    println!(
+    out!(
         "{}; m = {} neurons, dt = {}, {} mode",
         describe(&setup),
         opts.m,
@@ -245,7 +272,7 @@ pub fn run_compare(lp: &LoadedProblem, out: &Path) -> Result<()> {
         opts.mode.name()
     );
     let w1_heads: Vec<String> = g.names.iter().map(|n| format!("W1({n})")).collect();
-    println!(
+    out!(
         "{:>7} {:>11} {:>11} {:>9} {} {:>9}",
         "t",
         "R_pde",
@@ -260,7 +287,7 @@ pub fn run_compare(lp: &LoadedProblem, out: &Path) -> Result<()> {
     );
     let start = Instant::now();
     let mut print = |r: &crate::compare::CompareRow| {
-        println!(
+        out!(
             "{:>7.3} {:>11.5e} {:>11.5e} {:>9.3e} {} {:>9.3e}",
             r.time,
             r.pde_risk,
@@ -274,7 +301,7 @@ pub fn run_compare(lp: &LoadedProblem, out: &Path) -> Result<()> {
         );
     };
     crate::run::run_joint(&setup, &opts, Some(out), &mut [], &mut print)?;
-    println!(
+    out!(
         "{:.1} s; wrote {}",
         start.elapsed().as_secs_f64(),
         out.display()
@@ -319,48 +346,48 @@ pub fn run_converge(
         ParticleOptions::from_problem(lp)?;
     }
     let start = Instant::now();
-    let mut progress = |s: &str| println!("  {s} ({:.1} s)", start.elapsed().as_secs_f64());
+    let mut progress = |s: &str| out!("  {s} ({:.1} s)", start.elapsed().as_secs_f64());
     let c = crate::converge::converge(lp, ms, seeds, cells, &mut progress)?;
-    println!(
+    out!(
         "\ndistances at t_end against m (PDE on {}^D cells; mean ± s.e. over {seeds} seeds):",
         cells[cells.len() - 1]
     );
-    print!("{:>12}", "metric");
+    out_inline!("{:>12}", "metric");
     for m in ms {
-        print!(" {:>19}", format!("m = {m}"));
+        out_inline!(" {:>19}", format!("m = {m}"));
     }
-    println!(" {:>16} {:>10}", "slope", "floor from");
+    out!(" {:>16} {:>10}", "slope", "floor from");
     for (k, name) in c.metrics.iter().enumerate() {
-        print!("{name:>12}");
+        out_inline!("{name:>12}");
         for i in 0..ms.len() {
-            print!(
+            out_inline!(
                 " {:>19}",
                 format!("{:.3e} ± {:.1e}", c.vs_m[k][i], c.vs_m_se[k][i])
             );
         }
         let floor = c.floor_m[k].map_or("none".to_string(), |m| format!("m = {m}"));
-        println!(
+        out!(
             " {:>16} {floor:>10}",
             format!("{:.3} ± {:.3}", c.fit_m[k].slope, c.fit_m[k].stderr)
         );
     }
-    println!("\nagainst h (particles at m = {}):", ms[ms.len() - 1]);
-    print!("{:>12}", "metric");
+    out!("\nagainst h (particles at m = {}):", ms[ms.len() - 1]);
+    out_inline!("{:>12}", "metric");
     for (n, h) in cells.iter().zip(&c.h) {
-        print!(" {:>19}", format!("{n} (h={h:.3})"));
+        out_inline!(" {:>19}", format!("{n} (h={h:.3})"));
     }
-    println!(" {:>16}", "slope in h");
+    out!(" {:>16}", "slope in h");
     for (k, name) in c.metrics.iter().enumerate() {
-        print!("{name:>12}");
+        out_inline!("{name:>12}");
         for j in 0..cells.len() {
-            print!(" {:>19.3e}", c.vs_h[k][j]);
+            out_inline!(" {:>19.3e}", c.vs_h[k][j]);
         }
-        println!(
+        out!(
             " {:>16}",
             format!("{:.3} ± {:.3}", c.fit_h[k].slope, c.fit_h[k].stderr)
         );
     }
-    println!("expected: W1, SW2, f gap ∝ m^-1/2 and the risk gap ∝ 1/m until the grid's floor; a floor means the PDE grid, not m, limits the agreement");
+    out!("expected: W1, SW2, f gap ∝ m^-1/2 and the risk gap ∝ 1/m until the grid's floor; a floor means the PDE grid, not m, limits the agreement");
     let list = vec![cells[cells.len() - 1].to_string(); Setup::new(lp)?.grid.dim()].join(",");
     let fine = Setup::new(&LoadedProblem::from_str(
         &lp.toml,
@@ -368,14 +395,14 @@ pub fn run_converge(
         &lp.base_dir,
     )?)?;
     crate::io::hdf5::write_converge(out, &fine, &c)?;
-    println!("wrote {}", out.display());
+    out!("wrote {}", out.display());
     plot(out)
 }
 
 /// Draw the plots of a results file and list them.
 pub fn plot(file: &Path) -> Result<()> {
     for p in crate::io::plot::plot_file(file)? {
-        println!("wrote {}", p.display());
+        out!("wrote {}", p.display());
     }
     Ok(())
 }
@@ -401,23 +428,23 @@ pub fn check(lp: &LoadedProblem) -> Result<()> {
         &rho0,
         &[],
     );
-    println!("problem {}: valid", setup.name);
-    println!("  phase space   D = {} ({})", g.dim(), g.names.join(", "));
-    println!("  cells         {} = {:?}", g.len(), g.n);
-    println!("  quadrature    {} nodes (d_x = {})", q, setup.net.dim_x);
-    println!("  w points      {nw} centres, {nwf} faces");
-    println!(
+    out!("problem {}: valid", setup.name);
+    out!("  phase space   D = {} ({})", g.dim(), g.names.join(", "));
+    out!("  cells         {} = {:?}", g.len(), g.n);
+    out!("  quadrature    {} nodes (d_x = {})", q, setup.net.dim_x);
+    out!("  w points      {nw} centres, {nwf} faces");
+    out!(
         "  memory        {:.1} MiB (tables and scratch)",
         bytes as f64 / 1048576.0
     );
-    println!("  first dt      {dt:.4e} (cfl {})", setup.scheme.cfl);
-    println!("  snapshots     {}", setup.snapshot_times.len());
-    println!("  rho0 in box   {:.6}", setup.box_mass);
-    println!("  boundary mass {:.3e}", d0.boundary_mass);
-    println!("  risk at t=0   {:.6e}", d0.risk);
+    out!("  first dt      {dt:.4e} (cfl {})", setup.scheme.cfl);
+    out!("  snapshots     {}", setup.snapshot_times.len());
+    out!("  rho0 in box   {:.6}", setup.box_mass);
+    out!("  boundary mass {:.3e}", d0.boundary_mass);
+    out!("  risk at t=0   {:.6e}", d0.risk);
     if let Some(o) = setup.particles {
         let k = o.nodes_per_step(q);
-        println!(
+        out!(
             "  particles     m = {}, dt = {}, {} mode, {} steps, σ cache {:.1} MiB",
             o.m,
             o.dt,

@@ -122,3 +122,32 @@ fn check_prints_the_derived_sizes() {
         .unwrap();
     assert!(!o.status.success());
 }
+
+#[test]
+fn a_closed_stdout_does_not_stop_the_run_or_its_file() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("piped.h5");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_mfpde"))
+        .arg("pde")
+        .arg(root().join("grids/quickstart.toml"))
+        .arg("-o")
+        .arg(&out)
+        .args(["--set", "grid.cells=[32,32]", "--set", "dynamics.t_end=1.0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // read the first line, then close the pipe as `mfpde … | head -1` does
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    assert!(first.starts_with("mfpde quickstart"), "{first}");
+    let status = child.wait().unwrap();
+    assert!(status.success(), "exit {status:?}");
+    let f = mfpde::io::hdf5::PdeFile::read(&out).unwrap();
+    assert_eq!(f.status, "complete");
+    assert_eq!(f.time.len(), 11);
+}
