@@ -192,31 +192,24 @@ pub fn converge(
     let mf: Vec<f64> = ms.iter().map(|&m| m as f64).collect();
     let h: Vec<f64> = pdes.iter().map(|(s, _)| s.grid.h[0]).collect();
     let positive = |v: &[f64]| v.iter().all(|&x| x > 0.0);
-    let nan = Fit {
-        slope: f64::NAN,
-        stderr: f64::NAN,
+    // a fit needs two points and positive distances
+    let fits = |x: &[f64], rows: &[Vec<f64>]| -> Vec<Fit> {
+        rows.iter()
+            .map(|y| {
+                if x.len() > 1 && positive(y) {
+                    fit_loglog(x, y)
+                } else {
+                    Fit {
+                        slope: f64::NAN,
+                        stderr: f64::NAN,
+                    }
+                }
+            })
+            .collect()
     };
     Ok(Converged {
-        fit_m: vs_m
-            .iter()
-            .map(|y| {
-                if ms.len() > 1 && positive(y) {
-                    fit_loglog(&mf, y)
-                } else {
-                    nan
-                }
-            })
-            .collect(),
-        fit_h: vs_h
-            .iter()
-            .map(|y| {
-                if cells.len() > 1 && positive(y) {
-                    fit_loglog(&h, y)
-                } else {
-                    nan
-                }
-            })
-            .collect(),
+        fit_m: fits(&mf, &vs_m),
+        fit_h: fits(&h, &vs_h),
         floor_m: vs_m.iter().map(|y| floor_start(&mf, y)).collect(),
         ms: ms.to_vec(),
         seeds,

@@ -3,18 +3,8 @@
 mod common;
 use common::*;
 use mfpde::compare::{marginal, w1_marginal};
+use mfpde::converge::fit_loglog;
 use mfpde::particles;
-
-/// Least-squares slope of log y against log x.
-fn slope(x: &[f64], y: &[f64]) -> f64 {
-    let lx: Vec<f64> = x.iter().map(|v| v.ln()).collect();
-    let ly: Vec<f64> = y.iter().map(|v| v.ln()).collect();
-    let n = lx.len() as f64;
-    let (mx, my) = (lx.iter().sum::<f64>() / n, ly.iter().sum::<f64>() / n);
-    let sxy: f64 = lx.iter().zip(&ly).map(|(a, b)| (a - mx) * (b - my)).sum();
-    let sxx: f64 = lx.iter().map(|a| (a - mx).powi(2)).sum();
-    sxy / sxx
-}
 
 #[test]
 fn marginal_w1_falls_like_m_to_the_minus_half_on_the_quickstart() {
@@ -41,7 +31,7 @@ fn marginal_w1_falls_like_m_to_the_minus_half_on_the_quickstart() {
     }
     let mf: Vec<f64> = ms.iter().map(|&m| m as f64).collect();
     for (k, wk) in w1.iter().enumerate() {
-        let p = slope(&mf, wk);
+        let p = fit_loglog(&mf, wk).slope;
         eprintln!("axis {}: mean W1 {wk:?}, slope {p:.3}", s.grid.names[k]);
         assert!(
             (-0.7..=-0.35).contains(&p),

@@ -4,49 +4,28 @@ mod common;
 use common::*;
 use mfpde::io::hdf5::PdeFile;
 use mfpde::problem::{LoadedProblem, QUICKSTART_TOML};
-use std::process::Command;
 
 #[test]
 fn every_grid_file_validates_and_runs_shortened() {
     let dir = tempfile::tempdir().unwrap();
-    let mut seen = 0;
-    for entry in std::fs::read_dir(root().join("grids")).unwrap() {
-        let path = entry.unwrap().path();
-        if path.extension().and_then(|e| e.to_str()) != Some("toml") {
-            continue;
-        }
-        seen += 1;
-        let check = Command::new(env!("CARGO_BIN_EXE_mfpde"))
-            .arg("check")
-            .arg(&path)
-            .output()
-            .unwrap();
-        assert!(
-            check.status.success(),
-            "{}: {}",
-            path.display(),
-            String::from_utf8_lossy(&check.stderr)
-        );
+    let files = grid_files();
+    for path in &files {
+        mfpde_ok([std::ffi::OsStr::new("check"), path.as_os_str()]);
         let out = dir.path().join("out.h5");
-        let run = Command::new(env!("CARGO_BIN_EXE_mfpde"))
-            .arg("pde")
-            .arg(&path)
-            .arg("-o")
-            .arg(&out)
-            .args([
-                "--set",
-                "dynamics.t_end=0.1",
-                "--set",
-                "dynamics.snapshots=2",
-            ])
-            .output()
-            .unwrap();
-        assert!(
-            run.status.success(),
-            "{}: {}",
-            path.display(),
-            String::from_utf8_lossy(&run.stderr)
-        );
+        let shorten = [
+            "--set",
+            "dynamics.t_end=0.1",
+            "--set",
+            "dynamics.snapshots=2",
+        ];
+        let mut args = vec![
+            "pde".as_ref(),
+            path.as_os_str(),
+            "-o".as_ref(),
+            out.as_os_str(),
+        ];
+        args.extend(shorten.iter().map(std::ffi::OsStr::new));
+        mfpde_ok(args);
         let f = PdeFile::read(&out).unwrap();
         assert_eq!(f.status, "complete", "{}", path.display());
         assert_eq!(f.time, vec![0.0, 0.1]);
@@ -64,7 +43,7 @@ fn every_grid_file_validates_and_runs_shortened() {
         );
         assert!(f.risk.iter().all(|r| r.is_finite()));
     }
-    assert!(seen >= 5, "only {seen} grid files");
+    assert!(files.len() >= 5, "only {} grid files", files.len());
 }
 
 /// Width and height from a PNG's IHDR chunk.
@@ -84,34 +63,25 @@ fn png_size(path: &std::path::Path) -> (u32, u32) {
 fn mfpde_run_on_every_grid_file_writes_all_datasets_and_plots() {
     use mfpde::io::plot::{CURVES_SIZE, DENSITY_SIZE, MARGINAL_SIZE};
     let dir = tempfile::tempdir().unwrap();
-    for entry in std::fs::read_dir(root().join("grids")).unwrap() {
-        let path = entry.unwrap().path();
-        if path.extension().and_then(|e| e.to_str()) != Some("toml") {
-            continue;
-        }
+    for path in grid_files() {
         let stem = path.file_stem().unwrap().to_str().unwrap().to_string();
         let out = dir.path().join(format!("{stem}.h5"));
-        let run = Command::new(env!("CARGO_BIN_EXE_mfpde"))
-            .arg("run")
-            .arg(&path)
-            .arg("-o")
-            .arg(&out)
-            .args([
-                "--set",
-                "dynamics.t_end=0.1",
-                "--set",
-                "dynamics.snapshots=2",
-                "--set",
-                "particles.m=500",
-            ])
-            .output()
-            .unwrap();
-        assert!(
-            run.status.success(),
-            "{}: {}",
-            path.display(),
-            String::from_utf8_lossy(&run.stderr)
-        );
+        let shorten = [
+            "--set",
+            "dynamics.t_end=0.1",
+            "--set",
+            "dynamics.snapshots=2",
+            "--set",
+            "particles.m=500",
+        ];
+        let mut args = vec![
+            "run".as_ref(),
+            path.as_os_str(),
+            "-o".as_ref(),
+            out.as_os_str(),
+        ];
+        args.extend(shorten.iter().map(std::ffi::OsStr::new));
+        mfpde_ok(args);
         let file = hdf5_pure::File::open(&out).unwrap();
         let d = PdeFile::read(&out).unwrap().edges.len();
         for ds in [

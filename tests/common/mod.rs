@@ -12,6 +12,36 @@ pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// Run the mfpde binary with `args`; panic with its stderr unless it exits 0.
+pub fn mfpde_ok<I, S>(args: I) -> std::process::Output
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
+    let args: Vec<std::ffi::OsString> = args.into_iter().map(|a| a.as_ref().to_owned()).collect();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_mfpde"))
+        .args(&args)
+        .output()
+        .expect("mfpde starts");
+    assert!(
+        out.status.success(),
+        "mfpde {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// The problem files in grids/.
+pub fn grid_files() -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(root().join("grids"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().and_then(|e| e.to_str()) == Some("toml"))
+        .collect();
+    files.sort();
+    files
+}
+
 /// A grid file with overrides, validated.
 pub fn grid_setup(name: &str, sets: &[&str]) -> Setup {
     let sets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
