@@ -75,8 +75,7 @@ impl Quadrature {
     /// per dimension: x = √2 s ξ, ω = w / √π.
     pub fn gaussian(dim: usize, std: f64, n: usize) -> Self {
         let rule = GaussHermite::new(NonZeroUsize::new(n).expect("n > 0"));
-        let (x, w): (Vec<f64>, Vec<f64>) = rule
-            .as_node_weight_pairs()
+        let (x, w): (Vec<f64>, Vec<f64>) = symmetric(rule.as_node_weight_pairs())
             .iter()
             .map(|&(xi, wi)| {
                 (
@@ -91,7 +90,7 @@ impl Quadrature {
     /// Gauss–Legendre rule for the uniform law on Π [lo_k, hi_k].
     pub fn uniform(lo: &[f64], hi: &[f64], n: usize) -> Self {
         let rule = GaussLegendre::new(NonZeroUsize::new(n).expect("n > 0"));
-        let pairs: Vec<(f64, f64)> = rule.as_node_weight_pairs().to_vec();
+        let pairs = symmetric(rule.as_node_weight_pairs());
         let xi: Vec<f64> = pairs.iter().map(|p| p.0).collect();
         let wi: Vec<f64> = pairs.iter().map(|p| 0.5 * p.1).collect();
         let mut q = Self::tensor(lo.len(), &xi, &wi);
@@ -112,6 +111,28 @@ impl Quadrature {
             weights: vec![1.0 / n as f64; n],
         }
     }
+}
+
+/// A symmetric 1-D rule (Gauss–Hermite, Gauss–Legendre) made symmetric to
+/// the bit: nodes sorted, ξ_i and −ξ_{n−1−i} and the two weights replaced by
+/// their means, the middle node of an odd rule set to 0. The eigenvalue
+/// solver leaves them symmetric only to round-off; exact symmetry makes odd
+/// moments vanish exactly and lets the particle step fold ±x pairs.
+fn symmetric(rule: &[(f64, f64)]) -> Vec<(f64, f64)> {
+    let mut p = rule.to_vec();
+    p.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let n = p.len();
+    for i in 0..n / 2 {
+        let (lo, hi) = (p[i], p[n - 1 - i]);
+        let x = 0.5 * (hi.0 - lo.0);
+        let w = 0.5 * (hi.1 + lo.1);
+        p[i] = (-x, w);
+        p[n - 1 - i] = (x, w);
+    }
+    if n % 2 == 1 {
+        p[n / 2].0 = 0.0;
+    }
+    p
 }
 
 /// A data set read from CSV: inputs `n × dim` and labels y.
@@ -184,6 +205,23 @@ impl DataSet {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rules_are_symmetric_to_the_bit() {
+        for n in [1, 2, 7, 48] {
+            for q in [
+                Quadrature::gaussian(1, 1.3, n),
+                Quadrature::uniform(&[-2.0], &[2.0], n),
+            ] {
+                for i in 0..n {
+                    assert_eq!(q.nodes[i], -q.nodes[n - 1 - i]);
+                    assert_eq!(q.weights[i], q.weights[n - 1 - i]);
+                }
+                let odd: f64 = (0..n).map(|i| q.weights[i] * q.nodes[i].powi(3)).sum();
+                assert!(odd.abs() < 1e-15, "{n}: {odd}");
+            }
+        }
+    }
 
     #[test]
     fn gauss_hermite_reproduces_gaussian_moments() {
