@@ -1,5 +1,7 @@
 //! One Euler–Maruyama step of the quickstart network (m = 10⁵ neurons,
-//! 48 Gauss–Hermite nodes, population mode) on 1 and 2 threads. Throughput
+//! 48 Gauss–Hermite nodes, population mode): every SIMD variant of the
+//! kernel the CPU has on 1 thread, the detected one on 2, and the detected
+//! one without folding the ±x node pairs (all 48 nodes). Throughput
 //! is in neurons, so criterion reports neuron-steps/s.
 //!
 //! ```text
@@ -8,6 +10,7 @@
 //! ```
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use mfpde::particles::kernel::Simd;
 use mfpde::particles::Swarm;
 use mfpde::problem::LoadedProblem;
 use mfpde::setup::Setup;
@@ -28,9 +31,23 @@ fn bench_particles(c: &mut Criterion) {
             .build()
             .unwrap();
         let mut swarm = pool.install(|| Swarm::new(&setup, &opts));
-        group.bench_function(format!("m=1e5 Q=48 threads={threads}"), |b| {
-            b.iter(|| pool.install(|| swarm.step(opts.dt)))
-        });
+        if threads == 1 {
+            eprintln!("{} node pairs ±x folded", swarm.mirrored_pairs());
+        }
+        for simd in [Simd::Baseline, Simd::Avx2, Simd::Avx512] {
+            // every variant on 1 thread; the detected one on 2
+            if !simd.available() || (threads > 1 && simd != Simd::detect()) {
+                continue;
+            }
+            swarm.set_simd(simd);
+            let name = format!("m=1e5 Q=48 threads={threads} {}", simd.name());
+            group.bench_function(name, |b| b.iter(|| pool.install(|| swarm.step(opts.dt))));
+        }
+        // all 48 nodes evaluated (what benches/numpy_particle_step.py does)
+        swarm.set_simd(Simd::detect());
+        swarm.use_symmetry(false);
+        let name = format!("m=1e5 Q=48 threads={threads} unfolded");
+        group.bench_function(name, |b| b.iter(|| pool.install(|| swarm.step(opts.dt))));
     }
     group.finish();
 }

@@ -445,12 +445,22 @@ pub fn check(lp: &LoadedProblem) -> Result<()> {
     if let Some(o) = setup.particles {
         let k = o.nodes_per_step(q);
         out!(
-            "  particles     m = {}, dt = {}, {} mode, {} steps, σ cache {:.1} MiB",
+            "  particles     m = {}, dt = {}, {} mode, {} steps, positions {:.1} MiB",
             o.m,
             o.dt,
             o.mode.name(),
             (setup.t_end / o.dt).ceil(),
-            8.0 * (o.m * k) as f64 / 1048576.0
+            8.0 * (o.m * g.dim()) as f64 / 1048576.0,
+        );
+        let pairs = particles::folded_pairs(&setup, &o);
+        out!(
+            "  particle step {k} nodes{}, {} loops",
+            if pairs > 0 {
+                format!(" ({pairs} pairs ±x folded)")
+            } else {
+                String::new()
+            },
+            particles::kernel::Simd::detect().name()
         );
     }
     Ok(())

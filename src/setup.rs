@@ -107,7 +107,6 @@ impl Setup {
         };
         let target = build_target(lp, &net, dataset)?;
         let fstar = target.at_nodes(&net, &quad)?;
-        let quad_len = quad.len();
         let d = net.dim_theta();
         let grid = build_grid(lp, &net)?;
         let (noise, t_end, snapshot_times) = build_dynamics(lp)?;
@@ -141,7 +140,7 @@ impl Setup {
             f_points,
             box_mass,
             particles: match &lp.problem.particles {
-                Some(_) => Some(ParticleOptions::from_problem(lp)?.checked_memory(quad_len)?),
+                Some(_) => Some(ParticleOptions::from_problem(lp)?),
                 None => None,
             },
         })

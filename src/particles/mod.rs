@@ -9,11 +9,17 @@
 //! finite-m version of the PDE's dynamics), a fresh batch of B samples of P at
 //! every step (`sgd`), or the whole data set (`full_batch`).
 //!
-//! Reproducible to the bit: neuron j draws from its own ChaCha8 stream
-//! (seed, stream j), the batches from stream u64::MAX, and f_m is summed over
-//! a fixed partition of the neurons in a fixed order, so 1 or many threads
-//! give identical bytes. A step costs O(m × #nodes) (or O(m × B)) and
-//! allocates nothing.
+//! Reproducible to the bit: neuron j is drawn from ρ0 with its own ChaCha8
+//! stream (seed, stream j); the noise of step n for the block b of
+//! [`NOISE_BLOCK`] neurons comes from stream 2⁶² + b at word 2³²·n
+//! (counter-based: no per-neuron state, so θ and n are the whole state of a
+//! run); the batches come from stream u64::MAX; f_m is summed over a fixed
+//! partition of the neurons in a fixed order. So 1 or many threads, and every
+//! SIMD variant of the [`kernel`], give identical bytes. A step costs
+//! O(m × #nodes) (or O(m × B)), holds O(m D + #nodes) memory and allocates
+//! nothing.
+
+pub mod kernel;
 
 use crate::error::{Error, Result};
 use crate::grid::Grid;
@@ -21,6 +27,7 @@ use crate::initial::InitialLaw;
 use crate::model::{dot, DataLaw, Network, Target};
 use crate::problem::{LoadedProblem, ParticlesSpec};
 use crate::setup::{Setup, MAX_DIM};
+use kernel::{Layout, Move, Nodes, Simd};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::StandardNormal;
@@ -81,26 +88,6 @@ impl ParticleOptions {
         }
     }
 
-    /// Refuse a step whose σ cache (m × max(#nodes, B) values) would not
-    /// fit in memory.
-    pub fn checked_memory(self, nodes: usize) -> Result<Self> {
-        let k = self.nodes_per_step(nodes);
-        let bytes = 8.0 * self.m as f64 * k as f64;
-        if bytes > MAX_CACHE_BYTES {
-            return Err(Error::problem(
-                "particles.m",
-                self.m,
-                format!(
-                    "m × max(#nodes, batch) = {} × {k} values of 8 bytes ({:.1} GiB) within {} GiB; use fewer neurons, nodes or a smaller batch",
-                    self.m,
-                    bytes / 1073741824.0,
-                    MAX_CACHE_BYTES / 1073741824.0
-                ),
-            ));
-        }
-        Ok(self)
-    }
-
     fn from_spec(p: &ParticlesSpec, law: &str) -> Result<Self> {
         if !(1..=100_000_000).contains(&p.m) {
             return Err(Error::problem("particles.m", p.m, "1 to 10⁸ neurons"));
@@ -154,11 +141,14 @@ impl ParticleOptions {
     }
 }
 
-/// The largest σ cache a step may hold (m × max(#nodes, B) f64).
-pub const MAX_CACHE_BYTES: f64 = 8.0 * 1073741824.0;
-
 /// Neurons are summed in this many fixed groups (bitwise reproducibility).
 const GROUPS: usize = 64;
+
+/// Neurons per noise stream (and per parallel task of the velocity pass).
+pub const NOISE_BLOCK: usize = 1024;
+
+/// The first noise stream (the streams below are the neurons' initial draws).
+const NOISE_STREAM: u64 = 1 << 62;
 
 /// The m-neuron network and its planned step.
 pub struct Swarm {
@@ -169,12 +159,19 @@ pub struct Swarm {
     mode: Mode,
     /// θ_j, row-major m × D.
     pub theta: Vec<f64>,
-    rngs: Vec<ChaCha8Rng>,
-    /// The population quadrature: x̃_q (Q × d_w), ω_q, f*(x_q).
+    /// Steps taken (the noise streams' position).
+    steps: u64,
+    seed: u64,
+    simd: Simd,
+    /// The population quadrature: x̃_q (coordinate-major, d_w × Q), ω_q,
+    /// f*(x_q).
     pop_xt: Vec<f64>,
     pop_w: Vec<f64>,
     pop_y: Vec<f64>,
-    /// SGD batch: sampler, stream, x, x̃, ω, y.
+    /// The population nodes folded in pairs ±x̃ (odd units only).
+    mirror: Option<Mirror>,
+    use_mirror: bool,
+    /// SGD batch: sampler, stream, x, x̃ (d_w × B), ω, y.
     sampler: DataLaw,
     data_x: Vec<f64>,
     data_y: Vec<f64>,
@@ -184,11 +181,8 @@ pub struct Swarm {
     bxt: Vec<f64>,
     bw: Vec<f64>,
     by: Vec<f64>,
-    /// Scratch: per-group partial sums, ω r at the nodes in use, and
-    /// σ(w_j·x̃_q) of the current step (m × max(Q, B)), shared by the f_m
-    /// pass and the velocity pass.
+    /// Scratch: per-group partial sums of f_m, then ω r at the nodes in use.
     partial: Vec<f64>,
-    sig: Vec<f64>,
     wr: Vec<f64>,
 }
 
@@ -223,7 +217,64 @@ fn sample_initial(law: &InitialLaw, rng: &mut ChaCha8Rng, out: &mut [f64]) {
     }
 }
 
-/// The stream of neuron j.
+/// An odd unit (tanh, erf, linear) on population nodes closed under
+/// x̃ → −x̃ (a centred P without bias: Gauss–Hermite, Gauss–Legendre on a
+/// symmetric box). σ(−z) = −σ(z) and σ′ is even, so f_m(−x̃) = −f_m(x̃)
+/// exactly, and a pair (x̃_q, x̃_p = −x̃_q) enters g and ∇_w g through
+/// c_q − c_p alone (c = ω r): one evaluation per pair instead of two.
+#[derive(Debug, Clone)]
+struct Mirror {
+    /// A representative node q and its partner p (None when x̃_q = 0).
+    pairs: Vec<(usize, Option<usize>)>,
+    /// x̃ of the representatives, coordinate-major.
+    xt: Vec<f64>,
+}
+
+impl Mirror {
+    /// The folding of a problem's population nodes, when its unit is odd
+    /// and the step uses them.
+    fn of(setup: &Setup, opts: &ParticleOptions, pop_xt: &[f64]) -> Option<Mirror> {
+        match opts.mode {
+            Mode::Sgd { .. } => None,
+            _ if setup.net.activation.is_odd() => {
+                Mirror::find(pop_xt, setup.quad.len(), setup.net.dim_w())
+            }
+            _ => None,
+        }
+    }
+
+    /// The pairing of a coordinate-major d_w × k table, if it is closed
+    /// under negation (exactly, as multisets).
+    fn find(xt: &[f64], k: usize, dw: usize) -> Option<Mirror> {
+        // + 0.0 turns −0 into 0
+        let key = |i: usize| (0..dw).map(move |c| xt[c * k + i] + 0.0);
+        let mut idx: Vec<usize> = (0..k).collect();
+        idx.sort_by(|&i, &j| {
+            key(i)
+                .partial_cmp(key(j))
+                .unwrap_or(std::cmp::Ordering::Equal)
+        });
+        // negation reverses the lexicographic order
+        for s in 0..k {
+            if !key(idx[s]).zip(key(idx[k - 1 - s])).all(|(a, b)| a == -b) {
+                return None;
+            }
+        }
+        let pairs: Vec<(usize, Option<usize>)> = (0..k.div_ceil(2))
+            .map(|s| (idx[s], (s != k - 1 - s).then_some(idx[k - 1 - s])))
+            .collect();
+        let h = pairs.len();
+        let mut half = vec![0.0; dw * h];
+        for (i, &(q, _)) in pairs.iter().enumerate() {
+            for c in 0..dw {
+                half[c * h + i] = xt[c * k + q];
+            }
+        }
+        Some(Mirror { pairs, xt: half })
+    }
+}
+
+/// The stream of neuron j's initial draw.
 fn neuron_rng(seed: u64, j: usize) -> ChaCha8Rng {
     let mut r = ChaCha8Rng::seed_from_u64(seed);
     r.set_stream(j as u64);
@@ -237,20 +288,18 @@ impl Swarm {
         let d = net.dim_theta();
         let dw = net.dim_w();
         let mut theta = vec![0.0; opts.m * d];
-        let mut rngs: Vec<ChaCha8Rng> = (0..opts.m).map(|j| neuron_rng(opts.seed, j)).collect();
         theta
             .par_chunks_mut(d)
-            .zip(rngs.par_iter_mut())
-            .for_each(|(th, rng)| sample_initial(&setup.initial, rng, th));
+            .enumerate()
+            .with_min_len(256)
+            .for_each(|(j, th)| sample_initial(&setup.initial, &mut neuron_rng(opts.seed, j), th));
         let q = setup.quad.len();
-        let mut pop_xt = vec![0.0; q * dw];
-        for i in 0..q {
-            net.augment(setup.quad.node(i), &mut pop_xt[i * dw..(i + 1) * dw]);
-        }
+        let pop_xt = population_table(setup);
         let b = match opts.mode {
             Mode::Sgd { batch } => batch,
             _ => 0,
         };
+        let mirror = Mirror::of(setup, opts, &pop_xt);
         let mut batch_rng = ChaCha8Rng::seed_from_u64(opts.seed);
         batch_rng.set_stream(u64::MAX);
         Swarm {
@@ -260,8 +309,12 @@ impl Swarm {
             m: opts.m,
             mode: opts.mode,
             theta,
-            rngs,
+            steps: 0,
+            seed: opts.seed,
+            simd: Simd::detect(),
             pop_xt,
+            mirror,
+            use_mirror: true,
             pop_w: setup.quad.weights.clone(),
             pop_y: setup.fstar.clone(),
             sampler: setup.data_law.clone(),
@@ -274,9 +327,40 @@ impl Swarm {
             bw: vec![1.0 / b.max(1) as f64; b],
             by: vec![0.0; b],
             partial: vec![0.0; GROUPS * q.max(b)],
-            sig: vec![0.0; opts.m * q.max(b)],
             wr: vec![0.0; q.max(b)],
         }
+    }
+
+    /// The SIMD variant of the step's loops (detected; every variant gives
+    /// the same bits).
+    pub fn simd(&self) -> Simd {
+        self.simd
+    }
+
+    /// Use another SIMD variant (it must be [`Simd::available`]).
+    pub fn set_simd(&mut self, simd: Simd) {
+        assert!(simd.available(), "{} is not available", simd.name());
+        self.simd = simd;
+    }
+
+    /// The number of node pairs ±x̃ evaluated once each (0 when the nodes or
+    /// the unit have no such symmetry, or it is switched off).
+    pub fn mirrored_pairs(&self) -> usize {
+        match (&self.mirror, self.use_mirror) {
+            (Some(mr), true) => mr.pairs.iter().filter(|p| p.1.is_some()).count(),
+            _ => 0,
+        }
+    }
+
+    /// Fold the population nodes in pairs when they allow it (the default),
+    /// or evaluate every node (to check the folding).
+    pub fn use_symmetry(&mut self, on: bool) {
+        self.use_mirror = on;
+    }
+
+    /// Steps taken so far.
+    pub fn steps(&self) -> u64 {
+        self.steps
     }
 
     /// Number of neurons.
@@ -295,34 +379,26 @@ impl Swarm {
         net.frozen_a.unwrap_or(th[0])
     }
 
-    /// f_m at nodes x̃ (K × d_w), summed over fixed neuron groups in a fixed
-    /// order, into `self.wr[..K]`.
+    /// f_m at nodes x̃ (d_w × K, coordinate-major), summed over fixed
+    /// neuron groups in a fixed order, into `self.wr[..K]`.
     fn f_nodes(&mut self, xt: &[f64], k: usize) {
         let (net, d, m) = (self.net, self.d, self.m);
-        let dw = net.dim_w();
-        let wax = usize::from(net.frozen_a.is_none());
+        let lay = self.layout();
+        let nodes = Nodes {
+            xs: xt,
+            k,
+            dw: net.dim_w(),
+        };
+        let simd = self.simd;
         // a fixed partition into groups of `gs` neurons, whatever the threads
         let gs = m.div_ceil(GROUPS);
         let groups = m.div_ceil(gs);
-        let kmax = self.wr.len();
         self.partial[..groups * k]
             .par_chunks_mut(k)
             .zip(self.theta.par_chunks(gs * d))
-            .zip(self.sig.par_chunks_mut(gs * kmax))
-            .for_each(|((part, ths), sig)| {
+            .for_each(|(part, ths)| {
                 part.iter_mut().for_each(|v| *v = 0.0);
-                for (th, srow) in ths.chunks(d).zip(sig.chunks_mut(kmax)) {
-                    let a = Self::a_of(&net, th);
-                    let w = &th[wax..];
-                    // three simple passes over the row, so σ vectorises
-                    for (sq, x) in srow[..k].iter_mut().zip(xt.chunks(dw)) {
-                        *sq = dot(w, x);
-                    }
-                    net.activation.sigma_in_place(&mut srow[..k]);
-                    for (p, sq) in part.iter_mut().zip(&srow[..k]) {
-                        *p += a * sq;
-                    }
-                }
+                kernel::f_pass(simd, net.activation, lay, nodes, ths, part);
             });
         for (q, o) in self.wr[..k].iter_mut().enumerate() {
             let mut s = 0.0;
@@ -333,9 +409,17 @@ impl Swarm {
         }
     }
 
+    fn layout(&self) -> Layout {
+        Layout {
+            d: self.d,
+            wax: usize::from(self.net.frozen_a.is_none()),
+            frozen_a: self.net.frozen_a,
+        }
+    }
+
     /// Draw the batch of this step (SGD).
     fn draw_batch(&mut self, b: usize) {
-        let (dx, dw) = (self.net.dim_x, self.net.dim_w());
+        let dx = self.net.dim_x;
         let rng = &mut self.batch_rng;
         for i in 0..b {
             let x = &mut self.bx[i * dx..(i + 1) * dx];
@@ -361,12 +445,37 @@ impl Swarm {
             if !matches!(self.sampler, DataLaw::Samples) {
                 self.by[i] = self.target.eval(&self.net, x).unwrap_or(0.0);
             }
-            self.net.augment(x, &mut self.bxt[i * dw..(i + 1) * dw]);
+            put_node(&self.net, x, &mut self.bxt, i, b);
+        }
+    }
+
+    /// The folded population nodes, when in use.
+    fn take_mirror(&mut self) -> Option<Mirror> {
+        match (self.mode, self.use_mirror) {
+            (Mode::Sgd { .. }, _) | (_, false) => None,
+            _ => self.mirror.take(),
         }
     }
 
     /// One Euler–Maruyama step of length `dt`.
     pub fn step(&mut self, dt: f64) {
+        if let Some(mr) = self.take_mirror() {
+            // f_m at the representatives; c at the pair folded into one
+            let h = mr.pairs.len();
+            self.f_nodes(&mr.xt, h);
+            for (i, &(q, p)) in mr.pairs.iter().enumerate() {
+                let f = self.wr[i];
+                let mut c = self.pop_w[q] * (f - self.pop_y[q]);
+                if let Some(p) = p {
+                    c -= self.pop_w[p] * (-f - self.pop_y[p]);
+                }
+                self.wr[i] = c;
+            }
+            self.move_neurons(&mr.xt, h, dt);
+            self.steps += 1;
+            self.mirror = Some(mr);
+            return;
+        }
         // the nodes of this step: population quadrature, or a fresh batch
         let (xt, w, y, k) = match self.mode {
             Mode::Sgd { batch } => {
@@ -393,6 +502,7 @@ impl Swarm {
             self.wr[q] = w[q] * (self.wr[q] - y[q]);
         }
         self.move_neurons(&xt, k, dt);
+        self.steps += 1;
         match self.mode {
             Mode::Sgd { .. } => {
                 self.bxt = xt;
@@ -410,51 +520,63 @@ impl Swarm {
     /// θ_j ← θ_j + Δt V(θ_j) + √(η Δt) ξ_j, with ω r in `self.wr`.
     fn move_neurons(&mut self, xt: &[f64], k: usize, dt: f64) {
         let net = self.net;
-        let (d, dw) = (self.d, net.dim_w());
-        let wax = usize::from(net.frozen_a.is_none());
-        let lam = net.weight_decay;
-        let amp = (self.noise * dt).sqrt();
-        let wr = &self.wr[..k];
-        let kmax = self.wr.len();
+        let lay = self.layout();
+        let nodes = Nodes {
+            xs: xt,
+            k,
+            dw: net.dim_w(),
+        };
+        let mv = Move {
+            c: &self.wr[..k],
+            lam: net.weight_decay,
+            dt,
+            amp: (self.noise * dt).sqrt(),
+        };
+        let (simd, seed, step) = (self.simd, self.seed, self.steps);
         self.theta
-            .par_chunks_mut(d)
-            .zip(self.rngs.par_iter_mut())
-            .zip(self.sig.par_chunks_mut(kmax))
-            .with_min_len(256)
-            .for_each(|((th, rng), srow)| {
-                let a = Self::a_of(&net, th);
-                let w = &th[wax..];
-                // σ from the f_m pass at the same positions: g = Σ_q σ_q c_q,
-                // and the row becomes σ′_q c_q, so ∇g is a plain dot per axis
-                let srow = &mut srow[..k];
-                let g = net
-                    .activation
-                    .weighted_derivative(srow, wr, |q| dot(w, &xt[q * dw..(q + 1) * dw]));
-                let mut gw = [0.0; MAX_DIM];
-                for (j, gj) in gw[..dw].iter_mut().enumerate() {
-                    *gj = srow
-                        .iter()
-                        .zip(xt[j..].iter().step_by(dw))
-                        .map(|(t, x)| t * x)
-                        .sum();
-                }
-                let mut v = [0.0; MAX_DIM];
-                if wax == 1 {
-                    v[0] = -g - lam * th[0];
-                }
-                for k in 0..dw {
-                    v[wax + k] = -a * gw[k] - lam * th[wax + k];
-                }
-                for (t, vk) in th.iter_mut().zip(&v) {
-                    let xi: f64 = if amp > 0.0 {
-                        rng.sample(StandardNormal)
-                    } else {
-                        0.0
-                    };
-                    *t += dt * vk + amp * xi;
-                }
+            .par_chunks_mut(NOISE_BLOCK * self.d)
+            .enumerate()
+            .for_each(|(b, ths)| {
+                let mut rng = noise_rng(seed, b, step);
+                kernel::move_pass(simd, net.activation, lay, nodes, mv, ths, &mut rng);
             });
     }
+}
+
+/// x̃ of the population nodes, coordinate-major (d_w × Q).
+fn population_table(setup: &Setup) -> Vec<f64> {
+    let q = setup.quad.len();
+    let mut t = vec![0.0; q * setup.net.dim_w()];
+    for i in 0..q {
+        put_node(&setup.net, setup.quad.node(i), &mut t, i, q);
+    }
+    t
+}
+
+/// How many ±x node pairs a run of `opts` on `setup` evaluates once each
+/// (see [`Swarm::mirrored_pairs`]), without building the swarm.
+pub fn folded_pairs(setup: &Setup, opts: &ParticleOptions) -> usize {
+    Mirror::of(setup, opts, &population_table(setup))
+        .map_or(0, |mr| mr.pairs.iter().filter(|p| p.1.is_some()).count())
+}
+
+/// x̃ of node i (of n) into column i of a coordinate-major d_w × n table.
+fn put_node(net: &Network, x: &[f64], table: &mut [f64], i: usize, n: usize) {
+    let mut xt = [0.0; MAX_DIM];
+    let dw = net.dim_w();
+    net.augment(x, &mut xt[..dw]);
+    for (c, v) in xt[..dw].iter().enumerate() {
+        table[c * n + i] = *v;
+    }
+}
+
+/// The noise of step n for neuron block b: stream 2⁶² + b from word 2³²·n.
+/// A block draws at most a few NOISE_BLOCK·D words per step, far from 2³².
+fn noise_rng(seed: u64, b: usize, step: u64) -> ChaCha8Rng {
+    let mut r = ChaCha8Rng::seed_from_u64(seed);
+    r.set_stream(NOISE_STREAM + b as u64);
+    r.set_word_pos(u128::from(step) << 32);
+    r
 }
 
 /// What is stored at a particle snapshot (MODEL.md §5).
@@ -492,6 +614,18 @@ impl Swarm {
 
     /// f_m at the problem's quadrature nodes.
     pub fn f_nodes_population(&mut self) -> Vec<f64> {
+        if let Some(mr) = self.take_mirror() {
+            self.f_nodes(&mr.xt, mr.pairs.len());
+            let mut f = vec![0.0; self.pop_w.len()];
+            for (i, &(q, p)) in mr.pairs.iter().enumerate() {
+                f[q] = self.wr[i];
+                if let Some(p) = p {
+                    f[p] = -self.wr[i];
+                }
+            }
+            self.mirror = Some(mr);
+            return f;
+        }
         let xt = std::mem::take(&mut self.pop_xt);
         let k = self.pop_w.len();
         self.f_nodes(&xt, k);

@@ -1,0 +1,448 @@
+//! The O(m × K) loops of a particle step: the f_m pass (Σ_j a_j σ(w_j·x̃_q)
+//! into per-group partial sums) and the velocity pass (g, ∇_w g and the
+//! Euler–Maruyama update of each neuron).
+//!
+//! Both are written as plain loops over tiles of nodes that the compiler
+//! vectorises: σ is branch-free for tanh and sigmoid (one polynomial
+//! exponential, [`crate::model::activation::exp_neg`]), and the sums over
+//! nodes run in [`LANES`] fixed lanes. Each pass is compiled three times —
+//! baseline x86-64 (SSE2), AVX2 and AVX-512 — and the widest the CPU has is
+//! taken at run time ([`Simd::detect`]). There is no FMA and no reassociation,
+//! so every variant computes the same bits; only the speed differs.
+//!
+//! σ is recomputed in the velocity pass instead of cached: an m × K cache is
+//! 8 m K bytes of memory traffic each way per step, more than the
+//! exponentials cost, and no memory limit on m × K is needed.
+
+use crate::model::activation::{self, Activation};
+use crate::setup::MAX_DIM;
+use rand::RngExt;
+use rand_chacha::ChaCha8Rng;
+use rand_distr::StandardNormal;
+
+/// Nodes per tile.
+const TILE: usize = 64;
+/// (neuron, node) pairs evaluated in one loop: enough independent vectors
+/// to hide the latency of the exponential's polynomial, small enough for L1.
+const BUF: usize = 512;
+/// Neurons per block at most (bounds the per-neuron accumulators).
+const MAX_BLOCK: usize = 64;
+/// Independent partial sums per reduction over nodes (one vector register
+/// of AVX-512, two of AVX2); node q goes to lane q mod LANES.
+pub const LANES: usize = 8;
+
+/// The instruction sets the passes are compiled for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Simd {
+    /// x86-64 baseline (SSE2), or any other architecture.
+    Baseline,
+    /// x86-64 with AVX2 (4 doubles per vector).
+    Avx2,
+    /// x86-64 with AVX-512F (8 doubles per vector).
+    Avx512,
+}
+
+impl Simd {
+    /// The widest variant this CPU runs.
+    pub fn detect() -> Self {
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::arch::is_x86_feature_detected!("avx512f") {
+                return Simd::Avx512;
+            }
+            if std::arch::is_x86_feature_detected!("avx2") {
+                return Simd::Avx2;
+            }
+        }
+        Simd::Baseline
+    }
+
+    /// Whether this CPU runs the variant.
+    pub fn available(self) -> bool {
+        match self {
+            Simd::Baseline => true,
+            #[cfg(target_arch = "x86_64")]
+            Simd::Avx2 => std::arch::is_x86_feature_detected!("avx2"),
+            #[cfg(target_arch = "x86_64")]
+            Simd::Avx512 => std::arch::is_x86_feature_detected!("avx512f"),
+            #[cfg(not(target_arch = "x86_64"))]
+            _ => false,
+        }
+    }
+
+    /// Its name (for `mfpde check` and the benchmarks).
+    pub fn name(self) -> &'static str {
+        match self {
+            Simd::Baseline => "baseline",
+            Simd::Avx2 => "avx2",
+            Simd::Avx512 => "avx512",
+        }
+    }
+}
+
+/// The nodes of a step, coordinate-major: x̃_{q,c} at `xs[c * k + q]`.
+#[derive(Debug, Clone, Copy)]
+pub struct Nodes<'a> {
+    pub xs: &'a [f64],
+    pub k: usize,
+    pub dw: usize,
+}
+
+/// Where a neuron keeps its parameters: θ = (a, w) with `wax = 1`, or θ = w
+/// with a frozen at `frozen_a`.
+#[derive(Debug, Clone, Copy)]
+pub struct Layout {
+    pub d: usize,
+    pub wax: usize,
+    pub frozen_a: Option<f64>,
+}
+
+/// The velocity pass's constants: c_q = ω_q r_q (r = f_m − f*), weight
+/// decay λ, the step and the noise amplitude √(η Δt).
+#[derive(Debug, Clone, Copy)]
+pub struct Move<'a> {
+    pub c: &'a [f64],
+    pub lam: f64,
+    pub dt: f64,
+    pub amp: f64,
+}
+
+/// σ and σ′ inside the loops.
+trait Unit: Copy {
+    fn s(self, z: f64) -> f64;
+    /// σ′(z) given s = σ(z).
+    fn ds(self, z: f64, s: f64) -> f64;
+}
+
+#[derive(Clone, Copy)]
+struct Tanh;
+
+impl Unit for Tanh {
+    #[inline(always)]
+    fn s(self, z: f64) -> f64 {
+        activation::tanh(z)
+    }
+    #[inline(always)]
+    fn ds(self, _z: f64, s: f64) -> f64 {
+        1.0 - s * s
+    }
+}
+
+#[derive(Clone, Copy)]
+struct Sigmoid;
+
+impl Unit for Sigmoid {
+    #[inline(always)]
+    fn s(self, z: f64) -> f64 {
+        activation::sigmoid(z)
+    }
+    #[inline(always)]
+    fn ds(self, _z: f64, s: f64) -> f64 {
+        s * (1.0 - s)
+    }
+}
+
+/// Any other activation through its scalar σ and σ′.
+#[derive(Clone, Copy)]
+struct Any(Activation);
+
+impl Unit for Any {
+    #[inline(always)]
+    fn s(self, z: f64) -> f64 {
+        self.0.sigma(z)
+    }
+    #[inline(always)]
+    fn ds(self, z: f64, _s: f64) -> f64 {
+        self.0.dsigma(z)
+    }
+}
+
+/// z_i = w·x̃_{q0+i} over one tile.
+#[inline(always)]
+fn tile_z(w: &[f64], nodes: Nodes, q0: usize, z: &mut [f64]) {
+    let (k, l) = (nodes.k, z.len());
+    let w0 = w[0];
+    for (zi, x) in z.iter_mut().zip(&nodes.xs[q0..q0 + l]) {
+        *zi = w0 * x;
+    }
+    for (c, &wc) in w.iter().enumerate().take(nodes.dw).skip(1) {
+        for (zi, x) in z.iter_mut().zip(&nodes.xs[c * k + q0..c * k + q0 + l]) {
+            *zi += wc * x;
+        }
+    }
+}
+
+/// acc_{i mod LANES} += a_i b_i.
+#[inline(always)]
+fn lanes_dot(acc: &mut [f64; LANES], a: &[f64], b: &[f64]) {
+    let (mut ca, mut cb) = (a.chunks_exact(LANES), b.chunks_exact(LANES));
+    for (x, y) in (&mut ca).zip(&mut cb) {
+        for l in 0..LANES {
+            acc[l] += x[l] * y[l];
+        }
+    }
+    for (l, (x, y)) in ca.remainder().iter().zip(cb.remainder()).enumerate() {
+        acc[l] += x * y;
+    }
+}
+
+/// The lanes summed in a fixed order.
+#[inline(always)]
+fn lanes_sum(acc: &[f64; LANES]) -> f64 {
+    let (a, b) = acc.split_at(LANES / 2);
+    a.iter().zip(b).map(|(x, y)| x + y).sum()
+}
+
+/// part_q += Σ_{j in group} a_j σ(w_j·x̃_q).
+#[inline(always)]
+fn f_body<U: Unit>(u: U, lay: Layout, nodes: Nodes, thetas: &[f64], part: &mut [f64]) {
+    let d = lay.d;
+    let mut zbuf = [0.0; BUF];
+    for q0 in (0..nodes.k).step_by(TILE) {
+        let l = TILE.min(nodes.k - q0);
+        let pt = &mut part[q0..q0 + l];
+        for block in thetas.chunks(block_len(l) * d) {
+            let z = &mut zbuf[..block.len() / d * l];
+            for (th, zj) in block.chunks_exact(d).zip(z.chunks_exact_mut(l)) {
+                tile_z(&th[lay.wax..], nodes, q0, zj);
+            }
+            // one long loop over (neuron, node): many independent vectors
+            for zi in z.iter_mut() {
+                *zi = u.s(*zi);
+            }
+            for (th, sj) in block.chunks_exact(d).zip(z.chunks_exact(l)) {
+                let a = lay.frozen_a.unwrap_or(th[0]);
+                for (p, s) in pt.iter_mut().zip(sj) {
+                    *p += a * s;
+                }
+            }
+        }
+    }
+}
+
+/// Neurons evaluated together on a tile of `l` nodes.
+#[inline(always)]
+fn block_len(l: usize) -> usize {
+    (BUF / l.max(1)).min(MAX_BLOCK)
+}
+
+/// θ_j ← θ_j + Δt V(θ_j) + √(η Δt) ξ_j for every neuron of a block, the
+/// ξ_j drawn in order from `rng`.
+#[inline(always)]
+fn move_body<U: Unit>(
+    u: U,
+    lay: Layout,
+    nodes: Nodes,
+    mv: Move,
+    thetas: &mut [f64],
+    rng: &mut ChaCha8Rng,
+) {
+    let (d, dw, k) = (lay.d, nodes.dw, nodes.k);
+    let mut zbuf = [0.0; BUF];
+    let mut sbuf = [0.0; BUF];
+    let mut cx = [[0.0; TILE]; MAX_DIM];
+    let mut g = [[0.0; LANES]; MAX_BLOCK];
+    let mut gw = [[[0.0; LANES]; MAX_DIM]; MAX_BLOCK];
+    for block in thetas.chunks_mut(block_len(TILE.min(k)) * d) {
+        let n = block.len() / d;
+        g[..n].iter_mut().for_each(|v| *v = [0.0; LANES]);
+        gw[..n]
+            .iter_mut()
+            .for_each(|v| *v = [[0.0; LANES]; MAX_DIM]);
+        for q0 in (0..k).step_by(TILE) {
+            let l = TILE.min(k - q0);
+            let c = &mv.c[q0..q0 + l];
+            for (ck, cxk) in cx.iter_mut().enumerate().take(dw) {
+                let xk = &nodes.xs[ck * k + q0..ck * k + q0 + l];
+                for ((o, cq), xq) in cxk.iter_mut().zip(c).zip(xk) {
+                    *o = cq * xq;
+                }
+            }
+            let (z, s) = (&mut zbuf[..n * l], &mut sbuf[..n * l]);
+            for (th, zj) in block.chunks_exact(d).zip(z.chunks_exact_mut(l)) {
+                tile_z(&th[lay.wax..], nodes, q0, zj);
+            }
+            // s ← σ(z), z ← σ′(z) over every (neuron, node) of the block
+            for (zi, si) in z.iter_mut().zip(s.iter_mut()) {
+                *si = u.s(*zi);
+                *zi = u.ds(*zi, *si);
+            }
+            // g_j += Σ_q σ c_q, ∇g_j += Σ_q σ′ c_q x̃_q
+            for j in 0..n {
+                let (sj, dj) = (&s[j * l..(j + 1) * l], &z[j * l..(j + 1) * l]);
+                lanes_dot(&mut g[j], sj, c);
+                for (acc, cxk) in gw[j].iter_mut().zip(&cx).take(dw) {
+                    lanes_dot(acc, dj, &cxk[..l]);
+                }
+            }
+        }
+        // V = (−g − λa, −a ∇_w g − λw) from the old θ, then the step
+        for (j, th) in block.chunks_exact_mut(d).enumerate() {
+            let a = lay.frozen_a.unwrap_or(th[0]);
+            let mut v = [0.0; MAX_DIM];
+            if lay.wax == 1 {
+                v[0] = -lanes_sum(&g[j]) - mv.lam * th[0];
+            }
+            for kk in 0..dw {
+                v[lay.wax + kk] = -a * lanes_sum(&gw[j][kk]) - mv.lam * th[lay.wax + kk];
+            }
+            for (t, vk) in th.iter_mut().zip(&v) {
+                let xi: f64 = if mv.amp > 0.0 {
+                    rng.sample(StandardNormal)
+                } else {
+                    0.0
+                };
+                *t += mv.dt * vk + mv.amp * xi;
+            }
+        }
+    }
+}
+
+/// `fn $name(simd, act, args…)`: picks the unit by activation and the
+/// variant by `simd`, and calls `$body` compiled for it.
+macro_rules! dispatch {
+    ($(#[$doc:meta])* $name:ident => $body:ident ($($arg:ident: $ty:ty),*)) => {
+        $(#[$doc])*
+        pub fn $name(simd: Simd, act: Activation, $($arg: $ty),*) {
+            #[cfg(target_arch = "x86_64")]
+            #[target_feature(enable = "avx2")]
+            fn avx2<U: Unit>(u: U, $($arg: $ty),*) {
+                $body(u, $($arg),*)
+            }
+            #[cfg(target_arch = "x86_64")]
+            #[target_feature(enable = "avx512f")]
+            fn avx512<U: Unit>(u: U, $($arg: $ty),*) {
+                $body(u, $($arg),*)
+            }
+            fn pick<U: Unit>(simd: Simd, u: U, $($arg: $ty),*) {
+                assert!(simd.available(), "{} is not available on this CPU", simd.name());
+                match simd {
+                    // SAFETY: the CPU has the feature (asserted above).
+                    #[cfg(target_arch = "x86_64")]
+                    Simd::Avx2 => unsafe { avx2(u, $($arg),*) },
+                    #[cfg(target_arch = "x86_64")]
+                    Simd::Avx512 => unsafe { avx512(u, $($arg),*) },
+                    _ => $body(u, $($arg),*),
+                }
+            }
+            match act {
+                Activation::Tanh => pick(simd, Tanh, $($arg),*),
+                Activation::Sigmoid => pick(simd, Sigmoid, $($arg),*),
+                other => pick(simd, Any(other), $($arg),*),
+            }
+        }
+    };
+}
+
+dispatch!(
+    /// part_q += Σ_j a_j σ(w_j·x̃_q) over the neurons in `thetas` (m_g × D).
+    f_pass => f_body(lay: Layout, nodes: Nodes, thetas: &[f64], part: &mut [f64])
+);
+
+dispatch!(
+    /// The Euler–Maruyama step of the neurons in `thetas` (m_b × D), noise
+    /// from `rng` in neuron order.
+    move_pass => move_body(lay: Layout, nodes: Nodes, mv: Move, thetas: &mut [f64], rng: &mut ChaCha8Rng)
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+
+    #[test]
+    fn lanes_cover_every_term_once() {
+        let a: Vec<f64> = (0..21).map(|i| i as f64).collect();
+        let b = vec![1.0; 21];
+        let mut acc = [0.0; LANES];
+        lanes_dot(&mut acc, &a, &b);
+        assert_eq!(lanes_sum(&acc), 210.0);
+        assert_eq!(acc[4], 4.0 + 12.0 + 20.0);
+    }
+
+    /// Both passes agree with plain scalar sums, and every variant this CPU
+    /// has gives the same bits as the baseline, for each kind of unit, with
+    /// several d_w and a trained or frozen.
+    #[test]
+    fn every_variant_computes_the_same_bits() {
+        let k = 150; // two full tiles and a partial one
+        for (dw, wax, act) in [
+            (1, 1, Activation::Tanh),
+            (2, 1, Activation::Sigmoid),
+            (3, 0, Activation::Erf),
+            (2, 1, Activation::Relu),
+        ] {
+            let d = dw + wax;
+            let lay = Layout {
+                d,
+                wax,
+                frozen_a: (wax == 0).then_some(1.5),
+            };
+            let xs: Vec<f64> = (0..dw * k)
+                .map(|i| ((i * 37) % 101) as f64 / 25.0 - 2.0)
+                .collect();
+            let nodes = Nodes { xs: &xs, k, dw };
+            let c: Vec<f64> = (0..k)
+                .map(|q| ((q * 13) % 17) as f64 / 170.0 - 0.05)
+                .collect();
+            let theta0: Vec<f64> = (0..40 * d)
+                .map(|i| ((i * 29) % 31) as f64 / 8.0 - 2.0)
+                .collect();
+            let mv = Move {
+                c: &c,
+                lam: 0.01,
+                dt: 0.1,
+                amp: 0.05,
+            };
+            let run = |simd: Simd| {
+                let mut part = vec![0.0; k];
+                f_pass(simd, act, lay, nodes, &theta0, &mut part);
+                let mut theta = theta0.clone();
+                let mut rng = ChaCha8Rng::seed_from_u64(3);
+                move_pass(simd, act, lay, nodes, mv, &mut theta, &mut rng);
+                (part, theta)
+            };
+            let base = run(Simd::Baseline);
+            // the f pass against a plain scalar sum
+            for (q, p) in base.0.iter().enumerate() {
+                let exact: f64 = theta0
+                    .chunks(d)
+                    .map(|th| {
+                        let z: f64 = (0..dw).map(|c| th[wax + c] * xs[c * k + q]).sum();
+                        lay.frozen_a.unwrap_or(th[0]) * act.sigma(z)
+                    })
+                    .sum();
+                assert!((p - exact).abs() < 1e-13, "{act:?} q = {q}: {p} vs {exact}");
+            }
+            // the velocity pass against the formula of MODEL.md §2, noise off
+            let mut theta = theta0.clone();
+            let still = Move { amp: 0.0, ..mv };
+            let mut rng = ChaCha8Rng::seed_from_u64(3);
+            move_pass(Simd::Baseline, act, lay, nodes, still, &mut theta, &mut rng);
+            for (th0, th1) in theta0.chunks(d).zip(theta.chunks(d)) {
+                let a = lay.frozen_a.unwrap_or(th0[0]);
+                let w = &th0[wax..];
+                let z = |q: usize| (0..dw).map(|c| w[c] * xs[c * k + q]).sum::<f64>();
+                let g: f64 = (0..k).map(|q| c[q] * act.sigma(z(q))).sum();
+                let mut want = vec![0.0; d];
+                if wax == 1 {
+                    want[0] = th0[0] + 0.1 * (-g - 0.01 * th0[0]);
+                }
+                for cc in 0..dw {
+                    let gw: f64 = (0..k)
+                        .map(|q| c[q] * act.dsigma(z(q)) * xs[cc * k + q])
+                        .sum();
+                    want[wax + cc] = th0[wax + cc] + 0.1 * (-a * gw - 0.01 * th0[wax + cc]);
+                }
+                for (x, y) in th1.iter().zip(&want) {
+                    assert!((x - y).abs() < 1e-14, "{act:?}: {x} vs {y}");
+                }
+            }
+            for simd in [Simd::Avx2, Simd::Avx512] {
+                if simd.available() {
+                    assert_eq!(base, run(simd), "{act:?} {}", simd.name());
+                }
+            }
+        }
+    }
+}
