@@ -61,7 +61,7 @@ fn png_size(path: &std::path::Path) -> (u32, u32) {
 
 #[test]
 fn mfpde_run_on_every_grid_file_writes_all_datasets_and_plots() {
-    use mfpde::io::plot::{CURVES_SIZE, DENSITY_SIZE, MARGINAL_SIZE};
+    use mfpde::io::plot::{ANIMATION_PANEL, CURVES_SIZE, DENSITY_SIZE, MARGINAL_SIZE};
     let dir = tempfile::tempdir().unwrap();
     for path in grid_files() {
         let stem = path.file_stem().unwrap().to_str().unwrap().to_string();
@@ -123,7 +123,32 @@ fn mfpde_run_on_every_grid_file_writes_all_datasets_and_plots() {
             );
             assert_eq!(png_size(&png), size, "{}", png.display());
         }
+        // the animation: a frame per snapshot, PDE beside particles, each
+        // frame a picture (many colours), no partial file left
+        let gif = dir.path().join(format!("{stem}_density.gif"));
+        let (w, h, frames) = gif_frames(&gif);
+        assert_eq!((w, h), (2 * ANIMATION_PANEL.0, ANIMATION_PANEL.1), "{stem}");
+        assert_eq!(frames.len(), 2, "{stem}: frames");
+        for f in &frames {
+            let colours: std::collections::HashSet<&[u8]> = f.chunks(4).collect();
+            assert!(colours.len() > 20, "{stem}: {} colours", colours.len());
+        }
+        assert!(!dir.path().join(format!("{stem}_density.gif.part")).exists());
     }
+}
+
+/// Width, height and the RGBA frames of a GIF.
+fn gif_frames(path: &std::path::Path) -> (u32, u32, Vec<Vec<u8>>) {
+    let mut opts = gif::DecodeOptions::new();
+    opts.set_color_output(gif::ColorOutput::RGBA);
+    let file = std::fs::File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut dec = opts.read_info(file).unwrap();
+    let (w, h) = (u32::from(dec.width()), u32::from(dec.height()));
+    let mut frames = Vec::new();
+    while let Some(f) = dec.read_next_frame().unwrap() {
+        frames.push(f.buffer.to_vec());
+    }
+    (w, h, frames)
 }
 
 #[test]

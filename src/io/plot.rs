@@ -5,6 +5,9 @@
 //! - `OUT_density.png` (1500 × 1000): the PDE density (top) beside the
 //!   particle histogram (bottom) at the first, middle and last snapshot, on
 //!   the plane of axes 0 and 1 (for D > 2 their 2-D marginals);
+//! - `OUT_density.gif` (550 × 500 per panel): the same fields animated, one
+//!   frame per snapshot, PDE density beside particle histogram, each panel
+//!   coloured to its own maximum;
 //! - `OUT_marginals.png` (500·D × 450): the one-dimensional marginals at the
 //!   last snapshot, PDE (line) and particles (points);
 //! - `OUT_curves.png` (900 × 600): risk and free energy of the PDE and the
@@ -17,7 +20,7 @@
 //!   fitted log-log slope in the legend.
 //!
 //! The figures present in the file are drawn: a PDE-only file gives density
-//! and curves.
+//! (and its animation) and curves.
 
 use crate::error::{Error, Result};
 use hdf5_pure::File;
@@ -29,6 +32,10 @@ use std::sync::Once;
 pub const DENSITY_SIZE: (u32, u32) = (1500, 1000);
 pub const CURVES_SIZE: (u32, u32) = (900, 600);
 pub const MARGINAL_SIZE: (u32, u32) = (500, 450);
+/// One panel of the animation; the GIF is a row of them (PDE, particles).
+pub const ANIMATION_PANEL: (u32, u32) = (550, 500);
+/// Time each frame of the animation is shown.
+pub const ANIMATION_DELAY_MS: u32 = 600;
 
 static FONT: Once = Once::new();
 
@@ -159,6 +166,9 @@ pub fn plot_file(path: &Path) -> Result<Vec<PathBuf>> {
         let p = name("density");
         draw_density(&data, &p)?;
         out.push(p);
+        let p = PathBuf::from(format!("{}_density.gif", stem.display()));
+        draw_animation(&data, &p)?;
+        out.push(p);
     }
     if has_fields {
         let p = name("marginals");
@@ -187,9 +197,8 @@ pub fn plot_file(path: &Path) -> Result<Vec<PathBuf>> {
 /// A row of the density figure: label, fields per snapshot, their times.
 type Row<'a> = (&'a str, &'a Vec<Vec<f64>>, &'a Vec<f64>);
 
-fn draw_density(data: &Data, path: &Path) -> Result<()> {
-    let root = BitMapBackend::new(path, DENSITY_SIZE).into_drawing_area();
-    root.fill(&WHITE).map_err(draw_err)?;
+/// The PDE density and the particle histogram, whichever the file holds.
+fn density_rows(data: &Data) -> Vec<Row<'_>> {
     let mut rows: Vec<Row> = Vec::new();
     if !data.density.is_empty() {
         rows.push(("PDE ρ", &data.density, &data.pde_time));
@@ -197,41 +206,87 @@ fn draw_density(data: &Data, path: &Path) -> Result<()> {
     if !data.histogram.is_empty() {
         rows.push(("particles H", &data.histogram, &data.part_time));
     }
+    rows
+}
+
+/// One field on the plane of axes 0 and 1, colour scaled to its maximum.
+fn draw_plane<DB: DrawingBackend>(
+    area: &DrawingArea<DB, plotters::coord::Shift>,
+    data: &Data,
+    title: String,
+    field: &[f64],
+) -> Result<()> {
+    let field = plane(&data.edges, field);
+    let vmax = field.iter().cloned().fold(1e-300, f64::max);
+    let (e0, e1) = (&data.edges[0], &data.edges[1]);
+    let mut chart = ChartBuilder::on(area)
+        .caption(title, ("sans-serif", 20))
+        .margin(8)
+        .x_label_area_size(35)
+        .y_label_area_size(45)
+        .build_cartesian_2d(e0[0]..e0[e0.len() - 1], e1[0]..e1[e1.len() - 1])
+        .map_err(draw_err)?;
+    chart
+        .configure_mesh()
+        .disable_mesh()
+        .x_desc(data.names[0].as_str())
+        .y_desc(data.names[1].as_str())
+        .draw()
+        .map_err(draw_err)?;
+    let n1 = e1.len() - 1;
+    chart
+        .draw_series(field.iter().enumerate().map(|(f, &v)| {
+            let (i0, i1) = (f / n1, f % n1);
+            let col = ViridisRGB::get_color((v / vmax).clamp(0.0, 1.0));
+            Rectangle::new([(e0[i0], e1[i1]), (e0[i0 + 1], e1[i1 + 1])], col.filled())
+        }))
+        .map_err(draw_err)?;
+    Ok(())
+}
+
+fn draw_density(data: &Data, path: &Path) -> Result<()> {
+    let root = BitMapBackend::new(path, DENSITY_SIZE).into_drawing_area();
+    root.fill(&WHITE).map_err(draw_err)?;
+    let rows = density_rows(data);
     let t = rows[0].1.len();
     let picks = [0, t / 2, t - 1];
     let panels = root.split_evenly((rows.len(), 3));
-    let (e0, e1) = (&data.edges[0], &data.edges[1]);
     for (r, (label, fields, times)) in rows.iter().enumerate() {
         for (c, &i) in picks.iter().enumerate() {
             let i = i.min(fields.len() - 1);
-            let field = plane(&data.edges, &fields[i]);
-            let vmax = field.iter().cloned().fold(1e-300, f64::max);
-            let area = &panels[r * 3 + c];
-            let mut chart = ChartBuilder::on(area)
-                .caption(format!("{label}, t = {:.3}", times[i]), ("sans-serif", 20))
-                .margin(8)
-                .x_label_area_size(35)
-                .y_label_area_size(45)
-                .build_cartesian_2d(e0[0]..e0[e0.len() - 1], e1[0]..e1[e1.len() - 1])
-                .map_err(draw_err)?;
-            chart
-                .configure_mesh()
-                .disable_mesh()
-                .x_desc(data.names[0].as_str())
-                .y_desc(data.names[1].as_str())
-                .draw()
-                .map_err(draw_err)?;
-            let n1 = e1.len() - 1;
-            chart
-                .draw_series(field.iter().enumerate().map(|(f, &v)| {
-                    let (i0, i1) = (f / n1, f % n1);
-                    let col = ViridisRGB::get_color((v / vmax).clamp(0.0, 1.0));
-                    Rectangle::new([(e0[i0], e1[i1]), (e0[i0 + 1], e1[i1 + 1])], col.filled())
-                }))
-                .map_err(draw_err)?;
+            let title = format!("{label}, t = {:.3}", times[i]);
+            draw_plane(&panels[r * 3 + c], data, title, &fields[i])?;
         }
     }
     root.present().map_err(draw_err)
+}
+
+/// The animation: one frame per snapshot, the PDE density beside the
+/// particle histogram. Written to a temporary name and renamed when whole.
+fn draw_animation(data: &Data, path: &Path) -> Result<()> {
+    let rows = density_rows(data);
+    let frames = rows.iter().map(|r| r.1.len()).max().unwrap_or(0);
+    let tmp = path.with_extension("gif.part");
+    {
+        let size = (ANIMATION_PANEL.0 * rows.len() as u32, ANIMATION_PANEL.1);
+        let root = BitMapBackend::gif(&tmp, size, ANIMATION_DELAY_MS)
+            .map_err(draw_err)?
+            .into_drawing_area();
+        for i in 0..frames {
+            root.fill(&WHITE).map_err(draw_err)?;
+            let panels = root.split_evenly((1, rows.len()));
+            for (panel, (label, fields, times)) in panels.iter().zip(&rows) {
+                let i = i.min(fields.len() - 1);
+                let title = format!("{label}, t = {:.3}", times[i]);
+                draw_plane(panel, data, title, &fields[i])?;
+            }
+            root.present().map_err(draw_err)?;
+        }
+    }
+    std::fs::rename(&tmp, path).map_err(|e| Error::Io {
+        path: path.display().to_string(),
+        message: e.to_string(),
+    })
 }
 
 /// Marginal densities (per unit length) of axis k.
