@@ -39,32 +39,64 @@ fn abs_linear(u: f64, v: f64, fu: f64, fv: f64, g: f64) -> f64 {
     }
 }
 
+/// The CDF of a piecewise-uniform measure (cell masses on uniform edges),
+/// normalised to total mass 1: linear between edges.
+struct CellCdf<'a> {
+    edges: &'a [f64],
+    cdf: Vec<f64>,
+}
+
+impl<'a> CellCdf<'a> {
+    fn new(edges: &'a [f64], masses: &[f64]) -> Self {
+        let total: f64 = masses.iter().sum();
+        let mut cdf = Vec::with_capacity(edges.len());
+        let mut acc = 0.0;
+        cdf.push(0.0);
+        for p in masses {
+            acc += p / total;
+            cdf.push(acc);
+        }
+        CellCdf { edges, cdf }
+    }
+
+    fn at(&self, x: f64) -> f64 {
+        let e = self.edges;
+        if x <= e[0] {
+            return 0.0;
+        }
+        if x >= e[e.len() - 1] {
+            return 1.0;
+        }
+        let h = e[1] - e[0];
+        let i = (((x - e[0]) / h) as usize).min(e.len() - 2);
+        let c = &self.cdf;
+        c[i] + (c[i + 1] - c[i]) * (x - e[i]) / (e[i + 1] - e[i])
+    }
+}
+
+/// Exact W1 = ∫ |F_a − F_b| dx between two piecewise-uniform measures (cell
+/// masses on their own uniform edges, each normalised): both CDFs are linear
+/// between consecutive points of the merged edges.
+pub fn w1_cells(ea: &[f64], ma: &[f64], eb: &[f64], mb: &[f64]) -> f64 {
+    let (fa, fb) = (CellCdf::new(ea, ma), CellCdf::new(eb, mb));
+    let mut bp: Vec<f64> = ea.iter().chain(eb).copied().collect();
+    bp.sort_by(f64::total_cmp);
+    bp.windows(2)
+        .filter(|p| p[1] > p[0])
+        .map(|p| {
+            let (u, v) = (p[0], p[1]);
+            abs_linear(u, v, fa.at(u) - fb.at(u), fa.at(v) - fb.at(v), 0.0)
+        })
+        .sum()
+}
+
 /// Exact W1 = ∫ |F_ρ − F_m| dx between the piecewise-uniform measure with
 /// cell masses `masses` on `edges` (total normalised to 1) and the empirical
 /// measure of `points` (sorted in place).
 pub fn w1_marginal(edges: &[f64], masses: &[f64], points: &mut [f64]) -> f64 {
     points.sort_by(f64::total_cmp);
-    let total: f64 = masses.iter().sum();
     let m = points.len() as f64;
-    // F_ρ at every edge
-    let mut cdf = Vec::with_capacity(edges.len());
-    let mut acc = 0.0;
-    cdf.push(0.0);
-    for p in masses {
-        acc += p / total;
-        cdf.push(acc);
-    }
-    let f_rho = |x: f64| -> f64 {
-        if x <= edges[0] {
-            return 0.0;
-        }
-        if x >= edges[edges.len() - 1] {
-            return 1.0;
-        }
-        let h = edges[1] - edges[0];
-        let i = (((x - edges[0]) / h) as usize).min(edges.len() - 2);
-        cdf[i] + (cdf[i + 1] - cdf[i]) * (x - edges[i]) / (edges[i + 1] - edges[i])
-    };
+    let f_rho = CellCdf::new(edges, masses);
     // breakpoints: every edge and every particle, merged
     let mut bp: Vec<f64> = edges.iter().chain(points.iter()).copied().collect();
     bp.sort_by(f64::total_cmp);
@@ -76,7 +108,7 @@ pub fn w1_marginal(edges: &[f64], masses: &[f64], points: &mut [f64]) -> f64 {
             below += 1;
         }
         if v > u {
-            w += abs_linear(u, v, f_rho(u), f_rho(v), below as f64 / m);
+            w += abs_linear(u, v, f_rho.at(u), f_rho.at(v), below as f64 / m);
         }
     }
     w
@@ -179,6 +211,109 @@ pub fn l2_gap(weights: &[f64], f: &[f64], g: &[f64]) -> f64 {
         .sqrt()
 }
 
+/// The distances between the PDE and the particles at one snapshot.
+#[derive(Debug, Clone, Default)]
+pub struct CompareRow {
+    pub time: f64,
+    pub pde_risk: f64,
+    pub particle_risk: f64,
+    /// Σ |ρ_i − H_i| |C| + mass outside.
+    pub l1: f64,
+    /// W1 of each one-dimensional marginal (D entries).
+    pub w1: Vec<f64>,
+    /// Sliced W2 over the fixed directions.
+    pub sw2: f64,
+    /// |R_h − R_m|.
+    pub risk_gap: f64,
+    /// ‖f_h − f_m‖_{L²(P)}.
+    pub f_gap: f64,
+}
+
+/// The same distances between two PDE solutions of one problem on a coarse
+/// and a fine grid of the same box (each as density, f_h at the nodes, risk):
+/// the size of the grid's own error. L1 on the coarse grid after exact
+/// restriction of the fine density (NaN when the fine cells do not nest in
+/// the coarse ones), exact W1 of the marginals, sliced W2 between the two
+/// cell-centre clouds, risk and function gaps.
+pub fn compare_grids(
+    weights: &[f64],
+    dirs: &[Vec<f64>],
+    coarse: (&Grid, &[f64], &[f64], f64),
+    fine: (&Grid, &[f64], &[f64], f64),
+    time: f64,
+) -> CompareRow {
+    let ((gc, rc, fc, risk_c), (gf, rf, ff, risk_f)) = (coarse, fine);
+    let d = gc.dim();
+    let factor = gf.n[0] / gc.n[0];
+    let nests = (0..d).all(|k| gc.n[k] * factor == gf.n[k]);
+    let l1 = if nests {
+        let r = crate::grid::restrict(gf, rf, factor);
+        let s: f64 = rc.iter().zip(&r).map(|(a, b)| (a - b).abs()).sum();
+        s * gc.cell_volume()
+    } else {
+        f64::NAN
+    };
+    let w1 = (0..d)
+        .map(|k| {
+            w1_cells(
+                &gc.edges(k),
+                &marginal(gc, rc, k),
+                &gf.edges(k),
+                &marginal(gf, rf, k),
+            )
+        })
+        .collect();
+    let (pc, mc) = density_cloud(gc, rc);
+    let (pf, mf) = density_cloud(gf, rf);
+    CompareRow {
+        time,
+        pde_risk: risk_f,
+        particle_risk: f64::NAN,
+        l1,
+        w1,
+        sw2: sliced_w2(d, &pc, &mc, &pf, &mf, dirs),
+        risk_gap: (risk_c - risk_f).abs(),
+        f_gap: l2_gap(weights, fc, ff),
+    }
+}
+
+/// Compare a density (with its f_h at the nodes and risk) against a particle
+/// snapshot (positions m × D, histogram, outside, f_m at the nodes, risk).
+#[allow(clippy::too_many_arguments)]
+pub fn compare(
+    grid: &Grid,
+    weights: &[f64],
+    dirs: &[Vec<f64>],
+    pde: (&[f64], &[f64], f64),
+    theta: &[f64],
+    hist: (&[f64], f64),
+    f_m: &[f64],
+    particle_risk: f64,
+    time: f64,
+) -> CompareRow {
+    let (rho, f_h, pde_risk) = pde;
+    let d = grid.dim();
+    let w1 = (0..d)
+        .map(|k| {
+            let mut coords: Vec<f64> = theta.chunks(d).map(|t| t[k]).collect();
+            w1_marginal(&grid.edges(k), &marginal(grid, rho, k), &mut coords)
+        })
+        .collect();
+    let (cloud, masses) = density_cloud(grid, rho);
+    let m = theta.len() / d;
+    let uniform = vec![1.0 / m as f64; m];
+    CompareRow {
+        time,
+        pde_risk,
+        particle_risk,
+        l1: l1(grid, rho, hist.0, hist.1),
+        w1,
+        sw2: sliced_w2(d, &cloud, &masses, theta, &uniform, dirs),
+        risk_gap: (pde_risk - particle_risk).abs(),
+        f_gap: l2_gap(weights, f_h, f_m),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -237,59 +372,72 @@ mod tests {
         assert!((l1(&g, &rho, &[0.0, 0.0, 1.0, 1.0], 0.5) - 2.0).abs() < 1e-15);
         assert_eq!(marginal(&g, &rho, 0), vec![0.5, 0.5, 0.0, 0.0]);
     }
-}
 
-/// The distances between the PDE and the particles at one snapshot.
-#[derive(Debug, Clone, Default)]
-pub struct CompareRow {
-    pub time: f64,
-    pub pde_risk: f64,
-    pub particle_risk: f64,
-    /// Σ |ρ_i − H_i| |C| + mass outside.
-    pub l1: f64,
-    /// W1 of each one-dimensional marginal (D entries).
-    pub w1: Vec<f64>,
-    /// Sliced W2 over the fixed directions.
-    pub sw2: f64,
-    /// |R_h − R_m|.
-    pub risk_gap: f64,
-    /// ‖f_h − f_m‖_{L²(P)}.
-    pub f_gap: f64,
-}
+    #[test]
+    fn w1_between_cell_measures_is_exact() {
+        let grid = |lo: f64, hi: f64, n: usize| -> Vec<f64> {
+            (0..=n)
+                .map(|i| lo + (hi - lo) * i as f64 / n as f64)
+                .collect()
+        };
+        // U[0, 1] on 4 cells against U[0, 2] on 8: ∫|x − x/2| + ∫|1 − x/2| = 1/2
+        let w = w1_cells(
+            &grid(0.0, 1.0, 4),
+            &[0.25; 4],
+            &grid(0.0, 2.0, 8),
+            &[0.125; 8],
+        );
+        assert!((w - 0.5).abs() < 1e-15, "{w}");
+        // the same measure on 4 and 8 cells
+        let w = w1_cells(&grid(0.0, 1.0, 4), &[1.0; 4], &grid(0.0, 1.0, 8), &[1.0; 8]);
+        assert!(w < 1e-15, "{w}");
+        // a shift by 0.25
+        let w = w1_cells(
+            &grid(0.0, 1.0, 4),
+            &[1.0; 4],
+            &grid(0.25, 1.25, 4),
+            &[1.0; 4],
+        );
+        assert!((w - 0.25).abs() < 1e-15, "{w}");
+    }
 
-/// Compare a density (with its f_h at the nodes and risk) against a particle
-/// snapshot (positions m × D, histogram, outside, f_m at the nodes, risk).
-#[allow(clippy::too_many_arguments)]
-pub fn compare(
-    grid: &Grid,
-    weights: &[f64],
-    dirs: &[Vec<f64>],
-    pde: (&[f64], &[f64], f64),
-    theta: &[f64],
-    hist: (&[f64], f64),
-    f_m: &[f64],
-    particle_risk: f64,
-    time: f64,
-) -> CompareRow {
-    let (rho, f_h, pde_risk) = pde;
-    let d = grid.dim();
-    let w1 = (0..d)
-        .map(|k| {
-            let mut coords: Vec<f64> = theta.chunks(d).map(|t| t[k]).collect();
-            w1_marginal(&grid.edges(k), &marginal(grid, rho, k), &mut coords)
-        })
-        .collect();
-    let (cloud, masses) = density_cloud(grid, rho);
-    let m = theta.len() / d;
-    let uniform = vec![1.0 / m as f64; m];
-    CompareRow {
-        time,
-        pde_risk,
-        particle_risk,
-        l1: l1(grid, rho, hist.0, hist.1),
-        w1,
-        sw2: sliced_w2(d, &cloud, &masses, theta, &uniform, dirs),
-        risk_gap: (pde_risk - particle_risk).abs(),
-        f_gap: l2_gap(weights, f_h, f_m),
+    #[test]
+    fn a_fine_density_constant_on_coarse_cells_has_no_grid_gap() {
+        let gc = Grid::new(vec![0.0, 0.0], vec![1.0, 2.0], vec![2, 3], vec![]);
+        let gf = Grid::new(vec![0.0, 0.0], vec![1.0, 2.0], vec![4, 6], vec![]);
+        let rc = [0.1, 0.2, 0.3, 0.4, 0.5, 0.5];
+        let mut rf = vec![0.0; 24];
+        let mut idx = [0; 2];
+        for (i, r) in rf.iter_mut().enumerate() {
+            gf.unravel(i, &mut idx);
+            *r = rc[(idx[0] / 2) * 3 + idx[1] / 2];
+        }
+        let w = [0.5, 0.5];
+        let dirs = directions(2, 8);
+        let row = compare_grids(
+            &w,
+            &dirs,
+            (&gc, &rc, &[1.0, 2.0], 0.3),
+            (&gf, &rf, &[1.0, 1.0], 0.1),
+            1.0,
+        );
+        assert!(
+            row.l1 < 1e-15 && row.w1.iter().all(|v| *v < 1e-15),
+            "{row:?}"
+        );
+        // cell-centre atoms 2× finer: a positive, O(h) sliced W2
+        assert!(row.sw2 > 0.0 && row.sw2 < 0.5, "{}", row.sw2);
+        assert!((row.risk_gap - 0.2).abs() < 1e-15);
+        assert!((row.f_gap - 0.5f64.sqrt()).abs() < 1e-15);
+        // cells that do not nest: no L1
+        let g6 = Grid::new(vec![0.0, 0.0], vec![1.0, 2.0], vec![3, 4], vec![]);
+        let row = compare_grids(
+            &w,
+            &dirs,
+            (&gc, &rc, &[1.0, 2.0], 0.3),
+            (&g6, &[1.0; 12], &[1.0, 1.0], 0.1),
+            1.0,
+        );
+        assert!(row.l1.is_nan());
     }
 }

@@ -6,7 +6,8 @@
 //! Expected (MODEL.md §4): W1, sliced W2 and the f gap ∝ m^{-1/2} and the
 //! risk gap's bias ∝ 1/m, until the grid's own error is reached; from there
 //! on the distance stops falling with m, and [`Converged::floor_m`] says from
-//! which m.
+//! which m. [`Converged::grid_gap`] measures that floor directly: the same
+//! distance between the PDE solutions on the two finest grids.
 
 use crate::compare::{self, directions};
 use crate::error::Result;
@@ -46,11 +47,15 @@ pub fn fit_loglog(x: &[f64], y: &[f64]) -> Fit {
     Fit { slope, stderr }
 }
 
-/// The first m from which a distance stops falling (local slope above
-/// −0.25, where −0.5 is expected): the grid's floor.
-pub fn floor_start(ms: &[f64], d: &[f64]) -> Option<f64> {
-    (0..ms.len().saturating_sub(1))
-        .find(|&i| (d[i + 1] / d[i]).ln() / (ms[i + 1] / ms[i]).ln() > -0.25)
+/// The first m at which a distance has reached the grid's floor: it is no
+/// larger than the grid gap (the same distance between the two finest PDE
+/// solutions; NaN disables this test), or it stops falling from there on
+/// (local slope to the next m above −0.25, where −0.5 is expected).
+pub fn floor_start(ms: &[f64], d: &[f64], grid_gap: f64) -> Option<f64> {
+    let flat =
+        |i: usize| i + 1 < ms.len() && (d[i + 1] / d[i]).ln() / (ms[i + 1] / ms[i]).ln() > -0.25;
+    (0..ms.len())
+        .find(|&i| d[i] <= grid_gap || flat(i))
         .map(|i| ms[i])
 }
 
@@ -73,6 +78,10 @@ pub struct Converged {
     pub fit_m: Vec<Fit>,
     pub fit_h: Vec<Fit>,
     pub floor_m: Vec<Option<f64>>,
+    /// [metric]: the distance between the PDE on the two finest grids (the
+    /// grid's own error; NaN with one resolution, and L1 when the cells do
+    /// not nest).
+    pub grid_gap: Vec<f64>,
 }
 
 /// The last snapshot of a PDE run.
@@ -131,6 +140,25 @@ pub fn converge(
     metrics.extend(fine.grid.names.iter().map(|n| format!("w1_{n}")));
     metrics.extend(["sw2", "risk_gap", "f_gap"].map(String::from));
     let k = metrics.len();
+    let grid_gap = match pdes.len() {
+        1 => vec![f64::NAN; k],
+        n => {
+            let (coarse, cl) = &pdes[n - 2];
+            let row = compare::compare_grids(
+                &fine.quad.weights,
+                &dirs,
+                (&coarse.grid, &cl.rho, &cl.f_nodes, cl.risk),
+                (
+                    &fine.grid,
+                    &fine_last.rho,
+                    &fine_last.f_nodes,
+                    fine_last.risk,
+                ),
+                fine.t_end,
+            );
+            metric_values(&row)
+        }
+    };
     let mut vs_m = vec![vec![0.0; ms.len()]; k];
     let mut vs_m_se = vec![vec![0.0; ms.len()]; k];
     let mut vs_h = vec![vec![0.0; cells.len()]; k];
@@ -210,7 +238,12 @@ pub fn converge(
     Ok(Converged {
         fit_m: fits(&mf, &vs_m),
         fit_h: fits(&h, &vs_h),
-        floor_m: vs_m.iter().map(|y| floor_start(&mf, y)).collect(),
+        floor_m: vs_m
+            .iter()
+            .zip(&grid_gap)
+            .map(|(y, &g)| floor_start(&mf, y, g))
+            .collect(),
+        grid_gap,
         ms: ms.to_vec(),
         seeds,
         cells: cells.to_vec(),
@@ -239,7 +272,20 @@ mod tests {
     #[test]
     fn a_floor_is_found_where_the_decay_stops() {
         let ms = [1e2, 1e3, 1e4, 1e5];
-        assert_eq!(floor_start(&ms, &[0.1, 0.031, 0.01, 0.0032]), None);
-        assert_eq!(floor_start(&ms, &[0.1, 0.031, 0.012, 0.011]), Some(1e4));
+        let nan = f64::NAN;
+        assert_eq!(floor_start(&ms, &[0.1, 0.031, 0.01, 0.0032], nan), None);
+        assert_eq!(
+            floor_start(&ms, &[0.1, 0.031, 0.012, 0.011], nan),
+            Some(1e4)
+        );
+        // still falling, but already at the grid's own error
+        assert_eq!(
+            floor_start(&ms, &[0.1, 0.031, 0.01, 0.0032], 0.005),
+            Some(1e5)
+        );
+        assert_eq!(
+            floor_start(&ms, &[0.1, 0.031, 0.01, 0.0032], 0.01),
+            Some(1e4)
+        );
     }
 }

@@ -85,6 +85,20 @@ fn mfpde_converge_writes_slopes_floors_and_a_plot() {
     );
     let vs = f.dataset("converge/vs_m").unwrap().read_f64().unwrap();
     assert!(vs.iter().all(|v| *v > 0.0));
+    // the grid gap (PDE 16² against 32²): L1 nests, every entry positive;
+    // for W1 it is the grid's error, far below the m = 50 particle error
+    let gap = f.dataset("converge/grid_gap").unwrap().read_f64().unwrap();
+    assert_eq!(gap.len(), 6);
+    assert!(gap.iter().all(|g| g.is_finite() && *g > 0.0), "{gap:?}");
+    for c in [1, 2] {
+        assert!(
+            gap[c] < vs[c * 3],
+            "w1 grid gap {} vs {}",
+            gap[c],
+            vs[c * 3]
+        );
+    }
+    assert!(table.contains("grid gap"), "{table}");
     assert!(
         std::fs::metadata(dir.path().join("conv_converge.png"))
             .unwrap()

@@ -478,8 +478,9 @@ impl CompareWriter {
 /// Write a convergence study: a results file (problem and finest grid) with
 /// `/converge/m` [M], `cells` [H], `h` [H], `vs_m`, `vs_m_se` [K, M],
 /// `vs_h` [K, H], `slope_m`, `slope_m_err`, `slope_h`, `slope_h_err`,
-/// `floor_m` [K] (NaN: no floor), attributes `metrics` (K names, comma
-/// separated) and `seeds`.
+/// `floor_m` [K] (NaN: no floor), `grid_gap` [K] (the distance between the
+/// PDE on the two finest grids; NaN with one), attributes `metrics` (K names,
+/// comma separated) and `seeds`.
 pub fn write_converge(path: &Path, fine: &Setup, c: &Converged) -> Result<()> {
     create_file(path, fine)?;
     let file = File::open_rw(path)?;
@@ -508,6 +509,7 @@ pub fn write_converge(path: &Path, fine: &Setup, c: &Converged) -> Result<()> {
         put("vs_m", c.vs_m.concat(), vec![k, nm])?;
         put("vs_m_se", c.vs_m_se.concat(), vec![k, nm])?;
         put("vs_h", c.vs_h.concat(), vec![k, nh])?;
+        put("grid_gap", c.grid_gap.clone(), vec![k])?;
         put(
             "slope_m",
             c.fit_m.iter().map(|f| f.slope).collect(),

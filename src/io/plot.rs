@@ -17,7 +17,8 @@
 //!
 //! - `OUT_converge.png` (900 × 600): for a `mfpde converge` file, each
 //!   distance against m (mean over seeds, ± one standard error) with its
-//!   fitted log-log slope in the legend.
+//!   fitted log-log slope in the legend, and dashed at its level the same
+//!   distance between the PDE on the two finest grids (the grid's floor).
 //!
 //! The figures present in the file are drawn: a PDE-only file gives density
 //! (and its animation) and curves.
@@ -451,6 +452,7 @@ fn draw_converge(file: &File, path: &Path) -> Result<()> {
         series(file, "converge/vs_m"),
         series(file, "converge/vs_m_se"),
     );
+    let gaps = series(file, "converge/grid_gap");
     let slopes = series(file, "converge/slope_m");
     let errs = series(file, "converge/slope_m_err");
     let names = match file.group("converge")?.attrs()?.get("metrics") {
@@ -460,7 +462,12 @@ fn draw_converge(file: &File, path: &Path) -> Result<()> {
     let nm = ms.len();
     let root = BitMapBackend::new(path, CURVES_SIZE).into_drawing_area();
     root.fill(&WHITE).map_err(draw_err)?;
-    let pos: Vec<f64> = vs.iter().cloned().filter(|v| *v > 0.0).collect();
+    let pos: Vec<f64> = vs
+        .iter()
+        .chain(&gaps)
+        .cloned()
+        .filter(|v| *v > 0.0)
+        .collect();
     let lo = pos.iter().cloned().fold(f64::INFINITY, f64::min) * 0.5;
     let hi = pos.iter().cloned().fold(0.0, f64::max) * 2.0;
     let mut chart = ChartBuilder::on(&root)
@@ -507,6 +514,17 @@ fn draw_converge(file: &File, path: &Path) -> Result<()> {
                     }),
             )
             .map_err(draw_err)?;
+        // the grid's own error, dashed
+        if let Some(&g) = gaps.get(c).filter(|g| **g > 0.0) {
+            let (x0, x1) = (ms[0] * 0.8, ms[nm - 1] * 1.25);
+            let dash = (x1 / x0).powf(1.0 / 40.0);
+            chart
+                .draw_series((0..20).map(|i| {
+                    let a = x0 * dash.powi(2 * i);
+                    PathElement::new(vec![(a, g), (a * dash, g)], color.stroke_width(1))
+                }))
+                .map_err(draw_err)?;
+        }
     }
     chart
         .configure_series_labels()
