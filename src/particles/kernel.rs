@@ -10,9 +10,10 @@
 //! taken at run time ([`Simd::detect`]). There is no FMA and no reassociation,
 //! so every variant computes the same bits; only the speed differs.
 //!
-//! σ is recomputed in the velocity pass instead of cached: an m × K cache is
-//! 8 m K bytes of memory traffic each way per step, more than the
-//! exponentials cost, and no memory limit on m × K is needed.
+//! σ is recomputed in the velocity pass instead of cached: an m × K cache
+//! would hold 8 m K bytes (38 MB for the quickstart, written and read back
+//! every step, and a limit on m × K), against one more vectorised
+//! exponential per pair.
 
 use crate::model::activation::{self, Activation};
 use crate::setup::MAX_DIM;
