@@ -300,10 +300,15 @@ pub fn run_compare(lp: &LoadedProblem, out: &Path) -> Result<()> {
             r.sw2
         );
     };
-    crate::run::run_joint(&setup, &opts, Some(out), &mut [], &mut print)?;
+    let run = crate::run::run_joint(&setup, &opts, Some(out), &mut [], &mut print)?;
+    let tm = run.times;
     out!(
-        "{:.1} s; wrote {}",
+        "{:.1} s (PDE {:.1} s, particles {:.1} s, distances {:.1} s, particle and distance output {:.1} s); wrote {}",
         start.elapsed().as_secs_f64(),
+        tm.pde().as_secs_f64(),
+        tm.particles.as_secs_f64(),
+        tm.compare.as_secs_f64(),
+        tm.write.as_secs_f64(),
         out.display()
     );
     plot(out)

@@ -80,7 +80,7 @@ impl<'a> CellCdf<'a> {
 pub fn w1_cells(ea: &[f64], ma: &[f64], eb: &[f64], mb: &[f64]) -> f64 {
     let (fa, fb) = (CellCdf::new(ea, ma), CellCdf::new(eb, mb));
     let mut bp: Vec<f64> = ea.iter().chain(eb).copied().collect();
-    bp.sort_by(f64::total_cmp);
+    bp.sort_unstable_by(f64::total_cmp);
     bp.windows(2)
         .filter(|p| p[1] > p[0])
         .map(|p| {
@@ -94,12 +94,12 @@ pub fn w1_cells(ea: &[f64], ma: &[f64], eb: &[f64], mb: &[f64]) -> f64 {
 /// cell masses `masses` on `edges` (total normalised to 1) and the empirical
 /// measure of `points` (sorted in place).
 pub fn w1_marginal(edges: &[f64], masses: &[f64], points: &mut [f64]) -> f64 {
-    points.sort_by(f64::total_cmp);
+    points.sort_unstable_by(f64::total_cmp);
     let m = points.len() as f64;
     let f_rho = CellCdf::new(edges, masses);
     // breakpoints: every edge and every particle, merged
     let mut bp: Vec<f64> = edges.iter().chain(points.iter()).copied().collect();
-    bp.sort_by(f64::total_cmp);
+    bp.sort_unstable_by(f64::total_cmp);
     let mut below = 0usize; // particles ≤ current left breakpoint
     let mut w = 0.0;
     for pair in bp.windows(2) {
@@ -132,8 +132,8 @@ pub fn directions(d: usize, count: usize) -> Vec<Vec<f64>> {
 /// W2² between two weighted one-dimensional measures (values, weights),
 /// each sorted by value in place; weights are normalised.
 pub fn w2_squared_1d(a: &mut [(f64, f64)], b: &mut [(f64, f64)]) -> f64 {
-    a.sort_by(|x, y| x.0.total_cmp(&y.0));
-    b.sort_by(|x, y| x.0.total_cmp(&y.0));
+    a.sort_unstable_by(|x, y| x.0.total_cmp(&y.0));
+    b.sort_unstable_by(|x, y| x.0.total_cmp(&y.0));
     let ta: f64 = a.iter().map(|p| p.1).sum();
     let tb: f64 = b.iter().map(|p| p.1).sum();
     let (mut i, mut j) = (0, 0);

@@ -12,6 +12,7 @@ use crate::particles::{ParticleObserver, ParticleOptions, Swarm};
 use crate::setup::Setup;
 use crate::solve::{self, Observer};
 use std::path::Path;
+use std::time::{Duration, Instant};
 
 /// Directions of the sliced W2 (stored in `/compare/directions`).
 pub const SW2_DIRECTIONS: usize = 64;
@@ -27,22 +28,51 @@ struct Joint<'a> {
     compare: Option<CompareWriter>,
     rows: Vec<CompareRow>,
     on_row: &'a mut dyn FnMut(&CompareRow),
+    times: Times,
+}
+
+/// Where the wall-clock time of a joint run went.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Times {
+    /// The whole run, files included.
+    pub total: Duration,
+    /// Particle steps.
+    pub particles: Duration,
+    /// Particle diagnostics (histogram, f_m) and the distances.
+    pub compare: Duration,
+    /// Particle and comparison output (the PDE's own output is in `pde`).
+    pub write: Duration,
+}
+
+impl Times {
+    /// The PDE: its steps, diagnostics and output (the rest of the total).
+    pub fn pde(&self) -> Duration {
+        self.total
+            .saturating_sub(self.particles + self.compare + self.write)
+    }
+}
+
+/// What a joint run returns.
+#[derive(Debug, Clone)]
+pub struct JointRun {
+    pub rows: Vec<CompareRow>,
+    pub times: Times,
 }
 
 impl Observer for Joint<'_> {
     fn snapshot(&mut self, d: &Diagnostics, rho: &[f64]) -> Result<()> {
         // whole steps of dt, the last one shortened to land on the PDE's time
+        let clock = Instant::now();
         while self.t < d.time {
             let lands = self.t + self.opts.dt >= d.time * (1.0 - 1e-12);
             let dt = if lands { d.time - self.t } else { self.opts.dt };
             self.swarm.step(dt);
             self.t = if lands { d.time } else { self.t + dt };
         }
+        self.times.particles += clock.elapsed();
+        let clock = Instant::now();
         let s = self.setup;
         let pd = self.swarm.diagnostics(d.time, &s.grid, &s.f_points);
-        if let Some(w) = self.particles.as_mut() {
-            w.snapshot(&pd, &self.swarm.theta)?;
-        }
         let row = compare::compare(
             &s.grid,
             &s.quad.weights,
@@ -54,35 +84,44 @@ impl Observer for Joint<'_> {
             pd.risk,
             d.time,
         );
+        self.times.compare += clock.elapsed();
+        let clock = Instant::now();
+        if let Some(w) = self.particles.as_mut() {
+            w.snapshot(&pd, &self.swarm.theta)?;
+        }
         if let Some(w) = self.compare.as_mut() {
             w.snapshot(&row)?;
         }
+        self.times.write += clock.elapsed();
         (self.on_row)(&row);
         self.rows.push(row);
         Ok(())
     }
 
     fn finish(&mut self) -> Result<()> {
+        let clock = Instant::now();
         if let Some(w) = self.particles.as_mut() {
             w.finish()?;
         }
         if let Some(w) = self.compare.as_mut() {
             w.finish()?;
         }
+        self.times.write += clock.elapsed();
         Ok(())
     }
 }
 
 /// Solve the PDE and train the network of `setup` side by side; write all
 /// three groups to `out` when given; call `on_row` at every snapshot; return
-/// the distances.
+/// the distances and where the time went.
 pub fn run_joint(
     setup: &Setup,
     opts: &ParticleOptions,
     out: Option<&Path>,
     extra: &mut [&mut dyn Observer],
     on_row: &mut dyn FnMut(&CompareRow),
-) -> Result<Vec<CompareRow>> {
+) -> Result<JointRun> {
+    let start = Instant::now();
     let dirs = compare::directions(setup.grid.dim(), SW2_DIRECTIONS);
     let mut pde_writer = None;
     let (mut particles, mut compare) = (None, None);
@@ -102,6 +141,7 @@ pub fn run_joint(
         compare,
         rows: Vec::new(),
         on_row,
+        times: Times::default(),
     };
     {
         let mut observers: Vec<&mut dyn Observer> = Vec::new();
@@ -117,5 +157,10 @@ pub fn run_joint(
     if let Some(path) = out {
         hdf5::mark_complete(path)?;
     }
-    Ok(joint.rows)
+    let mut times = joint.times;
+    times.total = start.elapsed();
+    Ok(JointRun {
+        rows: joint.rows,
+        times,
+    })
 }

@@ -335,4 +335,18 @@ fn folded_node_pairs_and_simd_variants_change_nothing_but_round_off() {
     }
     let bias = grid_setup("bias3d", &short);
     assert_eq!(Swarm::new(&bias, &opts(&bias)).mirrored_pairs(), 0);
+    // f_m at arbitrary points (more of them than nodes) against a plain sum
+    let mut sw = Swarm::new(&plane, &opts(&plane));
+    let points: Vec<Vec<f64>> = (0..100).map(|i| vec![i as f64 * 0.07 - 3.5]).collect();
+    let f = sw.f_values(&points);
+    for (x, fx) in points.iter().zip(&f) {
+        let m = sw.m() as f64;
+        let want: f64 = sw
+            .theta
+            .chunks(2)
+            .map(|t| t[0] * (t[1] * x[0]).tanh())
+            .sum::<f64>()
+            / m;
+        assert!((fx - want).abs() < 1e-14, "f_m({}) = {fx} vs {want}", x[0]);
+    }
 }

@@ -24,7 +24,7 @@ pub mod kernel;
 use crate::error::{Error, Result};
 use crate::grid::Grid;
 use crate::initial::InitialLaw;
-use crate::model::{dot, DataLaw, Network, Target};
+use crate::model::{DataLaw, Network, Target};
 use crate::problem::{LoadedProblem, ParticlesSpec};
 use crate::setup::{Setup, MAX_DIM};
 use kernel::{Layout, Move, Nodes, Simd};
@@ -373,12 +373,6 @@ impl Swarm {
         self.d
     }
 
-    /// a_j: the first coordinate, or a0 when frozen.
-    #[inline]
-    fn a_of(net: &Network, th: &[f64]) -> f64 {
-        net.frozen_a.unwrap_or(th[0])
-    }
-
     /// f_m at nodes x̃ (d_w × K, coordinate-major), summed over fixed
     /// neuron groups in a fixed order, into `self.wr[..K]`.
     fn f_nodes(&mut self, xt: &[f64], k: usize) {
@@ -597,19 +591,24 @@ pub struct ParticleDiagnostics {
 }
 
 impl Swarm {
-    /// f_m(x) = (1/m) Σ_j a_j σ(w_j·x̃) at one point (fixed-order sum).
-    pub fn f_at(&self, x: &[f64]) -> f64 {
-        let net = self.net;
-        let mut xt = [0.0; MAX_DIM];
-        net.augment(x, &mut xt);
-        let xt = &xt[..net.dim_w()];
-        let wax = usize::from(net.frozen_a.is_none());
-        let s: f64 = self
-            .theta
-            .chunks(self.d)
-            .map(|th| Self::a_of(&net, th) * net.activation.sigma(dot(&th[wax..], xt)))
-            .sum();
-        s / self.m as f64
+    /// f_m(x) = (1/m) Σ_j a_j σ(w_j·x̃) at any points x, through the same
+    /// vectorised pass (and fixed-order sums) as a step; the scratch grows
+    /// when there are more points than nodes.
+    pub fn f_values(&mut self, points: &[Vec<f64>]) -> Vec<f64> {
+        let e = points.len();
+        if e == 0 {
+            return Vec::new();
+        }
+        let mut table = vec![0.0; e * self.net.dim_w()];
+        for (i, x) in points.iter().enumerate() {
+            put_node(&self.net, x, &mut table, i, e);
+        }
+        if self.wr.len() < e {
+            self.wr.resize(e, 0.0);
+            self.partial.resize(GROUPS * e, 0.0);
+        }
+        self.f_nodes(&table, e);
+        self.wr[..e].to_vec()
     }
 
     /// f_m at the problem's quadrature nodes.
@@ -679,7 +678,7 @@ impl Swarm {
             f_nodes,
             mean,
             cov,
-            f_values: f_points.iter().map(|x| self.f_at(x)).collect(),
+            f_values: self.f_values(f_points),
             histogram,
             outside,
         }
