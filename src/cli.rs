@@ -361,7 +361,12 @@ pub fn run_converge(
     for m in ms {
         out_inline!(" {:>19}", format!("m = {m}"));
     }
-    out!(" {:>16} {:>10} {:>10}", "slope", "floor from", "grid gap");
+    out!(
+        " {:>20} {:>10} {:>10}",
+        "slope (points)",
+        "floor from",
+        "grid gap"
+    );
     for (k, name) in c.metrics.iter().enumerate() {
         out_inline!("{name:>12}");
         for i in 0..ms.len() {
@@ -376,9 +381,10 @@ pub fn run_converge(
         } else {
             format!("{:.3e}", c.grid_gap[k])
         };
+        let f = c.fit_m[k];
         out!(
-            " {:>16} {floor:>10} {gap:>10}",
-            format!("{:.3} ± {:.3}", c.fit_m[k].slope, c.fit_m[k].stderr)
+            " {:>20} {floor:>10} {gap:>10}",
+            format!("{:.3} ± {:.3} ({})", f.slope, f.stderr, f.points)
         );
     }
     out!("\nagainst h (particles at m = {}):", ms[ms.len() - 1]);
@@ -398,6 +404,7 @@ pub fn run_converge(
         );
     }
     out!("expected: W1, SW2, f gap ∝ m^-1/2 and the risk gap ∝ 1/m until the grid's floor; a floor means the PDE grid, not m, limits the agreement");
+    out!("slope against m: fitted over the m before the floor (all m when fewer than two)");
     if cells.len() > 1 {
         out!(
             "grid gap: the same distance between the PDE on {}^D and {}^D cells, the size of the grid's own error; distances against m level off near it",

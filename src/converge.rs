@@ -23,6 +23,8 @@ pub struct Fit {
     pub slope: f64,
     /// Standard error of the slope (NaN with two points).
     pub stderr: f64,
+    /// Points fitted.
+    pub points: usize,
 }
 
 /// Fit log y = c + slope · log x by least squares.
@@ -44,16 +46,19 @@ pub fn fit_loglog(x: &[f64], y: &[f64]) -> Fit {
     } else {
         f64::NAN
     };
-    Fit { slope, stderr }
+    Fit {
+        slope,
+        stderr,
+        points: lx.len(),
+    }
 }
 
 /// The first m at which a distance has reached the grid's floor: it is no
 /// larger than the grid gap (the same distance between the two finest PDE
-/// solutions; NaN disables this test), or it stops falling from there on
-/// (local slope to the next m above −0.25, where −0.5 is expected).
+/// solutions; NaN disables this test), or it no longer falls (local slope
+/// from the previous m above −0.25, where −0.5 is expected).
 pub fn floor_start(ms: &[f64], d: &[f64], grid_gap: f64) -> Option<f64> {
-    let flat =
-        |i: usize| i + 1 < ms.len() && (d[i + 1] / d[i]).ln() / (ms[i + 1] / ms[i]).ln() > -0.25;
+    let flat = |i: usize| i > 0 && (d[i] / d[i - 1]).ln() / (ms[i] / ms[i - 1]).ln() > -0.25;
     (0..ms.len())
         .find(|&i| d[i] <= grid_gap || flat(i))
         .map(|i| ms[i])
@@ -75,6 +80,8 @@ pub struct Converged {
     pub vs_h: Vec<Vec<f64>>,
     /// Cell widths h (of axis 0) of the resolutions.
     pub h: Vec<f64>,
+    /// [metric]: the slope against m over the m before the floor (all m
+    /// when fewer than two come before it).
     pub fit_m: Vec<Fit>,
     pub fit_h: Vec<Fit>,
     pub floor_m: Vec<Option<f64>>,
@@ -219,30 +226,37 @@ pub fn converge(
     }
     let mf: Vec<f64> = ms.iter().map(|&m| m as f64).collect();
     let h: Vec<f64> = pdes.iter().map(|(s, _)| s.grid.h[0]).collect();
-    let positive = |v: &[f64]| v.iter().all(|&x| x > 0.0);
     // a fit needs two points and positive distances
-    let fits = |x: &[f64], rows: &[Vec<f64>]| -> Vec<Fit> {
-        rows.iter()
-            .map(|y| {
-                if x.len() > 1 && positive(y) {
-                    fit_loglog(x, y)
-                } else {
-                    Fit {
-                        slope: f64::NAN,
-                        stderr: f64::NAN,
-                    }
-                }
-            })
-            .collect()
+    let fit = |x: &[f64], y: &[f64]| -> Fit {
+        if x.len() > 1 && y.iter().all(|&v| v > 0.0) {
+            fit_loglog(x, y)
+        } else {
+            Fit {
+                slope: f64::NAN,
+                stderr: f64::NAN,
+                points: 0,
+            }
+        }
     };
+    let floor_m: Vec<Option<f64>> = vs_m
+        .iter()
+        .zip(&grid_gap)
+        .map(|(y, &g)| floor_start(&mf, y, g))
+        .collect();
+    // against m: the rate before the floor
+    let fit_m = vs_m
+        .iter()
+        .zip(&floor_m)
+        .map(|(y, floor)| {
+            let before = floor.map_or(mf.len(), |f| mf.iter().take_while(|&&m| m < f).count());
+            let n = if before >= 2 { before } else { mf.len() };
+            fit(&mf[..n], &y[..n])
+        })
+        .collect();
     Ok(Converged {
-        fit_m: fits(&mf, &vs_m),
-        fit_h: fits(&h, &vs_h),
-        floor_m: vs_m
-            .iter()
-            .zip(&grid_gap)
-            .map(|(y, &g)| floor_start(&mf, y, g))
-            .collect(),
+        fit_m,
+        fit_h: vs_h.iter().map(|y| fit(&h, y)).collect(),
+        floor_m,
         grid_gap,
         ms: ms.to_vec(),
         seeds,
@@ -276,8 +290,9 @@ mod tests {
         assert_eq!(floor_start(&ms, &[0.1, 0.031, 0.01, 0.0032], nan), None);
         assert_eq!(
             floor_start(&ms, &[0.1, 0.031, 0.012, 0.011], nan),
-            Some(1e4)
+            Some(1e5)
         );
+        assert_eq!(floor_start(&ms, &[0.1, 0.09, 0.012, 0.011], nan), Some(1e3));
         // still falling, but already at the grid's own error
         assert_eq!(
             floor_start(&ms, &[0.1, 0.031, 0.01, 0.0032], 0.005),

@@ -99,6 +99,13 @@ fn mfpde_converge_writes_slopes_floors_and_a_plot() {
         );
     }
     assert!(table.contains("grid gap"), "{table}");
+    // each slope is fitted over the m before its floor (at least 2 of 3)
+    let pts = f
+        .dataset("converge/slope_m_points")
+        .unwrap()
+        .read_f64()
+        .unwrap();
+    assert!(pts.iter().all(|p| (2.0..=3.0).contains(p)), "{pts:?}");
     assert!(
         std::fs::metadata(dir.path().join("conv_converge.png"))
             .unwrap()

@@ -478,7 +478,8 @@ impl CompareWriter {
 /// Write a convergence study: a results file (problem and finest grid) with
 /// `/converge/m` [M], `cells` [H], `h` [H], `vs_m`, `vs_m_se` [K, M],
 /// `vs_h` [K, H], `slope_m`, `slope_m_err`, `slope_h`, `slope_h_err`,
-/// `floor_m` [K] (NaN: no floor), `grid_gap` [K] (the distance between the
+/// `floor_m` [K] (NaN: no floor), `slope_m_points` [K] (the m fitted: those
+/// before the floor), `grid_gap` [K] (the distance between the
 /// PDE on the two finest grids; NaN with one), attributes `metrics` (K names,
 /// comma separated) and `seeds`.
 pub fn write_converge(path: &Path, fine: &Setup, c: &Converged) -> Result<()> {
@@ -510,6 +511,11 @@ pub fn write_converge(path: &Path, fine: &Setup, c: &Converged) -> Result<()> {
         put("vs_m_se", c.vs_m_se.concat(), vec![k, nm])?;
         put("vs_h", c.vs_h.concat(), vec![k, nh])?;
         put("grid_gap", c.grid_gap.clone(), vec![k])?;
+        put(
+            "slope_m_points",
+            c.fit_m.iter().map(|f| f.points as f64).collect(),
+            vec![k],
+        )?;
         put(
             "slope_m",
             c.fit_m.iter().map(|f| f.slope).collect(),
