@@ -231,6 +231,11 @@ struct Mirror {
 }
 
 impl Mirror {
+    /// Pairs of two distinct nodes (evaluated once for both).
+    fn folded(&self) -> usize {
+        self.pairs.iter().filter(|p| p.1.is_some()).count()
+    }
+
     /// The folding of a problem's population nodes, when its unit is odd
     /// and the step uses them.
     fn of(setup: &Setup, opts: &ParticleOptions, pop_xt: &[f64]) -> Option<Mirror> {
@@ -347,7 +352,7 @@ impl Swarm {
     /// the unit have no such symmetry, or it is switched off).
     pub fn mirrored_pairs(&self) -> usize {
         match (&self.mirror, self.use_mirror) {
-            (Some(mr), true) => mr.pairs.iter().filter(|p| p.1.is_some()).count(),
+            (Some(mr), true) => mr.folded(),
             _ => 0,
         }
     }
@@ -550,8 +555,7 @@ fn population_table(setup: &Setup) -> Vec<f64> {
 /// How many ±x node pairs a run of `opts` on `setup` evaluates once each
 /// (see [`Swarm::mirrored_pairs`]), without building the swarm.
 pub fn folded_pairs(setup: &Setup, opts: &ParticleOptions) -> usize {
-    Mirror::of(setup, opts, &population_table(setup))
-        .map_or(0, |mr| mr.pairs.iter().filter(|p| p.1.is_some()).count())
+    Mirror::of(setup, opts, &population_table(setup)).map_or(0, |mr| mr.folded())
 }
 
 /// x̃ of node i (of n) into column i of a coordinate-major d_w × n table.
