@@ -61,6 +61,21 @@ fn draw_err<E: std::fmt::Display>(e: E) -> Error {
     }
 }
 
+/// The legend of a chart's labelled series, boxed, at `pos`.
+fn legend<'a, DB, CT>(chart: &mut ChartContext<'a, DB, CT>, pos: SeriesLabelPosition) -> Result<()>
+where
+    DB: DrawingBackend + 'a,
+    CT: plotters::coord::CoordTranslate,
+{
+    chart
+        .configure_series_labels()
+        .position(pos)
+        .background_style(WHITE)
+        .border_style(BLACK)
+        .draw()
+        .map_err(draw_err)
+}
+
 /// What the plots read from a results file.
 struct Data {
     edges: Vec<Vec<f64>>,
@@ -358,12 +373,7 @@ fn draw_marginals(data: &Data, path: &Path) -> Result<()> {
             .map_err(draw_err)?
             .label("particles")
             .legend(|(x, y)| Circle::new((x + 10, y), 3, RED.filled()));
-        chart
-            .configure_series_labels()
-            .background_style(WHITE)
-            .border_style(BLACK)
-            .draw()
-            .map_err(draw_err)?;
+        legend(&mut chart, SeriesLabelPosition::MiddleRight)?;
     }
     root.present().map_err(draw_err)
 }
@@ -410,12 +420,7 @@ fn log_chart(path: &Path, title: &str, lines: &[(&str, &[f64], &[f64])]) -> Resu
             .label(*label)
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color));
     }
-    chart
-        .configure_series_labels()
-        .background_style(WHITE)
-        .border_style(BLACK)
-        .draw()
-        .map_err(draw_err)?;
+    legend(&mut chart, SeriesLabelPosition::MiddleRight)?;
     root.present().map_err(draw_err)
 }
 
@@ -526,12 +531,6 @@ fn draw_converge(file: &File, path: &Path) -> Result<()> {
                 .map_err(draw_err)?;
         }
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::LowerLeft)
-        .background_style(WHITE)
-        .border_style(BLACK)
-        .draw()
-        .map_err(draw_err)?;
+    legend(&mut chart, SeriesLabelPosition::LowerLeft)?;
     root.present().map_err(draw_err)
 }
