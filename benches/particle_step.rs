@@ -30,7 +30,7 @@ fn bench_particles(c: &mut Criterion) {
             .num_threads(threads)
             .build()
             .unwrap();
-        let mut swarm = pool.install(|| Swarm::new(&setup, &opts));
+        let mut swarm = pool.install(|| Swarm::new(&setup.model, &setup.initial, &opts));
         if threads == 1 {
             eprintln!("{} node pairs ±x folded", swarm.mirrored_pairs());
         }

@@ -1,12 +1,15 @@
 //! **Command line**: `mfpde pde`, `mfpde particles`, `mfpde check`, and `mfpde` alone (the
 //! built-in quickstart into `output/quickstart.h5`).
 
+use crate::compare::{self, CompareObserver, CompareRow, DISTANCES};
 use crate::diagnostics::{self, Diagnostics};
 use crate::error::Result;
-use crate::io::hdf5::{ParticleWriter, PdeWriter};
-use crate::particles::{self, ParticleDiagnostics, ParticleObserver, ParticleOptions};
+use crate::grid::Grid;
+use crate::output::{self, CompareOutput, ParticleOutput, PdeOutput};
+use crate::particles::{self, ParticleDiagnostics, ParticleObserver, Swarm};
 use crate::problem::LoadedProblem;
 use crate::setup::Setup;
+use crate::side_by_side::run_side_by_side;
 use crate::solve::{self, Observer};
 use clap::{Args, Parser, Subcommand};
 use std::path::{Path, PathBuf};
@@ -177,9 +180,9 @@ fn describe(setup: &Setup) -> String {
         g.dim(),
         g.names.join(", "),
         g.len(),
-        setup.quad.len(),
-        setup.noise,
-        setup.net.weight_decay,
+        setup.model.quad.len(),
+        setup.model.noise,
+        setup.model.weight_decay,
         setup.t_end
     )
 }
@@ -199,7 +202,7 @@ pub fn run_pde(lp: &LoadedProblem, out: &Path) -> Result<()> {
         "min_density"
     );
     let start = Instant::now();
-    let mut writer = PdeWriter::create(out, &setup)?;
+    let mut writer = PdeOutput::create(out, &setup)?;
     let mut printer = Printer;
     let summary = solve::solve(&setup, &mut [&mut printer, &mut writer])?;
     let secs = start.elapsed().as_secs_f64();
@@ -220,12 +223,14 @@ pub fn run_pde(lp: &LoadedProblem, out: &Path) -> Result<()> {
     plot(out)
 }
 
-/// Prints a line per particle snapshot.
-struct ParticlePrinter;
+/// Prints a line per particle snapshot (with the fraction of neurons
+/// outside the grid's box).
+struct ParticlePrinter<'a>(&'a Grid);
 
-impl ParticleObserver for ParticlePrinter {
-    fn snapshot(&mut self, d: &ParticleDiagnostics, _theta: &[f64]) -> Result<()> {
-        out!("{:>8.3} {:>12.6e} {:>10.3e}", d.time, d.risk, d.outside);
+impl ParticleObserver for ParticlePrinter<'_> {
+    fn snapshot(&mut self, d: &ParticleDiagnostics, theta: &[f64]) -> Result<()> {
+        let (_, outside) = particles::histogram(self.0, theta, d.mean.len());
+        out!("{:>8.3} {:>12.6e} {:>10.3e}", d.time, d.risk, outside);
         Ok(())
     }
 }
@@ -233,7 +238,7 @@ impl ParticleObserver for ParticlePrinter {
 /// Train the network of a problem's `[particles]` section into `out`.
 pub fn run_particles(lp: &LoadedProblem, out: &Path) -> Result<()> {
     let setup = Setup::new(lp)?;
-    let opts = ParticleOptions::from_problem(lp)?;
+    let opts = setup.particle_options()?;
     out!(
         "mfpde {} particles: m = {}, dt = {}, mode = {}, seed = {}, D = {}, η = {}",
         setup.name,
@@ -242,12 +247,19 @@ pub fn run_particles(lp: &LoadedProblem, out: &Path) -> Result<()> {
         opts.mode.name(),
         opts.seed,
         setup.grid.dim(),
-        setup.noise
+        setup.model.noise
     );
     out!("{:>8} {:>12} {:>10}", "t", "risk", "outside");
     let start = Instant::now();
-    let mut writer = ParticleWriter::create(out, &setup, &opts)?;
-    let summary = particles::run(&setup, &opts, &mut [&mut ParticlePrinter, &mut writer])?;
+    let mut writer = ParticleOutput::create(out, &setup, &opts)?;
+    let mut swarm = Swarm::new(&setup.model, &setup.initial, &opts);
+    let summary = particles::run(
+        &mut swarm,
+        opts.dt,
+        &setup.snapshot_times,
+        &setup.f_points,
+        &mut [&mut ParticlePrinter(&setup.grid), &mut writer],
+    )?;
     let secs = start.elapsed().as_secs_f64();
     out!(
         "{} steps in {:.2} s ({:.3e} neuron-steps/s)",
@@ -259,10 +271,45 @@ pub fn run_particles(lp: &LoadedProblem, out: &Path) -> Result<()> {
     plot(out)
 }
 
-/// The PDE and the particles side by side, with the comparison table.
+/// Prints a line per snapshot of a side-by-side run: the risks and every
+/// distance.
+struct ComparePrinter;
+
+impl ComparePrinter {
+    fn header(grid: &Grid) -> String {
+        let mut h = format!("{:>7} {:>11} {:>11}", "t", "R_pde", "R_particles");
+        for d in DISTANCES {
+            if d.per_axis {
+                for n in &grid.names {
+                    h += &format!(" {:>9}", format!("{}({n})", d.label));
+                }
+            } else {
+                h += &format!(" {:>9}", d.label);
+            }
+        }
+        h
+    }
+}
+
+impl CompareObserver for ComparePrinter {
+    fn row(&mut self, r: &CompareRow) -> Result<()> {
+        let values: Vec<String> = r.flat().iter().map(|v| format!("{v:>9.3e}")).collect();
+        out!(
+            "{:>7.3} {:>11.5e} {:>11.5e} {}",
+            r.time,
+            r.pde_risk,
+            r.particle_risk,
+            values.join(" ")
+        );
+        Ok(())
+    }
+}
+
+/// The PDE and the particles side by side into `out`, with the comparison
+/// table.
 pub fn run_compare(lp: &LoadedProblem, out: &Path) -> Result<()> {
     let setup = setup_of(lp)?;
-    let opts = ParticleOptions::from_problem(lp)?;
+    let opts = setup.particle_options()?;
     let g = &setup.grid;
     out!(
         "{}; m = {} neurons, dt = {}, {} mode",
@@ -271,36 +318,21 @@ pub fn run_compare(lp: &LoadedProblem, out: &Path) -> Result<()> {
         opts.dt,
         opts.mode.name()
     );
-    let w1_heads: Vec<String> = g.names.iter().map(|n| format!("W1({n})")).collect();
-    out!(
-        "{:>7} {:>11} {:>11} {:>9} {} {:>9}",
-        "t",
-        "R_pde",
-        "R_particles",
-        "L1",
-        w1_heads
-            .iter()
-            .map(|h| format!("{h:>9}"))
-            .collect::<Vec<_>>()
-            .join(" "),
-        "SW2"
-    );
+    out!("{}", ComparePrinter::header(g));
     let start = Instant::now();
-    let mut print = |r: &crate::compare::CompareRow| {
-        out!(
-            "{:>7.3} {:>11.5e} {:>11.5e} {:>9.3e} {} {:>9.3e}",
-            r.time,
-            r.pde_risk,
-            r.particle_risk,
-            r.l1,
-            r.w1.iter()
-                .map(|w| format!("{w:>9.3e}"))
-                .collect::<Vec<_>>()
-                .join(" "),
-            r.sw2
-        );
-    };
-    let run = crate::run::run_joint(&setup, &opts, Some(out), &mut [], &mut print)?;
+    output::create(out, &setup)?;
+    let mut pde = PdeOutput::add(out, &setup)?;
+    let mut net = ParticleOutput::add(out, &setup, &opts)?;
+    let dirs = compare::directions(g.dim(), compare::SW2_DIRECTIONS);
+    let mut distances = CompareOutput::add(out, g.dim(), &dirs)?;
+    let run = run_side_by_side(
+        &setup,
+        &opts,
+        &mut [&mut pde],
+        &mut [&mut net],
+        &mut [&mut distances, &mut ComparePrinter],
+    )?;
+    crate::io::hdf5::mark_complete(out)?;
     let tm = run.times;
     out!(
         "{:.1} s (PDE {:.1} s, particles {:.1} s, distances {:.1} s, particle and distance output {:.1} s); wrote {}",
@@ -347,9 +379,7 @@ pub fn run_converge(
         format!("{cells:?}"),
         "increasing cell counts",
     )?;
-    if lp.problem.particles.is_none() {
-        ParticleOptions::from_problem(lp)?;
-    }
+    Setup::new(lp)?.particle_options()?;
     let start = Instant::now();
     let mut progress = |s: &str| out!("  {s} ({:.1} s)", start.elapsed().as_secs_f64());
     let c = crate::converge::converge(lp, ms, seeds, cells, &mut progress)?;
@@ -418,7 +448,7 @@ pub fn run_converge(
         &[format!("grid.cells=[{list}]")],
         &lp.base_dir,
     )?)?;
-    crate::io::hdf5::write_converge(out, &fine, &c)?;
+    output::write_converge(out, &fine, &c)?;
     out!("wrote {}", out.display());
     plot(out)
 }
@@ -435,27 +465,23 @@ pub fn plot(file: &Path) -> Result<()> {
 pub fn check(lp: &LoadedProblem) -> Result<()> {
     let setup = Setup::new(lp)?;
     let g = &setup.grid;
-    let q = setup.quad.len();
-    let wax = usize::from(setup.net.frozen_a.is_none());
+    let q = setup.model.quad.len();
+    let wax = usize::from(setup.model.net.frozen_a.is_none());
     let nw: usize = g.n[wax..].iter().product();
     let nwf: usize = (wax..g.dim()).map(|ax| nw / g.n[ax] * (g.n[ax] + 1)).sum();
     let bytes = 8 * (q * (nw + nwf) + g.len() * (4 + g.dim()));
     let rho0 = setup.rho0();
     let mut stepper = solve::make_stepper(&setup);
     let dt = stepper.stable_dt(&rho0);
-    let d0 = diagnostics::compute(
-        0.0,
-        &setup.net,
-        setup.noise,
-        g,
-        &mut stepper.velocity,
-        &rho0,
-        &[],
-    );
+    let d0 = diagnostics::compute(0.0, g, stepper.velocity(), &rho0, &[]);
     out!("problem {}: valid", setup.name);
     out!("  phase space   D = {} ({})", g.dim(), g.names.join(", "));
     out!("  cells         {} = {:?}", g.len(), g.n);
-    out!("  quadrature    {} nodes (d_x = {})", q, setup.net.dim_x);
+    out!(
+        "  quadrature    {} nodes (d_x = {})",
+        q,
+        setup.model.net.dim_x
+    );
     out!("  w points      {nw} centres, {nwf} faces");
     out!(
         "  memory        {:.1} MiB (tables and scratch)",
@@ -476,7 +502,7 @@ pub fn check(lp: &LoadedProblem) -> Result<()> {
             (setup.t_end / o.dt).ceil(),
             8.0 * (o.m * g.dim()) as f64 / 1048576.0,
         );
-        let pairs = particles::folded_pairs(&setup, &o);
+        let pairs = particles::folded_pairs(&setup.model, &o);
         out!(
             "  particle step {k} nodes{}, {} loops",
             if pairs > 0 {

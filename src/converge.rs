@@ -9,11 +9,11 @@
 //! which m. [`Converged::grid_gap`] measures that floor directly: the same
 //! distance between the PDE solutions on the two finest grids.
 
-use crate::compare::{self, directions};
+use crate::compare::{self, directions, Context, Measure, Side, SW2_DIRECTIONS};
+use crate::diagnostics::Diagnostics;
 use crate::error::Result;
 use crate::particles::{self, histogram, Swarm};
 use crate::problem::LoadedProblem;
-use crate::run::SW2_DIRECTIONS;
 use crate::setup::Setup;
 use crate::solve::{self, Observer};
 
@@ -91,16 +91,16 @@ pub struct Converged {
     pub grid_gap: Vec<f64>,
 }
 
-/// The last snapshot of a PDE run.
+/// The final snapshot of a PDE run: ρ, f_h at the nodes, R_h.
 #[derive(Default)]
-struct Last {
+struct FinalDensity {
     rho: Vec<f64>,
     f_nodes: Vec<f64>,
     risk: f64,
 }
 
-impl Observer for Last {
-    fn snapshot(&mut self, d: &crate::diagnostics::Diagnostics, rho: &[f64]) -> Result<()> {
+impl Observer for FinalDensity {
+    fn snapshot(&mut self, d: &Diagnostics, rho: &[f64]) -> Result<()> {
         self.rho = rho.to_vec();
         self.f_nodes = d.f_nodes.clone();
         self.risk = d.risk;
@@ -108,11 +108,18 @@ impl Observer for Last {
     }
 }
 
-fn metric_values(row: &compare::CompareRow) -> Vec<f64> {
-    let mut v = vec![row.l1];
-    v.extend(&row.w1);
-    v.extend([row.sw2, row.risk_gap, row.f_gap]);
-    v
+impl FinalDensity {
+    /// As a side of a comparison, on its grid.
+    fn side<'a>(&'a self, grid: &'a crate::grid::Grid) -> Side<'a> {
+        Side {
+            measure: Measure::Density {
+                grid,
+                rho: &self.rho,
+            },
+            f_nodes: &self.f_nodes,
+            risk: self.risk,
+        }
+    }
 }
 
 /// Run the study. `progress` is told of each run as it finishes.
@@ -135,35 +142,26 @@ pub fn converge(
         ];
         let l = LoadedProblem::from_str(&lp.toml, &sets, &lp.base_dir)?;
         let s = Setup::new(&l)?;
-        let mut last = Last::default();
+        let mut last = FinalDensity::default();
         solve::solve(&s, &mut [&mut last])?;
         progress(&format!("PDE {n}^{d}: R = {:.5e}", last.risk));
         pdes.push((s, last));
     }
     let (fine, fine_last) = pdes.last().expect("at least one resolution");
-    let opts0 = fine.particles.expect("validated [particles]");
+    let opts0 = fine.particle_options()?;
     let dirs = directions(d, SW2_DIRECTIONS);
-    let mut metrics = vec!["l1".to_string()];
-    metrics.extend(fine.grid.names.iter().map(|n| format!("w1_{n}")));
-    metrics.extend(["sw2", "risk_gap", "f_gap"].map(String::from));
+    let ctx = Context {
+        weights: &fine.model.quad.weights,
+        dirs: &dirs,
+    };
+    let metrics = compare::metric_names(&fine.grid.names);
     let k = metrics.len();
     let grid_gap = match pdes.len() {
         1 => vec![f64::NAN; k],
         n => {
             let (coarse, cl) = &pdes[n - 2];
-            let row = compare::compare_grids(
-                &fine.quad.weights,
-                &dirs,
-                (&coarse.grid, &cl.rho, &cl.f_nodes, cl.risk),
-                (
-                    &fine.grid,
-                    &fine_last.rho,
-                    &fine_last.f_nodes,
-                    fine_last.risk,
-                ),
-                fine.t_end,
-            );
-            metric_values(&row)
+            let (a, b) = (cl.side(&coarse.grid), fine_last.side(&fine.grid));
+            compare::compare(&ctx, &a, &b, fine.t_end).flat()
         }
     };
     let mut vs_m = vec![vec![0.0; ms.len()]; k];
@@ -176,39 +174,32 @@ pub fn converge(
             o.m = m;
             o.store = m;
             o.seed = opts0.seed + seed as u64;
-            let mut sw = Swarm::new(fine, &o);
-            let sum = particles::run_with(fine, &o, &mut sw, &mut [])?;
-            // against the finest PDE
-            let row = compare::compare(
-                &fine.grid,
-                &fine.quad.weights,
-                &dirs,
-                (&fine_last.rho, &fine_last.f_nodes, fine_last.risk),
-                &sw.theta,
-                (&sum.last.histogram, sum.last.outside),
-                &sum.last.f_nodes,
-                sum.last.risk,
-                fine.t_end,
-            );
-            for (s, v) in samples.iter_mut().zip(metric_values(&row)) {
-                s.push(v);
-            }
-            // the largest m also against every resolution
-            if i + 1 == ms.len() {
-                for (j, (s, last)) in pdes.iter().enumerate() {
-                    let (hist, out) = histogram(&s.grid, &sw.theta, d);
-                    let row = compare::compare(
-                        &s.grid,
-                        &s.quad.weights,
-                        &dirs,
-                        (&last.rho, &last.f_nodes, last.risk),
-                        &sw.theta,
-                        (&hist, out),
-                        &sum.last.f_nodes,
-                        sum.last.risk,
-                        s.t_end,
-                    );
-                    for (c, v) in metric_values(&row).into_iter().enumerate() {
+            let mut sw = Swarm::new(&fine.model, &fine.initial, &o);
+            let sum = particles::run(&mut sw, o.dt, &fine.snapshot_times, &[], &mut [])?;
+            // against the PDE on every resolution (the finest for vs_m)
+            for (j, (s, last)) in pdes.iter().enumerate() {
+                if j + 1 < pdes.len() && i + 1 < ms.len() {
+                    continue;
+                }
+                let (hist, outside) = histogram(&s.grid, &sw.theta, d);
+                let net = Side {
+                    measure: Measure::Neurons {
+                        theta: &sw.theta,
+                        hist: &hist,
+                        outside,
+                    },
+                    f_nodes: &sum.last.f_nodes,
+                    risk: sum.last.risk,
+                };
+                let row = compare::compare(&ctx, &last.side(&s.grid), &net, s.t_end).flat();
+                if j + 1 == pdes.len() {
+                    for (smp, v) in samples.iter_mut().zip(&row) {
+                        smp.push(*v);
+                    }
+                }
+                // the largest m also against every resolution
+                if i + 1 == ms.len() {
+                    for (c, v) in row.into_iter().enumerate() {
                         vs_h[c][j] += v / seeds as f64;
                     }
                 }

@@ -2,9 +2,8 @@
 //! entropy term, free energy, boundary mass, min ρ, mean and covariance of θ,
 //! f_h at evaluation points.
 
-use crate::grid::Grid;
-use crate::model::{dot, Network};
-use crate::setup::MAX_DIM;
+use crate::grid::{Grid, MAX_DIM};
+use crate::model::MeanField;
 use crate::velocity::Velocity;
 use rayon::prelude::*;
 
@@ -33,6 +32,21 @@ pub struct Diagnostics {
     pub f_values: Vec<f64>,
     /// f_h at the quadrature nodes x_q.
     pub f_nodes: Vec<f64>,
+}
+
+impl Diagnostics {
+    /// The scalar diagnostics by their names in the files (`/pde/<name>`).
+    pub fn series(&self) -> [(&'static str, f64); 7] {
+        [
+            ("time", self.time),
+            ("mass", self.mass),
+            ("risk", self.risk),
+            ("entropy", self.entropy),
+            ("free_energy", self.free_energy),
+            ("boundary_mass", self.boundary_mass),
+            ("min_density", self.min_density),
+        ]
+    }
 }
 
 /// Cell sums needed by the diagnostics, in one parallel pass.
@@ -87,9 +101,7 @@ fn cell_sums(grid: &Grid, rho: &[f64]) -> Sums {
             grid.unravel(flat, &mut idx[..d]);
             let m = r * vol;
             let mut th = [0.0; MAX_DIM];
-            for k in 0..d {
-                th[k] = grid.centre(k, idx[k]);
-            }
+            grid.centre_of(flat, &mut th[..d]);
             s.mass += m;
             s.min = s.min.min(r);
             if r > 0.0 {
@@ -115,27 +127,21 @@ pub fn mass(grid: &Grid, rho: &[f64]) -> f64 {
     rho.par_iter().sum::<f64>() * grid.cell_volume()
 }
 
-/// Risk, entropy term and free energy without the snapshot extras (for the
-/// light history). `velocity` is re-evaluated at ρ.
-pub fn energies(
-    net: &Network,
-    noise: f64,
-    grid: &Grid,
-    vel: &mut Velocity,
-    rho: &[f64],
-) -> (f64, f64, f64) {
+/// Risk, entropy term and free energy of ρ without the snapshot extras (for
+/// the light history). `vel` is re-evaluated at ρ.
+pub fn energies(grid: &Grid, vel: &mut Velocity, rho: &[f64]) -> (f64, f64, f64) {
     vel.eval_f(rho);
     let s = cell_sums(grid, rho);
-    let risk = vel.data_risk() + 0.5 * net.weight_decay * s.theta2;
-    let ent = 0.5 * noise * s.ent;
-    (risk, ent, risk + ent)
+    let model = vel.model();
+    let risk = model.risk(vel.f_nodes(), s.theta2);
+    let ent = model.entropy_term(s.ent);
+    (risk, ent, model.free_energy(risk, ent))
 }
 
-/// All snapshot diagnostics of ρ at time t.
+/// All snapshot diagnostics of ρ at time t, f_h at `f_points`. `vel` is
+/// re-evaluated at ρ.
 pub fn compute(
     t: f64,
-    net: &Network,
-    noise: f64,
     grid: &Grid,
     vel: &mut Velocity,
     rho: &[f64],
@@ -144,8 +150,9 @@ pub fn compute(
     vel.eval_f(rho);
     let s = cell_sums(grid, rho);
     let d = grid.dim();
-    let risk = vel.data_risk() + 0.5 * net.weight_decay * s.theta2;
-    let entropy = 0.5 * noise * s.ent;
+    let model: &MeanField = vel.model();
+    let risk = model.risk(vel.f_nodes(), s.theta2);
+    let entropy = model.entropy_term(s.ent);
     let mean: Vec<f64> = (0..d).map(|i| s.m1[i] / s.mass).collect();
     let mut cov = vec![0.0; d * d];
     for i in 0..d {
@@ -158,40 +165,12 @@ pub fn compute(
         mass: s.mass,
         risk,
         entropy,
-        free_energy: risk + entropy,
+        free_energy: model.free_energy(risk, entropy),
         boundary_mass: s.boundary,
         min_density: s.min,
         mean,
         cov,
-        f_values: f_points.iter().map(|x| f_at(net, grid, vel, x)).collect(),
+        f_values: vel.f_at_points(f_points),
         f_nodes: vel.f_nodes().to_vec(),
     }
-}
-
-/// f_h(x) = Σ_w m1(w) σ(w·x̃) from the first moments of the last
-/// [`Velocity::eval_f`].
-fn f_at(net: &Network, grid: &Grid, vel: &Velocity, x: &[f64]) -> f64 {
-    let mut xt = vec![0.0; net.dim_w()];
-    net.augment(x, &mut xt);
-    let wax = usize::from(net.frozen_a.is_none());
-    let wgrid = Grid::new(
-        grid.lo[wax..].to_vec(),
-        grid.hi[wax..].to_vec(),
-        grid.n[wax..].to_vec(),
-        vec![],
-    );
-    vel.moments()
-        .par_iter()
-        .enumerate()
-        .map(|(p, m)| {
-            let mut idx = [0usize; MAX_DIM];
-            let dw = wgrid.dim();
-            wgrid.unravel(p, &mut idx[..dw]);
-            let mut w = [0.0; MAX_DIM];
-            for k in 0..dw {
-                w[k] = wgrid.centre(k, idx[k]);
-            }
-            m * net.activation.sigma(dot(&w[..dw], &xt))
-        })
-        .sum()
 }

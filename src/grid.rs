@@ -4,6 +4,9 @@
 
 use ndarray::{ArrayViewD, IxDyn};
 
+/// Largest phase-space dimension D of a grid.
+pub const MAX_DIM: usize = 4;
+
 /// A uniform Cartesian grid in D = 1..4 dimensions.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Grid {
@@ -89,20 +92,30 @@ impl Grid {
         }
     }
 
+    /// The centre θ_i of flat cell `flat`, written into `theta` (length D).
+    #[inline]
+    pub fn centre_of(&self, mut flat: usize, theta: &mut [f64]) {
+        for k in (0..self.dim()).rev() {
+            theta[k] = self.centre(k, flat % self.n[k]);
+            flat /= self.n[k];
+        }
+    }
+
+    /// The grid of axes `from..D` alone (the w sub-grid when `from` is the
+    /// first w axis).
+    pub fn tail(&self, from: usize) -> Grid {
+        Grid::new(
+            self.lo[from..].to_vec(),
+            self.hi[from..].to_vec(),
+            self.n[from..].to_vec(),
+            self.names.get(from..).unwrap_or_default().to_vec(),
+        )
+    }
+
     /// True when the cell lies in the outermost layer of cells.
     #[inline]
     pub fn on_boundary(&self, idx: &[usize]) -> bool {
         idx.iter().zip(&self.n).any(|(&i, &n)| i == 0 || i + 1 == n)
-    }
-
-    /// The grid with every axis refined by `factor` (same box).
-    pub fn refined(&self, factor: usize) -> Grid {
-        Grid::new(
-            self.lo.clone(),
-            self.hi.clone(),
-            self.n.iter().map(|n| n * factor).collect(),
-            self.names.clone(),
-        )
     }
 }
 
@@ -152,6 +165,9 @@ mod tests {
         let mut idx = [0; 3];
         g.unravel(6 * 2 + 2 + 1, &mut idx);
         assert_eq!(idx, [2, 1, 1]);
+        let mut th = [0.0; 3];
+        g.centre_of(6 * 2 + 2 + 1, &mut th);
+        assert_eq!(th, [g.centre(0, 2), g.centre(1, 1), g.centre(2, 1)]);
         assert_eq!(g.edges(0), vec![-1.0, -0.5, 0.0, 0.5, 1.0]);
         assert!(g.on_boundary(&[0, 1, 1]) && g.on_boundary(&[1, 1, 0]));
         let g4 = Grid::new(vec![0.0; 2], vec![1.0; 2], vec![4, 4], vec![]);

@@ -7,11 +7,15 @@
 //! on an (a, w) grid with the conventions of MODEL.md: f_μ(x) = ∫ a σ(w·x̃) μ,
 //! R(μ) = ½ E_x[(f_μ − f*)²] + (λ/2) ∫|θ|² μ, V = −∇_θ δR/δμ, mean-field time t.
 //!
-//! Modules, in the order data flows through them: [`problem`] (TOML files),
-//! [`setup`] (validation), [`model`] (σ, quadrature of P, f*), [`grid`],
-//! [`initial`] (ρ0 cell averages), [`velocity`] (V[ρ] on faces), [`scheme`]
-//! (advection, diffusion, splitting), [`solve`] (time loop and observers),
-//! [`diagnostics`], [`io`] (HDF5), [`cli`].
+//! Modules, in the order data flows through them (each imports only those
+//! before it; [`error`] and [`io`] are leaves): [`problem`] (TOML files),
+//! [`setup`] (validation), [`model`] ([`model::MeanField`], the one home of
+//! f, R, F, Ψ and V), [`grid`], [`initial`] (ρ0 cell averages), [`velocity`]
+//! (V[ρ] on faces), [`scheme`] (advection, diffusion, splitting),
+//! [`diagnostics`], [`solve`] (time loop and observers), [`particles`] (the
+//! m-neuron network), [`compare`] (distances), [`side_by_side`] (PDE and
+//! network together), [`converge`] (rates in m and h), [`output`] (results
+//! files), [`cli`]; [`io`] writes and reads HDF5 and draws plots.
 
 pub mod cli;
 pub mod compare;
@@ -22,11 +26,12 @@ pub mod grid;
 pub mod initial;
 pub mod io;
 pub mod model;
+pub mod output;
 pub mod particles;
 pub mod problem;
-pub mod run;
 pub mod scheme;
 pub mod setup;
+pub mod side_by_side;
 pub mod solve;
 pub mod velocity;
 

@@ -176,12 +176,18 @@ pub struct SolverSpec {
     /// Courant number; ≤ 0.5 keeps ρ ≥ 0.
     #[serde(default = "default_cfl")]
     pub cfl: f64,
-    /// minmod, mc, van_leer.
+    /// The advection's face flux: muscl, upwind.
+    #[serde(default = "default_flux")]
+    pub flux: String,
+    /// MUSCL's limiter: minmod, mc, van_leer.
     #[serde(default = "default_limiter")]
     pub limiter: String,
     /// spectral, backward_euler, crank_nicolson.
     #[serde(default = "default_diffusion")]
     pub diffusion: String,
+    /// How advection and diffusion are joined: strang, lie.
+    #[serde(default = "default_splitting")]
+    pub splitting: String,
     /// Largest time step (mean-field time).
     #[serde(default = "default_dt_max")]
     pub dt_max: f64,
@@ -194,8 +200,10 @@ impl Default for SolverSpec {
     fn default() -> Self {
         SolverSpec {
             cfl: default_cfl(),
+            flux: default_flux(),
             limiter: default_limiter(),
             diffusion: default_diffusion(),
+            splitting: default_splitting(),
             dt_max: default_dt_max(),
             history_every: default_history_every(),
         }
@@ -226,6 +234,12 @@ fn default_one() -> f64 {
 }
 fn default_cfl() -> f64 {
     0.5
+}
+fn default_flux() -> String {
+    "muscl".into()
+}
+fn default_splitting() -> String {
+    "strang".into()
 }
 fn default_limiter() -> String {
     "minmod".into()

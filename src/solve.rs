@@ -18,6 +18,19 @@ pub struct HistoryRecord {
     pub dt: f64,
 }
 
+impl HistoryRecord {
+    /// The row by its names in the files (`/pde/history/<name>`).
+    pub fn series(&self) -> [(&'static str, f64); 5] {
+        [
+            ("time", self.time),
+            ("risk", self.risk),
+            ("free_energy", self.free_energy),
+            ("mass", self.mass),
+            ("dt", self.dt),
+        ]
+    }
+}
+
 /// Receives what the controller produces. Every method may fail (e.g. a
 /// full disk); the run then stops with that error.
 pub trait Observer {
@@ -48,14 +61,7 @@ pub struct RunSummary {
 
 /// Plan the stepper of a setup.
 pub fn make_stepper(setup: &Setup) -> Stepper {
-    Stepper::new(
-        setup.net,
-        &setup.grid,
-        &setup.quad,
-        &setup.fstar,
-        setup.noise,
-        &setup.scheme,
-    )
+    Stepper::new(&setup.model, &setup.grid, &setup.scheme)
 }
 
 /// Solve the PDE of `setup` from ρ0, reporting to `observers`.
@@ -71,15 +77,14 @@ pub fn solve_with(
     mut rho: Vec<f64>,
     observers: &mut [&mut dyn Observer],
 ) -> Result<RunSummary> {
-    let (net, noise, grid) = (&setup.net, setup.noise, &setup.grid);
+    let grid = &setup.grid;
     let mut t = 0.0;
     let mut steps = 0usize;
     let mut first_dt = f64::NAN;
     let mut last = Diagnostics::default();
     let mut last_dt = 0.0;
     let history = |stepper: &mut Stepper, rho: &[f64], t: f64, dt: f64| {
-        let (risk, _, free_energy) =
-            diagnostics::energies(net, noise, grid, &mut stepper.velocity, rho);
+        let (risk, _, free_energy) = diagnostics::energies(grid, stepper.velocity(), rho);
         HistoryRecord {
             time: t,
             risk,
@@ -115,15 +120,7 @@ pub fn solve_with(
                 }
             }
         }
-        last = diagnostics::compute(
-            t,
-            net,
-            noise,
-            grid,
-            &mut stepper.velocity,
-            &rho,
-            &setup.f_points,
-        );
+        last = diagnostics::compute(t, grid, stepper.velocity(), &rho, &setup.f_points);
         // the snapshot's diagnostics give its history row without recomputing
         let rec = HistoryRecord {
             time: t,

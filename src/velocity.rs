@@ -1,4 +1,6 @@
-//! **The mean-field velocity** V[ρ] of MODEL.md §2 on the faces of the grid.
+//! **The mean-field velocity** V[ρ] of MODEL.md §2 on the faces of the grid:
+//! g and its gradient for a density of cell averages, turned into V by the
+//! model's [`Drift`].
 //!
 //! ```text
 //! f_h(x_q)  = Σ_i ρ_i |C| a_i σ(w_i·x̃_q)        (first moment in a → f_h)
@@ -15,7 +17,7 @@
 //! same code with the a-axis absent.
 
 use crate::grid::Grid;
-use crate::model::{dot, Network, Quadrature};
+use crate::model::{dot, Drift, MeanField};
 use rayon::prelude::*;
 
 /// Block of w points one task contracts at a time.
@@ -26,15 +28,15 @@ const MIN_TASK: usize = 8192;
 
 /// Planned velocity evaluator with its tables and scratch.
 pub struct Velocity {
-    net: Network,
+    model: MeanField,
+    drift: Drift,
     grid: Grid,
     /// First grid axis that is a w axis (1 when a is trained, else 0).
     wax: usize,
     /// Number of w points (cells of the w sub-grid).
     nw: usize,
-    /// Quadrature weights ω_q and f*(x_q).
-    weights: Vec<f64>,
-    fstar: Vec<f64>,
+    /// The w centres, row-major nw × d_w.
+    centres: Vec<f64>,
     /// σ(w_c·x̃_q), node-major [q][w centre].
     sig: Vec<f64>,
     /// Per w axis k: σ′(w_f·x̃_q) x̃_{q,k}, node-major [q][w face], and the
@@ -121,7 +123,8 @@ fn contract(table: &[f64], c: &[f64], out: &mut [f64]) {
 
 impl Velocity {
     /// Plan the evaluator: builds the σ and σ′ tables on the fixed grid.
-    pub fn new(net: Network, grid: &Grid, quad: &Quadrature, fstar: &[f64]) -> Self {
+    pub fn new(model: &MeanField, grid: &Grid) -> Self {
+        let (net, quad) = (model.net, &model.quad);
         let wax = usize::from(net.frozen_a.is_none());
         let dw = net.dim_w();
         let xt: Vec<Vec<f64>> = (0..quad.len())
@@ -146,12 +149,12 @@ impl Velocity {
             .collect();
         let nw = centres.len();
         Velocity {
-            net,
+            model: model.clone(),
+            drift: model.drift(),
             grid: grid.clone(),
             wax,
             nw,
-            weights: quad.weights.clone(),
-            fstar: fstar.to_vec(),
+            centres: centres.concat(),
             sig,
             gk: nwf.iter().map(|&n| vec![0.0; n]).collect(),
             dsig,
@@ -170,7 +173,7 @@ impl Velocity {
     pub fn eval_f(&mut self, rho: &[f64]) {
         let vol = self.grid.cell_volume();
         let nw = self.nw;
-        match self.net.frozen_a {
+        match self.model.net.frozen_a {
             Some(a0) => self
                 .m1
                 .iter_mut()
@@ -191,7 +194,7 @@ impl Velocity {
             .enumerate()
             .for_each(|(q, f)| *f = dot(&sig[q * nw..(q + 1) * nw], m1));
         for q in 0..self.fh.len() {
-            self.wr[q] = self.weights[q] * (self.fh[q] - self.fstar[q]);
+            self.wr[q] = self.model.weighted_residual(q, self.fh[q]);
         }
     }
 
@@ -208,10 +211,10 @@ impl Velocity {
 
     /// Face velocities from g and G_k.
     fn fill_faces(&mut self) {
-        let lam = self.net.weight_decay;
+        let v = self.drift;
         let grid = &self.grid;
         let (wax, nw) = (self.wax, self.nw);
-        if self.net.frozen_a.is_none() {
+        if self.model.net.frozen_a.is_none() {
             // a-faces: V_a = −g(w) − λ a_face
             let g = &self.g;
             self.faces[0]
@@ -220,10 +223,10 @@ impl Velocity {
                 .enumerate()
                 .for_each(|(ia, row)| {
                     let a = grid.face(0, ia);
-                    row.iter_mut().zip(g).for_each(|(v, gw)| *v = -gw - lam * a);
+                    row.iter_mut().zip(g).for_each(|(o, gw)| *o = v.a(a, *gw));
                 });
         }
-        let a0 = self.net.frozen_a;
+        let a0 = self.model.net.frozen_a;
         for k in 0..self.gk.len() {
             let ax = wax + k;
             let nwf = self.nwf[k];
@@ -239,9 +242,9 @@ impl Velocity {
                     let a = a0.unwrap_or_else(|| grid.centre(0, ia));
                     for (r, (row, grow)) in sub.chunks_mut(inner).zip(gk.chunks(inner)).enumerate()
                     {
-                        let lw = lam * grid.face(ax, r % nf);
-                        for (v, g) in row.iter_mut().zip(grow) {
-                            *v = -a * g - lw;
+                        let w = grid.face(ax, r % nf);
+                        for (o, g) in row.iter_mut().zip(grow) {
+                            *o = v.w(a, *g, w);
                         }
                     }
                 });
@@ -259,20 +262,25 @@ impl Velocity {
         &self.m1
     }
 
-    /// ½ Σ_q ω_q r_q² (after [`Velocity::eval_f`]).
-    pub fn data_risk(&self) -> f64 {
-        0.5 * self
-            .fh
+    /// f_h(x) = Σ_w m1(w) σ(w·x̃) at each point x, from the first moments of
+    /// the last [`Velocity::eval_f`].
+    pub fn f_at_points(&self, points: &[Vec<f64>]) -> Vec<f64> {
+        let dw = self.model.net.dim_w();
+        points
             .iter()
-            .zip(&self.fstar)
-            .zip(&self.weights)
-            .map(|((f, y), w)| w * (f - y) * (f - y))
-            .sum::<f64>()
+            .map(|x| {
+                self.m1
+                    .par_iter()
+                    .zip(self.centres.par_chunks(dw))
+                    .map(|(m, w)| m * self.model.unit(w, x))
+                    .sum()
+            })
+            .collect()
     }
 
-    /// The last face velocities.
-    pub fn faces(&self) -> &[Vec<f64>] {
-        &self.faces
+    /// The model V is computed for.
+    pub fn model(&self) -> &MeanField {
+        &self.model
     }
 
     /// The largest Σ_k |V_k| / h_k over cells (both faces of each cell), for

@@ -4,7 +4,6 @@ mod common;
 use common::*;
 use mfpde::compare::{marginal, w1_marginal};
 use mfpde::converge::fit_loglog;
-use mfpde::particles;
 
 #[test]
 fn marginal_w1_falls_like_m_to_the_minus_half_on_the_quickstart() {
@@ -20,8 +19,8 @@ fn marginal_w1_falls_like_m_to_the_minus_half_on_the_quickstart() {
             let mut o = s.particles.unwrap();
             o.m = m;
             o.seed = 100 + seed;
-            let mut sw = particles::Swarm::new(&s, &o);
-            particles::run_with(&s, &o, &mut sw, &mut []).unwrap();
+            let mut sw = swarm(&s, &o);
+            run_swarm(&s, &o, &mut sw, &mut []);
             for (k, wk) in w1.iter_mut().enumerate() {
                 let mut coords: Vec<f64> = sw.theta.chunks(d).map(|t| t[k]).collect();
                 wk[i] += w1_marginal(&s.grid.edges(k), &marginal(&s.grid, rho, k), &mut coords)

@@ -89,7 +89,7 @@ fn spectral_diffusion_alone_is_second_order_in_h() {
         let mut rho = gaussian_cells(&grid, &[0.3, 1.0], &[0.25, 0.5]);
         let mut diff = make_diffusion(DiffusionKind::Spectral, &grid, d);
         for _ in 0..4 {
-            diff.step(&mut rho, t / 4.0);
+            diff.advance(&mut rho, t / 4.0);
         }
         let exact = gaussian_cells(&grid, &[0.3, 1.0], &[0.25 + 2.0 * d * t, 0.5 + 2.0 * d * t]);
         errors.push(l1(&rho, &exact, grid.cell_volume()));
@@ -108,13 +108,13 @@ fn backward_euler_diffusion_is_first_order_in_time() {
     let (d, t) = (0.5, 1.0);
     let rho0 = gaussian_cells(&grid, &[0.0], &[0.3]);
     let mut exact = rho0.clone();
-    make_diffusion(DiffusionKind::Spectral, &grid, d).step(&mut exact, t);
+    make_diffusion(DiffusionKind::Spectral, &grid, d).advance(&mut exact, t);
     let mut errors = Vec::new();
     for steps in [8, 16, 32] {
         let mut rho = rho0.clone();
         let mut be = make_diffusion(DiffusionKind::BackwardEuler, &grid, d);
         for _ in 0..steps {
-            be.step(&mut rho, t / steps as f64);
+            be.advance(&mut rho, t / steps as f64);
         }
         errors.push(l1(&rho, &exact, grid.cell_volume()));
     }

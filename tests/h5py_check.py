@@ -140,9 +140,14 @@ def check(path, interrupted):
             Tc = c["time"].shape[0]
             if not np.allclose(c["time"][()], t[:Tc]):
                 fail("compare/time differs from pde/time")
-            for name in ["l1", "sw2", "risk_gap", "f_gap"]:
+            # every distance the file names: [T], or [T, D] per axis
+            metrics = text(c.attrs["metrics"]).split(",")
+            labels = text(c.attrs["labels"]).split(",")
+            if len(labels) != len(metrics) or "l1" not in metrics or "w1" not in metrics:
+                fail(f"compare metrics {metrics} / labels {labels}")
+            for name in metrics:
                 v = c[name][()]
-                if v.shape != (Tc,) or np.any(v < 0) or not np.all(np.isfinite(v)):
+                if v.shape not in [(Tc,), (Tc, d)] or np.any(v < 0) or not np.all(np.isfinite(v)):
                     fail(f"compare/{name} = {v}")
             if c["w1"].shape != (Tc, d) or c["directions"].shape[1] != d:
                 fail("compare/w1 or directions shape")

@@ -4,7 +4,8 @@
 mod common;
 use common::*;
 use mfpde::diagnostics::Diagnostics;
-use mfpde::io::hdf5::{PdeFile, PdeWriter};
+use mfpde::io::hdf5::PdeFile;
+use mfpde::output::PdeOutput;
 use mfpde::solve::Observer;
 use std::path::Path;
 use std::process::Command;
@@ -116,7 +117,7 @@ fn an_interrupted_run_leaves_a_readable_file_with_the_snapshots_so_far() {
             "dynamics.snapshots=5",
         ],
     );
-    let mut writer = PdeWriter::create(&out, &setup).unwrap();
+    let mut writer = PdeOutput::create(&out, &setup).unwrap();
     let mut die = DieAt(4, 0);
     // the writer sees snapshots 1..3; the run dies at the 4th, before finish
     let err = mfpde::solve::solve(&setup, &mut [&mut writer, &mut die]).unwrap_err();

@@ -4,7 +4,7 @@
 mod common;
 use common::*;
 use mfpde::model::Quadrature;
-use mfpde::particles::{self, ParticleOptions, Swarm};
+use mfpde::particles::{self, ParticleOptions};
 use mfpde::setup::Setup;
 
 fn opts(s: &Setup) -> ParticleOptions {
@@ -27,7 +27,7 @@ fn ou() -> Setup {
 fn ornstein_uhlenbeck_sample_moments_are_within_four_standard_errors() {
     let s = ou();
     let o = opts(&s);
-    let summary = particles::run(&s, &o, &mut []).unwrap();
+    let summary = train(&s, &o, &mut []).1;
     let d = &summary.last;
     assert_eq!(d.time, 1.0);
     let m = o.m as f64;
@@ -93,7 +93,7 @@ fn risk_at_time_zero_has_the_exact_finite_m_bias() {
                 "data.nodes=40",
             ],
         );
-        let mut sw = Swarm::new(&s, &opts(&s));
+        let mut sw = swarm(&s, &opts(&s));
         vals.push(sw.risk());
     }
     let n = vals.len() as f64;
@@ -137,7 +137,7 @@ fn population_mode_follows_the_pde_risk_curve() {
         }
     }
     let mut keep = Keep(Vec::new());
-    particles::run(&s, &o, &mut [&mut keep]).unwrap();
+    train(&s, &o, &mut [&mut keep]);
     for (d, rm) in pde.snapshots.iter().zip(&keep.0) {
         let a2 = d.cov[0] + d.mean[0] * d.mean[0];
         let m = o.m as f64;
@@ -169,8 +169,8 @@ fn sgd_converges_to_population_as_the_batch_grows() {
         let mut sets = base.to_vec();
         sets.extend_from_slice(extra);
         let s = grid_setup("quickstart", &sets);
-        let mut sw = Swarm::new(&s, &opts(&s));
-        particles::run_with(&s, &opts(&s), &mut sw, &mut []).unwrap();
+        let mut sw = swarm(&s, &opts(&s));
+        run_swarm(&s, &opts(&s), &mut sw, &mut []);
         sw.theta.clone()
     };
     let pop = final_theta(&[]);
@@ -214,8 +214,8 @@ fn same_seed_gives_identical_bytes_on_one_or_two_threads() {
             .build()
             .unwrap();
         pool.install(|| {
-            let mut sw = Swarm::new(&s, &o);
-            particles::run_with(&s, &o, &mut sw, &mut []).unwrap();
+            let mut sw = swarm(&s, &o);
+            run_swarm(&s, &o, &mut sw, &mut []);
             sw.theta.iter().map(|v| v.to_bits()).collect::<Vec<u64>>()
         })
     };
@@ -271,8 +271,8 @@ fn euler_maruyama_has_weak_order_one() {
         let dts = format!("particles.dt={dt}");
         let s = text_setup(text, &[&dts]);
         let o = opts(&s);
-        let mut sw = Swarm::new(&s, &o);
-        particles::run_with(&s, &o, &mut sw, &mut []).unwrap();
+        let mut sw = swarm(&s, &o);
+        run_swarm(&s, &o, &mut sw, &mut []);
         let m2 = sw.theta.iter().map(|w| w * w).sum::<f64>() / o.m as f64;
         errors.push((m2 - exact).abs());
     }
@@ -308,10 +308,10 @@ fn folded_node_pairs_and_simd_variants_change_nothing_but_round_off() {
     for (s, pairs) in [(&plane, 24), (&space, 40)] {
         let o = opts(s);
         let run = |fold: bool, simd: Simd| {
-            let mut sw = Swarm::new(s, &o);
+            let mut sw = swarm(s, &o);
             sw.use_symmetry(fold);
             sw.set_simd(simd);
-            particles::run_with(s, &o, &mut sw, &mut []).unwrap();
+            run_swarm(s, &o, &mut sw, &mut []);
             (sw.mirrored_pairs(), sw.f_nodes_population(), sw.theta)
         };
         let (n, f, folded) = run(true, Simd::detect());
@@ -334,9 +334,9 @@ fn folded_node_pairs_and_simd_variants_change_nothing_but_round_off() {
         }
     }
     let bias = grid_setup("bias3d", &short);
-    assert_eq!(Swarm::new(&bias, &opts(&bias)).mirrored_pairs(), 0);
+    assert_eq!(swarm(&bias, &opts(&bias)).mirrored_pairs(), 0);
     // f_m at arbitrary points (more of them than nodes) against a plain sum
-    let mut sw = Swarm::new(&plane, &opts(&plane));
+    let mut sw = swarm(&plane, &opts(&plane));
     let points: Vec<Vec<f64>> = (0..100).map(|i| vec![i as f64 * 0.07 - 3.5]).collect();
     let f = sw.f_values(&points);
     for (x, fx) in points.iter().zip(&f) {

@@ -82,42 +82,6 @@ impl Activation {
             Activation::Linear => 1.0,
         }
     }
-
-    /// z ← σ(z) over a slice (one loop per activation, so it vectorises).
-    pub fn sigma_in_place(self, zs: &mut [f64]) {
-        match self {
-            Activation::Tanh => zs.iter_mut().for_each(|z| *z = tanh(*z)),
-            _ => zs.iter_mut().for_each(|z| *z = self.sigma(*z)),
-        }
-    }
-
-    /// Given s_q = σ(z_q) and weights c_q: returns Σ_q s_q c_q and leaves
-    /// σ′(z_q) c_q in `s`. σ′ comes from σ where it is a function of it
-    /// (tanh, sigmoid); otherwise from `z(q)`.
-    pub fn weighted_derivative(self, s: &mut [f64], c: &[f64], z: impl Fn(usize) -> f64) -> f64 {
-        let mut g = 0.0;
-        match self {
-            Activation::Tanh => {
-                for (sq, &cq) in s.iter_mut().zip(c) {
-                    g += *sq * cq;
-                    *sq = (1.0 - *sq * *sq) * cq;
-                }
-            }
-            Activation::Sigmoid => {
-                for (sq, &cq) in s.iter_mut().zip(c) {
-                    g += *sq * cq;
-                    *sq = *sq * (1.0 - *sq) * cq;
-                }
-            }
-            _ => {
-                for (q, (sq, &cq)) in s.iter_mut().zip(c).enumerate() {
-                    g += *sq * cq;
-                    *sq = self.dsigma(z(q)) * cq;
-                }
-            }
-        }
-        g
-    }
 }
 
 /// e^x for x ≤ 0, branch-free so that loops over it vectorise: arguments
@@ -207,10 +171,6 @@ mod tests {
                     act.dsigma(z)
                 );
                 assert!(act.sigma(z).is_finite());
-                let mut s = [act.sigma(z)];
-                let g = act.weighted_derivative(&mut s, &[2.0], |_| z);
-                assert_eq!(g, 2.0 * act.sigma(z));
-                assert!((s[0] - 2.0 * act.dsigma(z)).abs() < 1e-15);
             }
         }
     }

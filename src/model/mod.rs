@@ -1,16 +1,18 @@
 //! **The two-layer network model** of MODEL.md §1–2: activation, data law and
-//! quadrature, target f*.
+//! quadrature, target f*, and [`MeanField`], the one home of f, R, F, Ψ and V.
 
 pub mod activation;
 pub mod data;
+pub mod mean_field;
 
 pub use activation::Activation;
 pub use data::{DataLaw, DataSet, Quadrature};
+pub use mean_field::{Drift, MeanField};
 
 use crate::error::{Error, Result};
 use exmex::prelude::*;
 
-/// The network's fixed structure: σ, bias, output weights, weight decay.
+/// The network's fixed structure: σ, bias, output weights, input dimension.
 #[derive(Debug, Clone, Copy)]
 pub struct Network {
     pub activation: Activation,
@@ -18,8 +20,6 @@ pub struct Network {
     pub bias: bool,
     /// `None` when a is trained (axis 0 of phase space), `Some(a0)` when frozen.
     pub frozen_a: Option<f64>,
-    /// λ.
-    pub weight_decay: f64,
     /// d_x.
     pub dim_x: usize,
 }
@@ -169,7 +169,6 @@ mod tests {
             activation: Activation::Tanh,
             bias: true,
             frozen_a: None,
-            weight_decay: 0.0,
             dim_x: 2,
         }
     }

@@ -15,8 +15,9 @@
 //! every step, and a limit on m × K), against one more vectorised
 //! exponential per pair.
 
+use crate::grid::MAX_DIM;
 use crate::model::activation::{self, Activation};
-use crate::setup::MAX_DIM;
+use crate::model::Drift;
 use rand::RngExt;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::StandardNormal;
@@ -98,12 +99,13 @@ pub struct Layout {
     pub frozen_a: Option<f64>,
 }
 
-/// The velocity pass's constants: c_q = ω_q r_q (r = f_m − f*), weight
-/// decay λ, the step and the noise amplitude √(η Δt).
+/// The constants of one Euler–Maruyama update: c_q = ω_q r_q (r = f_m −
+/// f*), the model's drift V (with λ), the step and the noise amplitude
+/// √(η Δt).
 #[derive(Debug, Clone, Copy)]
-pub struct Move<'a> {
+pub struct Update<'a> {
     pub c: &'a [f64],
-    pub lam: f64,
+    pub drift: Drift,
     pub dt: f64,
     pub amp: f64,
 }
@@ -145,9 +147,9 @@ impl Unit for Sigmoid {
 
 /// Any other activation through its scalar σ and σ′.
 #[derive(Clone, Copy)]
-struct Any(Activation);
+struct ScalarUnit(Activation);
 
-impl Unit for Any {
+impl Unit for ScalarUnit {
     #[inline(always)]
     fn s(self, z: f64) -> f64 {
         self.0.sigma(z)
@@ -234,7 +236,7 @@ fn move_body<U: Unit>(
     u: U,
     lay: Layout,
     nodes: Nodes,
-    mv: Move,
+    up: Update,
     thetas: &mut [f64],
     rng: &mut ChaCha8Rng,
 ) {
@@ -252,7 +254,7 @@ fn move_body<U: Unit>(
             .for_each(|v| *v = [[0.0; LANES]; MAX_DIM]);
         for q0 in (0..k).step_by(TILE) {
             let l = TILE.min(k - q0);
-            let c = &mv.c[q0..q0 + l];
+            let c = &up.c[q0..q0 + l];
             for (ck, cxk) in cx.iter_mut().enumerate().take(dw) {
                 let xk = &nodes.xs[ck * k + q0..ck * k + q0 + l];
                 for ((o, cq), xq) in cxk.iter_mut().zip(c).zip(xk) {
@@ -282,18 +284,18 @@ fn move_body<U: Unit>(
             let a = lay.frozen_a.unwrap_or(th[0]);
             let mut v = [0.0; MAX_DIM];
             if lay.wax == 1 {
-                v[0] = -lanes_sum(&g[j]) - mv.lam * th[0];
+                v[0] = up.drift.a(th[0], lanes_sum(&g[j]));
             }
             for kk in 0..dw {
-                v[lay.wax + kk] = -a * lanes_sum(&gw[j][kk]) - mv.lam * th[lay.wax + kk];
+                v[lay.wax + kk] = up.drift.w(a, lanes_sum(&gw[j][kk]), th[lay.wax + kk]);
             }
             for (t, vk) in th.iter_mut().zip(&v) {
-                let xi: f64 = if mv.amp > 0.0 {
+                let xi: f64 = if up.amp > 0.0 {
                     rng.sample(StandardNormal)
                 } else {
                     0.0
                 };
-                *t += mv.dt * vk + mv.amp * xi;
+                *t += up.dt * vk + up.amp * xi;
             }
         }
     }
@@ -329,7 +331,7 @@ macro_rules! dispatch {
             match act {
                 Activation::Tanh => pick(simd, Tanh, $($arg),*),
                 Activation::Sigmoid => pick(simd, Sigmoid, $($arg),*),
-                other => pick(simd, Any(other), $($arg),*),
+                other => pick(simd, ScalarUnit(other), $($arg),*),
             }
         }
     };
@@ -343,7 +345,7 @@ dispatch!(
 dispatch!(
     /// The Euler–Maruyama step of the neurons in `thetas` (m_b × D), noise
     /// from `rng` in neuron order.
-    move_pass => move_body(lay: Layout, nodes: Nodes, mv: Move, thetas: &mut [f64], rng: &mut ChaCha8Rng)
+    move_pass => move_body(lay: Layout, nodes: Nodes, up: Update, thetas: &mut [f64], rng: &mut ChaCha8Rng)
 );
 
 #[cfg(test)]
@@ -389,9 +391,9 @@ mod tests {
             let theta0: Vec<f64> = (0..40 * d)
                 .map(|i| ((i * 29) % 31) as f64 / 8.0 - 2.0)
                 .collect();
-            let mv = Move {
+            let up = Update {
                 c: &c,
-                lam: 0.01,
+                drift: Drift { weight_decay: 0.01 },
                 dt: 0.1,
                 amp: 0.05,
             };
@@ -400,7 +402,7 @@ mod tests {
                 f_pass(simd, act, lay, nodes, &theta0, &mut part);
                 let mut theta = theta0.clone();
                 let mut rng = ChaCha8Rng::seed_from_u64(3);
-                move_pass(simd, act, lay, nodes, mv, &mut theta, &mut rng);
+                move_pass(simd, act, lay, nodes, up, &mut theta, &mut rng);
                 (part, theta)
             };
             let base = run(Simd::Baseline);
@@ -417,7 +419,7 @@ mod tests {
             }
             // the velocity pass against the formula of MODEL.md §2, noise off
             let mut theta = theta0.clone();
-            let still = Move { amp: 0.0, ..mv };
+            let still = Update { amp: 0.0, ..up };
             let mut rng = ChaCha8Rng::seed_from_u64(3);
             move_pass(Simd::Baseline, act, lay, nodes, still, &mut theta, &mut rng);
             for (th0, th1) in theta0.chunks(d).zip(theta.chunks(d)) {

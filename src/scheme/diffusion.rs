@@ -11,10 +11,10 @@
 //!   (θ = 1, positive at any step) or Crank–Nicolson (θ = ½, second order in
 //!   time but negative values for Δt D / h² > 1).
 
-use super::SyncPtr;
+use super::lines::par_line_blocks;
+use super::SubStep;
 use crate::error::{Error, Result};
 use crate::grid::Grid;
-use rayon::prelude::*;
 use rustdct::{DctPlanner, TransformType2And3};
 use std::sync::{Arc, Mutex};
 
@@ -42,14 +42,9 @@ impl DiffusionKind {
     }
 }
 
-/// A diffusion step: ρ ← S(Δt) ρ, approximating exp(Δt D Δ).
-pub trait Diffusion: Send {
-    /// Advance `rho` by `dt`.
-    fn step(&mut self, rho: &mut [f64], dt: f64);
-}
-
-/// Build the diffusion step of a kind for coefficient `d` = η/2.
-pub fn make_diffusion(kind: DiffusionKind, grid: &Grid, d: f64) -> Box<dyn Diffusion> {
+/// Build the diffusion sub-step of a kind for coefficient `d` = η/2: ρ ←
+/// S(Δt) ρ, approximating exp(Δt D Δ); every kind is stable at any Δt.
+pub fn make_diffusion(kind: DiffusionKind, grid: &Grid, d: f64) -> Box<dyn SubStep> {
     match kind {
         DiffusionKind::Spectral => Box::new(SpectralDiffusion::new(grid, d)),
         DiffusionKind::BackwardEuler => Box::new(ImplicitDiffusion::new(grid, d, 1.0)),
@@ -67,9 +62,8 @@ struct Scratch {
 /// Lines per task.
 const LINE_BLOCK: usize = 16;
 
-/// Shared line-sweep machinery: for each line along axis k, copy it into a
-/// contiguous buffer, apply `f`, copy it back. Lines of one task are disjoint
-/// from every other task's.
+/// Line sweeps with per-thread scratch: for each line along axis k, copy it
+/// into a contiguous buffer, apply `f`, copy it back.
 struct LineSweeper {
     grid: Grid,
     pool: Vec<Mutex<Scratch>>,
@@ -98,27 +92,17 @@ impl LineSweeper {
     where
         F: Fn(&mut [f64], &mut Scratch) + Sync,
     {
-        let (n, s) = (self.grid.n[k], self.grid.strides[k]);
-        let outer = self.grid.len() / (n * s);
-        let blocks = s.div_ceil(LINE_BLOCK);
-        let ptr = SyncPtr(rho.as_mut_ptr());
         let pool = &self.pool;
-        (0..outer * blocks).into_par_iter().for_each(|task| {
+        par_line_blocks(&self.grid, k, LINE_BLOCK, rho, |block| {
             let slot = rayon::current_thread_index().unwrap_or(0) % pool.len();
             let mut guard = pool[slot].lock().expect("scratch lock");
             let sc = &mut *guard;
-            let (o, b) = (task / blocks, task % blocks);
-            for j in b * LINE_BLOCK..((b + 1) * LINE_BLOCK).min(s) {
-                let base = o * n * s + j;
+            let n = block.len();
+            for l in 0..block.lines() {
                 let mut line = std::mem::take(&mut sc.line);
-                for (i, v) in line[..n].iter_mut().enumerate() {
-                    // SAFETY: this task alone touches lines (o, j) of its block.
-                    *v = unsafe { *ptr.get().add(base + i * s) };
-                }
+                block.read_line(l, &mut line);
                 f(&mut line[..n], sc);
-                for (i, v) in line[..n].iter().enumerate() {
-                    unsafe { *ptr.get().add(base + i * s) = *v };
-                }
+                block.write_line(l, &line);
                 sc.line = line;
             }
         });
@@ -168,8 +152,12 @@ impl SpectralDiffusion {
     }
 }
 
-impl Diffusion for SpectralDiffusion {
-    fn step(&mut self, rho: &mut [f64], dt: f64) {
+impl SubStep for SpectralDiffusion {
+    fn stable_dt(&mut self, _rho: &[f64]) -> f64 {
+        f64::INFINITY
+    }
+
+    fn advance(&mut self, rho: &mut [f64], dt: f64) {
         if self.d == 0.0 || dt == 0.0 {
             return;
         }
@@ -232,8 +220,14 @@ fn theta_line(b: &mut [f64], r: f64, theta: f64, cp: &mut [f64], rhs: &mut [f64]
     }
 }
 
-impl Diffusion for ImplicitDiffusion {
-    fn step(&mut self, rho: &mut [f64], dt: f64) {
+impl SubStep for ImplicitDiffusion {
+    /// Stable at any step (Crank–Nicolson is not positive above Δt D/h² = 1,
+    /// which `mfpde` warns about, but stays bounded).
+    fn stable_dt(&mut self, _rho: &[f64]) -> f64 {
+        f64::INFINITY
+    }
+
+    fn advance(&mut self, rho: &mut [f64], dt: f64) {
         if self.d == 0.0 || dt == 0.0 {
             return;
         }
@@ -275,7 +269,7 @@ mod tests {
         let u0: Vec<f64> = (0..12).map(|i| ((i * 7 % 5) as f64) + 0.1).collect();
         let (d, dt) = (0.3, 0.01);
         let mut u = u0.clone();
-        SpectralDiffusion::new(&g, d).step(&mut u, dt);
+        SpectralDiffusion::new(&g, d).advance(&mut u, dt);
         let want = naive_heat(u0.clone(), d * dt / (g.h[0] * g.h[0]));
         for (a, b) in u.iter().zip(&want) {
             assert!((a - b).abs() < 1e-4, "{a} vs {b}");
@@ -293,13 +287,13 @@ mod tests {
         u[10] = 5.0;
         u[40] = 1.0;
         let mut be = ImplicitDiffusion::new(&g, 1.0, 1.0);
-        be.step(&mut u, 100.0);
+        be.advance(&mut u, 100.0);
         assert!((u.iter().sum::<f64>() - 6.0).abs() < 1e-12);
         assert!(u.iter().all(|&v| v >= 0.0));
         let mut cn = ImplicitDiffusion::new(&g, 1.0, 0.5);
         let mut w = vec![0.0; 63];
         w[10] = 1.0;
-        cn.step(&mut w, 10.0);
+        cn.advance(&mut w, 10.0);
         assert!((w.iter().sum::<f64>() - 1.0).abs() < 1e-12);
         assert!(w.iter().any(|&v| v < 0.0), "CN oscillates at large steps");
     }

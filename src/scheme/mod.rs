@@ -1,112 +1,139 @@
-//! **Schemes** for ∂_t ρ = −div(ρ V[ρ]) + (η/2) Δρ: advection (MUSCL +
-//! SSP-RK2), diffusion (exact DCT or implicit), and Strang splitting joining
-//! them: half diffusion, full advection, half diffusion. Each part is
-//! swappable; the [`Stepper`] is planned once and allocates nothing per step.
+//! **Schemes** for ∂_t ρ = −div(ρ V[ρ]) + (η/2) Δρ, built from swappable
+//! sub-steps joined by a splitting:
+//!
+//! - advection ([`advection`]): a face flux ([`flux`]: MUSCL with a
+//!   limiter, or first-order [`upwind`]) swept over every axis, SSP-RK2 in
+//!   time with V recomputed at each stage;
+//! - diffusion ([`diffusion`]): the exact discrete heat flow (DCT) or a
+//!   θ-scheme;
+//! - splitting (`solver.splitting`): Strang (½ diffusion, advection, ½
+//!   diffusion; second order) or Lie (advection, diffusion; first order).
+//!
+//! Each sub-step reports the largest Δt it takes ([`SubStep::stable_dt`]);
+//! the [`Stepper`] offers the smallest, capped by `dt_max`. It is planned
+//! once and allocates nothing per step. The one `unsafe` of the sweeps is in
+//! [`lines`].
 
 pub mod advection;
 pub mod diffusion;
+pub mod flux;
+pub mod lines;
+pub mod upwind;
 
-pub use advection::{Advection, Limiter};
-pub use diffusion::{make_diffusion, Diffusion, DiffusionKind};
+pub use advection::{Advection, AdvectionStep};
+pub use diffusion::{make_diffusion, DiffusionKind};
+pub use flux::{FaceFlux, FluxKind, Limiter};
 
+use crate::error::{Error, Result};
 use crate::grid::Grid;
-use crate::model::{Network, Quadrature};
+use crate::model::MeanField;
 use crate::velocity::Velocity;
 
-/// A raw pointer shared by parallel tasks that write disjoint entries (the
-/// lines of one axis).
-#[derive(Clone, Copy)]
-pub(crate) struct SyncPtr(pub(crate) *mut f64);
-// SAFETY: every user partitions the entries among tasks.
-unsafe impl Send for SyncPtr {}
-unsafe impl Sync for SyncPtr {}
+/// One part of a split time step: ρ ← S(Δt) ρ.
+pub trait SubStep: Send {
+    /// The largest Δt one [`SubStep::advance`] may take from ρ (∞ when any
+    /// step is stable).
+    fn stable_dt(&mut self, rho: &[f64]) -> f64;
+    /// Advance ρ by Δt.
+    fn advance(&mut self, rho: &mut [f64], dt: f64);
+}
 
-impl SyncPtr {
-    /// The pointer (a method, so closures capture the Send wrapper).
-    #[inline(always)]
-    pub(crate) fn get(self) -> *mut f64 {
-        self.0
+/// How the sub-steps are joined into one step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Splitting {
+    /// ½ diffusion, advection, ½ diffusion: second order in Δt.
+    Strang,
+    /// Advection, then diffusion: first order in Δt.
+    Lie,
+}
+
+impl Splitting {
+    /// Parse `solver.splitting`.
+    pub fn parse(s: &str) -> Result<Self> {
+        match s {
+            "strang" => Ok(Splitting::Strang),
+            "lie" => Ok(Splitting::Lie),
+            _ => Err(Error::problem(
+                "solver.splitting",
+                format!("{s:?}"),
+                "one of strang (second order), lie (first order)",
+            )),
+        }
+    }
+
+    /// The fraction of the step Δt one diffusion sub-step takes.
+    fn diffusion_share(self) -> f64 {
+        match self {
+            Splitting::Strang => 0.5,
+            Splitting::Lie => 1.0,
+        }
     }
 }
 
 /// Scheme choices of `[solver]`.
 #[derive(Debug, Clone, Copy)]
 pub struct SchemeOptions {
+    /// Courant number of the advection.
     pub cfl: f64,
-    pub limiter: Limiter,
+    pub flux: FluxKind,
     pub diffusion: DiffusionKind,
+    pub splitting: Splitting,
+    /// Largest step.
     pub dt_max: f64,
+    /// Steps between rows of the light history.
     pub history_every: usize,
 }
 
 /// One time step of the mean-field PDE, planned once.
 pub struct Stepper {
-    pub velocity: Velocity,
-    advection: Advection,
-    diffusion: Box<dyn Diffusion>,
-    cfl: f64,
+    advection: AdvectionStep,
+    diffusion: Box<dyn SubStep>,
+    splitting: Splitting,
     dt_max: f64,
-    /// Stage value and right-hand side of SSP-RK2.
-    u1: Vec<f64>,
-    du: Vec<f64>,
 }
 
 impl Stepper {
-    /// Plan a stepper for the network on `grid` with noise η.
-    pub fn new(
-        net: Network,
-        grid: &Grid,
-        quad: &Quadrature,
-        fstar: &[f64],
-        noise: f64,
-        opts: &SchemeOptions,
-    ) -> Self {
+    /// Plan a stepper for the model (with its noise η) on `grid`.
+    pub fn new(model: &MeanField, grid: &Grid, opts: &SchemeOptions) -> Self {
         Stepper {
-            velocity: Velocity::new(net, grid, quad, fstar),
-            advection: Advection::new(grid, opts.limiter),
-            diffusion: make_diffusion(opts.diffusion, grid, 0.5 * noise),
-            cfl: opts.cfl,
+            advection: AdvectionStep::new(model, grid, opts.flux, opts.cfl),
+            diffusion: make_diffusion(opts.diffusion, grid, 0.5 * model.noise),
+            splitting: opts.splitting,
             dt_max: opts.dt_max,
-            u1: vec![0.0; grid.len()],
-            du: vec![0.0; grid.len()],
         }
     }
 
-    /// The CFL time step at ρ: cfl / max_i Σ_k |V_k| / h_k, capped by dt_max.
+    /// The velocity evaluator (its tables serve the diagnostics too).
+    pub fn velocity(&mut self) -> &mut Velocity {
+        &mut self.advection.velocity
+    }
+
+    /// The largest step from ρ: the smallest of the sub-steps' stable Δt
+    /// (each over its share of the step) and `dt_max`.
     pub fn stable_dt(&mut self, rho: &[f64]) -> f64 {
-        self.velocity.eval(rho);
-        let rate = self.velocity.max_rate();
-        if rate > 0.0 {
-            (self.cfl / rate).min(self.dt_max)
-        } else {
-            self.dt_max
-        }
+        let share = self.splitting.diffusion_share();
+        self.dt_max
+            .min(self.advection.stable_dt(rho))
+            .min(self.diffusion.stable_dt(rho) / share)
     }
 
-    /// SSP-RK2 (Heun) for the advection alone, V recomputed at each stage:
-    /// u1 = ρ + Δt A(ρ);  ρ ← ½ ρ + ½ (u1 + Δt A(u1)).
+    /// The advection sub-step alone over `dt`.
     pub fn advect(&mut self, rho: &mut [f64], dt: f64) {
-        let faces = self.velocity.eval(rho);
-        self.advection.rhs(rho, faces, &mut self.du);
-        for ((u1, r), d) in self.u1.iter_mut().zip(rho.iter()).zip(&self.du) {
-            *u1 = r + dt * d;
-        }
-        let faces = self.velocity.eval(&self.u1);
-        self.advection.rhs(&self.u1, faces, &mut self.du);
-        for ((r, u1), d) in rho.iter_mut().zip(&self.u1).zip(&self.du) {
-            *r = 0.5 * *r + 0.5 * (u1 + dt * d);
-        }
+        self.advection.advance(rho, dt);
     }
 
-    /// The diffusion alone over `dt`.
-    pub fn diffuse(&mut self, rho: &mut [f64], dt: f64) {
-        self.diffusion.step(rho, dt);
-    }
-
-    /// One Strang step: half diffusion, advection, half diffusion.
+    /// One step of the splitting.
     pub fn step(&mut self, rho: &mut [f64], dt: f64) {
-        self.diffusion.step(rho, 0.5 * dt);
-        self.advect(rho, dt);
-        self.diffusion.step(rho, 0.5 * dt);
+        match self.splitting {
+            Splitting::Strang => {
+                self.diffusion.advance(rho, 0.5 * dt);
+                self.advection.advance(rho, dt);
+                self.diffusion.advance(rho, 0.5 * dt);
+            }
+            Splitting::Lie => {
+                self.advection.advance(rho, dt);
+                self.diffusion.advance(rho, dt);
+            }
+        }
     }
 }

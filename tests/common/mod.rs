@@ -107,3 +107,30 @@ pub fn l1(a: &[f64], b: &[f64], vol: f64) -> f64 {
 pub fn orders(errors: &[f64]) -> Vec<f64> {
     errors.windows(2).map(|w| (w[0] / w[1]).log2()).collect()
 }
+
+/// The swarm of a setup's problem with particle options `o`.
+pub fn swarm(s: &Setup, o: &mfpde::particles::ParticleOptions) -> mfpde::particles::Swarm {
+    mfpde::particles::Swarm::new(&s.model, &s.initial, o)
+}
+
+/// Train a swarm through the setup's snapshot times with step `o.dt`.
+pub fn run_swarm(
+    s: &Setup,
+    o: &mfpde::particles::ParticleOptions,
+    sw: &mut mfpde::particles::Swarm,
+    observers: &mut [&mut dyn mfpde::particles::ParticleObserver],
+) -> mfpde::particles::ParticleSummary {
+    mfpde::particles::run(sw, o.dt, &s.snapshot_times, &s.f_points, observers)
+        .expect("particle run succeeds")
+}
+
+/// A new swarm of `s` trained with `o`.
+pub fn train(
+    s: &Setup,
+    o: &mfpde::particles::ParticleOptions,
+    observers: &mut [&mut dyn mfpde::particles::ParticleObserver],
+) -> (mfpde::particles::Swarm, mfpde::particles::ParticleSummary) {
+    let mut sw = swarm(s, o);
+    let sum = run_swarm(s, o, &mut sw, observers);
+    (sw, sum)
+}

@@ -1,8 +1,6 @@
-//! **Distances between the PDE density and the particles** (MODEL.md §5):
-//! L1 between the density and the histogram (plus the mass outside the box),
-//! the exact 1-Wasserstein distance of each one-dimensional marginal, the
-//! sliced 2-Wasserstein distance over a fixed set of directions, and the risk
-//! and function gaps.
+//! The distances' building blocks: L1 of cell averages, exact W1 of
+//! one-dimensional marginals (cells against cells or points), sliced W2 of
+//! weighted clouds, the L²(P) gap of two functions at the nodes.
 
 use crate::grid::Grid;
 use rand::SeedableRng;
@@ -190,12 +188,8 @@ pub fn sliced_w2(
 pub fn density_cloud(grid: &Grid, rho: &[f64]) -> (Vec<f64>, Vec<f64>) {
     let d = grid.dim();
     let mut pts = vec![0.0; rho.len() * d];
-    let mut idx = vec![0; d];
     for (flat, p) in pts.chunks_mut(d).enumerate() {
-        grid.unravel(flat, &mut idx);
-        for k in 0..d {
-            p[k] = grid.centre(k, idx[k]);
-        }
+        grid.centre_of(flat, p);
     }
     let vol = grid.cell_volume();
     (pts, rho.iter().map(|r| r * vol).collect())
@@ -209,109 +203,6 @@ pub fn l2_gap(weights: &[f64], f: &[f64], g: &[f64]) -> f64 {
         .map(|(w, (a, b))| w * (a - b).powi(2))
         .sum::<f64>()
         .sqrt()
-}
-
-/// The distances between the PDE and the particles at one snapshot.
-#[derive(Debug, Clone, Default)]
-pub struct CompareRow {
-    pub time: f64,
-    pub pde_risk: f64,
-    pub particle_risk: f64,
-    /// Σ |ρ_i − H_i| |C| + mass outside.
-    pub l1: f64,
-    /// W1 of each one-dimensional marginal (D entries).
-    pub w1: Vec<f64>,
-    /// Sliced W2 over the fixed directions.
-    pub sw2: f64,
-    /// |R_h − R_m|.
-    pub risk_gap: f64,
-    /// ‖f_h − f_m‖_{L²(P)}.
-    pub f_gap: f64,
-}
-
-/// The same distances between two PDE solutions of one problem on a coarse
-/// and a fine grid of the same box (each as density, f_h at the nodes, risk):
-/// the size of the grid's own error. L1 on the coarse grid after exact
-/// restriction of the fine density (NaN when the fine cells do not nest in
-/// the coarse ones), exact W1 of the marginals, sliced W2 between the two
-/// cell-centre clouds, risk and function gaps.
-pub fn compare_grids(
-    weights: &[f64],
-    dirs: &[Vec<f64>],
-    coarse: (&Grid, &[f64], &[f64], f64),
-    fine: (&Grid, &[f64], &[f64], f64),
-    time: f64,
-) -> CompareRow {
-    let ((gc, rc, fc, risk_c), (gf, rf, ff, risk_f)) = (coarse, fine);
-    let d = gc.dim();
-    let factor = gf.n[0] / gc.n[0];
-    let nests = (0..d).all(|k| gc.n[k] * factor == gf.n[k]);
-    let l1 = if nests {
-        let r = crate::grid::restrict(gf, rf, factor);
-        let s: f64 = rc.iter().zip(&r).map(|(a, b)| (a - b).abs()).sum();
-        s * gc.cell_volume()
-    } else {
-        f64::NAN
-    };
-    let w1 = (0..d)
-        .map(|k| {
-            w1_cells(
-                &gc.edges(k),
-                &marginal(gc, rc, k),
-                &gf.edges(k),
-                &marginal(gf, rf, k),
-            )
-        })
-        .collect();
-    let (pc, mc) = density_cloud(gc, rc);
-    let (pf, mf) = density_cloud(gf, rf);
-    CompareRow {
-        time,
-        pde_risk: risk_f,
-        particle_risk: f64::NAN,
-        l1,
-        w1,
-        sw2: sliced_w2(d, &pc, &mc, &pf, &mf, dirs),
-        risk_gap: (risk_c - risk_f).abs(),
-        f_gap: l2_gap(weights, fc, ff),
-    }
-}
-
-/// Compare a density (with its f_h at the nodes and risk) against a particle
-/// snapshot (positions m × D, histogram, outside, f_m at the nodes, risk).
-#[allow(clippy::too_many_arguments)]
-pub fn compare(
-    grid: &Grid,
-    weights: &[f64],
-    dirs: &[Vec<f64>],
-    pde: (&[f64], &[f64], f64),
-    theta: &[f64],
-    hist: (&[f64], f64),
-    f_m: &[f64],
-    particle_risk: f64,
-    time: f64,
-) -> CompareRow {
-    let (rho, f_h, pde_risk) = pde;
-    let d = grid.dim();
-    let w1 = (0..d)
-        .map(|k| {
-            let mut coords: Vec<f64> = theta.chunks(d).map(|t| t[k]).collect();
-            w1_marginal(&grid.edges(k), &marginal(grid, rho, k), &mut coords)
-        })
-        .collect();
-    let (cloud, masses) = density_cloud(grid, rho);
-    let m = theta.len() / d;
-    let uniform = vec![1.0 / m as f64; m];
-    CompareRow {
-        time,
-        pde_risk,
-        particle_risk,
-        l1: l1(grid, rho, hist.0, hist.1),
-        w1,
-        sw2: sliced_w2(d, &cloud, &masses, theta, &uniform, dirs),
-        risk_gap: (pde_risk - particle_risk).abs(),
-        f_gap: l2_gap(weights, f_h, f_m),
-    }
 }
 
 #[cfg(test)]
@@ -399,45 +290,5 @@ mod tests {
             &[1.0; 4],
         );
         assert!((w - 0.25).abs() < 1e-15, "{w}");
-    }
-
-    #[test]
-    fn a_fine_density_constant_on_coarse_cells_has_no_grid_gap() {
-        let gc = Grid::new(vec![0.0, 0.0], vec![1.0, 2.0], vec![2, 3], vec![]);
-        let gf = Grid::new(vec![0.0, 0.0], vec![1.0, 2.0], vec![4, 6], vec![]);
-        let rc = [0.1, 0.2, 0.3, 0.4, 0.5, 0.5];
-        let mut rf = vec![0.0; 24];
-        let mut idx = [0; 2];
-        for (i, r) in rf.iter_mut().enumerate() {
-            gf.unravel(i, &mut idx);
-            *r = rc[(idx[0] / 2) * 3 + idx[1] / 2];
-        }
-        let w = [0.5, 0.5];
-        let dirs = directions(2, 8);
-        let row = compare_grids(
-            &w,
-            &dirs,
-            (&gc, &rc, &[1.0, 2.0], 0.3),
-            (&gf, &rf, &[1.0, 1.0], 0.1),
-            1.0,
-        );
-        assert!(
-            row.l1 < 1e-15 && row.w1.iter().all(|v| *v < 1e-15),
-            "{row:?}"
-        );
-        // cell-centre atoms 2× finer: a positive, O(h) sliced W2
-        assert!(row.sw2 > 0.0 && row.sw2 < 0.5, "{}", row.sw2);
-        assert!((row.risk_gap - 0.2).abs() < 1e-15);
-        assert!((row.f_gap - 0.5f64.sqrt()).abs() < 1e-15);
-        // cells that do not nest: no L1
-        let g6 = Grid::new(vec![0.0, 0.0], vec![1.0, 2.0], vec![3, 4], vec![]);
-        let row = compare_grids(
-            &w,
-            &dirs,
-            (&gc, &rc, &[1.0, 2.0], 0.3),
-            (&g6, &[1.0; 12], &[1.0, 1.0], 0.1),
-            1.0,
-        );
-        assert!(row.l1.is_nan());
     }
 }

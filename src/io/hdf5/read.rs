@@ -1,0 +1,153 @@
+//! **Reading results**, finished or interrupted: the one place that knows
+//! where an unfinished group keeps its arrays.
+
+use super::group::snapshot_name;
+use crate::error::{Error, Result};
+use hdf5_pure::{AttrValue, File};
+use std::collections::HashMap;
+use std::path::Path;
+
+/// An open results file.
+pub struct Reader {
+    file: File,
+    path: String,
+}
+
+fn attr_string(attrs: &HashMap<String, AttrValue>, name: &str) -> String {
+    match attrs.get(name) {
+        Some(AttrValue::String(s)) | Some(AttrValue::AsciiString(s)) => s.clone(),
+        _ => String::new(),
+    }
+}
+
+impl Reader {
+    /// Open a file for reading.
+    pub fn open(path: &Path) -> Result<Self> {
+        Ok(Reader {
+            file: File::open(path)?,
+            path: path.display().to_string(),
+        })
+    }
+
+    /// The root attribute `name` as a string (empty when absent).
+    pub fn root_attr(&self, name: &str) -> Result<String> {
+        Ok(attr_string(&self.file.root().attrs()?, name))
+    }
+
+    /// The attribute `name` of group `group` as a string (empty when absent).
+    pub fn group_attr(&self, group: &str, name: &str) -> Result<String> {
+        match self.file.group(group) {
+            Ok(g) => Ok(attr_string(&g.attrs()?, name)),
+            Err(_) => Ok(String::new()),
+        }
+    }
+
+    /// True when the dataset or group at `path` exists.
+    pub fn has(&self, path: &str) -> bool {
+        self.file.dataset(path).is_ok() || self.file.group(path).is_ok()
+    }
+
+    /// The values of the dataset at `path`, flattened (empty when absent).
+    pub fn series(&self, path: &str) -> Result<Vec<f64>> {
+        match self.file.dataset(path) {
+            Ok(ds) => Ok(ds.read_f64()?),
+            Err(_) => Ok(Vec::new()),
+        }
+    }
+
+    /// The shape of the dataset at `path`.
+    pub fn shape(&self, path: &str) -> Result<Vec<u64>> {
+        Ok(self.file.dataset(path)?.shape()?)
+    }
+
+    /// The `t` rows of the array `<group>/<name>` [T, …], or of an
+    /// unfinished group's `<group>/snapshots/<name>_NNNNN`.
+    pub fn rows(&self, group: &str, name: &str, t: usize) -> Result<Vec<Vec<f64>>> {
+        if let Ok(ds) = self.file.dataset(&format!("{group}/{name}")) {
+            let all = ds.read_f64()?;
+            let row = all.len() / t.max(1);
+            if row * t != all.len() {
+                return Err(Error::Hdf5(format!(
+                    "{}: {group}/{name} holds {} values, not {t} rows",
+                    self.path,
+                    all.len()
+                )));
+            }
+            return Ok(all.chunks(row.max(1)).map(<[f64]>::to_vec).collect());
+        }
+        (0..t)
+            .map(|i| {
+                Ok(self
+                    .file
+                    .dataset(&format!("{group}/{}", snapshot_name(name, i)))?
+                    .read_f64()?)
+            })
+            .collect()
+    }
+
+    /// The grid's edges and axis names.
+    pub fn grid(&self) -> Result<(Vec<Vec<f64>>, Vec<String>)> {
+        let (mut edges, mut names) = (Vec::new(), Vec::new());
+        for k in 0.. {
+            let Ok(ds) = self.file.dataset(&format!("grid/edges_{k}")) else {
+                break;
+            };
+            edges.push(ds.read_f64()?);
+            names.push(attr_string(&ds.attrs()?, "name"));
+        }
+        Ok((edges, names))
+    }
+}
+
+/// What a reader gets back from a PDE file, finished or interrupted.
+#[derive(Debug, Clone)]
+pub struct PdeFile {
+    pub format: String,
+    pub status: String,
+    pub problem: String,
+    pub edges: Vec<Vec<f64>>,
+    pub axis_names: Vec<String>,
+    pub time: Vec<f64>,
+    pub mass: Vec<f64>,
+    pub risk: Vec<f64>,
+    pub free_energy: Vec<f64>,
+    pub boundary_mass: Vec<f64>,
+    pub min_density: Vec<f64>,
+    /// One flattened density per snapshot.
+    pub density: Vec<Vec<f64>>,
+    pub history_time: Vec<f64>,
+    pub history_risk: Vec<f64>,
+    pub history_free_energy: Vec<f64>,
+}
+
+impl PdeFile {
+    /// Read a finished or interrupted file (its `/pde` group may be absent:
+    /// then the series are empty).
+    pub fn read(path: &Path) -> Result<Self> {
+        let r = Reader::open(path)?;
+        let time = r.series("pde/time")?;
+        let (edges, axis_names) = r.grid()?;
+        let density = if time.is_empty() {
+            Vec::new()
+        } else {
+            r.rows("pde", "density", time.len())?
+        };
+        Ok(PdeFile {
+            format: r.root_attr("format")?,
+            status: r.root_attr("status")?,
+            problem: r.root_attr("problem")?,
+            edges,
+            axis_names,
+            mass: r.series("pde/mass")?,
+            risk: r.series("pde/risk")?,
+            free_energy: r.series("pde/free_energy")?,
+            boundary_mass: r.series("pde/boundary_mass")?,
+            min_density: r.series("pde/min_density")?,
+            density,
+            history_time: r.series("pde/history/time")?,
+            history_risk: r.series("pde/history/risk")?,
+            history_free_energy: r.series("pde/history/free_energy")?,
+            time,
+        })
+    }
+}

@@ -1,0 +1,189 @@
+//! The fields: density beside histogram (PNG and GIF) and the marginals.
+
+use super::{
+    draw_err, legend, Data, ANIMATION_DELAY_MS, ANIMATION_PANEL, DENSITY_SIZE, MARGINAL_SIZE,
+};
+use crate::error::{Error, Result};
+use plotters::prelude::*;
+use std::path::Path;
+
+/// The density of the marginal on axes (0, 1) (or axis 0 alone when D = 1).
+fn plane(edges: &[Vec<f64>], rho: &[f64]) -> Vec<f64> {
+    let n: Vec<usize> = edges.iter().map(|e| e.len() - 1).collect();
+    if n.len() <= 2 {
+        return rho.to_vec();
+    }
+    let rest: usize = n[2..].iter().product();
+    let vol: f64 = edges[2..].iter().map(|e| e[1] - e[0]).product();
+    rho.chunks(rest)
+        .map(|c| c.iter().sum::<f64>() * vol)
+        .collect()
+}
+
+/// A row of the density figure: label, fields per snapshot, their times.
+type Row<'a> = (&'a str, &'a Vec<Vec<f64>>, &'a Vec<f64>);
+
+/// The PDE density and the particle histogram, whichever the file holds.
+fn density_rows(data: &Data) -> Vec<Row<'_>> {
+    let mut rows: Vec<Row> = Vec::new();
+    if !data.density.is_empty() {
+        rows.push(("PDE ρ", &data.density, &data.pde_time));
+    }
+    if !data.histogram.is_empty() {
+        rows.push(("particles H", &data.histogram, &data.part_time));
+    }
+    rows
+}
+
+/// One field on the plane of axes 0 and 1, colour scaled to its maximum.
+fn draw_plane<DB: DrawingBackend>(
+    area: &DrawingArea<DB, plotters::coord::Shift>,
+    data: &Data,
+    title: String,
+    field: &[f64],
+) -> Result<()> {
+    let field = plane(&data.edges, field);
+    let vmax = field.iter().cloned().fold(1e-300, f64::max);
+    let (e0, e1) = (&data.edges[0], &data.edges[1]);
+    let mut chart = ChartBuilder::on(area)
+        .caption(title, ("sans-serif", 20))
+        .margin(8)
+        .x_label_area_size(35)
+        .y_label_area_size(45)
+        .build_cartesian_2d(e0[0]..e0[e0.len() - 1], e1[0]..e1[e1.len() - 1])
+        .map_err(draw_err)?;
+    chart
+        .configure_mesh()
+        .disable_mesh()
+        .x_desc(data.names[0].as_str())
+        .y_desc(data.names[1].as_str())
+        .draw()
+        .map_err(draw_err)?;
+    let n1 = e1.len() - 1;
+    chart
+        .draw_series(field.iter().enumerate().map(|(f, &v)| {
+            let (i0, i1) = (f / n1, f % n1);
+            let col = ViridisRGB::get_color((v / vmax).clamp(0.0, 1.0));
+            Rectangle::new([(e0[i0], e1[i1]), (e0[i0 + 1], e1[i1 + 1])], col.filled())
+        }))
+        .map_err(draw_err)?;
+    Ok(())
+}
+
+pub(super) fn draw_density(data: &Data, path: &Path) -> Result<()> {
+    let root = BitMapBackend::new(path, DENSITY_SIZE).into_drawing_area();
+    root.fill(&WHITE).map_err(draw_err)?;
+    let rows = density_rows(data);
+    let t = rows[0].1.len();
+    let picks = [0, t / 2, t - 1];
+    let panels = root.split_evenly((rows.len(), 3));
+    for (r, (label, fields, times)) in rows.iter().enumerate() {
+        for (c, &i) in picks.iter().enumerate() {
+            let i = i.min(fields.len() - 1);
+            let title = format!("{label}, t = {:.3}", times[i]);
+            draw_plane(&panels[r * 3 + c], data, title, &fields[i])?;
+        }
+    }
+    root.present().map_err(draw_err)
+}
+
+/// The animation: one frame per snapshot, the PDE density beside the
+/// particle histogram. Written to a temporary name and renamed when whole.
+pub(super) fn draw_animation(data: &Data, path: &Path) -> Result<()> {
+    let rows = density_rows(data);
+    let frames = rows.iter().map(|r| r.1.len()).max().unwrap_or(0);
+    let tmp = path.with_extension("gif.part");
+    {
+        let size = (ANIMATION_PANEL.0 * rows.len() as u32, ANIMATION_PANEL.1);
+        let root = BitMapBackend::gif(&tmp, size, ANIMATION_DELAY_MS)
+            .map_err(draw_err)?
+            .into_drawing_area();
+        for i in 0..frames {
+            root.fill(&WHITE).map_err(draw_err)?;
+            let panels = root.split_evenly((1, rows.len()));
+            for (panel, (label, fields, times)) in panels.iter().zip(&rows) {
+                let i = i.min(fields.len() - 1);
+                let title = format!("{label}, t = {:.3}", times[i]);
+                draw_plane(panel, data, title, &fields[i])?;
+            }
+            root.present().map_err(draw_err)?;
+        }
+    }
+    std::fs::rename(&tmp, path).map_err(|e| Error::Io {
+        path: path.display().to_string(),
+        message: e.to_string(),
+    })
+}
+
+/// Marginal densities (per unit length) of axis k.
+fn marginal_density(edges: &[Vec<f64>], rho: &[f64], k: usize) -> Vec<f64> {
+    let n: Vec<usize> = edges.iter().map(|e| e.len() - 1).collect();
+    let inner: usize = n[k + 1..].iter().product();
+    let vol: f64 = edges.iter().map(|e| e[1] - e[0]).product();
+    let hk = edges[k][1] - edges[k][0];
+    let mut out = vec![0.0; n[k]];
+    for (f, r) in rho.iter().enumerate() {
+        out[(f / inner) % n[k]] += r * vol / hk;
+    }
+    out
+}
+
+pub(super) fn draw_marginals(data: &Data, path: &Path) -> Result<()> {
+    let d = data.edges.len();
+    let size = (MARGINAL_SIZE.0 * d as u32, MARGINAL_SIZE.1);
+    let root = BitMapBackend::new(path, size).into_drawing_area();
+    root.fill(&WHITE).map_err(draw_err)?;
+    let panels = root.split_evenly((1, d));
+    let (rho, hist) = (data.density.last(), data.histogram.last());
+    let t_last = data
+        .pde_time
+        .last()
+        .or(data.part_time.last())
+        .copied()
+        .unwrap_or(0.0);
+    for (k, panel) in panels.iter().enumerate() {
+        let e = &data.edges[k];
+        let centres: Vec<f64> = e.windows(2).map(|w| 0.5 * (w[0] + w[1])).collect();
+        let marg = |f: Option<&Vec<f64>>| {
+            f.map(|f| marginal_density(&data.edges, f, k))
+                .unwrap_or_default()
+        };
+        let (pm, hm) = (marg(rho), marg(hist));
+        let top = pm.iter().chain(&hm).cloned().fold(0.0, f64::max) * 1.05;
+        let mut chart = ChartBuilder::on(panel)
+            .caption(
+                format!("marginal of {}, t = {t_last:.3}", data.names[k]),
+                ("sans-serif", 20),
+            )
+            .margin(10)
+            .x_label_area_size(35)
+            .y_label_area_size(55)
+            .build_cartesian_2d(e[0]..e[e.len() - 1], 0.0..top.max(1e-12))
+            .map_err(draw_err)?;
+        chart
+            .configure_mesh()
+            .x_desc(data.names[k].as_str())
+            .draw()
+            .map_err(draw_err)?;
+        chart
+            .draw_series(LineSeries::new(
+                centres.iter().cloned().zip(pm),
+                BLUE.stroke_width(2),
+            ))
+            .map_err(draw_err)?
+            .label("PDE")
+            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLUE));
+        chart
+            .draw_series(
+                centres
+                    .iter()
+                    .zip(&hm)
+                    .map(|(&x, &y)| Circle::new((x, y), 2, RED.filled())),
+            )
+            .map_err(draw_err)?
+            .label("particles")
+            .legend(|(x, y)| Circle::new((x + 10, y), 3, RED.filled()));
+        legend(&mut chart, SeriesLabelPosition::MiddleRight)?;
+    }
+    root.present().map_err(draw_err)
+}

@@ -1,0 +1,198 @@
+//! **Plots** (PNG, drawn by plotters into a bitmap with a font compiled into
+//! the binary: no system font or library is needed), redrawn from an HDF5
+//! file by `mfpde plot`. For a file `OUT.h5`:
+//!
+//! - `OUT_density.png` (1500 × 1000): the PDE density (top) beside the
+//!   particle histogram (bottom) at the first, middle and last snapshot, on
+//!   the plane of axes 0 and 1 (for D > 2 their 2-D marginals);
+//! - `OUT_density.gif` (550 × 500 per panel): the same fields animated, one
+//!   frame per snapshot, PDE density beside particle histogram, each panel
+//!   coloured to its own maximum;
+//! - `OUT_marginals.png` (500·D × 450): the one-dimensional marginals at the
+//!   last snapshot, PDE (line) and particles (points);
+//! - `OUT_curves.png` (900 × 600): risk and free energy of the PDE and the
+//!   particles' risk against mean-field time;
+//! - `OUT_distances.png` (900 × 600): L1, W1 per axis, sliced W2, risk and
+//!   function gaps over time.
+//!
+//! - `OUT_converge.png` (900 × 600): for a `mfpde converge` file, each
+//!   distance against m (mean over seeds, ± one standard error) with its
+//!   fitted log-log slope in the legend, and dashed at its level the same
+//!   distance between the PDE on the two finest grids (the grid's floor).
+//!
+//! The figures present in the file are drawn: a PDE-only file gives density
+//! (and its animation) and curves.
+
+mod curves;
+mod fields;
+
+use super::hdf5::{PdeFile, Reader};
+use crate::error::{Error, Result};
+use plotters::prelude::*;
+use std::path::{Path, PathBuf};
+use std::sync::Once;
+
+/// Sizes of the figures, in pixels.
+pub const DENSITY_SIZE: (u32, u32) = (1500, 1000);
+pub const CURVES_SIZE: (u32, u32) = (900, 600);
+pub const MARGINAL_SIZE: (u32, u32) = (500, 450);
+/// One panel of the animation; the GIF is a row of them (PDE, particles).
+pub const ANIMATION_PANEL: (u32, u32) = (550, 500);
+/// Time each frame of the animation is shown.
+pub const ANIMATION_DELAY_MS: u32 = 600;
+
+static FONT: Once = Once::new();
+
+/// Register the embedded font (Hack, from epaint_default_fonts) once.
+fn register_font() {
+    FONT.call_once(|| {
+        for family in ["sans-serif", "monospace", "serif"] {
+            plotters::style::register_font(
+                family,
+                FontStyle::Normal,
+                epaint_default_fonts::HACK_REGULAR,
+            )
+            .unwrap_or_else(|_| panic!("the embedded font parses"));
+        }
+    });
+}
+
+pub(super) fn draw_err<E: std::fmt::Display>(e: E) -> Error {
+    Error::Io {
+        path: "plot".into(),
+        message: e.to_string(),
+    }
+}
+
+/// The legend of a chart's labelled series, boxed, at `pos`.
+pub(super) fn legend<'a, DB, CT>(
+    chart: &mut ChartContext<'a, DB, CT>,
+    pos: SeriesLabelPosition,
+) -> Result<()>
+where
+    DB: DrawingBackend + 'a,
+    CT: plotters::coord::CoordTranslate,
+{
+    chart
+        .configure_series_labels()
+        .position(pos)
+        .background_style(WHITE)
+        .border_style(BLACK)
+        .draw()
+        .map_err(draw_err)
+}
+
+/// What the plots read from a results file.
+pub(super) struct Data {
+    edges: Vec<Vec<f64>>,
+    names: Vec<String>,
+    pde_time: Vec<f64>,
+    density: Vec<Vec<f64>>,
+    pde_risk: Vec<f64>,
+    free_energy: Vec<f64>,
+    /// The light history (every few steps), for smoother curves.
+    hist_time: Vec<f64>,
+    hist_risk: Vec<f64>,
+    hist_free_energy: Vec<f64>,
+    part_time: Vec<f64>,
+    histogram: Vec<Vec<f64>>,
+    part_risk: Vec<f64>,
+    compare: Vec<(String, Vec<f64>)>,
+    compare_time: Vec<f64>,
+}
+
+/// The distances of `/compare`: each per-axis one as one line per axis,
+/// named by the file's `metrics` and `labels` attributes.
+fn read_compare(r: &Reader, names: &[String], t: usize) -> Result<Vec<(String, Vec<f64>)>> {
+    let keys = r.group_attr("compare", "metrics")?;
+    let labels = r.group_attr("compare", "labels")?;
+    let mut out = Vec::new();
+    for (key, label) in keys.split(',').zip(labels.split(',')) {
+        let path = format!("compare/{key}");
+        if r.shape(&path).map(|s| s.len()).unwrap_or(0) > 1 {
+            let rows = r.rows("compare", key, t)?;
+            for (k, n) in names.iter().enumerate() {
+                out.push((
+                    format!("{label}({n})"),
+                    rows.iter().map(|row| row[k]).collect(),
+                ));
+            }
+        } else {
+            out.push((label.to_string(), r.series(&path)?));
+        }
+    }
+    Ok(out)
+}
+
+fn read(path: &Path) -> Result<Data> {
+    let pde = PdeFile::read(path)?;
+    let r = Reader::open(path)?;
+    let part_time = r.series("particles/time")?;
+    let histogram = if part_time.is_empty() {
+        Vec::new()
+    } else {
+        r.rows("particles", "histogram", part_time.len())?
+    };
+    let compare_time = r.series("compare/time")?;
+    let compare = if compare_time.is_empty() {
+        Vec::new()
+    } else {
+        read_compare(&r, &pde.axis_names, compare_time.len())?
+    };
+    Ok(Data {
+        part_risk: r.series("particles/risk")?,
+        edges: pde.edges,
+        names: pde.axis_names,
+        pde_time: pde.time,
+        density: pde.density,
+        pde_risk: pde.risk,
+        free_energy: pde.free_energy,
+        hist_time: pde.history_time,
+        hist_risk: pde.history_risk,
+        hist_free_energy: pde.history_free_energy,
+        part_time,
+        histogram,
+        compare,
+        compare_time,
+    })
+}
+
+/// Draw every figure the file holds; returns the PNG paths.
+pub fn plot_file(path: &Path) -> Result<Vec<PathBuf>> {
+    register_font();
+    let data = read(path)?;
+    let stem = path.with_extension("");
+    let name = |suffix: &str| PathBuf::from(format!("{}_{suffix}.png", stem.display()));
+    let mut out = Vec::new();
+    let has_fields = !data.density.is_empty() || !data.histogram.is_empty();
+    if data.edges.len() >= 2 && has_fields {
+        let p = name("density");
+        fields::draw_density(&data, &p)?;
+        out.push(p);
+        let p = PathBuf::from(format!("{}_density.gif", stem.display()));
+        fields::draw_animation(&data, &p)?;
+        out.push(p);
+    }
+    if has_fields {
+        let p = name("marginals");
+        fields::draw_marginals(&data, &p)?;
+        out.push(p);
+    }
+    if !data.pde_time.is_empty() || !data.part_time.is_empty() {
+        let p = name("curves");
+        curves::draw_curves(&data, &p)?;
+        out.push(p);
+    }
+    if !data.compare.is_empty() {
+        let p = name("distances");
+        curves::draw_distances(&data, &p)?;
+        out.push(p);
+    }
+    let r = Reader::open(path)?;
+    if r.has("converge/m") {
+        let p = name("converge");
+        curves::draw_converge(&r, &p)?;
+        out.push(p);
+    }
+    Ok(out)
+}

@@ -1,0 +1,359 @@
+//! **Results files**: the observers that hand the PDE's, the particles' and
+//! the comparison's snapshots to [`crate::io::hdf5`] as named arrays, and the
+//! convergence study's file. The layout (format `mfpde-1`) is in the README.
+
+use crate::compare::{CompareObserver, CompareRow, DISTANCES};
+use crate::converge::Converged;
+use crate::diagnostics::Diagnostics;
+use crate::error::Result;
+use crate::grid::Grid;
+use crate::io::hdf5::{self, group::append_series, Array, FileHeader, GroupWriter};
+use crate::particles::{histogram, Mode, ParticleDiagnostics, ParticleObserver, ParticleOptions};
+use crate::setup::Setup;
+use crate::solve::{HistoryRecord, Observer};
+use hdf5_pure::{AttrValue, File};
+use std::path::Path;
+
+/// Create the results file of a setup (problem, grid), status `running`.
+pub fn create(path: &Path, setup: &Setup) -> Result<()> {
+    let g = &setup.grid;
+    hdf5::create_file(
+        path,
+        &FileHeader {
+            problem: &setup.problem_toml,
+            edges: (0..g.dim()).map(|k| g.edges(k)).collect(),
+            axis_names: &g.names,
+        },
+    )
+}
+
+/// The grid's cells as an HDF5 shape.
+fn cells(grid: &Grid) -> Vec<u64> {
+    grid.n.iter().map(|&n| n as u64).collect()
+}
+
+/// `f_points` [E, d_x] and `f_target` [E] (f*, NaN for labels) of a setup.
+fn f_point_arrays(setup: &Setup) -> (Vec<f64>, Vec<u64>, Vec<f64>) {
+    let pts: Vec<f64> = setup.f_points.iter().flatten().copied().collect();
+    let shape = vec![setup.f_points.len() as u64, setup.model.net.dim_x as u64];
+    let target = setup
+        .f_points
+        .iter()
+        .map(|x| setup.model.target_at(x).unwrap_or(f64::NAN))
+        .collect();
+    (pts, shape, target)
+}
+
+/// Writes the PDE's snapshots and light history (`/pde`) as the run goes.
+pub struct PdeOutput {
+    group: GroupWriter,
+    density_shape: Vec<u64>,
+    /// History rows not yet written, and whether any were.
+    history: Vec<HistoryRecord>,
+    history_written: bool,
+    owns_file: bool,
+}
+
+impl PdeOutput {
+    /// Create the file and its `/pde` group; the file is marked complete
+    /// when the run finishes.
+    pub fn create(path: &Path, setup: &Setup) -> Result<Self> {
+        create(path, setup)?;
+        let mut w = Self::add(path, setup)?;
+        w.owns_file = true;
+        Ok(w)
+    }
+
+    /// Add the `/pde` group to a file made by [`create`].
+    pub fn add(path: &Path, setup: &Setup) -> Result<Self> {
+        let (pts, shape, target) = f_point_arrays(setup);
+        let group = GroupWriter::add(
+            path,
+            "pde",
+            &[],
+            &[
+                Array {
+                    name: "f_points",
+                    shape: &shape,
+                    data: &pts,
+                },
+                Array::vector("f_target", &target),
+            ],
+        )?;
+        let file = File::open_rw(path)?;
+        file.root().create_group("pde/history")?;
+        file.commit()?;
+        file.close()?;
+        Ok(PdeOutput {
+            group,
+            density_shape: cells(&setup.grid),
+            history: Vec::new(),
+            history_written: false,
+            owns_file: false,
+        })
+    }
+}
+
+/// Append buffered history rows to `/pde/history/*` in `file`'s session.
+fn flush_history(file: &File, rows: &mut Vec<HistoryRecord>, written: &mut bool) -> Result<()> {
+    let Some(first) = rows.first() else {
+        return Ok(());
+    };
+    for (c, (name, _)) in first.series().iter().enumerate() {
+        let vals: Vec<f64> = rows.iter().map(|h| h.series()[c].1).collect();
+        append_series(file, &format!("pde/history/{name}"), &vals, !*written)?;
+    }
+    *written = true;
+    rows.clear();
+    Ok(())
+}
+
+impl Observer for PdeOutput {
+    fn snapshot(&mut self, d: &Diagnostics, rho: &[f64]) -> Result<()> {
+        let dim = [d.mean.len() as u64];
+        let dd = [dim[0], dim[0]];
+        let (rows, written) = (&mut self.history, &mut self.history_written);
+        self.group.snapshot(
+            &d.series(),
+            &[
+                Array {
+                    name: "density",
+                    shape: &self.density_shape,
+                    data: rho,
+                },
+                Array::vector("f_values", &d.f_values),
+                Array {
+                    name: "mean",
+                    shape: &dim,
+                    data: &d.mean,
+                },
+                Array {
+                    name: "cov",
+                    shape: &dd,
+                    data: &d.cov,
+                },
+            ],
+            |file| flush_history(file, rows, written),
+        )
+    }
+
+    fn history(&mut self, rec: &HistoryRecord) -> Result<()> {
+        self.history.push(*rec);
+        Ok(())
+    }
+
+    fn finish(&mut self) -> Result<()> {
+        let (rows, written) = (&mut self.history, &mut self.history_written);
+        self.group
+            .finish(|file| flush_history(file, rows, written))?;
+        if self.owns_file {
+            hdf5::mark_complete(self.group.file_path())?;
+        }
+        Ok(())
+    }
+}
+
+/// Writes the particles' snapshots (`/particles`) as the run goes, with
+/// their histogram on the problem's grid.
+pub struct ParticleOutput {
+    group: GroupWriter,
+    grid: Grid,
+    store: usize,
+    owns_file: bool,
+}
+
+impl ParticleOutput {
+    /// Create the file and its `/particles` group.
+    pub fn create(path: &Path, setup: &Setup, opts: &ParticleOptions) -> Result<Self> {
+        create(path, setup)?;
+        let mut w = Self::add(path, setup, opts)?;
+        w.owns_file = true;
+        Ok(w)
+    }
+
+    /// Add the `/particles` group (attributes m, seed, dt, mode, and batch
+    /// for sgd) to a file made by [`create`].
+    pub fn add(path: &Path, setup: &Setup, opts: &ParticleOptions) -> Result<Self> {
+        let (pts, shape, target) = f_point_arrays(setup);
+        let mut attrs = vec![
+            ("m", AttrValue::U64(opts.m as u64)),
+            ("seed", AttrValue::U64(opts.seed)),
+            ("dt", AttrValue::F64(opts.dt)),
+            ("mode", AttrValue::String(opts.mode.name().into())),
+        ];
+        if let Mode::Sgd { batch } = opts.mode {
+            attrs.push(("batch", AttrValue::U64(batch as u64)));
+        }
+        let group = GroupWriter::add(
+            path,
+            "particles",
+            &attrs,
+            &[
+                Array {
+                    name: "f_points",
+                    shape: &shape,
+                    data: &pts,
+                },
+                Array::vector("f_target", &target),
+            ],
+        )?;
+        Ok(ParticleOutput {
+            group,
+            grid: setup.grid.clone(),
+            store: opts.store,
+            owns_file: false,
+        })
+    }
+}
+
+impl ParticleObserver for ParticleOutput {
+    fn snapshot(&mut self, d: &ParticleDiagnostics, theta: &[f64]) -> Result<()> {
+        let dim = d.mean.len();
+        let (hist, outside) = histogram(&self.grid, theta, dim);
+        let (pos, dd) = ([self.store as u64, dim as u64], [dim as u64, dim as u64]);
+        self.group.snapshot(
+            &d.series(outside),
+            &[
+                Array {
+                    name: "positions",
+                    shape: &pos,
+                    data: &theta[..self.store * dim],
+                },
+                Array {
+                    name: "histogram",
+                    shape: &cells(&self.grid),
+                    data: &hist,
+                },
+                Array::vector("f_values", &d.f_values),
+                Array::vector("mean", &d.mean),
+                Array {
+                    name: "cov",
+                    shape: &dd,
+                    data: &d.cov,
+                },
+            ],
+            |_| Ok(()),
+        )
+    }
+
+    fn finish(&mut self) -> Result<()> {
+        self.group.finish(|_| Ok(()))?;
+        if self.owns_file {
+            hdf5::mark_complete(self.group.file_path())?;
+        }
+        Ok(())
+    }
+}
+
+/// Writes the distances between the PDE and the particles (`/compare`):
+/// `time`, `pde_risk`, `particle_risk` and each distance of
+/// [`DISTANCES`] under its key ([T], or [T, D] per axis), with attributes
+/// `metrics` (the keys) and `labels`, comma separated.
+pub struct CompareOutput {
+    group: GroupWriter,
+}
+
+impl CompareOutput {
+    /// Add `/compare` (with the sliced-W2 directions [L, D]) to a file.
+    pub fn add(path: &Path, d: usize, dirs: &[Vec<f64>]) -> Result<Self> {
+        let flat: Vec<f64> = dirs.iter().flatten().copied().collect();
+        let shape = [dirs.len() as u64, d as u64];
+        let join = |f: fn(&crate::compare::Distance) -> &'static str| {
+            DISTANCES.iter().map(f).collect::<Vec<_>>().join(",")
+        };
+        let group = GroupWriter::add(
+            path,
+            "compare",
+            &[
+                ("metrics", AttrValue::String(join(|d| d.key))),
+                ("labels", AttrValue::String(join(|d| d.label))),
+            ],
+            &[Array {
+                name: "directions",
+                shape: &shape,
+                data: &flat,
+            }],
+        )?;
+        Ok(CompareOutput { group })
+    }
+}
+
+impl CompareObserver for CompareOutput {
+    fn row(&mut self, r: &CompareRow) -> Result<()> {
+        let mut series = vec![("time", r.time)];
+        let mut arrays = Vec::new();
+        for (dist, v) in r.named() {
+            if dist.per_axis {
+                arrays.push(Array::vector(dist.key, v));
+            } else {
+                series.push((dist.key, v[0]));
+            }
+        }
+        series.extend([("pde_risk", r.pde_risk), ("particle_risk", r.particle_risk)]);
+        self.group.snapshot(&series, &arrays, |_| Ok(()))
+    }
+
+    fn finish(&mut self) -> Result<()> {
+        self.group.finish(|_| Ok(()))
+    }
+}
+
+/// Write a convergence study: a results file (problem and finest grid) with
+/// `/converge/m` [M], `cells` [H], `h` [H], `vs_m`, `vs_m_se` [K, M],
+/// `vs_h` [K, H], `slope_m`, `slope_m_err`, `slope_h`, `slope_h_err`,
+/// `floor_m` [K] (NaN: no floor), `slope_m_points` [K] (the m fitted: those
+/// before the floor), `grid_gap` [K] (the distance between the PDE on the
+/// two finest grids; NaN with one), attributes `metrics` (K names, comma
+/// separated) and `seeds`.
+pub fn write_converge(path: &Path, fine: &Setup, c: &Converged) -> Result<()> {
+    create(path, fine)?;
+    let (k, nm, nh) = (
+        c.metrics.len() as u64,
+        c.ms.len() as u64,
+        c.cells.len() as u64,
+    );
+    let per_metric =
+        |f: &dyn Fn(usize) -> f64| -> Vec<f64> { (0..c.metrics.len()).map(f).collect() };
+    let arrays: Vec<(&str, Vec<f64>, Vec<u64>)> = vec![
+        ("m", c.ms.iter().map(|&m| m as f64).collect(), vec![nm]),
+        (
+            "cells",
+            c.cells.iter().map(|&n| n as f64).collect(),
+            vec![nh],
+        ),
+        ("h", c.h.clone(), vec![nh]),
+        ("vs_m", c.vs_m.concat(), vec![k, nm]),
+        ("vs_m_se", c.vs_m_se.concat(), vec![k, nm]),
+        ("vs_h", c.vs_h.concat(), vec![k, nh]),
+        ("grid_gap", c.grid_gap.clone(), vec![k]),
+        (
+            "slope_m_points",
+            per_metric(&|i| c.fit_m[i].points as f64),
+            vec![k],
+        ),
+        ("slope_m", per_metric(&|i| c.fit_m[i].slope), vec![k]),
+        ("slope_m_err", per_metric(&|i| c.fit_m[i].stderr), vec![k]),
+        ("slope_h", per_metric(&|i| c.fit_h[i].slope), vec![k]),
+        ("slope_h_err", per_metric(&|i| c.fit_h[i].stderr), vec![k]),
+        (
+            "floor_m",
+            per_metric(&|i| c.floor_m[i].unwrap_or(f64::NAN)),
+            vec![k],
+        ),
+    ];
+    let arrays: Vec<Array> = arrays
+        .iter()
+        .map(|(name, data, shape)| Array { name, shape, data })
+        .collect();
+    let mut g = GroupWriter::add(
+        path,
+        "converge",
+        &[
+            ("metrics", AttrValue::String(c.metrics.join(","))),
+            ("seeds", AttrValue::U64(c.seeds as u64)),
+        ],
+        &arrays,
+    )?;
+    g.finish(|_| Ok(()))?;
+    hdf5::mark_complete(path)
+}

@@ -1,0 +1,156 @@
+//! **What is observed of the swarm** (MODEL.md §5): its risk R(μ^m), mean,
+//! covariance, f_m at points, and its histogram on a grid.
+
+use super::swarm::{put_node, Swarm, GROUPS};
+use crate::grid::Grid;
+
+/// What is stored at a particle snapshot.
+#[derive(Debug, Clone, Default)]
+pub struct ParticleDiagnostics {
+    pub time: f64,
+    /// R(μ^m) with the problem's quadrature, plus (λ/2)(1/m) Σ |θ_j|².
+    pub risk: f64,
+    /// f_m at the problem's quadrature nodes.
+    pub f_nodes: Vec<f64>,
+    pub mean: Vec<f64>,
+    pub cov: Vec<f64>,
+    /// f_m at the evaluation points.
+    pub f_values: Vec<f64>,
+}
+
+impl ParticleDiagnostics {
+    /// The scalar diagnostics by their names in the files
+    /// (`/particles/<name>`), with the fraction of neurons outside a grid.
+    pub fn series(&self, outside: f64) -> [(&'static str, f64); 3] {
+        [
+            ("time", self.time),
+            ("risk", self.risk),
+            ("outside", outside),
+        ]
+    }
+}
+
+impl Swarm {
+    /// f_m(x) = (1/m) Σ_j a_j σ(w_j·x̃) at any points x, through the same
+    /// vectorised pass (and fixed-order sums) as a step; the scratch grows
+    /// when there are more points than nodes.
+    pub fn f_values(&mut self, points: &[Vec<f64>]) -> Vec<f64> {
+        let e = points.len();
+        if e == 0 {
+            return Vec::new();
+        }
+        let mut table = vec![0.0; e * self.model.net.dim_w()];
+        for (i, x) in points.iter().enumerate() {
+            put_node(&self.model.net, x, &mut table, i, e);
+        }
+        if self.wr.len() < e {
+            self.wr.resize(e, 0.0);
+            self.partial.resize(GROUPS * e, 0.0);
+        }
+        self.f_nodes(&table, e);
+        self.wr[..e].to_vec()
+    }
+
+    /// f_m at the problem's quadrature nodes.
+    pub fn f_nodes_population(&mut self) -> Vec<f64> {
+        if let Some(mr) = self.take_mirror() {
+            self.f_nodes(&mr.xt, mr.pairs.len());
+            let mut f = vec![0.0; self.model.quad.len()];
+            for (i, &(q, p)) in mr.pairs.iter().enumerate() {
+                f[q] = self.wr[i];
+                if let Some(p) = p {
+                    f[p] = -self.wr[i];
+                }
+            }
+            self.mirror = Some(mr);
+            return f;
+        }
+        let xt = std::mem::take(&mut self.pop_xt);
+        let k = self.model.quad.len();
+        self.f_nodes(&xt, k);
+        self.pop_xt = xt;
+        self.wr[..k].to_vec()
+    }
+
+    /// (1/m) Σ_j |θ_j|², the second moment of μ^m.
+    fn second_moment(&self) -> f64 {
+        self.theta.iter().map(|t| t * t).sum::<f64>() / self.m as f64
+    }
+
+    /// R(μ^m) = ½ Σ_q ω_q (f_m(x_q) − f*(x_q))² + (λ/2)(1/m) Σ_j |θ_j|².
+    pub fn risk(&mut self) -> f64 {
+        let f = self.f_nodes_population();
+        self.model.risk(&f, self.second_moment())
+    }
+
+    /// All snapshot diagnostics at time t, f_m at `f_points`.
+    pub fn diagnostics(&mut self, t: f64, f_points: &[Vec<f64>]) -> ParticleDiagnostics {
+        let d = self.d;
+        let m = self.m as f64;
+        let mut mean = vec![0.0; d];
+        for th in self.theta.chunks(d) {
+            for (mk, t) in mean.iter_mut().zip(th) {
+                *mk += t / m;
+            }
+        }
+        let mut cov = vec![0.0; d * d];
+        for th in self.theta.chunks(d) {
+            for i in 0..d {
+                for j in 0..d {
+                    cov[i * d + j] += (th[i] - mean[i]) * (th[j] - mean[j]) / m;
+                }
+            }
+        }
+        let f_nodes = self.f_nodes_population();
+        ParticleDiagnostics {
+            time: t,
+            risk: self.model.risk(&f_nodes, self.second_moment()),
+            f_nodes,
+            mean,
+            cov,
+            f_values: self.f_values(f_points),
+        }
+    }
+}
+
+/// H_i = #{j : θ_j ∈ C_i} / (m |C|) and the fraction of neurons outside the
+/// box.
+pub fn histogram(grid: &Grid, theta: &[f64], d: usize) -> (Vec<f64>, f64) {
+    let m = theta.len() / d;
+    let mut h = vec![0.0; grid.len()];
+    let mut outside = 0usize;
+    let unit = 1.0 / (m as f64 * grid.cell_volume());
+    'neurons: for th in theta.chunks(d) {
+        let mut flat = 0;
+        for (k, t) in th.iter().enumerate() {
+            let x = (t - grid.lo[k]) / grid.h[k];
+            if !(0.0..grid.n[k] as f64).contains(&x) {
+                outside += 1;
+                continue 'neurons;
+            }
+            flat += (x as usize).min(grid.n[k] - 1) * grid.strides[k];
+        }
+        h[flat] += unit;
+    }
+    (h, outside as f64 / m as f64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn histogram_counts_cells_and_outside() {
+        let g = Grid::new(vec![0.0, 0.0], vec![2.0, 1.0], vec![4, 2], vec![]);
+        // cells are 0.5 × 0.5; four neurons inside, one outside
+        let theta = [0.1, 0.1, 0.6, 0.9, 0.7, 0.6, 1.99, 0.0, 2.5, 0.5];
+        let (h, out) = histogram(&g, &theta, 2);
+        assert_eq!(out, 0.2);
+        let unit = 1.0 / (5.0 * 0.25);
+        assert_eq!(h[0], unit); // (0, 0)
+        assert_eq!(h[3], 2.0 * unit); // (1, 1)
+        assert_eq!(h[6], unit); // (3, 0)
+        let mass: f64 = h.iter().sum::<f64>() * 0.25;
+        assert!((mass + out - 1.0).abs() < 1e-15);
+    }
+}

@@ -1,0 +1,367 @@
+//! **The swarm**: m neurons θ_j and their planned Euler–Maruyama step.
+
+use super::kernel::{self, Layout, Nodes, Simd, Update};
+use super::mirror::Mirror;
+use super::options::{Mode, ParticleOptions};
+use crate::grid::MAX_DIM;
+use crate::initial::{Gaussian, InitialLaw};
+use crate::model::{DataLaw, MeanField, Network};
+use rand::{RngExt, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rand_distr::StandardNormal;
+use rayon::prelude::*;
+
+/// Neurons are summed in this many fixed groups (bitwise reproducibility).
+pub(super) const GROUPS: usize = 64;
+
+/// Neurons per noise stream (and per parallel task of the velocity pass).
+pub const NOISE_BLOCK: usize = 1024;
+
+/// The first noise stream (the streams below are the neurons' initial draws).
+const NOISE_STREAM: u64 = 1 << 62;
+
+/// The m-neuron network and its planned step.
+pub struct Swarm {
+    pub(super) model: MeanField,
+    pub(super) d: usize,
+    pub(super) m: usize,
+    mode: Mode,
+    /// θ_j, row-major m × D.
+    pub theta: Vec<f64>,
+    /// Steps taken (the noise streams' position).
+    steps: u64,
+    seed: u64,
+    simd: Simd,
+    /// x̃ of the population nodes (coordinate-major, d_w × Q).
+    pub(super) pop_xt: Vec<f64>,
+    /// The population nodes folded in pairs ±x̃ (odd units only).
+    pub(super) mirror: Option<Mirror>,
+    use_mirror: bool,
+    /// SGD batch: stream, x, x̃ (d_w × B), y.
+    batch_rng: ChaCha8Rng,
+    bx: Vec<f64>,
+    bxt: Vec<f64>,
+    by: Vec<f64>,
+    /// Scratch: per-group partial sums of f_m, then ω r at the nodes in use.
+    pub(super) partial: Vec<f64>,
+    pub(super) wr: Vec<f64>,
+}
+
+/// Draw one θ from the initial law.
+fn sample_initial(law: &InitialLaw, rng: &mut ChaCha8Rng, out: &mut [f64]) {
+    let gauss = |g: &Gaussian, rng: &mut ChaCha8Rng, out: &mut [f64]| {
+        for (k, o) in out.iter_mut().enumerate() {
+            let z: f64 = rng.sample(StandardNormal);
+            *o = g.mean[k] + g.std[k] * z;
+        }
+    };
+    match law {
+        InitialLaw::Gaussian(g) => gauss(g, rng, out),
+        InitialLaw::Uniform { lo, hi } => {
+            for (k, o) in out.iter_mut().enumerate() {
+                *o = lo[k] + (hi[k] - lo[k]) * rng.random::<f64>();
+            }
+        }
+        InitialLaw::Mixture(cs) => {
+            let u: f64 = rng.random();
+            let mut acc = 0.0;
+            let mut pick = cs.len() - 1;
+            for (i, (w, _)) in cs.iter().enumerate() {
+                acc += w;
+                if u < acc {
+                    pick = i;
+                    break;
+                }
+            }
+            gauss(&cs[pick].1, rng, out);
+        }
+    }
+}
+
+/// The stream of neuron j's initial draw.
+fn neuron_rng(seed: u64, j: usize) -> ChaCha8Rng {
+    let mut r = ChaCha8Rng::seed_from_u64(seed);
+    r.set_stream(j as u64);
+    r
+}
+
+/// The noise of step n for neuron block b: stream 2⁶² + b from word 2³²·n.
+/// A block draws at most a few NOISE_BLOCK·D words per step, far from 2³².
+fn noise_rng(seed: u64, b: usize, step: u64) -> ChaCha8Rng {
+    let mut r = ChaCha8Rng::seed_from_u64(seed);
+    r.set_stream(NOISE_STREAM + b as u64);
+    r.set_word_pos(u128::from(step) << 32);
+    r
+}
+
+/// x̃ of node i (of n) into column i of a coordinate-major d_w × n table.
+pub(super) fn put_node(net: &Network, x: &[f64], table: &mut [f64], i: usize, n: usize) {
+    let mut xt = [0.0; MAX_DIM];
+    let dw = net.dim_w();
+    net.augment(x, &mut xt[..dw]);
+    for (c, v) in xt[..dw].iter().enumerate() {
+        table[c * n + i] = *v;
+    }
+}
+
+/// x̃ of the population nodes, coordinate-major (d_w × Q).
+fn population_table(model: &MeanField) -> Vec<f64> {
+    let q = model.quad.len();
+    let mut t = vec![0.0; q * model.net.dim_w()];
+    for i in 0..q {
+        put_node(&model.net, model.quad.node(i), &mut t, i, q);
+    }
+    t
+}
+
+/// How many ±x node pairs a run of `opts` on `model` evaluates once each
+/// (see [`Swarm::mirrored_pairs`]), without building the swarm.
+pub fn folded_pairs(model: &MeanField, opts: &ParticleOptions) -> usize {
+    Mirror::of(model, opts.mode, &population_table(model)).map_or(0, |mr| mr.folded())
+}
+
+impl Swarm {
+    /// m iid neurons from ρ0 (the law itself, not its truncation to a
+    /// grid), with the step planned.
+    pub fn new(model: &MeanField, initial: &InitialLaw, opts: &ParticleOptions) -> Self {
+        let net = model.net;
+        let d = net.dim_theta();
+        let dw = net.dim_w();
+        let mut theta = vec![0.0; opts.m * d];
+        theta
+            .par_chunks_mut(d)
+            .enumerate()
+            .with_min_len(256)
+            .for_each(|(j, th)| sample_initial(initial, &mut neuron_rng(opts.seed, j), th));
+        let q = model.quad.len();
+        let pop_xt = population_table(model);
+        let b = match opts.mode {
+            Mode::Sgd { batch } => batch,
+            _ => 0,
+        };
+        let mirror = Mirror::of(model, opts.mode, &pop_xt);
+        let mut batch_rng = ChaCha8Rng::seed_from_u64(opts.seed);
+        batch_rng.set_stream(u64::MAX);
+        Swarm {
+            model: model.clone(),
+            d,
+            m: opts.m,
+            mode: opts.mode,
+            theta,
+            steps: 0,
+            seed: opts.seed,
+            simd: Simd::detect(),
+            pop_xt,
+            mirror,
+            use_mirror: true,
+            batch_rng,
+            bx: vec![0.0; b * net.dim_x],
+            bxt: vec![0.0; b * dw],
+            by: vec![0.0; b],
+            partial: vec![0.0; GROUPS * q.max(b)],
+            wr: vec![0.0; q.max(b)],
+        }
+    }
+
+    /// The SIMD variant of the step's loops (detected; every variant gives
+    /// the same bits).
+    pub fn simd(&self) -> Simd {
+        self.simd
+    }
+
+    /// Use another SIMD variant (it must be [`Simd::available`]).
+    pub fn set_simd(&mut self, simd: Simd) {
+        assert!(simd.available(), "{} is not available", simd.name());
+        self.simd = simd;
+    }
+
+    /// The number of node pairs ±x̃ evaluated once each (0 when the nodes or
+    /// the unit have no such symmetry, or it is switched off).
+    pub fn mirrored_pairs(&self) -> usize {
+        match (&self.mirror, self.use_mirror) {
+            (Some(mr), true) => mr.folded(),
+            _ => 0,
+        }
+    }
+
+    /// Fold the population nodes in pairs when they allow it (the default),
+    /// or evaluate every node (to check the folding).
+    pub fn use_symmetry(&mut self, on: bool) {
+        self.use_mirror = on;
+    }
+
+    /// Steps taken so far.
+    pub fn steps(&self) -> u64 {
+        self.steps
+    }
+
+    /// Number of neurons.
+    pub fn m(&self) -> usize {
+        self.m
+    }
+
+    /// D.
+    pub fn dim(&self) -> usize {
+        self.d
+    }
+
+    /// f_m at nodes x̃ (d_w × K, coordinate-major), summed over fixed
+    /// neuron groups in a fixed order, into `self.wr[..K]`.
+    pub(super) fn f_nodes(&mut self, xt: &[f64], k: usize) {
+        let (net, d, m) = (self.model.net, self.d, self.m);
+        let lay = self.layout();
+        let nodes = Nodes {
+            xs: xt,
+            k,
+            dw: net.dim_w(),
+        };
+        let simd = self.simd;
+        // a fixed partition into groups of `gs` neurons, whatever the threads
+        let gs = m.div_ceil(GROUPS);
+        let groups = m.div_ceil(gs);
+        self.partial[..groups * k]
+            .par_chunks_mut(k)
+            .zip(self.theta.par_chunks(gs * d))
+            .for_each(|(part, ths)| {
+                part.iter_mut().for_each(|v| *v = 0.0);
+                kernel::f_pass(simd, net.activation, lay, nodes, ths, part);
+            });
+        for (q, o) in self.wr[..k].iter_mut().enumerate() {
+            let mut s = 0.0;
+            for g in 0..groups {
+                s += self.partial[g * k + q];
+            }
+            *o = s / m as f64;
+        }
+    }
+
+    fn layout(&self) -> Layout {
+        let net = self.model.net;
+        Layout {
+            d: self.d,
+            wax: usize::from(net.frozen_a.is_none()),
+            frozen_a: net.frozen_a,
+        }
+    }
+
+    /// Draw the batch of this step (SGD): x from P (or a sample of the data
+    /// set, with replacement), y = f*(x) (or its label).
+    fn draw_batch(&mut self, b: usize) {
+        let model = &self.model;
+        let dx = model.net.dim_x;
+        let rng = &mut self.batch_rng;
+        for i in 0..b {
+            let x = &mut self.bx[i * dx..(i + 1) * dx];
+            match &model.data_law {
+                DataLaw::Gaussian { std } => {
+                    for v in x.iter_mut() {
+                        let z: f64 = rng.sample(StandardNormal);
+                        *v = std * z;
+                    }
+                }
+                DataLaw::Uniform { lo, hi } => {
+                    for (k, v) in x.iter_mut().enumerate() {
+                        *v = lo[k] + (hi[k] - lo[k]) * rng.random::<f64>();
+                    }
+                }
+                DataLaw::Samples => {
+                    let n = model.fstar.len();
+                    let idx = ((rng.random::<f64>() * n as f64) as usize).min(n - 1);
+                    x.copy_from_slice(model.quad.node(idx));
+                    self.by[i] = model.fstar[idx];
+                }
+            }
+            if !matches!(model.data_law, DataLaw::Samples) {
+                self.by[i] = model.target_at(x).unwrap_or(0.0);
+            }
+            put_node(&model.net, x, &mut self.bxt, i, b);
+        }
+    }
+
+    /// The folded population nodes, when in use.
+    pub(super) fn take_mirror(&mut self) -> Option<Mirror> {
+        match (self.mode, self.use_mirror) {
+            (Mode::Sgd { .. }, _) | (_, false) => None,
+            _ => self.mirror.take(),
+        }
+    }
+
+    /// One Euler–Maruyama step of length `dt`.
+    pub fn step(&mut self, dt: f64) {
+        if let Some(mr) = self.take_mirror() {
+            // f_m at the representatives; c at the pair folded into one
+            let h = mr.pairs.len();
+            self.f_nodes(&mr.xt, h);
+            for (i, &(q, p)) in mr.pairs.iter().enumerate() {
+                let f = self.wr[i];
+                let mut c = self.model.weighted_residual(q, f);
+                if let Some(p) = p {
+                    c -= self.model.weighted_residual(p, -f);
+                }
+                self.wr[i] = c;
+            }
+            self.move_neurons(&mr.xt, h, dt);
+            self.mirror = Some(mr);
+        } else if let Mode::Sgd { batch } = self.mode {
+            // a fresh batch of B samples, each of weight 1/B
+            self.draw_batch(batch);
+            let xt = std::mem::take(&mut self.bxt);
+            self.f_nodes(&xt, batch);
+            let w = 1.0 / batch as f64;
+            for (c, y) in self.wr[..batch].iter_mut().zip(&self.by) {
+                *c = MeanField::weighted_residual_of(w, *c, *y);
+            }
+            self.move_neurons(&xt, batch, dt);
+            self.bxt = xt;
+        } else {
+            let xt = std::mem::take(&mut self.pop_xt);
+            let k = self.model.quad.len();
+            self.f_nodes(&xt, k);
+            for q in 0..k {
+                self.wr[q] = self.model.weighted_residual(q, self.wr[q]);
+            }
+            self.move_neurons(&xt, k, dt);
+            self.pop_xt = xt;
+        }
+        self.steps += 1;
+    }
+
+    /// θ_j ← θ_j + Δt V(θ_j) + √(η Δt) ξ_j, with ω r in `self.wr`.
+    fn move_neurons(&mut self, xt: &[f64], k: usize, dt: f64) {
+        let net = self.model.net;
+        let lay = self.layout();
+        let nodes = Nodes {
+            xs: xt,
+            k,
+            dw: net.dim_w(),
+        };
+        let up = Update {
+            c: &self.wr[..k],
+            drift: self.model.drift(),
+            dt,
+            amp: (self.model.noise * dt).sqrt(),
+        };
+        let (simd, seed, step) = (self.simd, self.seed, self.steps);
+        self.theta
+            .par_chunks_mut(NOISE_BLOCK * self.d)
+            .enumerate()
+            .for_each(|(b, ths)| {
+                let mut rng = noise_rng(seed, b, step);
+                kernel::move_pass(simd, net.activation, lay, nodes, up, ths, &mut rng);
+            });
+    }
+
+    /// Whole steps of `dt` from time `t` to `until`, the last one shortened
+    /// to land on it; `t` becomes `until`. Returns the steps taken.
+    pub fn advance(&mut self, t: &mut f64, until: f64, dt: f64) -> usize {
+        let mut steps = 0;
+        while *t < until {
+            let lands = *t + dt >= until * (1.0 - 1e-12);
+            let h = if lands { until - *t } else { dt };
+            self.step(h);
+            *t = if lands { until } else { *t + h };
+            steps += 1;
+        }
+        steps
+    }
+}

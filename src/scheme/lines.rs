@@ -1,0 +1,219 @@
+//! **Line sweeps**: the lines of one axis of a grid-shaped array, handed to
+//! parallel tasks in blocks of neighbouring lines.
+//!
+//! On axis k with n_k cells and stride s_k (the product of the later axes'
+//! cells), line (o, j) holds the cells o·n_k·s_k + i·s_k + j, i = 0..n_k. A
+//! block is up to `width` lines with consecutive j and the same o, so for
+//! every axis but the last its cells at one i are contiguous, and a loop
+//! over the block's lines vectorises. Blocks are disjoint; each parallel task
+//! owns one.
+//!
+//! This module holds the only `unsafe` of the sweeps: tasks write their
+//! blocks through one shared pointer. [`par_line_blocks`] checks the array's
+//! length against the grid before it starts, and every access through a
+//! [`LineBlock`] checks its cell and line against the block, so a safe
+//! caller cannot touch memory outside its own block.
+
+use crate::grid::Grid;
+use rayon::prelude::*;
+use std::marker::PhantomData;
+
+/// A raw pointer that parallel tasks share; each task writes only through
+/// the [`LineBlock`] it was handed, and blocks are disjoint.
+#[derive(Clone, Copy)]
+struct SharedPtr(*mut f64);
+
+// SAFETY: the pointer is dereferenced only through `LineBlock`s, which
+// partition the array among tasks (see `par_line_blocks`).
+unsafe impl Send for SharedPtr {}
+unsafe impl Sync for SharedPtr {}
+
+impl SharedPtr {
+    /// The pointer (a method, so closures capture the Send wrapper).
+    #[inline(always)]
+    fn get(self) -> *mut f64 {
+        self.0
+    }
+}
+
+/// Up to `width` neighbouring lines along one axis, owned by one task.
+pub struct LineBlock<'a> {
+    ptr: *mut f64,
+    /// The array's length (for the debug check of every flat index).
+    array_len: usize,
+    /// Outer index o, first line j0, cells per line n, stride s, lines.
+    o: usize,
+    j0: usize,
+    n: usize,
+    s: usize,
+    lines: usize,
+    _data: PhantomData<&'a mut [f64]>,
+}
+
+impl LineBlock<'_> {
+    /// Cells per line (n_k).
+    #[inline(always)]
+    pub fn len(&self) -> usize {
+        self.n
+    }
+
+    /// True for lines without cells (never on a grid).
+    #[inline(always)]
+    pub fn is_empty(&self) -> bool {
+        self.n == 0
+    }
+
+    /// Lines in the block.
+    #[inline(always)]
+    pub fn lines(&self) -> usize {
+        self.lines
+    }
+
+    /// Flat index of cell i of line l, to read other arrays of the grid's
+    /// shape at the same cell.
+    #[inline(always)]
+    pub fn index(&self, i: usize, l: usize) -> usize {
+        (self.o * self.n + i) * self.s + self.j0 + l
+    }
+
+    /// Flat index of face i (0..=n_k) of line l in the face layout of the
+    /// axis (the cell layout with n_k + 1 entries on it).
+    #[inline(always)]
+    pub fn face_index(&self, i: usize, l: usize) -> usize {
+        (self.o * (self.n + 1) + i) * self.s + self.j0 + l
+    }
+
+    #[inline(always)]
+    fn check(&self, i: usize, l: usize) -> usize {
+        assert!(
+            i < self.n && l < self.lines,
+            "cell {i} of line {l} outside a block of {} lines of {} cells",
+            self.lines,
+            self.n
+        );
+        let at = self.index(i, l);
+        debug_assert!(at < self.array_len);
+        at
+    }
+
+    /// The value of cell i of line l.
+    #[inline(always)]
+    pub fn get(&self, i: usize, l: usize) -> f64 {
+        let at = self.check(i, l);
+        // SAFETY: `at` is a cell of this block (checked), inside the array
+        // (its length was checked against the grid), and no other task
+        // touches this block.
+        unsafe { *self.ptr.add(at) }
+    }
+
+    /// Set cell i of line l to v.
+    #[inline(always)]
+    pub fn set(&mut self, i: usize, l: usize, v: f64) {
+        let at = self.check(i, l);
+        // SAFETY: as in `get`; `&mut self` makes the write exclusive.
+        unsafe { *self.ptr.add(at) = v }
+    }
+
+    /// Add v to cell i of line l.
+    #[inline(always)]
+    pub fn add(&mut self, i: usize, l: usize, v: f64) {
+        let at = self.check(i, l);
+        // SAFETY: as in `set`.
+        unsafe { *self.ptr.add(at) += v }
+    }
+
+    /// Copy line l into `out[..n]`.
+    #[inline]
+    pub fn read_line(&self, l: usize, out: &mut [f64]) {
+        for (i, v) in out[..self.n].iter_mut().enumerate() {
+            *v = self.get(i, l);
+        }
+    }
+
+    /// Copy `src[..n]` into line l.
+    #[inline]
+    pub fn write_line(&mut self, l: usize, src: &[f64]) {
+        for (i, v) in src[..self.n].iter().enumerate() {
+            self.set(i, l, *v);
+        }
+    }
+}
+
+/// Run `f` on every block of up to `width` neighbouring lines along `axis`
+/// of `data`, blocks in parallel.
+///
+/// # Panics
+/// If `data` does not have the grid's length, `axis` is not an axis of the
+/// grid, or `width` is 0.
+pub fn par_line_blocks<F>(grid: &Grid, axis: usize, width: usize, data: &mut [f64], f: F)
+where
+    F: Fn(&mut LineBlock<'_>) + Sync + Send,
+{
+    assert_eq!(data.len(), grid.len(), "array length against the grid");
+    assert!(axis < grid.dim(), "axis {axis} of a {}-D grid", grid.dim());
+    assert!(width > 0, "blocks of at least one line");
+    let (n, s) = (grid.n[axis], grid.strides[axis]);
+    let outer = grid.len() / (n * s);
+    let blocks = s.div_ceil(width);
+    let len = data.len();
+    let ptr = SharedPtr(data.as_mut_ptr());
+    (0..outer * blocks).into_par_iter().for_each(|task| {
+        let (o, b) = (task / blocks, task % blocks);
+        let j0 = b * width;
+        let mut block = LineBlock {
+            ptr: ptr.get(),
+            array_len: len,
+            o,
+            j0,
+            n,
+            s,
+            lines: width.min(s - j0),
+            _data: PhantomData,
+        };
+        f(&mut block);
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every cell is visited exactly once, through the line it lies on.
+    #[test]
+    fn blocks_partition_the_array_along_every_axis() {
+        let g = Grid::new(vec![0.0; 3], vec![1.0; 3], vec![5, 3, 7], vec![]);
+        for axis in 0..3 {
+            for width in [1, 2, 64] {
+                let mut data = vec![0.0; g.len()];
+                par_line_blocks(&g, axis, width, &mut data, |b| {
+                    for l in 0..b.lines() {
+                        for i in 0..b.len() {
+                            let at = b.index(i, l);
+                            let mut idx = [0; 3];
+                            g.unravel(at, &mut idx);
+                            assert_eq!(idx[axis], i);
+                            b.add(i, l, 1.0 + at as f64);
+                        }
+                    }
+                });
+                for (at, v) in data.iter().enumerate() {
+                    assert_eq!(*v, 1.0 + at as f64, "axis {axis} width {width}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    #[should_panic(expected = "array length against the grid")]
+    fn a_short_array_is_refused() {
+        let g = Grid::new(vec![0.0; 2], vec![1.0; 2], vec![4, 4], vec![]);
+        par_line_blocks(&g, 0, 4, &mut [0.0; 15], |_| {});
+    }
+
+    #[test]
+    #[should_panic(expected = "outside a block")]
+    fn a_cell_outside_the_block_is_refused() {
+        let g = Grid::new(vec![0.0; 2], vec![1.0; 2], vec![4, 4], vec![]);
+        par_line_blocks(&g, 0, 2, &mut [0.0; 16], |b| b.set(0, 2, 1.0));
+    }
+}

@@ -1,0 +1,293 @@
+//! `[grid]`, `[dynamics]`, `[initial]`, `[solver]`, `[output]` and
+//! `[particles]`: where and how long the model is run, from what, with
+//! which scheme, and the finite network beside it.
+
+use super::{check_box, positive, vec_of};
+use crate::error::{Error, Result};
+use crate::grid::{Grid, MAX_DIM};
+use crate::initial::{Gaussian, InitialLaw};
+use crate::model::{Network, Quadrature};
+use crate::particles::{Mode, ParticleOptions};
+use crate::problem::{LoadedProblem, ParticlesSpec, Snapshots};
+use crate::scheme::{DiffusionKind, FluxKind, SchemeOptions, Splitting};
+
+pub(super) fn build_grid(lp: &LoadedProblem, net: &Network) -> Result<Grid> {
+    let g = &lp.problem.grid;
+    let d = net.dim_theta();
+    if d > MAX_DIM {
+        return Err(Error::problem(
+            "model",
+            format!("phase-space dimension D = {d}"),
+            format!("D ≤ {MAX_DIM} (D = d_x + bias + trained a)"),
+        ));
+    }
+    let what = format!(
+        "D = {d} entries, one per axis ({})",
+        net.axis_names().join(", ")
+    );
+    for (field, len) in [
+        ("grid.lo", g.lo.len()),
+        ("grid.hi", g.hi.len()),
+        ("grid.cells", g.cells.len()),
+    ] {
+        if len != d {
+            return Err(Error::problem(
+                field,
+                format!("{len} entries"),
+                what.clone(),
+            ));
+        }
+    }
+    let lo = vec_of("grid.lo", &Some(g.lo.clone()), d, "one per axis")?;
+    let hi = vec_of("grid.hi", &Some(g.hi.clone()), d, "one per axis")?;
+    check_box("grid", &lo, &hi)?;
+    if let Some(&n) = g.cells.iter().find(|&&n| !(4..=1 << 14).contains(&n)) {
+        return Err(Error::problem(
+            "grid.cells",
+            format!("{:?} (has {n})", g.cells),
+            "4 to 16384 cells per axis",
+        ));
+    }
+    Ok(Grid::new(lo, hi, g.cells.clone(), net.axis_names()))
+}
+
+/// t_end and the snapshot times (η is the model's).
+pub(super) fn build_dynamics(lp: &LoadedProblem) -> Result<(f64, Vec<f64>)> {
+    let dy = &lp.problem.dynamics;
+    if !(dy.t_end > 0.0 && dy.t_end.is_finite()) {
+        return Err(Error::problem(
+            "dynamics.t_end",
+            dy.t_end,
+            "a positive end time",
+        ));
+    }
+    let times = match &dy.snapshots {
+        Snapshots::Count(n) if *n >= 2 => (0..*n)
+            .map(|i| dy.t_end * i as f64 / (*n - 1) as f64)
+            .collect(),
+        Snapshots::Count(n) => {
+            return Err(Error::problem(
+                "dynamics.snapshots",
+                n,
+                "a count ≥ 2 or a list of times",
+            ))
+        }
+        Snapshots::Times(ts) => {
+            let ok = !ts.is_empty()
+                && ts.windows(2).all(|w| w[0] < w[1])
+                && ts.iter().all(|&t| (0.0..=dy.t_end).contains(&t));
+            if !ok {
+                return Err(Error::problem(
+                    "dynamics.snapshots",
+                    format!("{ts:?}"),
+                    format!("increasing times in [0, t_end = {}]", dy.t_end),
+                ));
+            }
+            ts.clone()
+        }
+    };
+    Ok((dy.t_end, times))
+}
+
+pub(super) fn build_initial(lp: &LoadedProblem, d: usize) -> Result<InitialLaw> {
+    let i = &lp.problem.initial;
+    let gaussian =
+        |prefix: &str, mean: &Option<Vec<f64>>, std: &Option<Vec<f64>>| -> Result<Gaussian> {
+            let mean = vec_of(
+                &format!("{prefix}.mean"),
+                mean,
+                d,
+                "one per phase-space axis",
+            )?;
+            let std = vec_of(&format!("{prefix}.std"), std, d, "one per phase-space axis")?;
+            positive(&format!("{prefix}.std"), &std)?;
+            Ok(Gaussian { mean, std })
+        };
+    match i.kind.as_str() {
+        "gaussian" => Ok(InitialLaw::Gaussian(gaussian("initial", &i.mean, &i.std)?)),
+        "uniform" => {
+            let lo = vec_of("initial.lo", &i.lo, d, "one per phase-space axis")?;
+            let hi = vec_of("initial.hi", &i.hi, d, "one per phase-space axis")?;
+            check_box("initial", &lo, &hi)?;
+            Ok(InitialLaw::Uniform { lo, hi })
+        }
+        "mixture" => {
+            let cs = i.components.clone().unwrap_or_default();
+            if cs.is_empty() || cs.iter().any(|c| c.weight.is_nan() || c.weight <= 0.0) {
+                return Err(Error::problem(
+                    "initial.components",
+                    format!("{} components", cs.len()),
+                    "one or more components with weight > 0",
+                ));
+            }
+            let total: f64 = cs.iter().map(|c| c.weight).sum();
+            cs.iter()
+                .map(|c| {
+                    let g = gaussian(
+                        "initial.components",
+                        &Some(c.mean.clone()),
+                        &Some(c.std.clone()),
+                    )?;
+                    Ok((c.weight / total, g))
+                })
+                .collect::<Result<Vec<_>>>()
+                .map(InitialLaw::Mixture)
+        }
+        other => Err(Error::problem(
+            "initial.kind",
+            format!("{other:?}"),
+            "one of gaussian, uniform, mixture",
+        )),
+    }
+}
+
+pub(super) fn build_scheme(lp: &LoadedProblem) -> Result<SchemeOptions> {
+    let s = &lp.problem.solver;
+    if !(s.cfl > 0.0 && s.cfl <= 1.0) {
+        return Err(Error::problem(
+            "solver.cfl",
+            s.cfl,
+            "0 < cfl ≤ 1 (≤ 0.5 keeps ρ ≥ 0)",
+        ));
+    }
+    if !(s.dt_max > 0.0 && s.dt_max.is_finite()) {
+        return Err(Error::problem(
+            "solver.dt_max",
+            s.dt_max,
+            "a positive time step",
+        ));
+    }
+    if s.history_every == 0 {
+        return Err(Error::problem(
+            "solver.history_every",
+            0,
+            "a step count ≥ 1",
+        ));
+    }
+    Ok(SchemeOptions {
+        cfl: s.cfl,
+        flux: FluxKind::parse(&s.flux, &s.limiter)?,
+        diffusion: DiffusionKind::parse(&s.diffusion)?,
+        splitting: Splitting::parse(&s.splitting)?,
+        dt_max: s.dt_max,
+        history_every: s.history_every,
+    })
+}
+
+pub(super) fn build_f_points(lp: &LoadedProblem, quad: &Quadrature) -> Result<Vec<Vec<f64>>> {
+    let dx = quad.dim;
+    if let Some(pts) = &lp.problem.output.f_points {
+        if pts.is_empty()
+            || pts
+                .iter()
+                .any(|p| p.len() != dx || p.iter().any(|x| !x.is_finite()))
+        {
+            return Err(Error::problem(
+                "output.f_points",
+                format!("{} points", pts.len()),
+                format!("a non-empty list of points with d_x = {dx} coordinates each"),
+            ));
+        }
+        return Ok(pts.clone());
+    }
+    // 101 points on a line through the data: along x0 in d_x = 1, the
+    // diagonal otherwise, spanning the nodes' range in the first coordinate.
+    let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
+    for q in 0..quad.len() {
+        lo = lo.min(quad.node(q)[0]);
+        hi = hi.max(quad.node(q)[0]);
+    }
+    let (lo, hi) = if lp.problem.data.law == "gaussian" {
+        let s = lp.problem.data.std.unwrap_or(1.0);
+        (-3.0 * s, 3.0 * s)
+    } else {
+        (lo, hi)
+    };
+    Ok((0..101)
+        .map(|i| {
+            let t = lo + (hi - lo) * i as f64 / 100.0;
+            vec![t; dx]
+        })
+        .collect())
+}
+
+/// Validate a `[particles]` section (`law` is `data.law`: full_batch needs a
+/// data set).
+pub(super) fn build_particles(p: &ParticlesSpec, law: &str) -> Result<ParticleOptions> {
+    if !(1..=100_000_000).contains(&p.m) {
+        return Err(Error::problem("particles.m", p.m, "1 to 10⁸ neurons"));
+    }
+    if !(p.dt > 0.0 && p.dt.is_finite()) {
+        return Err(Error::problem("particles.dt", p.dt, "a positive time step"));
+    }
+    let mode = match p.mode.as_str() {
+        "population" => Mode::Population,
+        "sgd" => match p.batch {
+            Some(b) if b >= 1 => Mode::Sgd { batch: b },
+            other => {
+                return Err(Error::problem(
+                    "particles.batch",
+                    format!("{other:?}"),
+                    "a batch size B ≥ 1 for mode = \"sgd\"",
+                ))
+            }
+        },
+        "full_batch" if law == "dataset" => Mode::FullBatch,
+        "full_batch" => {
+            return Err(Error::problem(
+                "particles.mode",
+                "\"full_batch\"",
+                "full_batch only with data.law = \"dataset\" (use population)",
+            ))
+        }
+        other => {
+            return Err(Error::problem(
+                "particles.mode",
+                format!("{other:?}"),
+                "one of population, sgd, full_batch",
+            ))
+        }
+    };
+    let store = p.store.unwrap_or(p.m);
+    if store > p.m {
+        return Err(Error::problem(
+            "particles.store",
+            store,
+            format!("at most m = {} positions", p.m),
+        ));
+    }
+    Ok(ParticleOptions {
+        m: p.m,
+        seed: p.seed,
+        dt: p.dt,
+        mode,
+        store,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn particle_modes_validate() {
+        let spec = |mode: &str, batch: Option<usize>| ParticlesSpec {
+            m: 10,
+            seed: 1,
+            dt: 0.1,
+            mode: mode.into(),
+            batch,
+            store: None,
+        };
+        assert!(build_particles(&spec("sgd", None), "gaussian").is_err());
+        assert_eq!(
+            build_particles(&spec("sgd", Some(8)), "gaussian")
+                .unwrap()
+                .mode,
+            Mode::Sgd { batch: 8 }
+        );
+        let e = build_particles(&spec("full_batch", None), "gaussian").unwrap_err();
+        assert_eq!(e.field(), Some("particles.mode"));
+        assert!(build_particles(&spec("full_batch", None), "dataset").is_ok());
+    }
+}
