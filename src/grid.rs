@@ -78,11 +78,6 @@ impl Grid {
         (0..=self.n[k]).map(|i| self.face(k, i)).collect()
     }
 
-    /// The n_k centres of axis k.
-    pub fn centres(&self, k: usize) -> Vec<f64> {
-        (0..self.n[k]).map(|i| self.centre(k, i)).collect()
-    }
-
     /// Multi-index of flat cell `flat`, written into `idx`.
     #[inline]
     pub fn unravel(&self, mut flat: usize, idx: &mut [usize]) {

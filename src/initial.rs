@@ -104,22 +104,6 @@ impl InitialLaw {
         m.iter_mut().for_each(|v| *v *= scale);
         (m, inside)
     }
-
-    /// Mean of the law (before truncation to Ω).
-    pub fn mean(&self) -> Vec<f64> {
-        match self {
-            InitialLaw::Gaussian(g) => g.mean.clone(),
-            InitialLaw::Uniform { lo, hi } => {
-                lo.iter().zip(hi).map(|(a, b)| 0.5 * (a + b)).collect()
-            }
-            InitialLaw::Mixture(cs) => {
-                let d = cs[0].1.mean.len();
-                (0..d)
-                    .map(|k| cs.iter().map(|(w, g)| w * g.mean[k]).sum())
-                    .collect()
-            }
-        }
-    }
 }
 
 #[cfg(test)]

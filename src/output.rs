@@ -33,15 +33,35 @@ fn cells(grid: &Grid) -> Vec<u64> {
 }
 
 /// `f_points` [E, d_x] and `f_target` [E] (f*, NaN for labels) of a setup.
-fn f_point_arrays(setup: &Setup) -> (Vec<f64>, Vec<u64>, Vec<f64>) {
-    let pts: Vec<f64> = setup.f_points.iter().flatten().copied().collect();
-    let shape = vec![setup.f_points.len() as u64, setup.model.net.dim_x as u64];
-    let target = setup
-        .f_points
-        .iter()
-        .map(|x| setup.model.target_at(x).unwrap_or(f64::NAN))
-        .collect();
-    (pts, shape, target)
+struct FPoints {
+    points: Vec<f64>,
+    shape: [u64; 2],
+    target: Vec<f64>,
+}
+
+impl FPoints {
+    fn of(setup: &Setup) -> Self {
+        FPoints {
+            points: setup.f_points.iter().flatten().copied().collect(),
+            shape: [setup.f_points.len() as u64, setup.model.net.dim_x as u64],
+            target: setup
+                .f_points
+                .iter()
+                .map(|x| setup.model.target_at(x).unwrap_or(f64::NAN))
+                .collect(),
+        }
+    }
+
+    fn arrays(&self) -> [Array<'_>; 2] {
+        [
+            Array {
+                name: "f_points",
+                shape: &self.shape,
+                data: &self.points,
+            },
+            Array::vector("f_target", &self.target),
+        ]
+    }
 }
 
 /// Writes the PDE's snapshots and light history (`/pde`) as the run goes.
@@ -66,20 +86,7 @@ impl PdeOutput {
 
     /// Add the `/pde` group to a file made by [`create`].
     pub fn add(path: &Path, setup: &Setup) -> Result<Self> {
-        let (pts, shape, target) = f_point_arrays(setup);
-        let group = GroupWriter::add(
-            path,
-            "pde",
-            &[],
-            &[
-                Array {
-                    name: "f_points",
-                    shape: &shape,
-                    data: &pts,
-                },
-                Array::vector("f_target", &target),
-            ],
-        )?;
+        let group = GroupWriter::add(path, "pde", &[], &FPoints::of(setup).arrays())?;
         let file = File::open_rw(path)?;
         file.root().create_group("pde/history")?;
         file.commit()?;
@@ -174,7 +181,6 @@ impl ParticleOutput {
     /// Add the `/particles` group (attributes m, seed, dt, mode, and batch
     /// for sgd) to a file made by [`create`].
     pub fn add(path: &Path, setup: &Setup, opts: &ParticleOptions) -> Result<Self> {
-        let (pts, shape, target) = f_point_arrays(setup);
         let mut attrs = vec![
             ("m", AttrValue::U64(opts.m as u64)),
             ("seed", AttrValue::U64(opts.seed)),
@@ -184,19 +190,7 @@ impl ParticleOutput {
         if let Mode::Sgd { batch } = opts.mode {
             attrs.push(("batch", AttrValue::U64(batch as u64)));
         }
-        let group = GroupWriter::add(
-            path,
-            "particles",
-            &attrs,
-            &[
-                Array {
-                    name: "f_points",
-                    shape: &shape,
-                    data: &pts,
-                },
-                Array::vector("f_target", &target),
-            ],
-        )?;
+        let group = GroupWriter::add(path, "particles", &attrs, &FPoints::of(setup).arrays())?;
         Ok(ParticleOutput {
             group,
             grid: setup.grid.clone(),

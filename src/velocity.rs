@@ -256,12 +256,6 @@ impl Velocity {
         &self.fh
     }
 
-    /// First moments m1(w) = Σ_a ρ(a, w) a |C| per w point (a0 ρ(w) |C| when
-    /// a is frozen), from the last [`Velocity::eval_f`].
-    pub fn moments(&self) -> &[f64] {
-        &self.m1
-    }
-
     /// f_h(x) = Σ_w m1(w) σ(w·x̃) at each point x, from the first moments of
     /// the last [`Velocity::eval_f`].
     pub fn f_at_points(&self, points: &[Vec<f64>]) -> Vec<f64> {
@@ -305,5 +299,110 @@ impl Velocity {
                 });
         }
         rate.par_iter().cloned().reduce(|| 0.0, f64::max)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Activation, DataLaw, Network, Quadrature, Target};
+
+    /// A tanh student with bias (or a frozen a) against a two-unit tanh
+    /// teacher, λ = 0.3, on Gauss–Hermite nodes.
+    fn model(frozen_a: Option<f64>) -> MeanField {
+        let net = Network {
+            activation: Activation::Tanh,
+            bias: true,
+            frozen_a,
+            dim_x: 1,
+        };
+        let target = Target::Teacher(vec![vec![1.2, 0.9, -0.3], vec![-0.7, -1.4, 0.5]]);
+        let quad = Quadrature::gaussian(1, 1.0, 7);
+        MeanField::new(net, quad, DataLaw::Gaussian { std: 1.0 }, target, 0.3, 0.0).unwrap()
+    }
+
+    /// V on every face of every axis against the plain loops of MODEL.md
+    /// §2: f_h(x_q) = Σ_i ρ_i |C| a_i σ(w_i·x̃_q), r = f_h − f*, g(w) =
+    /// Σ_q ω_q σ(w·x̃_q) r_q, ∂_k g(w) = Σ_q ω_q σ′(w·x̃_q) x̃_{q,k} r_q,
+    /// V_a = −g(w) − λa at a-faces, V_{w_k} = −a ∂_k g(w) − λ w_k at
+    /// w_k-faces (the other coordinates at cell centres).
+    #[test]
+    fn faces_match_the_plain_loop_formulas() {
+        for frozen in [None, Some(0.8)] {
+            let m = model(frozen);
+            let d = m.dim();
+            let (lo, hi) = (vec![-2.0; d], vec![2.5; d]);
+            let n: Vec<usize> = [5, 4, 6][3 - d..].to_vec();
+            let grid = Grid::new(lo, hi, n.clone(), vec![]);
+            let rho: Vec<f64> = (0..grid.len())
+                .map(|i| 0.1 + ((i * 37) % 23) as f64 / 23.0)
+                .collect();
+            let mut vel = Velocity::new(&m, &grid);
+            let faces = vel.eval(&rho).to_vec();
+            let wax = usize::from(frozen.is_none());
+            let xt = |q: usize| [m.quad.node(q)[0], 1.0];
+            let sig = |w: &[f64], q: usize| m.net.activation.sigma(w[0] * xt(q)[0] + w[1]);
+            let dsig = |w: &[f64], q: usize| m.net.activation.dsigma(w[0] * xt(q)[0] + w[1]);
+            let vol = grid.cell_volume();
+            let r: Vec<f64> = (0..m.quad.len())
+                .map(|q| {
+                    let mut f = 0.0;
+                    let mut th = vec![0.0; d];
+                    for (i, rho_i) in rho.iter().enumerate() {
+                        grid.centre_of(i, &mut th);
+                        let a = frozen.unwrap_or(th[0]);
+                        f += rho_i * vol * a * sig(&th[wax..], q);
+                    }
+                    f - m.fstar[q]
+                })
+                .collect();
+            let g = |w: &[f64]| -> f64 {
+                (0..r.len())
+                    .map(|q| m.quad.weights[q] * sig(w, q) * r[q])
+                    .sum()
+            };
+            let dg = |w: &[f64], k: usize| -> f64 {
+                (0..r.len())
+                    .map(|q| m.quad.weights[q] * dsig(w, q) * xt(q)[k] * r[q])
+                    .sum()
+            };
+            let lam = m.weight_decay;
+            for (axis, v) in faces.iter().enumerate() {
+                // the face layout: n with n_axis + 1 on this axis
+                let mut shape = n.clone();
+                shape[axis] += 1;
+                assert_eq!(v.len(), shape.iter().product::<usize>());
+                for (f, got) in v.iter().enumerate() {
+                    let mut rem = f;
+                    let mut th = vec![0.0; d];
+                    for k in (0..d).rev() {
+                        let i = rem % shape[k];
+                        rem /= shape[k];
+                        th[k] = if k == axis {
+                            grid.face(k, i)
+                        } else {
+                            grid.centre(k, i)
+                        };
+                    }
+                    let a = frozen.unwrap_or(th[0]);
+                    let w = &th[wax..];
+                    let want = if axis < wax {
+                        -g(w) - lam * a
+                    } else {
+                        -a * dg(w, axis - wax) - lam * th[axis]
+                    };
+                    assert!(
+                        (got - want).abs() < 1e-13,
+                        "axis {axis} face {f}: {got} vs {want}"
+                    );
+                }
+            }
+            // the data risk from the same residual
+            let risk: f64 = 0.5
+                * (0..r.len())
+                    .map(|q| m.quad.weights[q] * r[q] * r[q])
+                    .sum::<f64>();
+            assert!((m.data_risk(vel.f_nodes()) - risk).abs() < 1e-14);
+        }
     }
 }

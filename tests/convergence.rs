@@ -59,10 +59,16 @@ fn ornstein_uhlenbeck_mean_and_covariance_match_the_closed_form() {
     }
 }
 
+/// The scheme is second order in h; below 64 cells per axis the O(h³)
+/// terms and the limiter's clipping at the extremum still weigh (observed
+/// 1.65 from 32 to 64), so every pair from 64 on is asserted at ≥ 1.8:
+/// the nominal 2 less the 0.2 such terms still take at 64–256 cells.
+const SECOND_ORDER: f64 = 1.8;
+
 #[test]
 fn ornstein_uhlenbeck_l1_error_falls_at_second_order() {
     let mut errors = Vec::new();
-    for n in [32, 64, 128] {
+    for n in [64, 128, 256] {
         let cells = format!("grid.cells=[{n},{n}]");
         let s = grid_setup("ou_exact", &[&cells, "dynamics.snapshots=2"]);
         let rec = run(&s);
@@ -76,7 +82,10 @@ fn ornstein_uhlenbeck_l1_error_falls_at_second_order() {
     }
     let p = orders(&errors);
     eprintln!("OU L1 errors {errors:?}, orders {p:?}");
-    assert!(p[1] >= 1.8, "observed order {p:?} from errors {errors:?}");
+    assert!(
+        p.iter().all(|&o| o >= SECOND_ORDER),
+        "observed orders {p:?} from errors {errors:?}"
+    );
 }
 
 #[test]
@@ -96,10 +105,9 @@ fn spectral_diffusion_alone_is_second_order_in_h() {
     }
     let p = orders(&errors);
     eprintln!("diffusion L1 errors {errors:?}, orders {p:?}");
-    assert!(
-        p[1..].iter().all(|&o| (1.9..2.2).contains(&o)),
-        "orders {p:?}"
-    );
+    // the exact discrete heat flow: only the O(h²) of the 3-point
+    // Laplacian is left, so every pair is near 2 (observed 1.93–1.99)
+    assert!(p.iter().all(|&o| (1.9..2.1).contains(&o)), "orders {p:?}");
 }
 
 #[test]
@@ -122,27 +130,29 @@ fn backward_euler_diffusion_is_first_order_in_time() {
     assert!(p.iter().all(|&o| (0.9..1.1).contains(&o)), "orders {p:?}");
 }
 
-/// L1 errors of the advection alone at n = 32 … 256 cells per axis.
+/// L1 errors of MUSCL advection alone with a limiter at n = 64, 128, 256.
 fn advection_errors(limiter: &str) -> Vec<f64> {
+    advection_errors_with(&[&format!("solver.limiter=\"{limiter}\"")])
+}
+
+/// L1 errors of the advection alone at n = 64, 128, 256 cells per axis.
+fn advection_errors_with(sets: &[&str]) -> Vec<f64> {
     // η = 0, f* = 0, λ = 1: V = −θ contracts a Gaussian exactly,
     // mean m0 e^{−t}, std s0 e^{−t}.
     let t_end = 0.3;
-    let lim = format!("solver.limiter=\"{limiter}\"");
     let mut errors = Vec::new();
-    for n in [32, 64, 128, 256] {
+    for n in [64, 128, 256] {
         let cells = format!("grid.cells=[{n},{n}]");
-        let s = grid_setup(
-            "ou_exact",
-            &[
-                &cells,
-                &lim,
-                "grid.lo=[-3.5,-2.0]",
-                "grid.hi=[3.5,4.0]",
-                "dynamics.noise=0.0",
-                "dynamics.t_end=0.3",
-                "dynamics.snapshots=2",
-            ],
-        );
+        let mut all = sets.to_vec();
+        all.extend([
+            cells.as_str(),
+            "grid.lo=[-3.5,-2.0]",
+            "grid.hi=[3.5,4.0]",
+            "dynamics.noise=0.0",
+            "dynamics.t_end=0.3",
+            "dynamics.snapshots=2",
+        ]);
+        let s = grid_setup("ou_exact", &all);
         let mut stepper = make_stepper(&s);
         let mut rho = s.rho0();
         let mut t = 0.0;
@@ -160,12 +170,33 @@ fn advection_errors(limiter: &str) -> Vec<f64> {
 
 #[test]
 fn advection_alone_is_second_order_on_smooth_data() {
-    for (limiter, min_order) in [("mc", 1.8), ("minmod", 1.75), ("van_leer", 1.8)] {
+    // minmod clips the slope hardest at the extremum and loses 0.05 more
+    // there at these h (1.76 from 64 to 128 cells, 1.84 from 128 to 256)
+    for (limiter, min_order) in [
+        ("mc", SECOND_ORDER),
+        ("minmod", SECOND_ORDER - 0.05),
+        ("van_leer", SECOND_ORDER),
+    ] {
         let errors = advection_errors(limiter);
         let p = orders(&errors);
         eprintln!("advection ({limiter}) L1 errors {errors:?}, orders {p:?}");
-        assert!(p[2] >= min_order, "{limiter}: orders {p:?}");
+        assert!(p.iter().all(|&o| o >= min_order), "{limiter}: orders {p:?}");
     }
+}
+
+#[test]
+fn first_order_upwind_advection_is_first_order() {
+    // the flux seam: the same sweep with the upwind flux; its error is
+    // O(h) (numerical diffusion h|V|/2), so every pair is near 1
+    let errors = advection_errors_with(&["solver.flux=\"upwind\""]);
+    let p = orders(&errors);
+    eprintln!("advection (upwind) L1 errors {errors:?}, orders {p:?}");
+    assert!(p.iter().all(|&o| (0.85..1.15).contains(&o)), "orders {p:?}");
+    let muscl = advection_errors("minmod");
+    assert!(
+        errors[2] > 10.0 * muscl[2],
+        "upwind {errors:?} vs MUSCL {muscl:?}"
+    );
 }
 
 #[test]
@@ -175,7 +206,7 @@ fn nonlinear_problem_converges_under_grid_refinement() {
     // fall at the scheme's order
     let mut sols = Vec::new();
     let mut grids = Vec::new();
-    for n in [32, 64, 128, 256] {
+    for n in [64, 128, 256, 512] {
         let cells = format!("grid.cells=[{n},{n}]");
         let s = grid_setup(
             "quickstart",
@@ -199,5 +230,53 @@ fn nonlinear_problem_converges_under_grid_refinement() {
         .collect();
     let p = orders(&diffs);
     eprintln!("nonlinear successive L1 differences {diffs:?}, orders {p:?}");
-    assert!(p[1] >= 1.5, "orders {p:?}");
+    // the limiter clips the slope to first order at every extremum of ρ,
+    // on O(h) of the box; where ρ has several ridges (as here) that share
+    // is still visible at these h (observed 1.74, 1.94 with minmod), so
+    // every pair is asserted at 1.5, halfway between first and second order
+    assert!(p.iter().all(|&o| o >= 1.5), "orders {p:?}");
+}
+
+#[test]
+fn strang_splitting_is_second_order_in_time_and_lie_first() {
+    // the OU problem on a fixed 32² grid, fixed steps Δt below the CFL
+    // limit, against the same grid's solution at Δt/16 with Strang: what
+    // is left is the time error, O(Δt²) for Strang (with SSP-RK2 and exact
+    // diffusion), O(Δt) for Lie (the commutator of drift and diffusion)
+    let run_with = |splitting: &str, dt: f64| {
+        let sets = [
+            "grid.cells=[32,32]".to_string(),
+            "dynamics.t_end=0.4".into(),
+            "dynamics.snapshots=2".into(),
+            "solver.history_every=1".into(),
+            "solver.cfl=0.9".into(),
+            format!("solver.dt_max={dt}"),
+            format!("solver.splitting=\"{splitting}\""),
+        ];
+        let sets: Vec<&str> = sets.iter().map(String::as_str).collect();
+        let s = grid_setup("ou_exact", &sets);
+        let rec = run(&s);
+        // every step is Δt but the last two, which land on t_end (the
+        // first history row, at t = 0, has no step)
+        let dts: Vec<f64> = rec.history.iter().map(|h| h.dt).collect();
+        let n = dts.len();
+        assert!(
+            dts[1..n - 2].iter().all(|h| (h - dt).abs() < 1e-12),
+            "{dts:?}"
+        );
+        (rec.densities.last().unwrap().clone(), s.grid.cell_volume())
+    };
+    let (reference, vol) = run_with("strang", 0.02 / 64.0);
+    for (splitting, lo, hi) in [("strang", 1.8, 2.2), ("lie", 0.9, 1.1)] {
+        let errors: Vec<f64> = [0.02, 0.01, 0.005]
+            .iter()
+            .map(|&dt| l1(&run_with(splitting, dt).0, &reference, vol))
+            .collect();
+        let p = orders(&errors);
+        eprintln!("{splitting}: L1 time errors {errors:?}, orders {p:?}");
+        assert!(
+            p.iter().all(|&o| (lo..hi).contains(&o)),
+            "{splitting}: {p:?}"
+        );
+    }
 }

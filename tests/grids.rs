@@ -3,7 +3,6 @@
 mod common;
 use common::*;
 use mfpde::io::hdf5::PdeFile;
-use mfpde::problem::{LoadedProblem, QUICKSTART_TOML};
 
 #[test]
 fn every_grid_file_validates_and_runs_shortened() {
@@ -151,16 +150,36 @@ fn gif_frames(path: &std::path::Path) -> (u32, u32, Vec<Vec<u8>>) {
     (w, h, frames)
 }
 
+/// `mfpde` alone runs grids/quickstart.toml, and the README shows the line
+/// it starts with: the real problem, sizes and particle settings.
 #[test]
-fn the_built_in_quickstart_is_grids_quickstart() {
-    let file = std::fs::read_to_string(root().join("grids/quickstart.toml")).unwrap();
-    assert_eq!(file, QUICKSTART_TOML);
-    let s = LoadedProblem::quickstart(&[]).unwrap();
-    let p = &s.problem;
-    assert_eq!(p.model.activation, "tanh");
-    assert!(!p.model.bias && p.model.train_a);
-    assert_eq!(p.data.nodes, Some(48));
-    assert_eq!(p.dynamics.noise, 0.02);
-    assert_eq!(p.grid.cells, vec![256, 256]);
-    assert_eq!(p.initial.std, Some(vec![0.5, 1.0]));
+fn the_readme_shows_the_quickstart_that_runs() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    let dir = tempfile::tempdir().unwrap();
+    let first_line = |args: &[&std::ffi::OsStr]| {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_mfpde"))
+            .args(args)
+            .current_dir(dir.path())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        child.kill().unwrap();
+        child.wait().unwrap();
+        line.trim_end().to_string()
+    };
+    let alone = first_line(&[]);
+    let file = root().join("grids/quickstart.toml");
+    let run = first_line(&["run".as_ref(), file.as_os_str()]);
+    assert_eq!(alone, run);
+    assert!(
+        alone.contains("65536 cells") && alone.contains("m = 100000"),
+        "{alone}"
+    );
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    assert!(readme.contains(&alone), "README lacks: {alone}");
 }

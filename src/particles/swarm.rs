@@ -163,12 +163,6 @@ impl Swarm {
         }
     }
 
-    /// The SIMD variant of the step's loops (detected; every variant gives
-    /// the same bits).
-    pub fn simd(&self) -> Simd {
-        self.simd
-    }
-
     /// Use another SIMD variant (it must be [`Simd::available`]).
     pub fn set_simd(&mut self, simd: Simd) {
         assert!(simd.available(), "{} is not available", simd.name());
@@ -188,11 +182,6 @@ impl Swarm {
     /// or evaluate every node (to check the folding).
     pub fn use_symmetry(&mut self, on: bool) {
         self.use_mirror = on;
-    }
-
-    /// Steps taken so far.
-    pub fn steps(&self) -> u64 {
-        self.steps
     }
 
     /// Number of neurons.

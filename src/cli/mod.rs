@@ -1,0 +1,152 @@
+//! **Command line**: `mfpde run`, `pde`, `particles`, `converge`, `plot`,
+//! `check`, and `mfpde` alone (the built-in quickstart into
+//! `output/quickstart.h5`). [`runs`] runs and prints; [`study`] is the
+//! convergence study and `check`.
+
+use crate::error::Result;
+use crate::problem::LoadedProblem;
+use clap::{Args, Parser, Subcommand};
+use std::path::{Path, PathBuf};
+
+/// println! that ignores a closed stdout (`mfpde | head` must not panic; the
+/// run and its files go on).
+macro_rules! out {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($t)*);
+    }};
+}
+
+/// print! that ignores a closed stdout.
+macro_rules! out_inline {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = write!(std::io::stdout(), $($t)*);
+    }};
+}
+
+mod runs;
+mod study;
+
+pub use runs::{run_compare, run_particles, run_pde};
+pub use study::{check, run_converge};
+
+/// Mean-field PDE of two-layer neural networks. Without a command, runs the
+/// built-in quickstart problem (PDE, particles, comparison) into
+/// output/quickstart.h5.
+#[derive(Debug, Parser)]
+#[command(name = "mfpde", version)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// A problem file, where to write, and overrides.
+#[derive(Debug, Args)]
+pub struct ProblemArgs {
+    /// Problem file (TOML).
+    pub problem: PathBuf,
+    /// Output file (default: output/<name>.h5; `particles` and `converge`
+    /// add _particles or _converge to the name).
+    #[arg(short, long)]
+    pub output: Option<PathBuf>,
+    /// Override an entry: section.key=value (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+}
+
+impl ProblemArgs {
+    /// The problem with its overrides, and the output path (default
+    /// `output/<name><suffix>.h5`).
+    fn load(&self, suffix: &str) -> Result<(LoadedProblem, PathBuf)> {
+        let lp = LoadedProblem::from_file(&self.problem, &self.set)?;
+        let out = self
+            .output
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(format!("output/{}{suffix}.h5", lp.name())));
+        Ok((lp, out))
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Solve the PDE, train the network of [particles] and compare them
+    /// snapshot by snapshot (HDF5 groups /pde, /particles, /compare).
+    Run(ProblemArgs),
+    /// Solve the mean-field PDE of a problem file and write HDF5.
+    Pde(ProblemArgs),
+    /// Train the m-neuron network of a problem's [particles] section and write HDF5.
+    Particles(ProblemArgs),
+    /// Distances at t_end against m (over seeds) and h (over resolutions),
+    /// with fitted log-log slopes and where the grid's floor starts.
+    Converge {
+        #[command(flatten)]
+        args: ProblemArgs,
+        /// Numbers of neurons, comma-separated.
+        #[arg(long, value_delimiter = ',', default_value = "100,1000,10000,100000")]
+        m: Vec<usize>,
+        /// Seeds per m.
+        #[arg(long, default_value_t = 4)]
+        seeds: usize,
+        /// PDE resolutions (cells on every axis), comma-separated.
+        #[arg(long, value_delimiter = ',', default_value = "64,128,256")]
+        cells: Vec<usize>,
+    },
+    /// Redraw the plots of a results file (PNG next to it).
+    Plot {
+        /// An mfpde HDF5 file (finished or interrupted).
+        file: PathBuf,
+    },
+    /// Validate a problem file and print its derived sizes.
+    Check {
+        /// Problem file (TOML).
+        problem: PathBuf,
+        /// Override an entry: section.key=value (repeatable).
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        set: Vec<String>,
+    },
+}
+
+/// Run the command line; the binary prints the error and exits non-zero.
+pub fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        None => {
+            let lp = LoadedProblem::quickstart(&[])?;
+            run_compare(&lp, Path::new("output/quickstart.h5"))
+        }
+        Some(Command::Run(args)) => {
+            let (lp, out) = args.load("")?;
+            run_compare(&lp, &out)
+        }
+        Some(Command::Pde(args)) => {
+            let (lp, out) = args.load("")?;
+            run_pde(&lp, &out)
+        }
+        Some(Command::Particles(args)) => {
+            let (lp, out) = args.load("_particles")?;
+            run_particles(&lp, &out)
+        }
+        Some(Command::Plot { file }) => plot(&file),
+        Some(Command::Converge {
+            args,
+            m,
+            seeds,
+            cells,
+        }) => {
+            let (lp, out) = args.load("_converge")?;
+            run_converge(&lp, &m, seeds, &cells, &out)
+        }
+        Some(Command::Check { problem, set }) => {
+            let lp = LoadedProblem::from_file(&problem, &set)?;
+            check(&lp)
+        }
+    }
+}
+
+/// Draw the plots of a results file and list them.
+pub fn plot(file: &Path) -> Result<()> {
+    for p in crate::io::plot::plot_file(file)? {
+        out!("wrote {}", p.display());
+    }
+    Ok(())
+}
