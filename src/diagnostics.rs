@@ -4,8 +4,8 @@
 
 use crate::grid::{Grid, MAX_DIM};
 use crate::model::MeanField;
+use crate::sum::{fixed_fold, fixed_sum};
 use crate::velocity::Velocity;
-use rayon::prelude::*;
 
 /// Everything stored at a snapshot.
 #[derive(Debug, Clone, Default)]
@@ -49,7 +49,8 @@ impl Diagnostics {
     }
 }
 
-/// Cell sums needed by the diagnostics, in one parallel pass.
+/// Cell sums needed by the diagnostics, in one parallel pass (in a fixed
+/// order: the same bits on any number of threads).
 #[derive(Clone, Copy)]
 struct Sums {
     mass: f64,
@@ -93,10 +94,10 @@ impl Sums {
 fn cell_sums(grid: &Grid, rho: &[f64]) -> Sums {
     let d = grid.dim();
     let vol = grid.cell_volume();
-    rho.par_iter()
-        .enumerate()
-        .with_min_len(4096)
-        .fold(Sums::zero, |mut s, (flat, &r)| {
+    fixed_fold(
+        rho,
+        Sums::zero,
+        |mut s, flat, &r| {
             let mut idx = [0usize; MAX_DIM];
             grid.unravel(flat, &mut idx[..d]);
             let m = r * vol;
@@ -118,13 +119,14 @@ fn cell_sums(grid: &Grid, rho: &[f64]) -> Sums {
                 }
             }
             s
-        })
-        .reduce(Sums::zero, Sums::add)
+        },
+        Sums::add,
+    )
 }
 
 /// Mass M = Σ ρ_i |C|.
 pub fn mass(grid: &Grid, rho: &[f64]) -> f64 {
-    rho.par_iter().sum::<f64>() * grid.cell_volume()
+    fixed_sum(rho, |_, r| *r) * grid.cell_volume()
 }
 
 /// Risk, entropy term and free energy of ρ without the snapshot extras (for

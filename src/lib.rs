@@ -33,6 +33,7 @@ pub mod scheme;
 pub mod setup;
 pub mod side_by_side;
 pub mod solve;
+pub mod sum;
 pub mod velocity;
 
 pub use error::{Error, Result};

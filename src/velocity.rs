@@ -18,6 +18,7 @@
 
 use crate::grid::Grid;
 use crate::model::{dot, Drift, MeanField};
+use crate::sum::fixed_sum;
 use rayon::prelude::*;
 
 /// Block of w points one task contracts at a time.
@@ -263,11 +264,9 @@ impl Velocity {
         points
             .iter()
             .map(|x| {
-                self.m1
-                    .par_iter()
-                    .zip(self.centres.par_chunks(dw))
-                    .map(|(m, w)| m * self.model.unit(w, x))
-                    .sum()
+                fixed_sum(&self.m1, |p, m| {
+                    m * self.model.unit(&self.centres[p * dw..(p + 1) * dw], x)
+                })
             })
             .collect()
     }

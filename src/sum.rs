@@ -1,0 +1,61 @@
+//! **Sums with the same bits on any number of threads.** rayon's own
+//! reductions split the work where threads steal it, so a floating-point
+//! sum changes in its last bits from run to run. Here the items are cut
+//! into fixed blocks, each block is folded in order (blocks in parallel),
+//! and the block results are combined in order.
+
+use rayon::prelude::*;
+
+/// Items per block.
+pub const BLOCK: usize = 4096;
+
+/// Fold `items` into an `S`: `fold(acc, index, item)` over each block of
+/// [`BLOCK`] items in order, from `zero()`, then `add` the blocks in order.
+pub fn fixed_fold<T: Sync, S: Send>(
+    items: &[T],
+    zero: impl Fn() -> S + Sync,
+    fold: impl Fn(S, usize, &T) -> S + Sync,
+    add: impl Fn(S, S) -> S,
+) -> S {
+    let parts: Vec<S> = items
+        .par_chunks(BLOCK)
+        .enumerate()
+        .map(|(b, chunk)| {
+            chunk
+                .iter()
+                .enumerate()
+                .fold(zero(), |acc, (i, x)| fold(acc, b * BLOCK + i, x))
+        })
+        .collect();
+    parts.into_iter().fold(zero(), add)
+}
+
+/// Σ_i f(i, x_i) in a fixed order.
+pub fn fixed_sum<T: Sync>(items: &[T], f: impl Fn(usize, &T) -> f64 + Sync) -> f64 {
+    fixed_fold(items, || 0.0, |acc, i, x| acc + f(i, x), |a, b| a + b)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_same_bits_on_one_or_two_threads() {
+        let x: Vec<f64> = (0..50_000)
+            .map(|i| (i as f64 * 0.37).sin() * 1e-3)
+            .collect();
+        let on = |threads: usize| {
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap()
+                .install(|| fixed_sum(&x, |i, v| v * i as f64))
+        };
+        let one = on(1);
+        for _ in 0..5 {
+            assert_eq!(on(2).to_bits(), one.to_bits());
+        }
+        let plain: f64 = x.iter().enumerate().map(|(i, v)| v * i as f64).sum();
+        assert!((one - plain).abs() < 1e-9 * plain.abs());
+    }
+}
