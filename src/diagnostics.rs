@@ -1,6 +1,15 @@
 //! **Diagnostics** of a density, named as MODEL.md §5: mass, risk R_h,
 //! entropy term, free energy, boundary mass, min ρ, mean and covariance of θ,
 //! f_h at evaluation points.
+//!
+//! Moments are those of the smooth density whose cell averages are ρ_i. For
+//! it, Σ_i ρ_i φ(θ_i) |C| = ∫ ρ φ + (1/24) Σ_k h_k² ∫ ρ ∂_k²φ + O(h⁴)
+//! (midpoint rule on each cell, Euler–Maclaurin; the boundary terms vanish
+//! with ρ at the walls). So the mean and the mixed moments at the centres
+//! are unbiased, while each ∫ θ_k² ρ carries + h_k²/12 · M: it is taken off
+//! the covariance and the weight-decay part of R (the same for every ρ of a
+//! run's mass, so the free energy's changes are untouched). The data part of
+//! R uses f_h at the nodes as V does (the scheme's own quadrature).
 
 use crate::grid::{Grid, MAX_DIM};
 use crate::model::MeanField;
@@ -14,7 +23,7 @@ pub struct Diagnostics {
     pub time: f64,
     /// M = Σ ρ_i |C|.
     pub mass: f64,
-    /// R_h = ½ Σ_q ω_q r_q² + (λ/2) Σ_i ρ_i |θ_i|² |C|.
+    /// R_h = ½ Σ_q ω_q r_q² + (λ/2) (Σ_i ρ_i |θ_i|² |C| − M Σ_k h_k²/12).
     pub risk: f64,
     /// The entropy term (η/2) Σ_i ρ_i log ρ_i |C| (0 log 0 = 0).
     pub entropy: f64,
@@ -26,7 +35,8 @@ pub struct Diagnostics {
     pub min_density: f64,
     /// ∫ θ ρ / M (D entries).
     pub mean: Vec<f64>,
-    /// Covariance of θ under ρ / M (D × D, row-major).
+    /// Covariance of θ under ρ / M (D × D, row-major; h_k²/12 taken off the
+    /// diagonal, see the module's docs).
     pub cov: Vec<f64>,
     /// f_h at the evaluation points.
     pub f_values: Vec<f64>,
@@ -92,6 +102,18 @@ impl Sums {
 }
 
 fn cell_sums(grid: &Grid, rho: &[f64]) -> Sums {
+    let mut s = centre_sums(grid, rho);
+    // Σ ρ_i θ_{i,k}² |C| exceeds ∫ ρ θ_k² by M h_k²/12 (module docs)
+    for k in 0..grid.dim() {
+        let bias = s.mass * grid.h[k] * grid.h[k] / 12.0;
+        s.m2[k][k] -= bias;
+        s.theta2 -= bias;
+    }
+    s
+}
+
+/// The sums at the cell centres.
+fn centre_sums(grid: &Grid, rho: &[f64]) -> Sums {
     let d = grid.dim();
     let vol = grid.cell_volume();
     fixed_fold(

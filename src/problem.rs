@@ -242,7 +242,7 @@ fn default_splitting() -> String {
     "strang".into()
 }
 fn default_limiter() -> String {
-    "minmod".into()
+    "van_leer".into()
 }
 fn default_diffusion() -> String {
     "spectral".into()

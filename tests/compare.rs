@@ -54,7 +54,7 @@ fn mfpde_converge_writes_slopes_floors_and_a_plot() {
             "--seeds",
             "2",
             "--cells",
-            "16,32",
+            "32,64",
             "-o",
         ])
         .arg(&out)
@@ -84,7 +84,7 @@ fn mfpde_converge_writes_slopes_floors_and_a_plot() {
     );
     let vs = f.dataset("converge/vs_m").unwrap().read_f64().unwrap();
     assert!(vs.iter().all(|v| *v > 0.0));
-    // the grid gap (PDE 16² against 32²): L1 nests, every entry positive;
+    // the grid gap (PDE 32² against 64²): L1 nests, every entry positive;
     // for W1 it is the grid's error, far below the m = 50 particle error
     let gap = f.dataset("converge/grid_gap").unwrap().read_f64().unwrap();
     assert_eq!(gap.len(), 6);

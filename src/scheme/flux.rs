@@ -21,11 +21,12 @@ pub trait FaceFlux: Copy + Send + Sync {
 /// Slope limiters for the MUSCL reconstruction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Limiter {
-    /// minmod(Δ−, Δ+): most diffusive, the default.
+    /// minmod(Δ−, Δ+): the most diffusive.
     Minmod,
     /// Monotonized central: minmod(2Δ−, (Δ− + Δ+)/2, 2Δ+), sharper.
     Mc,
-    /// van Leer's harmonic limiter.
+    /// van Leer's harmonic limiter, the default (chosen by measurement:
+    /// README, "Choosing a limiter").
     VanLeer,
 }
 

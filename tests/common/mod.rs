@@ -134,3 +134,93 @@ pub fn train(
     let sum = run_swarm(s, o, &mut sw, observers);
     (sw, sum)
 }
+
+/// The exact solution of grids/linear_gaussian.toml (λ, η from the file):
+/// mean μ = (μ_a, μ_w) and covariance Σ of the Gaussian ρ_t from
+/// μ' = −A μ, Σ' = −A Σ − Σ A + η I, A = [[λ, k], [k, λ]],
+/// k = Σ_aw + μ_a μ_w − 1, by RK4 with 20 000 steps per unit time (error
+/// far below the grids' O(h²)).
+pub fn linear_gaussian_moments(
+    t: f64,
+    lam: f64,
+    eta: f64,
+    mu0: [f64; 2],
+    var0: [f64; 2],
+) -> ([f64; 2], [f64; 3]) {
+    // y = (μ_a, μ_w, Σ_aa, Σ_aw, Σ_ww)
+    let rhs = |y: [f64; 5]| -> [f64; 5] {
+        let k = y[3] + y[0] * y[1] - 1.0;
+        let (saa, saw, sww) = (y[2], y[3], y[4]);
+        [
+            -(lam * y[0] + k * y[1]),
+            -(k * y[0] + lam * y[1]),
+            -2.0 * (lam * saa + k * saw) + eta,
+            -(lam * saw + k * sww) - (k * saa + lam * saw),
+            -2.0 * (k * saw + lam * sww) + eta,
+        ]
+    };
+    let mut y = [mu0[0], mu0[1], var0[0], 0.0, var0[1]];
+    let n = (20_000.0 * t).ceil().max(1.0) as usize;
+    let h = t / n as f64;
+    let add =
+        |y: [f64; 5], k: [f64; 5], c: f64| -> [f64; 5] { std::array::from_fn(|i| y[i] + c * k[i]) };
+    for _ in 0..n {
+        let k1 = rhs(y);
+        let k2 = rhs(add(y, k1, h / 2.0));
+        let k3 = rhs(add(y, k2, h / 2.0));
+        let k4 = rhs(add(y, k3, h));
+        y = std::array::from_fn(|i| y[i] + h / 6.0 * (k1[i] + 2.0 * k2[i] + 2.0 * k3[i] + k4[i]));
+    }
+    ([y[0], y[1]], [y[2], y[3], y[4]])
+}
+
+/// The Gibbs state of grids/linear_gaussian.toml: centred, covariance
+/// (η/2) A*⁻¹ with k* the root in (−λ, λ) of k³ + k² − (λ² + η/2) k − λ² = 0
+/// (by bisection; the cubic is positive at −λ… and changes sign once there
+/// for the file's λ, η). Returns [Σ_aa, Σ_aw, Σ_ww].
+pub fn linear_gaussian_gibbs(lam: f64, eta: f64) -> [f64; 3] {
+    let p = |k: f64| k * k * k + k * k - (lam * lam + 0.5 * eta) * k - lam * lam;
+    let (mut lo, mut hi) = (-lam * (1.0 - 1e-12), lam * (1.0 - 1e-12));
+    assert!(p(lo) * p(hi) < 0.0, "one root in (−λ, λ)");
+    for _ in 0..200 {
+        let mid = 0.5 * (lo + hi);
+        if p(lo) * p(mid) <= 0.0 {
+            hi = mid;
+        } else {
+            lo = mid;
+        }
+    }
+    let k = 0.5 * (lo + hi);
+    let c = 0.5 * eta / (lam * lam - k * k);
+    [c * lam, -c * k, c * lam]
+}
+
+/// Exact cell averages of the Gaussian N(mean, cov) on a 2-D grid, by a
+/// tensor Gauss–Legendre rule of 6 × 6 points per cell (for a correlated
+/// Gaussian; error far below the grid's).
+pub fn gaussian2_cells(grid: &mfpde::grid::Grid, mean: [f64; 2], cov: [f64; 3]) -> Vec<f64> {
+    let det = cov[0] * cov[2] - cov[1] * cov[1];
+    let (ia, ib, ic) = (cov[2] / det, -cov[1] / det, cov[0] / det);
+    let norm = 1.0 / (2.0 * std::f64::consts::PI * det.sqrt());
+    let pdf = |a: f64, w: f64| {
+        let (x, y) = (a - mean[0], w - mean[1]);
+        norm * (-0.5 * (ia * x * x + 2.0 * ib * x * y + ic * y * y)).exp()
+    };
+    let gl = mfpde::model::Quadrature::uniform(&[-0.5], &[0.5], 6);
+    let (n0, n1) = (grid.n[0], grid.n[1]);
+    let mut out = vec![0.0; n0 * n1];
+    for i in 0..n0 {
+        for j in 0..n1 {
+            let (ca, cw) = (grid.centre(0, i), grid.centre(1, j));
+            let mut s = 0.0;
+            for p in 0..gl.len() {
+                for q in 0..gl.len() {
+                    let (u, v) = (gl.nodes[p] * grid.h[0], gl.nodes[q] * grid.h[1]);
+                    s += gl.weights[p] * gl.weights[q] * pdf(ca + u, cw + v);
+                }
+            }
+            out[i * n1 + j] = s;
+        }
+    }
+    out
+}
