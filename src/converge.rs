@@ -17,41 +17,7 @@ use crate::problem::LoadedProblem;
 use crate::setup::Setup;
 use crate::solve::{self, Observer};
 
-/// A least-squares line through (log x, log y).
-#[derive(Debug, Clone, Copy)]
-pub struct Fit {
-    pub slope: f64,
-    /// Standard error of the slope (NaN with two points).
-    pub stderr: f64,
-    /// Points fitted.
-    pub points: usize,
-}
-
-/// Fit log y = c + slope · log x by least squares.
-pub fn fit_loglog(x: &[f64], y: &[f64]) -> Fit {
-    let lx: Vec<f64> = x.iter().map(|v| v.ln()).collect();
-    let ly: Vec<f64> = y.iter().map(|v| v.ln()).collect();
-    let n = lx.len() as f64;
-    let (mx, my) = (lx.iter().sum::<f64>() / n, ly.iter().sum::<f64>() / n);
-    let sxx: f64 = lx.iter().map(|a| (a - mx).powi(2)).sum();
-    let sxy: f64 = lx.iter().zip(&ly).map(|(a, b)| (a - mx) * (b - my)).sum();
-    let slope = sxy / sxx;
-    let rss: f64 = lx
-        .iter()
-        .zip(&ly)
-        .map(|(a, b)| (b - my - slope * (a - mx)).powi(2))
-        .sum();
-    let stderr = if lx.len() > 2 {
-        (rss / (n - 2.0) / sxx).sqrt()
-    } else {
-        f64::NAN
-    };
-    Fit {
-        slope,
-        stderr,
-        points: lx.len(),
-    }
-}
+pub use crate::fit::{fit_loglog, Fit};
 
 /// The first m at which a distance has reached the grid's floor: it is no
 /// larger than the grid gap (the same distance between the two finest PDE

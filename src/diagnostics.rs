@@ -13,7 +13,7 @@
 
 use crate::grid::{Grid, MAX_DIM};
 use crate::model::MeanField;
-use crate::sum::{fixed_fold, fixed_sum};
+use crate::sum::{fixed_fold_into, fixed_sum};
 use crate::velocity::Velocity;
 
 /// Everything stored at a snapshot.
@@ -62,7 +62,7 @@ impl Diagnostics {
 /// Cell sums needed by the diagnostics, in one parallel pass (in a fixed
 /// order: the same bits on any number of threads).
 #[derive(Clone, Copy)]
-struct Sums {
+pub struct Sums {
     mass: f64,
     theta2: f64,
     ent: f64,
@@ -102,21 +102,32 @@ impl Sums {
 }
 
 fn cell_sums(grid: &Grid, rho: &[f64]) -> Sums {
-    let mut s = centre_sums(grid, rho);
+    cell_sums_into(grid, rho, &mut Vec::new())
+}
+
+/// [`cell_sums`] with its block results in `parts` (no allocation once it
+/// has grown).
+fn cell_sums_into(grid: &Grid, rho: &[f64], parts: &mut Vec<Sums>) -> Sums {
+    let mut s = centre_sums(grid, rho, parts);
     // Σ ρ_i θ_{i,k}² |C| exceeds ∫ ρ θ_k² by M h_k²/12 (module docs)
     for k in 0..grid.dim() {
-        let bias = s.mass * grid.h[k] * grid.h[k] / 12.0;
-        s.m2[k][k] -= bias;
-        s.theta2 -= bias;
+        s.m2[k][k] -= s.mass * grid.h[k] * grid.h[k] / 12.0;
     }
+    s.theta2 -= s.mass * centre_bias(grid);
     s
 }
 
+/// Σ_k h_k²/12: what the centre sum Σ_i ρ_i |θ_i|² |C| of a density of mass
+/// 1 exceeds ∫ |θ|² ρ by (module docs).
+pub fn centre_bias(grid: &Grid) -> f64 {
+    grid.h.iter().map(|h| h * h / 12.0).sum()
+}
+
 /// The sums at the cell centres.
-fn centre_sums(grid: &Grid, rho: &[f64]) -> Sums {
+fn centre_sums(grid: &Grid, rho: &[f64], parts: &mut Vec<Sums>) -> Sums {
     let d = grid.dim();
     let vol = grid.cell_volume();
-    fixed_fold(
+    fixed_fold_into(
         rho,
         Sums::zero,
         |mut s, flat, &r| {
@@ -143,6 +154,7 @@ fn centre_sums(grid: &Grid, rho: &[f64]) -> Sums {
             s
         },
         Sums::add,
+        parts,
     )
 }
 
@@ -154,8 +166,19 @@ pub fn mass(grid: &Grid, rho: &[f64]) -> f64 {
 /// Risk, entropy term and free energy of ρ without the snapshot extras (for
 /// the light history). `vel` is re-evaluated at ρ.
 pub fn energies(grid: &Grid, vel: &mut Velocity, rho: &[f64]) -> (f64, f64, f64) {
+    energies_with(grid, vel, rho, &mut Vec::new())
+}
+
+/// [`energies`] with the sums' block results in `parts`, which a planned
+/// caller keeps between calls (no allocation).
+pub fn energies_with(
+    grid: &Grid,
+    vel: &mut Velocity,
+    rho: &[f64],
+    parts: &mut Vec<Sums>,
+) -> (f64, f64, f64) {
     vel.eval_f(rho);
-    let s = cell_sums(grid, rho);
+    let s = cell_sums_into(grid, rho, parts);
     let model = vel.model();
     let risk = model.risk(vel.f_nodes(), s.theta2);
     let ent = model.entropy_term(s.ent);

@@ -22,6 +22,7 @@ pub mod compare;
 pub mod converge;
 pub mod diagnostics;
 pub mod error;
+pub mod fit;
 pub mod grid;
 pub mod initial;
 pub mod io;
@@ -33,7 +34,9 @@ pub mod scheme;
 pub mod setup;
 pub mod side_by_side;
 pub mod solve;
+pub mod steady;
 pub mod sum;
+pub mod theorems;
 pub mod velocity;
 
 pub use error::{Error, Result};

@@ -11,6 +11,8 @@ use crate::io::hdf5::{self, group::append_series, Array, FileHeader, GroupWriter
 use crate::particles::{histogram, Mode, ParticleDiagnostics, ParticleObserver, ParticleOptions};
 use crate::setup::Setup;
 use crate::solve::{HistoryRecord, Observer};
+use crate::steady::{Steady, SteadyOptions};
+use crate::theorems::{Claim, Report};
 use hdf5_pure::{AttrValue, File};
 use std::path::Path;
 
@@ -350,4 +352,137 @@ pub fn write_converge(path: &Path, fine: &Setup, c: &Converged) -> Result<()> {
     )?;
     g.finish(|_| Ok(()))?;
     hdf5::mark_complete(path)
+}
+
+/// Write a Gibbs state: a results file (problem, grid) with `/steady/density`
+/// [n_0, …], scalars `risk`, `entropy`, `free_energy`, `residual` (the
+/// stationarity residual: spread of log ρ + 2Ψ/η over the support),
+/// `iterations`, `gap` (the duality gap F − D), `starts_l1` (the largest L1
+/// distance between the states reached from the three starts), `r` [Q]
+/// (f* − f residual at the nodes: r = f_ρ − f*); attributes `method` and
+/// `tolerance`.
+pub fn write_steady(
+    path: &Path,
+    setup: &Setup,
+    st: &Steady,
+    opts: &SteadyOptions,
+    starts_l1: f64,
+) -> Result<()> {
+    create(path, setup)?;
+    let shape = cells(&setup.grid);
+    let scalars = [
+        ("risk", st.risk),
+        ("entropy", st.entropy),
+        ("free_energy", st.free_energy),
+        ("residual", st.stationarity),
+        ("iterations", st.iterations as f64),
+        ("gap", st.gap),
+        ("starts_l1", starts_l1),
+    ];
+    let one = [1u64];
+    let mut arrays = vec![
+        Array {
+            name: "density",
+            shape: &shape,
+            data: &st.rho,
+        },
+        Array::vector("r", &st.residual_nodes),
+    ];
+    let values: Vec<[f64; 1]> = scalars.iter().map(|(_, v)| [*v]).collect();
+    for ((name, _), v) in scalars.iter().zip(&values) {
+        arrays.push(Array {
+            name,
+            shape: &one,
+            data: v,
+        });
+    }
+    let mut g = GroupWriter::add(
+        path,
+        "steady",
+        &[
+            (
+                "method",
+                AttrValue::String(format!("{:?}", opts.method).to_lowercase()),
+            ),
+            ("tolerance", AttrValue::F64(opts.tol)),
+        ],
+        &arrays,
+    )?;
+    g.finish(|_| Ok(()))?;
+    hdf5::mark_complete(path)
+}
+
+/// Add the theorems report to a results file: `/theorems/time`, `risk`,
+/// `gap` (F − F* for η > 0, R − R_min for η = 0), `stationarity` [T]; for
+/// η > 0 also `l1` [T], `w1` [T, D] (to ρ*) and `gibbs_density` [n_0, …];
+/// attributes `theorem` ("2: η > 0, Gibbs state" or "1: η = 0, global
+/// minimum"), `gap`, `stationarity` (what they measure), `rate`,
+/// `rate_err` (the fitted κ of F − F* ∝ e^{−κt}; NaN without one),
+/// `levelled_off` (1 when F − F* fell by less than a factor e over the fit),
+/// `steady_free_energy`, `best_risk` (NaN when unknown),
+/// `support_fraction`, `support_min_ratio` (of ρ0 on the grid).
+pub fn write_theorems(path: &Path, r: &Report) -> Result<()> {
+    let t: Vec<f64> = r.rows.iter().map(|x| x.time).collect();
+    let col = |f: fn(&crate::theorems::Row) -> f64| -> Vec<f64> { r.rows.iter().map(f).collect() };
+    let (risk, gap, stat) = (col(|x| x.risk), col(|x| x.gap), col(|x| x.stationarity));
+    let rate = r.rate();
+    let (theorem, gap_means, stat_means, steady_f, best) = match &r.claim {
+        Claim::Gibbs(st) => (
+            "2: η > 0, Gibbs state",
+            "F(ρ_t) − F(ρ*)",
+            "spread of log ρ + 2Ψ/η over the support",
+            st.free_energy,
+            f64::NAN,
+        ),
+        Claim::GlobalMin { best_risk } => (
+            "1: η = 0, global minimum",
+            "R(ρ_t) − R_min",
+            "∫ |∇Ψ|² ρ",
+            f64::NAN,
+            best_risk.unwrap_or(f64::NAN),
+        ),
+    };
+    let attrs = [
+        ("theorem", AttrValue::String(theorem.into())),
+        ("gap", AttrValue::String(gap_means.into())),
+        ("stationarity", AttrValue::String(stat_means.into())),
+        ("rate", AttrValue::F64(rate.map_or(f64::NAN, |f| f.slope))),
+        (
+            "rate_err",
+            AttrValue::F64(rate.map_or(f64::NAN, |f| f.stderr)),
+        ),
+        ("steady_free_energy", AttrValue::F64(steady_f)),
+        ("best_risk", AttrValue::F64(best)),
+        ("support_fraction", AttrValue::F64(r.support.0)),
+        ("support_min_ratio", AttrValue::F64(r.support.1)),
+    ];
+    let mut arrays = vec![
+        Array::vector("time", &t),
+        Array::vector("risk", &risk),
+        Array::vector("gap", &gap),
+        Array::vector("stationarity", &stat),
+    ];
+    let (l1, w1): (Vec<f64>, Vec<f64>) = (
+        col(|x| x.l1),
+        r.rows.iter().flat_map(|x| x.w1.clone()).collect(),
+    );
+    let d = (w1.len() / t.len().max(1)) as u64;
+    let w1_shape = [t.len() as u64, d];
+    let cells_shape;
+    if let Claim::Gibbs(st) = &r.claim {
+        arrays.push(Array::vector("l1", &l1));
+        arrays.push(Array {
+            name: "w1",
+            shape: &w1_shape,
+            data: &w1,
+        });
+        cells_shape = r.grid_shape();
+        arrays.push(Array {
+            name: "gibbs_density",
+            shape: &cells_shape,
+            data: &st.rho,
+        });
+    }
+    let mut g = GroupWriter::add(path, "theorems", &attrs, &arrays)?;
+    g.finish(|_| Ok(()))
 }

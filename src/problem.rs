@@ -173,6 +173,9 @@ pub struct GridSpec {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SolverSpec {
+    /// split (advection and diffusion), sg (Scharfetter–Gummel, implicit).
+    #[serde(default = "default_scheme")]
+    pub scheme: String,
     /// Courant number; ≤ 0.5 keeps ρ ≥ 0.
     #[serde(default = "default_cfl")]
     pub cfl: f64,
@@ -199,6 +202,7 @@ pub struct SolverSpec {
 impl Default for SolverSpec {
     fn default() -> Self {
         SolverSpec {
+            scheme: default_scheme(),
             cfl: default_cfl(),
             flux: default_flux(),
             limiter: default_limiter(),
@@ -234,6 +238,9 @@ fn default_one() -> f64 {
 }
 fn default_cfl() -> f64 {
     0.5
+}
+fn default_scheme() -> String {
+    "split".into()
 }
 fn default_flux() -> String {
     "muscl".into()

@@ -11,23 +11,36 @@ pub const BLOCK: usize = 4096;
 
 /// Fold `items` into an `S`: `fold(acc, index, item)` over each block of
 /// [`BLOCK`] items in order, from `zero()`, then `add` the blocks in order.
-pub fn fixed_fold<T: Sync, S: Send>(
+pub fn fixed_fold<T: Sync, S: Send + Clone>(
     items: &[T],
     zero: impl Fn() -> S + Sync,
     fold: impl Fn(S, usize, &T) -> S + Sync,
     add: impl Fn(S, S) -> S,
 ) -> S {
-    let parts: Vec<S> = items
-        .par_chunks(BLOCK)
+    fixed_fold_into(items, zero, fold, add, &mut Vec::new())
+}
+
+/// [`fixed_fold`] with the block results in `parts`, which allocates only
+/// when it must grow (a planned caller keeps it between calls).
+pub fn fixed_fold_into<T: Sync, S: Send + Clone>(
+    items: &[T],
+    zero: impl Fn() -> S + Sync,
+    fold: impl Fn(S, usize, &T) -> S + Sync,
+    add: impl Fn(S, S) -> S,
+    parts: &mut Vec<S>,
+) -> S {
+    parts.resize(items.len().div_ceil(BLOCK), zero());
+    parts
+        .par_iter_mut()
+        .zip(items.par_chunks(BLOCK))
         .enumerate()
-        .map(|(b, chunk)| {
-            chunk
+        .for_each(|(b, (part, chunk))| {
+            *part = chunk
                 .iter()
                 .enumerate()
-                .fold(zero(), |acc, (i, x)| fold(acc, b * BLOCK + i, x))
-        })
-        .collect();
-    parts.into_iter().fold(zero(), add)
+                .fold(zero(), |acc, (i, x)| fold(acc, b * BLOCK + i, x));
+        });
+    parts.iter().cloned().fold(zero(), add)
 }
 
 /// Σ_i f(i, x_i) in a fixed order.

@@ -16,7 +16,7 @@
 //! contraction is a contiguous loop. Frozen output weights (a ≡ a0) use the
 //! same code with the a-axis absent.
 
-use crate::grid::Grid;
+use crate::grid::{Grid, MAX_DIM};
 use crate::model::{dot, Drift, MeanField};
 use crate::sum::fixed_sum;
 use rayon::prelude::*;
@@ -199,10 +199,64 @@ impl Velocity {
         }
     }
 
-    /// V[ρ] on every face; returns the face velocities per axis.
-    pub fn eval(&mut self, rho: &[f64]) -> &[Vec<f64>] {
+    /// g(w) = Σ_q ω_q σ(w·x̃_q) r_q at every w centre for ρ (w points in the
+    /// grid's order of the w axes); f_h at the nodes is left as after
+    /// [`Velocity::eval_f`].
+    pub fn eval_g(&mut self, rho: &[f64]) -> &[f64] {
         self.eval_f(rho);
         contract(&self.sig, &self.wr, &mut self.g);
+        &self.g
+    }
+
+    /// g at every w centre for given weighted residuals ω_q r_q (not from a
+    /// density: the Gibbs solver poses its fixed point on r).
+    pub fn g_of_residual(&mut self, wr: &[f64]) -> &[f64] {
+        self.wr.copy_from_slice(wr);
+        contract(&self.sig, &self.wr, &mut self.g);
+        &self.g
+    }
+
+    /// g at every w centre from the last [`Velocity::eval_g`],
+    /// [`Velocity::g_of_residual`] or [`Velocity::eval`].
+    pub fn g(&self) -> &[f64] {
+        &self.g
+    }
+
+    /// Ψ_i = a_i g(w_i) + (λ/2)|θ_i|² (MeanField::psi) at every cell centre,
+    /// from the last g.
+    ///
+    /// # Panics
+    /// If `psi` is not of the grid's length.
+    pub fn psi_cells(&self, psi: &mut [f64]) {
+        assert_eq!(psi.len(), self.grid.len());
+        let (model, grid, g, nw) = (&self.model, &self.grid, &self.g, self.nw);
+        let d = grid.dim();
+        psi.par_iter_mut()
+            .enumerate()
+            .with_min_len(1024)
+            .for_each(|(flat, p)| {
+                let mut th = [0.0; MAX_DIM];
+                grid.centre_of(flat, &mut th[..d]);
+                let a = model.net.frozen_a.unwrap_or(th[0]);
+                let theta_sq: f64 = th[..d].iter().map(|t| t * t).sum();
+                *p = model.psi(a, g[flat % nw], theta_sq);
+            });
+    }
+
+    /// σ(w·x̃_q) at w centre p (the table the contractions use).
+    #[inline]
+    pub fn sigma_at(&self, q: usize, p: usize) -> f64 {
+        self.sig[q * self.nw + p]
+    }
+
+    /// Number of w points (centres of the w axes' cells).
+    pub fn w_points(&self) -> usize {
+        self.nw
+    }
+
+    /// V[ρ] on every face; returns the face velocities per axis.
+    pub fn eval(&mut self, rho: &[f64]) -> &[Vec<f64>] {
+        self.eval_g(rho);
         for k in 0..self.dsig.len() {
             contract(&self.dsig[k], &self.wr, &mut self.gk[k]);
         }

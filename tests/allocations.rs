@@ -48,7 +48,8 @@ fn allocations(mut f: impl FnMut()) -> usize {
 
 #[test]
 fn planned_steps_allocate_nothing() {
-    // PDE: every diffusion kind, both splittings, both fluxes, a frozen a
+    // PDE: every diffusion kind, both splittings, both fluxes, a frozen a,
+    // and the sg scheme with long steps
     for (name, sets) in [
         ("quickstart", vec!["grid.cells=[48,40]"]),
         (
@@ -65,6 +66,7 @@ fn planned_steps_allocate_nothing() {
             vec!["grid.cells=[32,32]", "solver.diffusion=\"crank_nicolson\""],
         ),
         ("bias3d", vec!["grid.cells=[12,10,14]"]),
+        ("gibbs", vec!["grid.cells=[40,48]", "solver.dt_max=2.0"]),
     ] {
         let s = grid_setup(name, &sets);
         let mut stepper = mfpde::solve::make_stepper(&s);

@@ -154,3 +154,31 @@ fn a_closed_stdout_does_not_stop_the_run_or_its_file() {
     assert_eq!(f.status, "complete");
     assert_eq!(f.time.len(), 11);
 }
+
+#[test]
+fn steady_without_noise_is_refused_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("s.h5");
+    let o = Command::new(env!("CARGO_BIN_EXE_mfpde"))
+        .args([
+            "steady",
+            root().join("grids/global_min.toml").to_str().unwrap(),
+            "-o",
+        ])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        stderr.contains("dynamics.noise") && stderr.contains("η > 0"),
+        "{stderr}"
+    );
+    assert!(!out.exists());
+    // and an unknown scheme names its field
+    let (ok, stderr, exists) = run_bad(&["solver.scheme=\"implicit\""], None);
+    assert!(
+        !ok && !exists && stderr.contains("solver.scheme") && stderr.contains("sg"),
+        "{stderr}"
+    );
+}

@@ -60,8 +60,43 @@ def check_particles(f, problem, cells, interrupted):
     print(f"h5py_check: OK particles: T = {T}, positions {pos.shape}")
 
 
+def check_steady(f, problem, cells):
+    """/steady: the Gibbs state of mass 1, its scalars."""
+    g = f["steady"]
+    rho = g["density"][()]
+    if rho.shape != tuple(cells) or rho.min() < 0:
+        fail(f"steady/density shape {rho.shape} / min {rho.min()}")
+    vol = np.prod([(problem["grid"]["hi"][k] - problem["grid"]["lo"][k]) / cells[k] for k in range(len(cells))])
+    if abs(rho.sum() * vol - 1.0) > 1e-12:
+        fail(f"steady mass {rho.sum() * vol}")
+    for name in ["risk", "entropy", "free_energy", "residual", "iterations", "gap"]:
+        if not np.all(np.isfinite(g[name][()])):
+            fail(f"steady/{name} = {g[name][()]}")
+    if abs(g["free_energy"][()][0] - g["risk"][()][0] - g["entropy"][()][0]) > 1e-12:
+        fail("steady free_energy != risk + entropy")
+    print(f"h5py_check: OK steady: density {rho.shape}, F = {g['free_energy'][()][0]:.10e}")
+
+
+def check_theorems(f, d):
+    """/theorems: one row per PDE snapshot."""
+    g = f["theorems"]
+    t = g["time"][()]
+    if not np.allclose(t, f["pde/time"][()]):
+        fail("theorems/time differs from pde/time")
+    for name in ["risk", "gap", "stationarity"]:
+        if g[name].shape != t.shape:
+            fail(f"theorems/{name} shape {g[name].shape}")
+    if "l1" in g and (g["w1"].shape != (t.shape[0], d) or np.any(g["l1"][()] < 0)):
+        fail("theorems/l1 or w1")
+    print(f"h5py_check: OK theorems: {text(g.attrs['theorem'])}, T = {t.shape[0]}")
+
+
 def check(path, interrupted):
     with h5py.File(path, "r") as f:
+        if "steady" in f:
+            problem = tomllib.loads(text(f.attrs["problem"]))
+            check_steady(f, problem, problem["grid"]["cells"])
+            return
         if "pde" not in f:
             a = f.attrs
             want = "running" if interrupted else "complete"
@@ -133,6 +168,8 @@ def check(path, interrupted):
             if h.ndim != 1 or h.shape[0] < T:
                 fail(f"pde/history/{name} shape {h.shape}")
         print(f"h5py_check: OK {path}: {status}, T = {T}, density {dens.shape}, axes {names}")
+        if "theorems" in f:
+            check_theorems(f, d)
         if "particles" in f:
             check_particles(f, problem, cells, interrupted)
         if "compare" in f and not interrupted:

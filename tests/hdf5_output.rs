@@ -163,3 +163,61 @@ fn mfpde_particles_output_is_read_back_by_h5py() {
     assert!((t[2] - 0.2).abs() < 1e-12);
     h5py_check(&out, &[]);
 }
+
+#[test]
+fn steady_and_theorems_files_are_read_by_h5py() {
+    let dir = tempfile::tempdir().unwrap();
+    let steady = dir.path().join("steady.h5");
+    let o = Command::new(env!("CARGO_BIN_EXE_mfpde"))
+        .args([
+            "steady",
+            root().join("grids/gibbs.toml").to_str().unwrap(),
+            "-o",
+        ])
+        .arg(&steady)
+        .args(["--set", "grid.cells=[40,32]"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.contains("stationarity residual"), "{text}");
+    let f = hdf5_pure::File::open(&steady).unwrap();
+    let rho = f.dataset("steady/density").unwrap();
+    assert_eq!(rho.shape().unwrap(), vec![40, 32]);
+    let res = f.dataset("steady/residual").unwrap().read_f64().unwrap();
+    assert!(res[0] < 1e-8, "stationarity residual {res:?}");
+    h5py_check(&steady, &[]);
+    for problem in ["gibbs", "global_min"] {
+        let out = dir.path().join(format!("{problem}.h5"));
+        let o = Command::new(env!("CARGO_BIN_EXE_mfpde"))
+            .args([
+                "pde",
+                root()
+                    .join(format!("grids/{problem}.toml"))
+                    .to_str()
+                    .unwrap(),
+                "--theorems",
+                "-o",
+            ])
+            .arg(&out)
+            .args([
+                "--set",
+                "grid.cells=[32,32]",
+                "--set",
+                "dynamics.t_end=4.0",
+                "--set",
+                "dynamics.snapshots=5",
+            ])
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let f = hdf5_pure::File::open(&out).unwrap();
+        let gap = f.dataset("theorems/gap").unwrap().read_f64().unwrap();
+        assert_eq!(gap.len(), 5);
+        // F − F* ≥ 0 (ρ* minimises F) and R − 0 ≥ 0, falling overall
+        assert!(gap.iter().all(|g| *g >= -1e-12), "{problem}: {gap:?}");
+        assert!(gap[4] < gap[0], "{problem}: {gap:?}");
+        assert!(dir.path().join(format!("{problem}_theorems.png")).exists());
+        h5py_check(&out, &[]);
+    }
+}

@@ -26,9 +26,11 @@ macro_rules! out_inline {
 }
 
 mod runs;
+mod steady;
 mod study;
 
 pub use runs::{run_compare, run_particles, run_pde};
+pub use steady::run_steady;
 pub use study::{check, run_converge};
 
 /// Mean-field PDE of two-layer neural networks. Without a command, runs the
@@ -72,9 +74,23 @@ impl ProblemArgs {
 pub enum Command {
     /// Solve the PDE, train the network of [particles] and compare them
     /// snapshot by snapshot (HDF5 groups /pde, /particles, /compare).
-    Run(ProblemArgs),
+    Run {
+        #[command(flatten)]
+        args: ProblemArgs,
+        /// Also report the lecture's theorems (/theorems): the distance to
+        /// the Gibbs state over time (η > 0) or the risk against its minimum
+        /// (η = 0).
+        #[arg(long)]
+        theorems: bool,
+    },
     /// Solve the mean-field PDE of a problem file and write HDF5.
-    Pde(ProblemArgs),
+    Pde {
+        #[command(flatten)]
+        args: ProblemArgs,
+        /// Also report the lecture's theorems (/theorems), as for `run`.
+        #[arg(long)]
+        theorems: bool,
+    },
     /// Train the m-neuron network of a problem's [particles] section and write HDF5.
     Particles(ProblemArgs),
     /// Distances at t_end against m (over seeds) and h (over resolutions),
@@ -97,6 +113,16 @@ pub enum Command {
         /// An mfpde HDF5 file (finished or interrupted).
         file: PathBuf,
     },
+    /// The Gibbs state ρ* = exp(−2Ψ[ρ*]/η)/Z directly (η > 0), from three
+    /// starting points, into /steady.
+    Steady {
+        #[command(flatten)]
+        args: ProblemArgs,
+        /// newton (on the concave dual, the default) or picard (damped
+        /// fixed point).
+        #[arg(long, default_value = "newton")]
+        method: String,
+    },
     /// Validate a problem file and print its derived sizes.
     Check {
         /// Problem file (TOML).
@@ -112,15 +138,15 @@ pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
         None => {
             let lp = LoadedProblem::quickstart(&[])?;
-            run_compare(&lp, Path::new("output/quickstart.h5"))
+            run_compare(&lp, Path::new("output/quickstart.h5"), false)
         }
-        Some(Command::Run(args)) => {
+        Some(Command::Run { args, theorems }) => {
             let (lp, out) = args.load("")?;
-            run_compare(&lp, &out)
+            run_compare(&lp, &out, theorems)
         }
-        Some(Command::Pde(args)) => {
+        Some(Command::Pde { args, theorems }) => {
             let (lp, out) = args.load("")?;
-            run_pde(&lp, &out)
+            run_pde(&lp, &out, theorems)
         }
         Some(Command::Particles(args)) => {
             let (lp, out) = args.load("_particles")?;
@@ -135,6 +161,10 @@ pub fn run(cli: Cli) -> Result<()> {
         }) => {
             let (lp, out) = args.load("_converge")?;
             run_converge(&lp, &m, seeds, &cells, &out)
+        }
+        Some(Command::Steady { args, method }) => {
+            let (lp, out) = args.load("_steady")?;
+            run_steady(&lp, &out, &method)
         }
         Some(Command::Check { problem, set }) => {
             let lp = LoadedProblem::from_file(&problem, &set)?;

@@ -12,6 +12,7 @@ use crate::problem::LoadedProblem;
 use crate::setup::Setup;
 use crate::side_by_side::run_side_by_side;
 use crate::solve::{self, Observer};
+use crate::theorems::{Claim, Report};
 use std::path::Path;
 use std::time::Instant;
 
@@ -59,10 +60,11 @@ fn describe(setup: &Setup) -> String {
 }
 
 /// Solve a problem into `out`, printing a short summary.
-pub fn run_pde(lp: &LoadedProblem, out: &Path) -> Result<()> {
+pub fn run_pde(lp: &LoadedProblem, out: &Path, theorems: bool) -> Result<()> {
     let setup = setup_of(lp)?;
     let g = &setup.grid;
     out!("{}", describe(&setup));
+    let mut report = theorems_report(&setup, theorems)?;
     out!(
         "{:>8} {:>17} {:>12} {:>12} {:>12} {:>11}",
         "t",
@@ -73,9 +75,13 @@ pub fn run_pde(lp: &LoadedProblem, out: &Path) -> Result<()> {
         "min_density"
     );
     let start = Instant::now();
-    let mut writer = PdeOutput::create(out, &setup)?;
+    output::create(out, &setup)?;
+    let mut writer = PdeOutput::add(out, &setup)?;
     let mut printer = Printer;
-    let summary = solve::solve(&setup, &mut [&mut printer, &mut writer])?;
+    let summary = match report.as_mut() {
+        Some(r) => solve::solve(&setup, &mut [&mut printer, &mut writer, r])?,
+        None => solve::solve(&setup, &mut [&mut printer, &mut writer])?,
+    };
     let secs = start.elapsed().as_secs_f64();
     out!(
         "{} steps in {:.2} s ({:.3} ms/step, {:.3e} cell updates/s); mean θ = {:?}",
@@ -90,8 +96,72 @@ pub fn run_pde(lp: &LoadedProblem, out: &Path) -> Result<()> {
             .map(|m| (m * 1e4).round() / 1e4)
             .collect::<Vec<_>>()
     );
+    finish_report(out, report.as_ref())?;
+    crate::io::hdf5::mark_complete(out)?;
     out!("wrote {}", out.display());
     plot(out)
+}
+
+/// The theorems report of a run, when asked (for η > 0 the Gibbs state is
+/// solved for first).
+fn theorems_report(setup: &Setup, asked: bool) -> Result<Option<Report>> {
+    if !asked {
+        return Ok(None);
+    }
+    let report = Report::new(&setup.model, &setup.grid, &setup.rho0())?;
+    match &report.claim {
+        Claim::Gibbs(st) => out!(
+            "theorem 2 (η > 0): Gibbs state solved first, F* = {:.10e} ({} Newton iterations, stationarity {:.1e})",
+            st.free_energy,
+            st.iterations,
+            st.stationarity
+        ),
+        Claim::GlobalMin { best_risk } => out!(
+            "theorem 1 (η = 0): ρ0 is positive on {:.1} % of the cells (min/max {:.1e}); the minimum risk is {}",
+            100.0 * report.support.0,
+            report.support.1,
+            best_risk.map_or("not known (not a teacher of the network's units, or λ > 0)".to_string(), |b| format!("{b} (a teacher the network represents)"))
+        ),
+    }
+    Ok(Some(report))
+}
+
+/// Print the report's summary and write /theorems.
+fn finish_report(out: &Path, report: Option<&Report>) -> Result<()> {
+    let Some(r) = report else {
+        return Ok(());
+    };
+    let last = r.rows.last().cloned().unwrap_or_default();
+    match (&r.claim, r.rate()) {
+        (Claim::Gibbs(_), Some(_)) if r.levelled_off() => out!(
+            "theorem 2: F − F* = {:.3e} at t = {}, levelled off (less than a factor e over the later snapshots): this scheme's stationary state is not ρ* (use solver.scheme = \"sg\" for long times); L1 to ρ* {:.3e}",
+            last.gap,
+            last.time,
+            last.l1
+        ),
+        (Claim::Gibbs(_), Some(fit)) => out!(
+            "theorem 2: F − F* = {:.3e} at t = {}, falling like exp(−κ t), κ = {:.4} ± {:.4}; L1 to ρ* {:.3e}",
+            last.gap,
+            last.time,
+            fit.slope,
+            fit.stderr,
+            last.l1
+        ),
+        (Claim::Gibbs(_), None) => out!(
+            "theorem 2: F − F* = {:.3e} at t = {} (too few snapshots above round-off for a rate); L1 to ρ* {:.3e}",
+            last.gap,
+            last.time,
+            last.l1
+        ),
+        (Claim::GlobalMin { .. }, _) => out!(
+            "theorem 1: R = {:.3e} at t = {} (R(ρ0) = {:.3e}); dissipation ∫|∇Ψ|²ρ = {:.3e}",
+            last.risk,
+            last.time,
+            r.rows.first().map_or(f64::NAN, |f| f.risk),
+            last.stationarity
+        ),
+    }
+    output::write_theorems(out, r)
 }
 
 /// Prints a line per particle snapshot (with the fraction of neurons
@@ -178,10 +248,11 @@ impl CompareObserver for ComparePrinter {
 
 /// The PDE and the particles side by side into `out`, with the comparison
 /// table.
-pub fn run_compare(lp: &LoadedProblem, out: &Path) -> Result<()> {
+pub fn run_compare(lp: &LoadedProblem, out: &Path, theorems: bool) -> Result<()> {
     let setup = setup_of(lp)?;
     let opts = setup.particle_options()?;
     let g = &setup.grid;
+    let mut report = theorems_report(&setup, theorems)?;
     out!(
         "{}; m = {} neurons, dt = {}, {} mode",
         describe(&setup),
@@ -196,13 +267,18 @@ pub fn run_compare(lp: &LoadedProblem, out: &Path) -> Result<()> {
     let mut net = ParticleOutput::add(out, &setup, &opts)?;
     let dirs = compare::directions(g.dim(), compare::SW2_DIRECTIONS);
     let mut distances = CompareOutput::add(out, g.dim(), &dirs)?;
+    let mut pde_observers: Vec<&mut dyn Observer> = vec![&mut pde];
+    if let Some(r) = report.as_mut() {
+        pde_observers.push(r);
+    }
     let run = run_side_by_side(
         &setup,
         &opts,
-        &mut [&mut pde],
+        &mut pde_observers,
         &mut [&mut net],
         &mut [&mut distances, &mut ComparePrinter],
     )?;
+    finish_report(out, report.as_ref())?;
     crate::io::hdf5::mark_complete(out)?;
     let tm = run.times;
     out!(

@@ -11,12 +11,12 @@
 //!   (θ = 1, positive at any step) or Crank–Nicolson (θ = ½, second order in
 //!   time but negative values for Δt D / h² > 1).
 
-use super::lines::par_line_blocks;
+use super::lines::LineSweeper;
 use super::SubStep;
 use crate::error::{Error, Result};
 use crate::grid::Grid;
 use rustdct::{DctPlanner, TransformType2And3};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 /// Which diffusion solver.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,63 +52,6 @@ pub fn make_diffusion(kind: DiffusionKind, grid: &Grid, d: f64) -> Box<dyn SubSt
     }
 }
 
-/// Per-thread line buffers, allocated once.
-struct Scratch {
-    line: Vec<f64>,
-    work: Vec<f64>,
-    extra: Vec<f64>,
-}
-
-/// Lines per task.
-const LINE_BLOCK: usize = 16;
-
-/// Line sweeps with per-thread scratch: for each line along axis k, copy it
-/// into a contiguous buffer, apply `f`, copy it back.
-struct LineSweeper {
-    grid: Grid,
-    pool: Vec<Mutex<Scratch>>,
-}
-
-impl LineSweeper {
-    fn new(grid: &Grid, work_len: usize) -> Self {
-        let nmax = *grid.n.iter().max().unwrap_or(&1);
-        let threads = rayon::current_num_threads() + 1;
-        let pool = (0..threads)
-            .map(|_| {
-                Mutex::new(Scratch {
-                    line: vec![0.0; nmax],
-                    work: vec![0.0; work_len.max(nmax)],
-                    extra: vec![0.0; nmax],
-                })
-            })
-            .collect();
-        LineSweeper {
-            grid: grid.clone(),
-            pool,
-        }
-    }
-
-    fn sweep<F>(&self, k: usize, rho: &mut [f64], f: F)
-    where
-        F: Fn(&mut [f64], &mut Scratch) + Sync,
-    {
-        let pool = &self.pool;
-        par_line_blocks(&self.grid, k, LINE_BLOCK, rho, |block| {
-            let slot = rayon::current_thread_index().unwrap_or(0) % pool.len();
-            let mut guard = pool[slot].lock().expect("scratch lock");
-            let sc = &mut *guard;
-            let n = block.len();
-            for l in 0..block.lines() {
-                let mut line = std::mem::take(&mut sc.line);
-                block.read_line(l, &mut line);
-                f(&mut line[..n], sc);
-                block.write_line(l, &line);
-                sc.line = line;
-            }
-        });
-    }
-}
-
 /// Exact discrete heat flow by DCT, planned once per grid.
 pub struct SpectralDiffusion {
     sweeper: LineSweeper,
@@ -139,7 +82,7 @@ impl SpectralDiffusion {
         if dt == self.factor_dt {
             return;
         }
-        let g = &self.sweeper.grid;
+        let g = &self.sweeper.grid();
         for (k, f) in self.factors.iter_mut().enumerate() {
             let n = g.n[k];
             let h2 = g.h[k] * g.h[k];
@@ -165,7 +108,7 @@ impl SubStep for SpectralDiffusion {
         for k in 0..self.plans.len() {
             let plan = &self.plans[k];
             let fac = &self.factors[k];
-            self.sweeper.sweep(k, rho, |line, sc| {
+            self.sweeper.sweep(k, rho, |line, sc, _| {
                 let work = &mut sc.work[..plan.get_scratch_len()];
                 plan.process_dct2_with_scratch(line, work);
                 line.iter_mut().zip(fac).for_each(|(v, f)| *v *= f);
@@ -231,11 +174,11 @@ impl SubStep for ImplicitDiffusion {
         if self.d == 0.0 || dt == 0.0 {
             return;
         }
-        for k in 0..self.sweeper.grid.dim() {
-            let h = self.sweeper.grid.h[k];
+        for k in 0..self.sweeper.grid().dim() {
+            let h = self.sweeper.grid().h[k];
             let r = dt * self.d / (h * h);
             let theta = self.theta;
-            self.sweeper.sweep(k, rho, |line, sc| {
+            self.sweeper.sweep(k, rho, |line, sc, _| {
                 let n = line.len();
                 theta_line(line, r, theta, &mut sc.work[..n], &mut sc.extra[..n]);
             });

@@ -17,6 +17,7 @@
 use crate::grid::Grid;
 use rayon::prelude::*;
 use std::marker::PhantomData;
+use std::sync::Mutex;
 
 /// A raw pointer that parallel tasks share; each task writes only through
 /// the [`LineBlock`] it was handed, and blocks are disjoint.
@@ -136,6 +137,99 @@ impl LineBlock<'_> {
         for (i, v) in src[..self.n].iter().enumerate() {
             self.set(i, l, *v);
         }
+    }
+}
+
+/// Where a line's cells are in the whole array: cell i at `first + i ·
+/// stride`.
+#[derive(Debug, Clone, Copy)]
+pub struct LineIndex {
+    pub first: usize,
+    pub stride: usize,
+}
+
+impl LineIndex {
+    /// Flat index of cell i of the line.
+    #[inline(always)]
+    pub fn at(self, i: usize) -> usize {
+        self.first + i * self.stride
+    }
+}
+
+/// Per-thread line buffers of a [`LineSweeper`], allocated once.
+pub struct LineScratch {
+    /// The line being swept (taken out while the closure runs).
+    pub line: Vec<f64>,
+    /// Scratch of at least the longest line (or the DCT's scratch).
+    pub work: Vec<f64>,
+    pub extra: Vec<f64>,
+    pub more: Vec<f64>,
+}
+
+/// Lines per task of a [`LineSweeper`].
+const SWEEP_BLOCK: usize = 16;
+
+/// Line sweeps with per-thread scratch: each line along an axis is copied
+/// into a contiguous buffer, handed to a closure with the scratch and where
+/// the line lies, and copied back.
+pub struct LineSweeper {
+    grid: Grid,
+    pool: Vec<Mutex<LineScratch>>,
+}
+
+impl LineSweeper {
+    /// Plan the scratch: the longest line, and `work_len` for `work`.
+    pub fn new(grid: &Grid, work_len: usize) -> Self {
+        let nmax = *grid.n.iter().max().unwrap_or(&1);
+        let threads = rayon::current_num_threads() + 1;
+        let pool = (0..threads)
+            .map(|_| {
+                Mutex::new(LineScratch {
+                    line: vec![0.0; nmax],
+                    work: vec![0.0; work_len.max(nmax)],
+                    extra: vec![0.0; nmax],
+                    more: vec![0.0; nmax],
+                })
+            })
+            .collect();
+        LineSweeper {
+            grid: grid.clone(),
+            pool,
+        }
+    }
+
+    /// The grid it sweeps.
+    pub fn grid(&self) -> &Grid {
+        &self.grid
+    }
+
+    /// Apply `f(line, scratch, where)` to every line of `data` along `axis`.
+    ///
+    /// # Panics
+    /// As [`par_line_blocks`].
+    pub fn sweep<F>(&self, axis: usize, data: &mut [f64], f: F)
+    where
+        F: Fn(&mut [f64], &mut LineScratch, LineIndex) + Sync,
+    {
+        let pool = &self.pool;
+        let stride = self.grid.strides[axis];
+        par_line_blocks(&self.grid, axis, SWEEP_BLOCK, data, |block| {
+            let slot = rayon::current_thread_index().unwrap_or(0) % pool.len();
+            let mut guard = pool[slot].lock().expect("scratch lock");
+            let sc = &mut *guard;
+            let n = block.len();
+            for l in 0..block.lines() {
+                let mut line = std::mem::take(&mut sc.line);
+                block.read_line(l, &mut line);
+                let at = LineIndex {
+                    first: block.index(0, l),
+                    stride,
+                };
+                f(&mut line[..n], sc, at);
+                block.write_line(l, &line);
+                sc.line = line;
+            }
+        });
     }
 }
 

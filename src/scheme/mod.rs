@@ -7,7 +7,9 @@
 //! - diffusion ([`diffusion`]): the exact discrete heat flow (DCT) or a
 //!   θ-scheme;
 //! - splitting (`solver.splitting`): Strang (½ diffusion, advection, ½
-//!   diffusion; second order) or Lie (advection, diffusion; first order).
+//!   diffusion; second order) or Lie (advection, diffusion; first order);
+//! - or, with `solver.scheme = "sg"`, one equilibrium-exact implicit step
+//!   ([`sg`]: Scharfetter–Gummel fluxes, drift and diffusion together).
 //!
 //! Each sub-step reports the largest Δt it takes ([`SubStep::stable_dt`]);
 //! the [`Stepper`] offers the smallest, capped by `dt_max`. It is planned
@@ -18,11 +20,13 @@ pub mod advection;
 pub mod diffusion;
 pub mod flux;
 pub mod lines;
+pub mod sg;
 pub mod upwind;
 
 pub use advection::{Advection, AdvectionStep};
 pub use diffusion::{make_diffusion, DiffusionKind};
 pub use flux::{FaceFlux, FluxKind, Limiter};
+pub use sg::SgStep;
 
 use crate::error::{Error, Result};
 use crate::grid::Grid;
@@ -70,9 +74,36 @@ impl Splitting {
     }
 }
 
+/// Which scheme (`solver.scheme`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SchemeKind {
+    /// Advection and diffusion split: MUSCL + SSP-RK2, DCT diffusion. For
+    /// transients (second order in Δt with Strang).
+    Split,
+    /// Scharfetter–Gummel, implicit and dimension-split: the Gibbs state
+    /// exactly, large steps, F_η never rising. For long times.
+    Sg,
+}
+
+impl SchemeKind {
+    /// Parse `solver.scheme`.
+    pub fn parse(s: &str) -> Result<Self> {
+        match s {
+            "split" => Ok(SchemeKind::Split),
+            "sg" => Ok(SchemeKind::Sg),
+            _ => Err(Error::problem(
+                "solver.scheme",
+                format!("{s:?}"),
+                "one of split (advection and diffusion split; transients), sg (Scharfetter–Gummel, implicit; long times)",
+            )),
+        }
+    }
+}
+
 /// Scheme choices of `[solver]`.
 #[derive(Debug, Clone, Copy)]
 pub struct SchemeOptions {
+    pub kind: SchemeKind,
     /// Courant number of the advection.
     pub cfl: f64,
     pub flux: FluxKind,
@@ -84,56 +115,97 @@ pub struct SchemeOptions {
     pub history_every: usize,
 }
 
+/// The parts of a step.
+enum Parts {
+    Split {
+        advection: AdvectionStep,
+        diffusion: Box<dyn SubStep>,
+        splitting: Splitting,
+    },
+    Sg(SgStep),
+}
+
 /// One time step of the mean-field PDE, planned once.
 pub struct Stepper {
-    advection: AdvectionStep,
-    diffusion: Box<dyn SubStep>,
-    splitting: Splitting,
+    parts: Parts,
     dt_max: f64,
 }
 
 impl Stepper {
     /// Plan a stepper for the model (with its noise η) on `grid`.
     pub fn new(model: &MeanField, grid: &Grid, opts: &SchemeOptions) -> Self {
+        let parts = match opts.kind {
+            SchemeKind::Split => Parts::Split {
+                advection: AdvectionStep::new(model, grid, opts.flux, opts.cfl),
+                diffusion: make_diffusion(opts.diffusion, grid, 0.5 * model.noise),
+                splitting: opts.splitting,
+            },
+            SchemeKind::Sg => Parts::Sg(SgStep::new(model, grid)),
+        };
         Stepper {
-            advection: AdvectionStep::new(model, grid, opts.flux, opts.cfl),
-            diffusion: make_diffusion(opts.diffusion, grid, 0.5 * model.noise),
-            splitting: opts.splitting,
+            parts,
             dt_max: opts.dt_max,
         }
     }
 
     /// The velocity evaluator (its tables serve the diagnostics too).
     pub fn velocity(&mut self) -> &mut Velocity {
-        &mut self.advection.velocity
+        match &mut self.parts {
+            Parts::Split { advection, .. } => &mut advection.velocity,
+            Parts::Sg(sg) => &mut sg.velocity,
+        }
     }
 
     /// The largest step from ρ: the smallest of the sub-steps' stable Δt
     /// (each over its share of the step) and `dt_max`.
     pub fn stable_dt(&mut self, rho: &[f64]) -> f64 {
-        let share = self.splitting.diffusion_share();
-        self.dt_max
-            .min(self.advection.stable_dt(rho))
-            .min(self.diffusion.stable_dt(rho) / share)
+        match &mut self.parts {
+            Parts::Split {
+                advection,
+                diffusion,
+                splitting,
+            } => {
+                let share = splitting.diffusion_share();
+                self.dt_max
+                    .min(advection.stable_dt(rho))
+                    .min(diffusion.stable_dt(rho) / share)
+            }
+            Parts::Sg(sg) => self.dt_max.min(sg.stable_dt(rho)),
+        }
     }
 
     /// The advection sub-step alone over `dt`.
+    ///
+    /// # Panics
+    /// With `solver.scheme = "sg"`, which has no advection apart.
     pub fn advect(&mut self, rho: &mut [f64], dt: f64) {
-        self.advection.advance(rho, dt);
+        match &mut self.parts {
+            Parts::Split { advection, .. } => advection.advance(rho, dt),
+            Parts::Sg(_) => panic!("the sg scheme has no advection sub-step"),
+        }
     }
 
-    /// One step of the splitting.
+    /// One step of the scheme.
     pub fn step(&mut self, rho: &mut [f64], dt: f64) {
-        match self.splitting {
-            Splitting::Strang => {
-                self.diffusion.advance(rho, 0.5 * dt);
-                self.advection.advance(rho, dt);
-                self.diffusion.advance(rho, 0.5 * dt);
+        match &mut self.parts {
+            Parts::Split {
+                advection,
+                diffusion,
+                splitting: Splitting::Strang,
+            } => {
+                diffusion.advance(rho, 0.5 * dt);
+                advection.advance(rho, dt);
+                diffusion.advance(rho, 0.5 * dt);
             }
-            Splitting::Lie => {
-                self.advection.advance(rho, dt);
-                self.diffusion.advance(rho, dt);
+            Parts::Split {
+                advection,
+                diffusion,
+                splitting: Splitting::Lie,
+            } => {
+                advection.advance(rho, dt);
+                diffusion.advance(rho, dt);
             }
+            Parts::Sg(sg) => sg.advance(rho, dt),
         }
     }
 }

@@ -9,7 +9,7 @@ use crate::initial::{Gaussian, InitialLaw};
 use crate::model::{Network, Quadrature};
 use crate::particles::{Mode, ParticleOptions};
 use crate::problem::{LoadedProblem, ParticlesSpec, Snapshots};
-use crate::scheme::{DiffusionKind, FluxKind, SchemeOptions, Splitting};
+use crate::scheme::{DiffusionKind, FluxKind, SchemeKind, SchemeOptions, Splitting};
 
 pub(super) fn build_grid(lp: &LoadedProblem, net: &Network) -> Result<Grid> {
     let g = &lp.problem.grid;
@@ -165,6 +165,7 @@ pub(super) fn build_scheme(lp: &LoadedProblem) -> Result<SchemeOptions> {
         ));
     }
     Ok(SchemeOptions {
+        kind: SchemeKind::parse(&s.scheme)?,
         cfl: s.cfl,
         flux: FluxKind::parse(&s.flux, &s.limiter)?,
         diffusion: DiffusionKind::parse(&s.diffusion)?,

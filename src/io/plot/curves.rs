@@ -8,7 +8,7 @@ use plotters::prelude::*;
 use std::path::Path;
 
 /// Log-scale line chart of named series against time.
-fn log_chart(path: &Path, title: &str, lines: &[(&str, &[f64], &[f64])]) -> Result<()> {
+pub(super) fn log_chart(path: &Path, title: &str, lines: &[(&str, &[f64], &[f64])]) -> Result<()> {
     let root = BitMapBackend::new(path, CURVES_SIZE).into_drawing_area();
     root.fill(&WHITE).map_err(draw_err)?;
     let positive = |v: &f64| *v > 0.0 && v.is_finite();
@@ -33,6 +33,7 @@ fn log_chart(path: &Path, title: &str, lines: &[(&str, &[f64], &[f64])]) -> Resu
     chart
         .configure_mesh()
         .x_desc("mean-field time t")
+        .y_label_formatter(&|v| format!("{v:.0e}"))
         .draw()
         .map_err(draw_err)?;
     for (i, (label, t, v)) in lines.iter().enumerate() {
@@ -49,7 +50,7 @@ fn log_chart(path: &Path, title: &str, lines: &[(&str, &[f64], &[f64])]) -> Resu
             .label(*label)
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color));
     }
-    legend(&mut chart, SeriesLabelPosition::MiddleRight)?;
+    legend(&mut chart, SeriesLabelPosition::UpperRight)?;
     root.present().map_err(draw_err)
 }
 
@@ -115,6 +116,7 @@ pub(super) fn draw_converge(r: &Reader, path: &Path) -> Result<()> {
     chart
         .configure_mesh()
         .x_desc("neurons m")
+        .y_label_formatter(&|v| format!("{v:.0e}"))
         .draw()
         .map_err(draw_err)?;
     for (c, name) in names.iter().enumerate() {
@@ -160,4 +162,37 @@ pub(super) fn draw_converge(r: &Reader, path: &Path) -> Result<()> {
     }
     legend(&mut chart, SeriesLabelPosition::LowerLeft)?;
     root.present().map_err(draw_err)
+}
+
+/// The theorems report: the distances to the Gibbs state (or the risk gap)
+/// and the stationarity residual against time.
+pub(super) fn draw_theorems(r: &Reader, names: &[String], path: &Path) -> Result<()> {
+    let t = r.series("theorems/time")?;
+    let gap_means = r.group_attr("theorems", "gap")?;
+    let stat_means = r.group_attr("theorems", "stationarity")?;
+    let theorem = r.group_attr("theorems", "theorem")?;
+    let mut lines: Vec<(String, Vec<f64>)> = vec![
+        (gap_means, r.series("theorems/gap")?),
+        (
+            format!("stationarity: {stat_means}"),
+            r.series("theorems/stationarity")?,
+        ),
+    ];
+    if r.has("theorems/l1") {
+        lines.push(("L1 to ρ*".into(), r.series("theorems/l1")?));
+        let w1 = r.rows("theorems", "w1", t.len())?;
+        for (k, n) in names.iter().enumerate() {
+            lines.push((
+                format!("W1({n}) to ρ*"),
+                w1.iter().map(|row| row[k]).collect(),
+            ));
+        }
+    } else {
+        lines.push(("risk R(ρ_t)".into(), r.series("theorems/risk")?));
+    }
+    let refs: Vec<(&str, &[f64], &[f64])> = lines
+        .iter()
+        .map(|(n, v)| (n.as_str(), t.as_slice(), v.as_slice()))
+        .collect();
+    log_chart(path, &format!("theorem {theorem}"), &refs)
 }

@@ -1,7 +1,9 @@
-//! The fields: density beside histogram (PNG and GIF) and the marginals.
+//! The fields: density beside histogram (PNG and GIF), the marginals, the
+//! Gibbs state.
 
 use super::{
     draw_err, legend, Data, ANIMATION_DELAY_MS, ANIMATION_PANEL, DENSITY_SIZE, MARGINAL_SIZE,
+    STEADY_SIZE,
 };
 use crate::error::{Error, Result};
 use plotters::prelude::*;
@@ -185,5 +187,13 @@ pub(super) fn draw_marginals(data: &Data, path: &Path) -> Result<()> {
             .legend(|(x, y)| Circle::new((x + 10, y), 3, RED.filled()));
         legend(&mut chart, SeriesLabelPosition::MiddleRight)?;
     }
+    root.present().map_err(draw_err)
+}
+
+/// The Gibbs state of a `steady` file on the plane of axes 0 and 1.
+pub(super) fn draw_steady(data: &Data, rho: &[f64], path: &Path) -> Result<()> {
+    let root = BitMapBackend::new(path, STEADY_SIZE).into_drawing_area();
+    root.fill(&WHITE).map_err(draw_err)?;
+    draw_plane(&root, data, "Gibbs state ρ*".to_string(), rho)?;
     root.present().map_err(draw_err)
 }

@@ -15,6 +15,11 @@
 //! - `OUT_distances.png` (900 × 600): L1, W1 per axis, sliced W2, risk and
 //!   function gaps over time.
 //!
+//! - `OUT_theorems.png` (900 × 600): with `--theorems`, the distance to the
+//!   Gibbs state (L1, W1 per axis, F − F*) or the risk against its minimum,
+//!   and the stationarity residual, against mean-field time;
+//! - `OUT_steady.png` (700 × 600): for a `mfpde steady` file, the Gibbs
+//!   state on the plane of axes 0 and 1;
 //! - `OUT_converge.png` (900 × 600): for a `mfpde converge` file, each
 //!   distance against m (mean over seeds, ± one standard error) with its
 //!   fitted log-log slope in the legend, and dashed at its level the same
@@ -34,6 +39,8 @@ use std::sync::Once;
 
 /// Sizes of the figures, in pixels.
 pub const DENSITY_SIZE: (u32, u32) = (1500, 1000);
+/// The Gibbs state of a `steady` file.
+pub const STEADY_SIZE: (u32, u32) = (700, 600);
 pub const CURVES_SIZE: (u32, u32) = (900, 600);
 pub const MARGINAL_SIZE: (u32, u32) = (500, 450);
 /// One panel of the animation; the GIF is a row of them (PDE, particles).
@@ -194,5 +201,23 @@ pub fn plot_file(path: &Path) -> Result<Vec<PathBuf>> {
         curves::draw_converge(&r, &p)?;
         out.push(p);
     }
+    if r.has("theorems/time") {
+        let p = name("theorems");
+        curves::draw_theorems(&r, &data.names, &p)?;
+        out.push(p);
+    }
+    if r.has("steady/density") && data.edges.len() >= 2 {
+        let p = name("steady");
+        fields::draw_steady(&data, &r.series("steady/density")?, &p)?;
+        out.push(p);
+    }
     Ok(out)
+}
+
+/// A log-scale chart (CURVES_SIZE) of named series (label, t, values)
+/// against mean-field time, for figures that combine several files (the
+/// README's scheme comparison).
+pub fn log_curves(path: &Path, title: &str, lines: &[(&str, &[f64], &[f64])]) -> Result<()> {
+    register_font();
+    curves::log_chart(path, title, lines)
 }

@@ -1,0 +1,219 @@
+//! **The lecture's two theorems as a report** (`mfpde pde|run --theorems`,
+//! stored under `/theorems`), MODEL.md §4:
+//!
+//! - Theorem 2 (η > 0): ρ_t converges to the Gibbs state ρ* (found first by
+//!   [`crate::steady`]). Reported at each snapshot: L1(ρ_t, ρ*), the exact
+//!   W1 of each marginal, F_η(ρ_t) − F_η(ρ*) and its exponential rate (a
+//!   least-squares line through log(F − F*) against t over the later half
+//!   of the snapshots above round-off).
+//! - Theorem 1 (η = 0): from a ρ0 of full support, a limit of ρ_t minimises
+//!   R; for a teacher the network represents (a `teacher` target of the
+//!   same units, λ = 0) the minimum is 0. Reported: R(ρ_t) − R_min (R_min =
+//!   0 there, unknown otherwise) and the support of ρ0 on the grid.
+//! - Both: a stationarity residual over time: for η > 0 the spread of
+//!   log ρ + 2Ψ[ρ]/η over the support (0 exactly on a Gibbs state); for
+//!   η = 0 the dissipation ∫ |∇Ψ[ρ]|² ρ = −dR/dt, which vanishes where the
+//!   flow can stop.
+
+use crate::compare::{marginal, w1_cells};
+use crate::diagnostics::Diagnostics;
+use crate::error::Result;
+use crate::fit::{fit_line, Fit};
+use crate::grid::Grid;
+use crate::model::{MeanField, Target};
+use crate::solve::Observer;
+use crate::steady::{stationarity, GibbsSolver, Steady, SteadyOptions};
+use crate::sum::fixed_sum;
+use crate::velocity::Velocity;
+
+/// Which theorem a run illustrates.
+#[derive(Debug, Clone)]
+pub enum Claim {
+    /// η > 0: convergence to the Gibbs state.
+    Gibbs(Box<Steady>),
+    /// η = 0: the risk against its minimum (when known: 0 for a teacher the
+    /// network represents).
+    GlobalMin { best_risk: Option<f64> },
+}
+
+/// One snapshot of the report.
+#[derive(Debug, Clone, Default)]
+pub struct Row {
+    pub time: f64,
+    /// L1(ρ_t, ρ*) (η > 0; NaN for η = 0).
+    pub l1: f64,
+    /// W1 of each marginal to ρ* (η > 0; empty for η = 0).
+    pub w1: Vec<f64>,
+    /// F(ρ_t) − F(ρ*) (η > 0), or R(ρ_t) − R_min (η = 0; NaN when R_min
+    /// is unknown).
+    pub gap: f64,
+    pub risk: f64,
+    /// The stationarity residual (module docs).
+    pub stationarity: f64,
+}
+
+/// Computes the report at each snapshot of a PDE run.
+pub struct Report {
+    pub claim: Claim,
+    grid: Grid,
+    vel: Velocity,
+    psi: Vec<f64>,
+    faces: Vec<Vec<f64>>,
+    pub rows: Vec<Row>,
+    /// Fraction of cells where ρ0 > 0, and min ρ0 / max ρ0 on the grid.
+    pub support: (f64, f64),
+}
+
+/// A teacher of the network's own units that it represents exactly: a
+/// `teacher` target (same σ, bias, units), trained a (or a* = a0 for every
+/// unit when a is frozen), no weight decay, and every unit inside the box.
+fn represents(model: &MeanField, grid: &Grid) -> bool {
+    let Target::Teacher(units) = &model.target else {
+        return false;
+    };
+    if model.weight_decay != 0.0 {
+        return false;
+    }
+    units.iter().all(|u| {
+        let theta: Vec<f64> = match model.net.frozen_a {
+            None => u.clone(),
+            Some(a0) if u[0] == a0 => u[1..].to_vec(),
+            Some(_) => return false,
+        };
+        theta
+            .iter()
+            .enumerate()
+            .all(|(k, t)| (grid.lo[k]..=grid.hi[k]).contains(t))
+    })
+}
+
+impl Report {
+    /// Plan the report of a run of `model` on `grid` from `rho0`: for η > 0
+    /// the Gibbs state is solved for first.
+    pub fn new(model: &MeanField, grid: &Grid, rho0: &[f64]) -> Result<Self> {
+        let claim = if model.noise > 0.0 {
+            let mut solver = GibbsSolver::new(model, grid)?;
+            let r0 = solver.residual_of(rho0);
+            Claim::Gibbs(Box::new(solver.solve(&r0, &SteadyOptions::default())))
+        } else {
+            Claim::GlobalMin {
+                best_risk: represents(model, grid).then_some(0.0),
+            }
+        };
+        let top = rho0.iter().cloned().fold(0.0, f64::max);
+        let positive = rho0.iter().filter(|r| **r > 0.0).count();
+        let low = rho0.iter().cloned().fold(f64::INFINITY, f64::min);
+        Ok(Report {
+            claim,
+            grid: grid.clone(),
+            vel: Velocity::new(model, grid),
+            psi: vec![0.0; grid.len()],
+            faces: Vec::new(),
+            rows: Vec::new(),
+            support: (positive as f64 / rho0.len() as f64, low / top),
+        })
+    }
+
+    /// The grid's cells as an HDF5 shape.
+    pub fn grid_shape(&self) -> Vec<u64> {
+        self.grid.n.iter().map(|&n| n as u64).collect()
+    }
+
+    /// ∫ |∇Ψ[ρ]|² ρ = Σ_i ρ_i |V_i|² |C|, V at the centre as the mean of its
+    /// two faces on each axis.
+    fn dissipation(&mut self, rho: &[f64]) -> f64 {
+        let grid = &self.grid;
+        self.faces.clear();
+        self.faces.extend(self.vel.eval(rho).iter().cloned());
+        let faces = &self.faces;
+        let vol = grid.cell_volume();
+        let d = grid.dim();
+        fixed_sum(rho, |flat, r| {
+            let mut v2 = 0.0;
+            for (k, f) in faces.iter().enumerate().take(d) {
+                let (n, s) = (grid.n[k], grid.strides[k]);
+                let (o, i, j) = (flat / (n * s), (flat / s) % n, flat % s);
+                let lo = (o * (n + 1) + i) * s + j;
+                let v = 0.5 * (f[lo] + f[lo + s]);
+                v2 += v * v;
+            }
+            r * v2 * vol
+        })
+    }
+
+    /// True when F − F* (η > 0) falls by less than a factor e over the
+    /// window of [`Report::rate`]: it has levelled off, the scheme's own
+    /// stationary state is not ρ* (the split scheme's fixed point depends on
+    /// Δt and h; sg's is ρ*).
+    pub fn levelled_off(&self) -> bool {
+        let (Some(fit), Some(window)) = (self.rate(), self.rate_window()) else {
+            return false;
+        };
+        fit.slope * window < 1.0
+    }
+
+    /// The snapshots the rate is fitted over.
+    fn fitted(&self) -> Option<Vec<&Row>> {
+        let Claim::Gibbs(st) = &self.claim else {
+            return None;
+        };
+        let floor = 1e-11 * (1.0 + st.free_energy.abs());
+        let pts: Vec<&Row> = self.rows.iter().filter(|r| r.gap > floor).collect();
+        let later = pts[pts.len() / 2..].to_vec();
+        (later.len() >= 3).then_some(later)
+    }
+
+    fn rate_window(&self) -> Option<f64> {
+        let pts = self.fitted()?;
+        Some(pts[pts.len() - 1].time - pts[0].time)
+    }
+
+    /// The fitted exponential rate of F − F* (η > 0): −slope of log(F − F*)
+    /// against t over the later half of the snapshots where F − F* is above
+    /// 1e-11 (1 + |F*|) (round-off below).
+    pub fn rate(&self) -> Option<Fit> {
+        let later = self.fitted()?;
+        // log(F − F*) = c − κ t
+        let x: Vec<f64> = later.iter().map(|r| r.time).collect();
+        let y: Vec<f64> = later.iter().map(|r| r.gap.ln()).collect();
+        let f = fit_line(&x, &y);
+        Some(Fit {
+            slope: -f.slope,
+            ..f
+        })
+    }
+}
+
+impl Observer for Report {
+    fn snapshot(&mut self, d: &Diagnostics, rho: &[f64]) -> Result<()> {
+        let grid = &self.grid;
+        let row = match &self.claim {
+            Claim::Gibbs(st) => Row {
+                time: d.time,
+                l1: crate::compare::l1(grid, rho, &st.rho, 0.0),
+                w1: (0..grid.dim())
+                    .map(|k| {
+                        let e = grid.edges(k);
+                        w1_cells(&e, &marginal(grid, rho, k), &e, &marginal(grid, &st.rho, k))
+                    })
+                    .collect(),
+                gap: d.free_energy - st.free_energy,
+                risk: d.risk,
+                stationarity: stationarity(&mut self.vel, rho, &mut self.psi),
+            },
+            Claim::GlobalMin { best_risk } => {
+                let gap = best_risk.map_or(f64::NAN, |b| d.risk - b);
+                Row {
+                    time: d.time,
+                    l1: f64::NAN,
+                    w1: Vec::new(),
+                    gap,
+                    risk: d.risk,
+                    stationarity: self.dissipation(rho),
+                }
+            }
+        };
+        self.rows.push(row);
+        Ok(())
+    }
+}
