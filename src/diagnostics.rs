@@ -42,11 +42,13 @@ pub struct Diagnostics {
     pub f_values: Vec<f64>,
     /// f_h at the quadrature nodes x_q.
     pub f_nodes: Vec<f64>,
+    /// Steps taken to reach `time` (set by the controller).
+    pub steps: usize,
 }
 
 impl Diagnostics {
     /// The scalar diagnostics by their names in the files (`/pde/<name>`).
-    pub fn series(&self) -> [(&'static str, f64); 7] {
+    pub fn series(&self) -> [(&'static str, f64); 8] {
         [
             ("time", self.time),
             ("mass", self.mass),
@@ -55,6 +57,7 @@ impl Diagnostics {
             ("free_energy", self.free_energy),
             ("boundary_mass", self.boundary_mass),
             ("min_density", self.min_density),
+            ("steps", self.steps as f64),
         ]
     }
 }
@@ -219,5 +222,6 @@ pub fn compute(
         cov,
         f_values: vel.f_at_points(f_points),
         f_nodes: vel.f_nodes().to_vec(),
+        steps: 0,
     }
 }

@@ -19,19 +19,57 @@ pub enum Error {
     Io { path: String, message: String },
     /// The HDF5 layer refused an operation.
     Hdf5(String),
+    /// A run stopped by a guard (NaN, a negative density, a collapsing Δt,
+    /// a step budget): what, where and when.
+    Run(String),
 }
 
 impl Error {
-    /// Shorthand for [`Error::Problem`].
+    /// Shorthand for [`Error::Problem`] (a numeric value of extreme size is
+    /// shown in scientific notation).
     pub fn problem(
         field: impl Into<String>,
         value: impl fmt::Display,
         allowed: impl Into<String>,
     ) -> Self {
+        let value = value.to_string();
+        let value = match value.parse::<f64>() {
+            Ok(x) if value.len() > 16 => num(x),
+            _ => value,
+        };
         Error::Problem {
             field: field.into(),
-            value: value.to_string(),
+            value,
             allowed: allowed.into(),
+        }
+    }
+
+    /// The same error with every mention of `from` (a temporary file)
+    /// replaced by `to` (the user's path).
+    pub fn renamed(self, from: &std::path::Path, to: &std::path::Path) -> Self {
+        let (f, t) = (from.display().to_string(), to.display().to_string());
+        let fix = |s: String| s.replace(&f, &t);
+        match self {
+            Error::Io { path, message } => Error::Io {
+                path: fix(path),
+                message: fix(message),
+            },
+            Error::Hdf5(m) => Error::Hdf5(fix(m)),
+            Error::Run(m) => Error::Run(fix(m)),
+            other => other,
+        }
+    }
+
+    /// The same error with a sentence added.
+    pub fn note(self, text: &str) -> Self {
+        match self {
+            Error::Run(m) => Error::Run(format!("{m}; {text}")),
+            Error::Io { path, message } => Error::Io {
+                path,
+                message: format!("{message}; {text}"),
+            },
+            Error::Hdf5(m) => Error::Hdf5(format!("{m}; {text}")),
+            other => other,
         }
     }
 
@@ -55,6 +93,7 @@ impl fmt::Display for Error {
             Error::Parse(m) => write!(f, "cannot parse problem: {m}"),
             Error::Io { path, message } => write!(f, "{path}: {message}"),
             Error::Hdf5(m) => write!(f, "HDF5: {m}"),
+            Error::Run(m) => write!(f, "the run stopped: {m}"),
         }
     }
 }
@@ -64,6 +103,16 @@ impl std::error::Error for Error {}
 impl From<hdf5_pure::Error> for Error {
     fn from(e: hdf5_pure::Error) -> Self {
         Error::Hdf5(e.to_string())
+    }
+}
+
+/// A number for a message: as written when it is of moderate size, else in
+/// scientific notation (1e300, not three hundred digits).
+pub fn num(x: f64) -> String {
+    if x == 0.0 || (1e-4..1e7).contains(&x.abs()) {
+        format!("{x}")
+    } else {
+        format!("{x:e}")
     }
 }
 

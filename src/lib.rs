@@ -17,6 +17,7 @@
 //! network together), [`converge`] (rates in m and h), [`output`] (results
 //! files), [`cli`]; [`io`] writes and reads HDF5 and draws plots.
 
+pub mod budget;
 pub mod cli;
 pub mod compare;
 pub mod converge;

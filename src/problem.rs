@@ -197,6 +197,9 @@ pub struct SolverSpec {
     /// Record the light history every this many steps.
     #[serde(default = "default_history_every")]
     pub history_every: usize,
+    /// Steps at most: the run stops beyond (a budget against runaway runs).
+    #[serde(default = "default_max_steps")]
+    pub max_steps: usize,
 }
 
 impl Default for SolverSpec {
@@ -210,6 +213,7 @@ impl Default for SolverSpec {
             splitting: default_splitting(),
             dt_max: default_dt_max(),
             history_every: default_history_every(),
+            max_steps: default_max_steps(),
         }
     }
 }
@@ -260,6 +264,9 @@ fn default_dt_max() -> f64 {
 fn default_history_every() -> usize {
     10
 }
+fn default_max_steps() -> usize {
+    10_000_000
+}
 
 /// A problem as loaded: the parsed struct, its canonical TOML (after
 /// overrides; stored in every output file) and the folder relative paths in it
@@ -282,8 +289,23 @@ impl LoadedProblem {
             apply_override(&mut value, ov)?;
         }
         let toml_text = toml::to_string(&value).map_err(|e| Error::Parse(e.to_string()))?;
-        let problem: Problem = toml::from_str(&toml_text)
-            .map_err(|e| Error::Parse(e.to_string().trim_end().to_string()))?;
+        // errors point into the user's own text when it is all there is;
+        // with overrides they name the key (the text was rewritten)
+        let problem: Problem = if overrides.is_empty() {
+            toml::from_str(text).map_err(|e| Error::Parse(e.to_string().trim_end().to_string()))?
+        } else {
+            toml::Value::Table(value)
+                .try_into()
+                .map_err(|e: toml::de::Error| {
+                    Error::Parse(format!(
+                        "{} (in the problem with its --set overrides)",
+                        e.to_string().trim_end()
+                    ))
+                })?
+        };
+        if let Some(name) = &problem.name {
+            check_name(name)?;
+        }
         Ok(LoadedProblem {
             problem,
             toml: toml_text,
@@ -312,6 +334,27 @@ impl LoadedProblem {
     }
 }
 
+/// A run's name becomes a file name (`output/<name>.h5`): one plain path
+/// component, no folders.
+fn check_name(name: &str) -> Result<()> {
+    let ok = !name.is_empty()
+        && name.len() <= 200
+        && name != "."
+        && name != ".."
+        && !name
+            .chars()
+            .any(|c| c == '/' || c == '\\' || c.is_control());
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::problem(
+            "name",
+            format!("{name:?}"),
+            "a plain file name (no folders, no control characters, at most 200 bytes); choose the folder with -o",
+        ))
+    }
+}
+
 /// Set `section.key[.subkey…] = value` in a TOML table.
 fn apply_override(root: &mut toml::Table, ov: &str) -> Result<()> {
     let (path, raw) = ov.split_once('=').ok_or_else(|| {
@@ -321,6 +364,13 @@ fn apply_override(root: &mut toml::Table, ov: &str) -> Result<()> {
             "expected section.key=value, e.g. grid.cells=[64,64]",
         )
     })?;
+    if ov.contains(['\n', '\r']) {
+        return Err(Error::problem(
+            "--set",
+            format!("{ov:?}"),
+            "one line: section.key=value without line breaks",
+        ));
+    }
     let path = path.trim();
     let raw = raw.trim();
     let keys: Vec<&str> = path.split('.').collect();
@@ -368,6 +418,17 @@ mod tests {
         assert_eq!(p.problem.dynamics.noise, 0.1);
         assert_eq!(p.problem.model.activation, "relu");
         assert!(p.toml.contains("noise = 0.1"));
+    }
+
+    #[test]
+    fn errors_point_into_the_users_text_and_set_takes_one_line() {
+        let text = "name = \"q\"\n[model]\nactivation = \"tanh\"\nbogus = 1\n";
+        let e = LoadedProblem::from_str(text, &[], Path::new(".")).unwrap_err();
+        assert!(e.to_string().contains("line 4"), "{e}");
+        let e = LoadedProblem::quickstart(&["name=\"a\nb\"".into()]).unwrap_err();
+        assert_eq!(e.field(), Some("--set"));
+        let e = LoadedProblem::quickstart(&["name=\"../../tmp/x\"".into()]).unwrap_err();
+        assert_eq!(e.field(), Some("name"));
     }
 
     #[test]

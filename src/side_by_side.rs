@@ -58,7 +58,7 @@ struct Follower<'a, 'o> {
 impl Observer for Follower<'_, '_> {
     fn snapshot(&mut self, d: &Diagnostics, rho: &[f64]) -> Result<()> {
         let clock = Instant::now();
-        self.swarm.advance(&mut self.t, d.time, self.dt);
+        self.swarm.advance(&mut self.t, d.time, self.dt)?;
         self.times.particles += clock.elapsed();
         let clock = Instant::now();
         let s = self.setup;

@@ -4,7 +4,7 @@
 //! one observer among others).
 
 use crate::diagnostics::{self, Diagnostics};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::scheme::Stepper;
 use crate::setup::Setup;
 
@@ -57,6 +57,9 @@ pub struct RunSummary {
     pub first_dt: f64,
     pub last: Diagnostics,
     pub rho: Vec<f64>,
+    /// The largest boundary mass of the snapshots (warned about above
+    /// [`BOUNDARY_WARNING`]).
+    pub max_boundary_mass: f64,
 }
 
 /// Plan the stepper of a setup.
@@ -64,25 +67,94 @@ pub fn make_stepper(setup: &Setup) -> Stepper {
     Stepper::new(&setup.model, &setup.grid, &setup.scheme)
 }
 
+/// Steps below this fraction of t_end stop the run: a Δt that small means
+/// a velocity the grid cannot follow (weight decay, data or a teacher at an
+/// extreme scale), and the run would not end.
+pub const DT_FLOOR: f64 = 1e-9;
+
+/// A snapshot whose outermost layer of cells holds more than this share of
+/// the mass is warned about (once): the no-flux walls distort the solution.
+pub const BOUNDARY_WARNING: f64 = 1e-3;
+
+/// Where a run is: what continues it exactly (the next steps depend on ρ
+/// and t alone, the history's rows on the step count).
+#[derive(Debug, Clone)]
+pub struct RunState {
+    pub rho: Vec<f64>,
+    pub t: f64,
+    /// Steps taken.
+    pub steps: usize,
+    /// Index of the next snapshot time.
+    pub next_snapshot: usize,
+}
+
+impl RunState {
+    /// The start: ρ0 at t = 0.
+    pub fn start(rho0: Vec<f64>) -> Self {
+        RunState {
+            rho: rho0,
+            t: 0.0,
+            steps: 0,
+            next_snapshot: 0,
+        }
+    }
+}
+
 /// Solve the PDE of `setup` from ρ0, reporting to `observers`.
 pub fn solve(setup: &Setup, observers: &mut [&mut dyn Observer]) -> Result<RunSummary> {
     let mut stepper = make_stepper(setup);
-    solve_with(setup, &mut stepper, setup.rho0(), observers)
+    solve_from(
+        setup,
+        &mut stepper,
+        RunState::start(setup.rho0()),
+        observers,
+    )
 }
 
-/// Solve from a given density with a planned stepper.
-pub fn solve_with(
+/// A fault of a density: NaN or ±∞ anywhere, or a value below −1e-8 of
+/// its largest (more than round-off; with crank_nicolson diffusion, which
+/// may be negative by design, only the first).
+pub fn density_fault(rho: &[f64], allow_negative: bool) -> Option<String> {
+    let (bad, lo, hi) = crate::sum::fixed_fold(
+        rho,
+        || (0usize, f64::INFINITY, f64::NEG_INFINITY),
+        |(n, lo, hi), _, &r| (n + usize::from(!r.is_finite()), lo.min(r), hi.max(r)),
+        |a, b| (a.0 + b.0, a.1.min(b.1), a.2.max(b.2)),
+    );
+    if bad > 0 {
+        return Some(format!("the density has {bad} NaN or infinite values"));
+    }
+    if !allow_negative && lo < -1e-8 * hi.max(0.0) {
+        return Some(format!(
+            "the density went negative (min {lo:.3e}, max {hi:.3e}): solver.cfl ≤ 0.5 keeps it positive"
+        ));
+    }
+    None
+}
+
+/// Solve from a run state with a planned stepper, stopping with
+/// [`Error::Run`](crate::Error::Run) when Δt collapses below
+/// [`DT_FLOOR`]·t_end, the steps exceed `solver.max_steps`, or the density
+/// faults ([`density_fault`]).
+pub fn solve_from(
     setup: &Setup,
     stepper: &mut Stepper,
-    mut rho: Vec<f64>,
+    state: RunState,
     observers: &mut [&mut dyn Observer],
 ) -> Result<RunSummary> {
     let grid = &setup.grid;
-    let mut t = 0.0;
-    let mut steps = 0usize;
+    let RunState {
+        mut rho,
+        mut t,
+        mut steps,
+        next_snapshot,
+    } = state;
     let mut first_dt = f64::NAN;
     let mut last = Diagnostics::default();
     let mut last_dt = 0.0;
+    let mut max_boundary: f64 = 0.0;
+    let floor = DT_FLOOR * setup.t_end;
+    let allow_negative = setup.scheme.diffusion == crate::scheme::DiffusionKind::CrankNicolson;
     let history = |stepper: &mut Stepper, rho: &[f64], t: f64, dt: f64| {
         let (risk, _, free_energy) = diagnostics::energies(grid, stepper.velocity(), rho);
         HistoryRecord {
@@ -93,9 +165,29 @@ pub fn solve_with(
             dt,
         }
     };
-    for &ts in &setup.snapshot_times {
+    let stop = |what: String, t: f64, steps: usize| {
+        Error::Run(format!("at t = {t}, step {steps}: {what}"))
+    };
+    for &ts in &setup.snapshot_times[next_snapshot.min(setup.snapshot_times.len())..] {
         while t < ts {
             let mut dt = stepper.stable_dt(&rho);
+            if dt.is_nan() || dt < floor {
+                return Err(stop(
+                    format!("Δt = {dt:.3e} is below {DT_FLOOR:e}·t_end = {floor:.3e}: the velocity is too fast for the grid (check the scales of λ, the data and the target)"),
+                    t,
+                    steps,
+                ));
+            }
+            if steps >= setup.scheme.max_steps {
+                return Err(stop(
+                    format!(
+                        "{steps} steps reached solver.max_steps before t_end = {}",
+                        setup.t_end
+                    ),
+                    t,
+                    steps,
+                ));
+            }
             // land exactly on the snapshot; avoid a sliver of a last step
             let lands = t + dt >= ts;
             if lands {
@@ -110,6 +202,9 @@ pub fn solve_with(
             if first_dt.is_nan() {
                 first_dt = dt;
             }
+            if let Some(fault) = density_fault(&rho, allow_negative) {
+                return Err(stop(fault, t, steps));
+            }
             for o in observers.iter_mut() {
                 o.step(t, dt, &rho)?;
             }
@@ -121,6 +216,14 @@ pub fn solve_with(
             }
         }
         last = diagnostics::compute(t, grid, stepper.velocity(), &rho, &setup.f_points);
+        last.steps = steps;
+        if last.boundary_mass > BOUNDARY_WARNING && max_boundary <= BOUNDARY_WARNING {
+            eprintln!(
+                "warning: at t = {t} the outermost cells hold {:.2e} of the mass (above {BOUNDARY_WARNING}): the box is too small and its walls distort ρ; widen grid.lo, grid.hi",
+                last.boundary_mass
+            );
+        }
+        max_boundary = max_boundary.max(last.boundary_mass);
         // the snapshot's diagnostics give its history row without recomputing
         let rec = HistoryRecord {
             time: t,
@@ -142,5 +245,6 @@ pub fn solve_with(
         first_dt,
         last,
         rho,
+        max_boundary_mass: max_boundary,
     })
 }

@@ -3,6 +3,7 @@
 //! `output/quickstart.h5`). [`runs`] runs and prints; [`study`] is the
 //! convergence study and `check`.
 
+use crate::budget;
 use crate::error::Result;
 use crate::problem::LoadedProblem;
 use clap::{Args, Parser, Subcommand};
@@ -55,17 +56,24 @@ pub struct ProblemArgs {
     /// Override an entry: section.key=value (repeatable).
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub set: Vec<String>,
+    /// Run even when the memory or disk the run needs exceeds what the
+    /// machine has.
+    #[arg(long)]
+    pub force: bool,
 }
 
 impl ProblemArgs {
-    /// The problem with its overrides, and the output path (default
-    /// `output/<name><suffix>.h5`).
-    fn load(&self, suffix: &str) -> Result<(LoadedProblem, PathBuf)> {
+    /// The problem with its overrides and the output path (default
+    /// `output/<name><suffix>.h5`), after the budget check (with the
+    /// particles when `particles`).
+    fn load(&self, suffix: &str, particles: bool) -> Result<(LoadedProblem, PathBuf)> {
         let lp = LoadedProblem::from_file(&self.problem, &self.set)?;
         let out = self
             .output
             .clone()
             .unwrap_or_else(|| PathBuf::from(format!("output/{}{suffix}.h5", lp.name())));
+        let est = budget::Sizes::of(&lp).estimate(particles);
+        budget::check(&est, Some(&out), self.force)?;
         Ok((lp, out))
     }
 }
@@ -130,6 +138,9 @@ pub enum Command {
         /// Override an entry: section.key=value (repeatable).
         #[arg(long = "set", value_name = "KEY=VALUE")]
         set: Vec<String>,
+        /// Check even when the run would exceed the machine's memory or disk.
+        #[arg(long)]
+        force: bool,
     },
 }
 
@@ -141,15 +152,15 @@ pub fn run(cli: Cli) -> Result<()> {
             run_compare(&lp, Path::new("output/quickstart.h5"), false)
         }
         Some(Command::Run { args, theorems }) => {
-            let (lp, out) = args.load("")?;
+            let (lp, out) = args.load("", true)?;
             run_compare(&lp, &out, theorems)
         }
         Some(Command::Pde { args, theorems }) => {
-            let (lp, out) = args.load("")?;
+            let (lp, out) = args.load("", false)?;
             run_pde(&lp, &out, theorems)
         }
         Some(Command::Particles(args)) => {
-            let (lp, out) = args.load("_particles")?;
+            let (lp, out) = args.load("_particles", true)?;
             run_particles(&lp, &out)
         }
         Some(Command::Plot { file }) => plot(&file),
@@ -159,17 +170,45 @@ pub fn run(cli: Cli) -> Result<()> {
             seeds,
             cells,
         }) => {
-            let (lp, out) = args.load("_converge")?;
+            let (lp, out) = args.load("_converge", true)?;
             run_converge(&lp, &m, seeds, &cells, &out)
         }
         Some(Command::Steady { args, method }) => {
-            let (lp, out) = args.load("_steady")?;
+            let (lp, out) = args.load("_steady", false)?;
             run_steady(&lp, &out, &method)
         }
-        Some(Command::Check { problem, set }) => {
+        Some(Command::Check {
+            problem,
+            set,
+            force,
+        }) => {
             let lp = LoadedProblem::from_file(&problem, &set)?;
+            let est = budget::Sizes::of(&lp).estimate(lp.problem.particles.is_some());
+            budget::check(&est, None, force)?;
             check(&lp)
         }
+    }
+}
+
+/// Run `write(file)` for the output path `out`: the target is claimed
+/// (locked, checked), `file` is its running file, moved over `out` only when
+/// `write` succeeds; on failure the target is left as it was
+/// ([`crate::io::target`]).
+fn into_target<T>(out: &Path, write: impl FnOnce(&Path) -> Result<T>) -> Result<T> {
+    let target = crate::io::target::Target::claim(out)?;
+    let result = write(target.running());
+    settle(target, result)
+}
+
+/// Move a claimed target's file into place when `result` is Ok, else
+/// abandon it (the target is left as it was).
+fn settle<T>(target: crate::io::target::Target, result: Result<T>) -> Result<T> {
+    match result {
+        Ok(v) => {
+            target.commit()?;
+            Ok(v)
+        }
+        Err(e) => Err(target.abandon(e)),
     }
 }
 

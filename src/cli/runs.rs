@@ -1,10 +1,10 @@
 //! The runs: `pde`, `particles` and `run` (side by side), with their printed
 //! lines.
 
-use super::plot;
+use super::{into_target, plot};
 use crate::compare::{self, CompareObserver, CompareRow, DISTANCES};
 use crate::diagnostics::Diagnostics;
-use crate::error::Result;
+use crate::error::{num, Result};
 use crate::grid::Grid;
 use crate::output::{self, CompareOutput, ParticleOutput, PdeOutput};
 use crate::particles::{self, ParticleDiagnostics, ParticleObserver, Swarm};
@@ -53,9 +53,9 @@ fn describe(setup: &Setup) -> String {
         g.names.join(", "),
         g.len(),
         setup.model.quad.len(),
-        setup.model.noise,
-        setup.model.weight_decay,
-        setup.t_end
+        num(setup.model.noise),
+        num(setup.model.weight_decay),
+        num(setup.t_end)
     )
 }
 
@@ -75,13 +75,18 @@ pub fn run_pde(lp: &LoadedProblem, out: &Path, theorems: bool) -> Result<()> {
         "min_density"
     );
     let start = Instant::now();
-    output::create(out, &setup)?;
-    let mut writer = PdeOutput::add(out, &setup)?;
-    let mut printer = Printer;
-    let summary = match report.as_mut() {
-        Some(r) => solve::solve(&setup, &mut [&mut printer, &mut writer, r])?,
-        None => solve::solve(&setup, &mut [&mut printer, &mut writer])?,
-    };
+    let summary = into_target(out, |file| {
+        output::create(file, &setup)?;
+        let mut writer = PdeOutput::add(file, &setup)?;
+        let mut printer = Printer;
+        let summary = match report.as_mut() {
+            Some(r) => solve::solve(&setup, &mut [&mut printer, &mut writer, r])?,
+            None => solve::solve(&setup, &mut [&mut printer, &mut writer])?,
+        };
+        finish_report(file, report.as_ref())?;
+        crate::io::hdf5::mark_complete(file)?;
+        Ok(summary)
+    })?;
     let secs = start.elapsed().as_secs_f64();
     out!(
         "{} steps in {:.2} s ({:.3} ms/step, {:.3e} cell updates/s); mean θ = {:?}",
@@ -96,8 +101,12 @@ pub fn run_pde(lp: &LoadedProblem, out: &Path, theorems: bool) -> Result<()> {
             .map(|m| (m * 1e4).round() / 1e4)
             .collect::<Vec<_>>()
     );
-    finish_report(out, report.as_ref())?;
-    crate::io::hdf5::mark_complete(out)?;
+    if summary.max_boundary_mass > solve::BOUNDARY_WARNING {
+        out!(
+            "boundary: up to {:.2e} of the mass in the outermost cells (the box is too small; /pde/boundary_mass)",
+            summary.max_boundary_mass
+        );
+    }
     out!("wrote {}", out.display());
     plot(out)
 }
@@ -126,8 +135,8 @@ fn theorems_report(setup: &Setup, asked: bool) -> Result<Option<Report>> {
     Ok(Some(report))
 }
 
-/// Print the report's summary and write /theorems.
-fn finish_report(out: &Path, report: Option<&Report>) -> Result<()> {
+/// Print the report's summary and write /theorems into `file`.
+fn finish_report(file: &Path, report: Option<&Report>) -> Result<()> {
     let Some(r) = report else {
         return Ok(());
     };
@@ -161,7 +170,7 @@ fn finish_report(out: &Path, report: Option<&Report>) -> Result<()> {
             last.stationarity
         ),
     }
-    output::write_theorems(out, r)
+    output::write_theorems(file, r)
 }
 
 /// Prints a line per particle snapshot (with the fraction of neurons
@@ -192,15 +201,17 @@ pub fn run_particles(lp: &LoadedProblem, out: &Path) -> Result<()> {
     );
     out!("{:>8} {:>12} {:>10}", "t", "risk", "outside");
     let start = Instant::now();
-    let mut writer = ParticleOutput::create(out, &setup, &opts)?;
-    let mut swarm = Swarm::new(&setup.model, &setup.initial, &opts);
-    let summary = particles::run(
-        &mut swarm,
-        opts.dt,
-        &setup.snapshot_times,
-        &setup.f_points,
-        &mut [&mut ParticlePrinter(&setup.grid), &mut writer],
-    )?;
+    let summary = into_target(out, |file| {
+        let mut writer = ParticleOutput::create(file, &setup, &opts)?;
+        let mut swarm = Swarm::new(&setup.model, &setup.initial, &opts);
+        particles::run(
+            &mut swarm,
+            opts.dt,
+            &setup.snapshot_times,
+            &setup.f_points,
+            &mut [&mut ParticlePrinter(&setup.grid), &mut writer],
+        )
+    })?;
     let secs = start.elapsed().as_secs_f64();
     out!(
         "{} steps in {:.2} s ({:.3e} neuron-steps/s)",
@@ -262,24 +273,27 @@ pub fn run_compare(lp: &LoadedProblem, out: &Path, theorems: bool) -> Result<()>
     );
     out!("{}", ComparePrinter::header(g));
     let start = Instant::now();
-    output::create(out, &setup)?;
-    let mut pde = PdeOutput::add(out, &setup)?;
-    let mut net = ParticleOutput::add(out, &setup, &opts)?;
-    let dirs = compare::directions(g.dim(), compare::SW2_DIRECTIONS);
-    let mut distances = CompareOutput::add(out, g.dim(), &dirs)?;
-    let mut pde_observers: Vec<&mut dyn Observer> = vec![&mut pde];
-    if let Some(r) = report.as_mut() {
-        pde_observers.push(r);
-    }
-    let run = run_side_by_side(
-        &setup,
-        &opts,
-        &mut pde_observers,
-        &mut [&mut net],
-        &mut [&mut distances, &mut ComparePrinter],
-    )?;
-    finish_report(out, report.as_ref())?;
-    crate::io::hdf5::mark_complete(out)?;
+    let run = into_target(out, |file| {
+        output::create(file, &setup)?;
+        let mut pde = PdeOutput::add(file, &setup)?;
+        let mut net = ParticleOutput::add(file, &setup, &opts)?;
+        let dirs = compare::directions(g.dim(), compare::SW2_DIRECTIONS);
+        let mut distances = CompareOutput::add(file, g.dim(), &dirs)?;
+        let mut pde_observers: Vec<&mut dyn Observer> = vec![&mut pde];
+        if let Some(r) = report.as_mut() {
+            pde_observers.push(r);
+        }
+        let run = run_side_by_side(
+            &setup,
+            &opts,
+            &mut pde_observers,
+            &mut [&mut net],
+            &mut [&mut distances, &mut ComparePrinter],
+        )?;
+        finish_report(file, report.as_ref())?;
+        crate::io::hdf5::mark_complete(file)?;
+        Ok(run)
+    })?;
     let tm = run.times;
     out!(
         "{:.1} s (PDE {:.1} s, particles {:.1} s, distances {:.1} s, particle and distance output {:.1} s); wrote {}",

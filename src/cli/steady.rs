@@ -1,7 +1,7 @@
 //! `steady`: the Gibbs state from three starting points, printed and
 //! written to /steady.
 
-use super::plot;
+use super::{plot, settle};
 use crate::compare::l1;
 use crate::error::Result;
 use crate::initial::{Gaussian, InitialLaw};
@@ -46,6 +46,7 @@ pub fn run_steady(lp: &LoadedProblem, out: &Path, method: &str) -> Result<()> {
     };
     let (model, g) = (&setup.model, &setup.grid);
     let mut solver = GibbsSolver::new(model, g)?;
+    let target = crate::io::target::Target::claim(out)?;
     out!(
         "mfpde {} steady: D = {} ({}), {} cells, {} nodes, η = {}, λ = {}; {} method",
         setup.name,
@@ -101,7 +102,8 @@ pub fn run_steady(lp: &LoadedProblem, out: &Path, method: &str) -> Result<()> {
         first.risk,
         first.stationarity
     );
-    output::write_steady(out, &setup, first, &opts, spread)?;
+    let written = output::write_steady(target.running(), &setup, first, &opts, spread);
+    settle(target, written)?;
     out!("wrote {}", out.display());
     plot(out)
 }

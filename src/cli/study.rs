@@ -1,6 +1,6 @@
 //! `converge` (rates in m and h, as a table, a file and a plot) and `check`.
 
-use super::plot;
+use super::{plot, settle};
 use crate::diagnostics;
 use crate::error::Result;
 use crate::output;
@@ -47,7 +47,13 @@ pub fn run_converge(
     Setup::new(lp)?.particle_options()?;
     let start = Instant::now();
     let mut progress = |s: &str| out!("  {s} ({:.1} s)", start.elapsed().as_secs_f64());
-    let c = crate::converge::converge(lp, ms, seeds, cells, &mut progress)?;
+    // claimed before the study, so a second study on the same path stops at once
+    let target = crate::io::target::Target::claim(out)?;
+    let study = crate::converge::converge(lp, ms, seeds, cells, &mut progress);
+    let c = match study {
+        Ok(c) => c,
+        Err(e) => return settle(target, Err(e)),
+    };
     out!(
         "\ndistances at t_end against m (PDE on {}^D cells; mean ± s.e. over {seeds} seeds):",
         cells[cells.len() - 1]
@@ -113,7 +119,8 @@ pub fn run_converge(
         &[format!("grid.cells=[{list}]")],
         &lp.base_dir,
     )?)?;
-    output::write_converge(out, &fine, &c)?;
+    let written = output::write_converge(target.running(), &fine, &c);
+    settle(target, written)?;
     out!("wrote {}", out.display());
     plot(out)
 }
@@ -126,10 +133,25 @@ pub fn check(lp: &LoadedProblem) -> Result<()> {
     let wax = usize::from(setup.model.net.frozen_a.is_none());
     let nw: usize = g.n[wax..].iter().product();
     let nwf: usize = (wax..g.dim()).map(|ax| nw / g.n[ax] * (g.n[ax] + 1)).sum();
-    let bytes = 8 * (q * (nw + nwf) + g.len() * (4 + g.dim()));
+    let est = crate::budget::Sizes::of(lp).estimate(setup.particles.is_some());
     let rho0 = setup.rho0();
     let mut stepper = solve::make_stepper(&setup);
     let dt = stepper.stable_dt(&rho0);
+    // what the controller would stop at (solve::solve_from's guards)
+    let floor = solve::DT_FLOOR * setup.t_end;
+    if dt.is_nan() || dt < floor {
+        return Err(crate::Error::Run(format!(
+            "it would stop at its first step: Δt = {dt:.3e} is below {:e}·t_end = {floor:.3e} (the velocity is too fast for the grid: check the scales of λ, the data and the target)",
+            solve::DT_FLOOR
+        )));
+    }
+    let steps = setup.t_end / dt;
+    if steps > setup.scheme.max_steps as f64 {
+        return Err(crate::Error::Run(format!(
+            "at its first Δt = {dt:.3e} it would need about {steps:.3e} steps to t_end = {}, above solver.max_steps = {}",
+            setup.t_end, setup.scheme.max_steps
+        )));
+    }
     let d0 = diagnostics::compute(0.0, g, stepper.velocity(), &rho0, &[]);
     out!("problem {}: valid", setup.name);
     out!("  phase space   D = {} ({})", g.dim(), g.names.join(", "));
@@ -141,10 +163,23 @@ pub fn check(lp: &LoadedProblem) -> Result<()> {
     );
     out!("  w points      {nw} centres, {nwf} faces");
     out!(
-        "  memory        {:.1} MiB (tables and scratch)",
-        bytes as f64 / 1048576.0
+        "  memory        {:.1} MiB (grids, tables, snapshots{})",
+        est.memory / 1048576.0,
+        if setup.particles.is_some() {
+            ", particles"
+        } else {
+            ""
+        }
     );
-    out!("  first dt      {dt:.4e} (cfl {})", setup.scheme.cfl);
+    out!(
+        "  disk          {:.1} MiB (the results file)",
+        est.disk / 1048576.0
+    );
+    out!(
+        "  first dt      {dt:.4e} (cfl {}; about {:.0} steps to t_end at this Δt)",
+        setup.scheme.cfl,
+        steps.ceil()
+    );
     out!("  snapshots     {}", setup.snapshot_times.len());
     out!("  rho0 in box   {:.6}", setup.box_mass);
     out!("  boundary mass {:.3e}", d0.boundary_mass);

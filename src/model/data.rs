@@ -144,8 +144,9 @@ pub struct DataSet {
 }
 
 impl DataSet {
-    /// Read a CSV file with columns x0, …, x_{d−1}, y (comma-separated, an
-    /// optional header line of non-numbers, `#` comments).
+    /// Read a CSV file with columns x0, …, x_{d−1}, y (comma-separated, `#`
+    /// comments, an optional first line of column names; every other field a
+    /// finite number).
     pub fn read_csv(path: &Path) -> Result<Self> {
         let text = std::fs::read_to_string(path).map_err(|e| {
             Error::problem(
@@ -162,6 +163,7 @@ impl DataSet {
             )
         };
         let mut cols = 0;
+        let mut header: Option<(usize, usize)> = None; // (line, fields)
         let (mut x, mut y) = (Vec::new(), Vec::new());
         for (i, line) in text.lines().enumerate() {
             let line = line.trim();
@@ -172,15 +174,32 @@ impl DataSet {
             let parsed: std::result::Result<Vec<f64>, _> =
                 fields.iter().map(|f| f.parse::<f64>()).collect();
             let Ok(values) = parsed else {
-                if cols == 0 && y.is_empty() {
-                    continue; // a header line
+                // only the first line may be a header: names, none empty
+                if cols == 0 && header.is_none() && fields.iter().all(|f| !f.is_empty()) {
+                    header = Some((i + 1, fields.len()));
+                    continue;
                 }
-                return Err(bad(i + 1, "every field must be a number".into()));
+                return Err(bad(
+                    i + 1,
+                    "every field must be a number (only the first line may be a header of column names)".into(),
+                ));
             };
+            if let Some(k) = values.iter().position(|v| !v.is_finite()) {
+                return Err(bad(
+                    i + 1,
+                    format!("field {} is {}, not a finite number", k + 1, fields[k]),
+                ));
+            }
             if cols == 0 {
                 cols = values.len();
                 if cols < 2 {
                     return Err(bad(i + 1, "at least two columns: x0, …, y".into()));
+                }
+                if let Some((h, n)) = header.filter(|&(_, n)| n != cols) {
+                    return Err(bad(
+                        h,
+                        format!("a header of {n} names over rows of {cols} numbers"),
+                    ));
                 }
             } else if values.len() != cols {
                 return Err(bad(
@@ -246,5 +265,32 @@ mod tests {
             .sum();
         // E[x0] E[x1²] = 1 · (∫_{-1}^{3} x² dx / 4) = 28/12
         assert!((e - 28.0 / 12.0).abs() < 1e-12, "{e}");
+    }
+}
+
+#[cfg(test)]
+mod csv_tests {
+    use super::*;
+
+    fn read(text: &str) -> Result<DataSet> {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("d.csv");
+        std::fs::write(&p, text).unwrap();
+        DataSet::read_csv(&p)
+    }
+
+    #[test]
+    fn one_header_line_and_finite_numbers_only() {
+        let d = read("# comment\nx0,y\n1,2\n3,4\n").unwrap();
+        assert_eq!((d.dim, d.y.clone()), (1, vec![2.0, 4.0]));
+        for (text, line, hint) in [
+            ("x0,y\nmore,names\n1,2\n", "line 2", "header"),
+            ("x0,y\n1,nan\n", "line 2", "finite"),
+            ("1,2\n3,inf\n", "line 2", "finite"),
+            ("a,b,c\n1,2\n", "line 1", "3 names"),
+        ] {
+            let e = read(text).unwrap_err().to_string();
+            assert!(e.contains(line) && e.contains(hint), "{text:?}: {e}");
+        }
     }
 }

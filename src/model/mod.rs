@@ -3,6 +3,7 @@
 
 pub mod activation;
 pub mod data;
+pub mod expr;
 pub mod mean_field;
 
 pub use activation::Activation;
@@ -10,7 +11,7 @@ pub use data::{DataLaw, DataSet, Quadrature};
 pub use mean_field::{Drift, MeanField};
 
 use crate::error::{Error, Result};
-use exmex::prelude::*;
+use expr::Expr;
 
 /// The network's fixed structure: σ, bias, output weights, input dimension.
 #[derive(Debug, Clone, Copy)]
@@ -60,13 +61,8 @@ impl Network {
 pub enum Target {
     /// f*(x) = (1/k) Σ_i a*_i σ(w*_i · x̃), rows (a*, w*).
     Teacher(Vec<Vec<f64>>),
-    /// An expression in x0, x1, …; `vars[i]` is the input index of the i-th
-    /// variable of the parsed expression.
-    Expression {
-        text: String,
-        expr: Box<FlatEx<f64>>,
-        vars: Vec<usize>,
-    },
+    /// An expression in x0, x1, … ([`expr`]).
+    Expression { text: String, expr: Box<Expr> },
     /// The labels of a data set (defined only at its samples).
     Labels(Vec<f64>),
 }
@@ -74,37 +70,9 @@ pub enum Target {
 impl Target {
     /// Parse an expression target in x0, …, x_{dim−1}.
     pub fn expression(text: &str, dim_x: usize) -> Result<Self> {
-        let expr = exmex::parse::<f64>(text).map_err(|e| {
-            Error::problem(
-                "target.expression",
-                format!("{text:?}"),
-                format!("an expression in x0..x{} ({e})", dim_x - 1),
-            )
-        })?;
-        let mut vars = Vec::new();
-        for name in expr.var_names() {
-            let idx = name
-                .strip_prefix('x')
-                .and_then(|s| s.parse::<usize>().ok())
-                .filter(|&i| i < dim_x);
-            match idx {
-                Some(i) => vars.push(i),
-                None => {
-                    return Err(Error::problem(
-                        "target.expression",
-                        format!("{text:?}"),
-                        format!(
-                            "variables x0..x{} only (d_x = {dim_x}); found `{name}`",
-                            dim_x - 1
-                        ),
-                    ))
-                }
-            }
-        }
         Ok(Target::Expression {
             text: text.to_string(),
-            expr: Box::new(expr),
-            vars,
+            expr: Box::new(Expr::parse(text, dim_x)?),
         })
     }
 
@@ -122,13 +90,7 @@ impl Target {
                     .sum();
                 Some(s / units.len() as f64)
             }
-            Target::Expression { expr, vars, .. } => {
-                let mut args = [0.0; 4];
-                for (a, &i) in args.iter_mut().zip(vars) {
-                    *a = x[i];
-                }
-                expr.eval(&args[..vars.len()]).ok()
-            }
+            Target::Expression { expr, .. } => Some(expr.eval(x)),
             Target::Labels(_) => None,
         }
     }

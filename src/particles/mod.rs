@@ -68,7 +68,7 @@ pub fn run(
     let mut steps = 0;
     let mut last = ParticleDiagnostics::default();
     for &ts in times {
-        steps += swarm.advance(&mut t, ts, dt);
+        steps += swarm.advance(&mut t, ts, dt)?;
         last = swarm.diagnostics(t, f_points);
         for o in observers.iter_mut() {
             o.snapshot(&last, &swarm.theta)?;

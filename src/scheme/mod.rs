@@ -113,6 +113,8 @@ pub struct SchemeOptions {
     pub dt_max: f64,
     /// Steps between rows of the light history.
     pub history_every: usize,
+    /// Steps at most (the run stops beyond).
+    pub max_steps: usize,
 }
 
 /// The parts of a step.

@@ -63,7 +63,22 @@ impl Setup {
             ));
         }
         let particles = match &lp.problem.particles {
-            Some(spec) => Some(run::build_particles(spec, &lp.problem.data.law)?),
+            Some(spec) => {
+                let o = run::build_particles(spec, &lp.problem.data.law)?;
+                let steps = t_end / o.dt;
+                if steps > scheme.max_steps as f64 {
+                    return Err(Error::problem(
+                        "particles.dt",
+                        o.dt,
+                        format!(
+                            "a step giving at most solver.max_steps = {} steps to t_end = {} (this one gives {steps:.3e})",
+                            scheme.max_steps,
+                            crate::error::num(t_end)
+                        ),
+                    ));
+                }
+                Some(o)
+            }
             None => None,
         };
         Ok(Setup {

@@ -11,6 +11,13 @@ use crate::particles::{Mode, ParticleOptions};
 use crate::problem::{LoadedProblem, ParticlesSpec, Snapshots};
 use crate::scheme::{DiffusionKind, FluxKind, SchemeKind, SchemeOptions, Splitting};
 
+/// Cells of a grid at most (2³¹: one density of 16 GiB).
+pub const MAX_CELLS: usize = 1 << 31;
+/// Snapshots of a run at most.
+pub const MAX_SNAPSHOTS: usize = 1_000_000;
+/// Samples of an SGD batch at most.
+pub const MAX_BATCH: usize = 100_000_000;
+
 pub(super) fn build_grid(lp: &LoadedProblem, net: &Network) -> Result<Grid> {
     let g = &lp.problem.grid;
     let d = net.dim_theta();
@@ -48,6 +55,17 @@ pub(super) fn build_grid(lp: &LoadedProblem, net: &Network) -> Result<Grid> {
             "4 to 16384 cells per axis",
         ));
     }
+    let total: f64 = g.cells.iter().map(|&n| n as f64).product();
+    if total > MAX_CELLS as f64 {
+        return Err(Error::problem(
+            "grid.cells",
+            format!("{:?} ({total:.3e} cells)", g.cells),
+            format!(
+                "at most {MAX_CELLS} cells in all (one density alone would need {:.0} GiB)",
+                total * 8.0 / (1u64 << 30) as f64
+            ),
+        ));
+    }
     Ok(Grid::new(lo, hi, g.cells.clone(), net.axis_names()))
 }
 
@@ -62,6 +80,13 @@ pub(super) fn build_dynamics(lp: &LoadedProblem) -> Result<(f64, Vec<f64>)> {
         ));
     }
     let times = match &dy.snapshots {
+        Snapshots::Count(n) if *n > MAX_SNAPSHOTS => {
+            return Err(Error::problem(
+                "dynamics.snapshots",
+                n,
+                format!("at most {MAX_SNAPSHOTS} snapshots (each stores the whole density)"),
+            ))
+        }
         Snapshots::Count(n) if *n >= 2 => (0..*n)
             .map(|i| dy.t_end * i as f64 / (*n - 1) as f64)
             .collect(),
@@ -164,7 +189,11 @@ pub(super) fn build_scheme(lp: &LoadedProblem) -> Result<SchemeOptions> {
             "a step count ≥ 1",
         ));
     }
+    if s.max_steps == 0 {
+        return Err(Error::problem("solver.max_steps", 0, "a step count ≥ 1"));
+    }
     Ok(SchemeOptions {
+        max_steps: s.max_steps,
         kind: SchemeKind::parse(&s.scheme)?,
         cfl: s.cfl,
         flux: FluxKind::parse(&s.flux, &s.limiter)?,
@@ -224,12 +253,12 @@ pub(super) fn build_particles(p: &ParticlesSpec, law: &str) -> Result<ParticleOp
     let mode = match p.mode.as_str() {
         "population" => Mode::Population,
         "sgd" => match p.batch {
-            Some(b) if b >= 1 => Mode::Sgd { batch: b },
+            Some(b) if (1..=MAX_BATCH).contains(&b) => Mode::Sgd { batch: b },
             other => {
                 return Err(Error::problem(
                     "particles.batch",
                     format!("{other:?}"),
-                    "a batch size B ≥ 1 for mode = \"sgd\"",
+                    "a batch size 1 ≤ B ≤ 10⁸ for mode = \"sgd\"",
                 ))
             }
         },

@@ -71,3 +71,15 @@ pub fn mark_complete(path: &Path) -> Result<()> {
     std::fs::rename(&tmp, path).map_err(|e| io_err(path, e))?;
     Ok(())
 }
+
+/// Set the root attribute `status` to `failed`, with the reason in the root
+/// attribute `failure` (the snapshots written so far stay readable).
+pub fn mark_failed(path: &Path, reason: &str) -> Result<()> {
+    let file = File::open_rw(path)?;
+    let root = file.root();
+    root.set_attr("status", AttrValue::String("failed".into()))?;
+    root.set_attr("failure", AttrValue::String(reason.into()))?;
+    file.commit()?;
+    file.close()?;
+    Ok(())
+}

@@ -17,6 +17,6 @@ pub mod file;
 pub mod group;
 pub mod read;
 
-pub use file::{create_file, mark_complete, FileHeader, FORMAT};
+pub use file::{create_file, mark_complete, mark_failed, FileHeader, FORMAT};
 pub use group::{Array, GroupWriter};
 pub use read::{PdeFile, Reader};

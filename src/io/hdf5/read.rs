@@ -23,8 +23,9 @@ fn attr_string(attrs: &HashMap<String, AttrValue>, name: &str) -> String {
 impl Reader {
     /// Open a file for reading.
     pub fn open(path: &Path) -> Result<Self> {
+        let file = File::open(path).map_err(|e| Error::Hdf5(format!("{}: {e}", path.display())))?;
         Ok(Reader {
-            file: File::open(path)?,
+            file,
             path: path.display().to_string(),
         })
     }
@@ -120,17 +121,90 @@ pub struct PdeFile {
     pub history_free_energy: Vec<f64>,
 }
 
+impl Reader {
+    /// An error about this file.
+    pub fn bad(&self, what: impl std::fmt::Display) -> Error {
+        Error::Hdf5(format!("{}: {what}", self.path))
+    }
+
+    /// Refuse a file that is not an mfpde results file.
+    pub fn check_format(&self) -> Result<()> {
+        let format = self.root_attr("format")?;
+        if format != super::FORMAT {
+            return Err(self.bad(format!(
+                "not an mfpde results file (its root attribute `format` is {format:?}, not {:?})",
+                super::FORMAT
+            )));
+        }
+        Ok(())
+    }
+
+    /// The grid, checked: every axis's edges finite and increasing.
+    pub fn checked_grid(&self) -> Result<(Vec<Vec<f64>>, Vec<String>)> {
+        let (edges, names) = self.grid()?;
+        if edges.is_empty() || edges.len() > 4 {
+            return Err(self.bad(format!("{} grid axes (1 to 4 expected)", edges.len())));
+        }
+        for (k, e) in edges.iter().enumerate() {
+            let ok = e.len() >= 2
+                && e.iter().all(|v| v.is_finite())
+                && e.windows(2).all(|w| w[1] > w[0]);
+            if !ok {
+                return Err(self.bad(format!(
+                    "grid/edges_{k} is not an increasing list of at least two finite edges"
+                )));
+            }
+        }
+        Ok((edges, names))
+    }
+
+    /// A series of times, checked: finite and increasing.
+    pub fn checked_times(&self, path: &str) -> Result<Vec<f64>> {
+        let t = self.series(path)?;
+        if !t.iter().all(|v| v.is_finite()) || !t.windows(2).all(|w| w[1] > w[0]) {
+            return Err(self.bad(format!("{path} is not an increasing list of finite times")));
+        }
+        Ok(t)
+    }
+
+    /// The `t` rows of a field on the grid (`cells` values each, finite).
+    pub fn checked_fields(
+        &self,
+        group: &str,
+        name: &str,
+        t: usize,
+        cells: usize,
+    ) -> Result<Vec<Vec<f64>>> {
+        let rows = self.rows(group, name, t)?;
+        for (i, row) in rows.iter().enumerate() {
+            if row.len() != cells {
+                return Err(self.bad(format!(
+                    "{group}/{name} holds {} values at snapshot {i}, but the grid has {cells} cells",
+                    row.len()
+                )));
+            }
+            if let Some(v) = row.iter().find(|v| !v.is_finite()) {
+                return Err(self.bad(format!("{group}/{name} holds {v} at snapshot {i}")));
+            }
+        }
+        Ok(rows)
+    }
+}
+
 impl PdeFile {
     /// Read a finished or interrupted file (its `/pde` group may be absent:
-    /// then the series are empty).
+    /// then the series are empty), checking its format, grid, times and
+    /// densities (shape and finiteness).
     pub fn read(path: &Path) -> Result<Self> {
         let r = Reader::open(path)?;
-        let time = r.series("pde/time")?;
-        let (edges, axis_names) = r.grid()?;
+        r.check_format()?;
+        let time = r.checked_times("pde/time")?;
+        let (edges, axis_names) = r.checked_grid()?;
+        let cells: usize = edges.iter().map(|e| e.len() - 1).product();
         let density = if time.is_empty() {
             Vec::new()
         } else {
-            r.rows("pde", "density", time.len())?
+            r.checked_fields("pde", "density", time.len(), cells)?
         };
         Ok(PdeFile {
             format: r.root_attr("format")?,

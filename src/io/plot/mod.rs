@@ -134,13 +134,14 @@ fn read_compare(r: &Reader, names: &[String], t: usize) -> Result<Vec<(String, V
 fn read(path: &Path) -> Result<Data> {
     let pde = PdeFile::read(path)?;
     let r = Reader::open(path)?;
-    let part_time = r.series("particles/time")?;
+    let part_time = r.checked_times("particles/time")?;
+    let cells: usize = pde.edges.iter().map(|e| e.len() - 1).product();
     let histogram = if part_time.is_empty() {
         Vec::new()
     } else {
-        r.rows("particles", "histogram", part_time.len())?
+        r.checked_fields("particles", "histogram", part_time.len(), cells)?
     };
-    let compare_time = r.series("compare/time")?;
+    let compare_time = r.checked_times("compare/time")?;
     let compare = if compare_time.is_empty() {
         Vec::new()
     } else {
@@ -164,10 +165,27 @@ fn read(path: &Path) -> Result<Data> {
     })
 }
 
-/// Draw every figure the file holds; returns the PNG paths.
+/// Draw every figure the file holds; returns the PNG paths. A file that is
+/// not an mfpde results file, or whose grid, times or fields are malformed,
+/// is an error naming what is wrong; so is a file the HDF5 reader itself
+/// cannot parse (its panics are caught and turned into errors).
 pub fn plot_file(path: &Path) -> Result<Vec<PathBuf>> {
+    crate::io::guarded(path, || plot_checked(path))
+}
+
+fn plot_checked(path: &Path) -> Result<Vec<PathBuf>> {
     register_font();
     let data = read(path)?;
+    if data.pde_time.is_empty()
+        && data.part_time.is_empty()
+        && !Reader::open(path)?.has("steady/density")
+        && !Reader::open(path)?.has("converge/m")
+    {
+        return Err(Error::Hdf5(format!(
+            "{}: holds no snapshots to plot (no /pde, /particles, /steady or /converge)",
+            path.display()
+        )));
+    }
     let stem = path.with_extension("");
     let name = |suffix: &str| PathBuf::from(format!("{}_{suffix}.png", stem.display()));
     let mut out = Vec::new();

@@ -1,0 +1,222 @@
+//! **Budgets up front**: the memory a run will hold and the disk it will
+//! write, from a problem's numbers alone (nothing is allocated to find out),
+//! checked against the machine before the run starts.
+//!
+//! Memory counts every buffer of the size of the grid (the density and its
+//! RK2 stage, the face velocities, the CFL rates, ρ0's cell masses, the
+//! snapshot copies folded at the end), the velocity's σ tables (#nodes ×
+//! (#w-centres + #w-faces)), the particles (m × D, the per-group sums, the
+//! SGD batch) and the quadrature. Disk counts what the file will hold: per
+//! snapshot the density, f values and moments, the stored positions and the
+//! histogram. Both are refused above what the machine has (MemAvailable in
+//! /proc/meminfo; the free space at the output's folder), naming the numbers
+//! and the keys that change them; `--force` runs anyway.
+
+use crate::error::{Error, Result};
+use crate::problem::{LoadedProblem, Snapshots};
+use std::path::Path;
+
+/// The sizes of a problem, in counts.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Sizes {
+    pub dim: usize,
+    pub cells: f64,
+    pub nodes: f64,
+    pub w_centres: f64,
+    pub w_faces: f64,
+    pub snapshots: f64,
+    pub f_points: f64,
+    /// Neurons, stored positions, the SGD batch (0 without particles).
+    pub m: f64,
+    pub store: f64,
+    pub batch: f64,
+}
+
+/// Bytes of memory and of disk, and the key behind the largest part of
+/// each.
+#[derive(Debug, Clone, Copy)]
+pub struct Estimate {
+    pub memory: f64,
+    pub disk: f64,
+    pub memory_key: &'static str,
+    pub disk_key: &'static str,
+}
+
+/// The sum of named parts, and the name of the largest.
+fn total(parts: &[(&'static str, f64)]) -> (f64, &'static str) {
+    let sum = parts.iter().map(|p| p.1).sum();
+    let key = parts
+        .iter()
+        .fold(("grid.cells", f64::NEG_INFINITY), |a, p| {
+            if p.1 > a.1 {
+                *p
+            } else {
+                a
+            }
+        })
+        .0;
+    (sum, key)
+}
+
+impl Sizes {
+    /// The sizes of a problem as written (before any check: values that
+    /// make no sense give sizes of 0 and are refused by the setup).
+    pub fn of(lp: &LoadedProblem) -> Self {
+        let p = &lp.problem;
+        let dim = p.grid.cells.len();
+        let cells: f64 = p.grid.cells.iter().map(|&n| n as f64).product();
+        let wax = usize::from(p.model.train_a).min(dim);
+        let w: Vec<f64> = p.grid.cells[wax..].iter().map(|&n| n as f64).collect();
+        let w_centres: f64 = w.iter().product();
+        let w_faces: f64 = (0..w.len()).map(|k| w_centres / w[k] * (w[k] + 1.0)).sum();
+        let dim_x = p.data.dim.unwrap_or(1) as f64;
+        let nodes = match (p.data.law.as_str(), p.data.nodes) {
+            ("dataset", _) => 0.0, // the file's rows; read by the setup
+            (_, Some(n)) => (n as f64).powf(dim_x),
+            _ => 0.0,
+        };
+        let snapshots = match &p.dynamics.snapshots {
+            Snapshots::Count(n) => *n as f64,
+            Snapshots::Times(t) => t.len() as f64,
+        };
+        let (m, store, batch) = p.particles.as_ref().map_or((0.0, 0.0, 0.0), |q| {
+            (
+                q.m as f64,
+                q.store.unwrap_or(q.m) as f64,
+                q.batch.unwrap_or(0) as f64,
+            )
+        });
+        Sizes {
+            dim,
+            cells,
+            nodes,
+            w_centres,
+            w_faces,
+            snapshots,
+            f_points: p.output.f_points.as_ref().map_or(101, Vec::len) as f64,
+            m,
+            store,
+            batch,
+        }
+    }
+
+    /// What a run of the PDE (and the particles, when `with_particles`)
+    /// holds and writes.
+    pub fn estimate(&self, with_particles: bool) -> Estimate {
+        let d = self.dim as f64;
+        let (cells, q, t) = (self.cells, self.nodes, self.snapshots);
+        let with = with_particles && self.m > 0.0;
+        let p = |x: f64| if with { 8.0 * x } else { 0.0 };
+        // ρ, u1, du, D face arrays, rates, ρ0's masses, sg's Ψ and start;
+        // the snapshot copies folded at the end; the σ tables
+        let (memory, memory_key) = total(&[
+            ("grid.cells", 8.0 * cells * (8.0 + d)),
+            ("dynamics.snapshots", 8.0 * t * cells),
+            (
+                "data.nodes",
+                8.0 * (q * (self.w_centres + self.w_faces) + q * (d + 4.0)),
+            ),
+            ("particles.m", p(self.m * d + cells)),
+            (
+                "particles.batch",
+                p(64.0 * q.max(self.batch) + self.batch * (2.0 + d)),
+            ),
+        ]);
+        let (disk, disk_key) = total(&[
+            (
+                "dynamics.snapshots",
+                8.0 * t * (cells + self.f_points + d + d * d + 8.0),
+            ),
+            (
+                "particles.store",
+                p(t * (self.store * d + cells + self.f_points + d + d * d)),
+            ),
+        ]);
+        Estimate {
+            memory,
+            disk,
+            memory_key,
+            disk_key,
+        }
+    }
+}
+
+/// MemAvailable of /proc/meminfo, in bytes (None where there is none).
+pub fn available_memory() -> Option<f64> {
+    let text = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = text.lines().find(|l| l.starts_with("MemAvailable:"))?;
+    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024.0)
+}
+
+/// Free space for the output at `out` (its folder, or the nearest one that
+/// exists), in bytes.
+pub fn available_disk(out: &Path) -> Option<f64> {
+    let mut dir = out.parent().map(Path::to_path_buf).unwrap_or_default();
+    if dir.as_os_str().is_empty() {
+        dir = ".".into();
+    }
+    while !dir.exists() {
+        dir = dir.parent()?.to_path_buf();
+        if dir.as_os_str().is_empty() {
+            dir = ".".into();
+        }
+    }
+    fs4::available_space(&dir).ok().map(|b| b as f64)
+}
+
+fn gib(b: f64) -> String {
+    format!("{:.2} GiB", b / (1u64 << 30) as f64)
+}
+
+/// Refuse a run whose estimate exceeds what the machine has, unless
+/// `force`. `out` is the output path (None: nothing is written).
+pub fn check(est: &Estimate, out: Option<&Path>, force: bool) -> Result<()> {
+    if force {
+        return Ok(());
+    }
+    if let Some(avail) = available_memory() {
+        if est.memory > 0.9 * avail {
+            return Err(Error::problem(
+                est.memory_key,
+                format!("a run holding about {} of memory", gib(est.memory)),
+                format!(
+                    "at most 90 % of the {} available: fewer cells (grid.cells), nodes (data.nodes), snapshots (dynamics.snapshots) or neurons (particles.m, particles.batch); or --force",
+                    gib(avail)
+                ),
+            ));
+        }
+    }
+    if let Some(free) = out.and_then(available_disk) {
+        if est.disk > free {
+            return Err(Error::problem(
+                est.disk_key,
+                format!("a file of about {}", gib(est.disk)),
+                format!(
+                    "at most the {} free at the output's folder: fewer snapshots (dynamics.snapshots), cells (grid.cells) or stored positions (particles.store); or --force",
+                    gib(free)
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_quickstart_is_small_and_a_huge_grid_is_not() {
+        let lp = LoadedProblem::quickstart(&[]).unwrap();
+        let e = Sizes::of(&lp).estimate(true);
+        // 256² cells, 11 snapshots, 10⁵ neurons stored at each: tens of MB
+        assert!(e.memory > 5e6 && e.memory < 2e8, "{e:?}");
+        assert!(e.disk > 2e7 && e.disk < 1e8, "{e:?}");
+        let big = LoadedProblem::quickstart(&["grid.cells=[400000,400000]".into()]).unwrap();
+        let e = Sizes::of(&big).estimate(false);
+        assert!(e.memory > 1e12);
+        assert!(check(&e, None, false).is_err() || available_memory().is_none());
+        assert!(check(&e, None, true).is_ok());
+    }
+}

@@ -1,0 +1,435 @@
+//! **Target expressions** such as `2*tanh(1.5*x0)`, with the precedence of
+//! mathematics and of every common language:
+//!
+//! ```text
+//! expr    := term (('+' | '-') term)*
+//! term    := unary (('*' | '/') unary)*
+//! unary   := ('-' | '+') unary | power          −x0^2 = −(x0²)
+//! power   := primary ('^' unary)?               2^3^2 = 2^9 (right to left)
+//! primary := number | x<k> | pi | e | name '(' expr (',' expr)* ')' | '(' expr ')'
+//! number  := 12 | 1.5 | .5 | 1e3 | 2.5E-4
+//! ```
+//!
+//! Functions: sin, cos, tan, asin, acos, atan, sinh, cosh, tanh, exp, log
+//! (natural), log10, sqrt, abs, sign, erf, sigmoid, relu, softplus (one
+//! argument); min, max, pow, atan2 (two). Errors say what was expected, and
+//! where, in the user's text.
+
+use crate::error::{Error, Result};
+
+/// A parsed expression in x0, x1, ….
+#[derive(Debug, Clone, PartialEq)]
+pub enum Expr {
+    Num(f64),
+    Var(usize),
+    Neg(Box<Expr>),
+    Bin(Op, Box<Expr>, Box<Expr>),
+    Call(Func, Vec<Expr>),
+}
+
+/// Binary operators.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Op {
+    Add,
+    Sub,
+    Mul,
+    Div,
+    Pow,
+}
+
+/// Functions, with their number of arguments.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Func {
+    Sin,
+    Cos,
+    Tan,
+    Asin,
+    Acos,
+    Atan,
+    Sinh,
+    Cosh,
+    Tanh,
+    Exp,
+    Log,
+    Log10,
+    Sqrt,
+    Abs,
+    Sign,
+    Erf,
+    Sigmoid,
+    Relu,
+    Softplus,
+    Min,
+    Max,
+    Pow,
+    Atan2,
+}
+
+/// The table of function names (one place: parsing and the error message).
+const FUNCS: [(&str, Func, usize); 23] = [
+    ("sin", Func::Sin, 1),
+    ("cos", Func::Cos, 1),
+    ("tan", Func::Tan, 1),
+    ("asin", Func::Asin, 1),
+    ("acos", Func::Acos, 1),
+    ("atan", Func::Atan, 1),
+    ("sinh", Func::Sinh, 1),
+    ("cosh", Func::Cosh, 1),
+    ("tanh", Func::Tanh, 1),
+    ("exp", Func::Exp, 1),
+    ("log", Func::Log, 1),
+    ("log10", Func::Log10, 1),
+    ("sqrt", Func::Sqrt, 1),
+    ("abs", Func::Abs, 1),
+    ("sign", Func::Sign, 1),
+    ("erf", Func::Erf, 1),
+    ("sigmoid", Func::Sigmoid, 1),
+    ("relu", Func::Relu, 1),
+    ("softplus", Func::Softplus, 1),
+    ("min", Func::Min, 2),
+    ("max", Func::Max, 2),
+    ("pow", Func::Pow, 2),
+    ("atan2", Func::Atan2, 2),
+];
+
+impl Func {
+    fn apply(self, a: &[f64]) -> f64 {
+        let x = a[0];
+        match self {
+            Func::Sin => x.sin(),
+            Func::Cos => x.cos(),
+            Func::Tan => x.tan(),
+            Func::Asin => x.asin(),
+            Func::Acos => x.acos(),
+            Func::Atan => x.atan(),
+            Func::Sinh => x.sinh(),
+            Func::Cosh => x.cosh(),
+            Func::Tanh => x.tanh(),
+            Func::Exp => x.exp(),
+            Func::Log => x.ln(),
+            Func::Log10 => x.log10(),
+            Func::Sqrt => x.sqrt(),
+            Func::Abs => x.abs(),
+            Func::Sign => {
+                if x > 0.0 {
+                    1.0
+                } else if x < 0.0 {
+                    -1.0
+                } else {
+                    0.0
+                }
+            }
+            Func::Erf => libm::erf(x),
+            Func::Sigmoid => 1.0 / (1.0 + (-x).exp()),
+            Func::Relu => x.max(0.0),
+            Func::Softplus => x.max(0.0) + (-x.abs()).exp().ln_1p(),
+            Func::Min => x.min(a[1]),
+            Func::Max => x.max(a[1]),
+            Func::Pow => x.powf(a[1]),
+            Func::Atan2 => x.atan2(a[1]),
+        }
+    }
+}
+
+impl Expr {
+    /// The value at x (x[k] for the variable x<k>).
+    pub fn eval(&self, x: &[f64]) -> f64 {
+        match self {
+            Expr::Num(v) => *v,
+            Expr::Var(k) => x[*k],
+            Expr::Neg(e) => -e.eval(x),
+            Expr::Bin(op, a, b) => {
+                let (a, b) = (a.eval(x), b.eval(x));
+                match op {
+                    Op::Add => a + b,
+                    Op::Sub => a - b,
+                    Op::Mul => a * b,
+                    Op::Div => a / b,
+                    Op::Pow => a.powf(b),
+                }
+            }
+            Expr::Call(f, args) => {
+                let mut v = [0.0; 2];
+                for (o, a) in v.iter_mut().zip(args) {
+                    *o = a.eval(x);
+                }
+                f.apply(&v[..args.len()])
+            }
+        }
+    }
+
+    /// Parse `text` as an expression in x0 … x{dim − 1}.
+    ///
+    /// # Errors
+    /// [`Error::Problem`] on `target.expression`, saying what was expected
+    /// at which character.
+    pub fn parse(text: &str, dim: usize) -> Result<Self> {
+        let mut p = Parser {
+            s: text.as_bytes(),
+            i: 0,
+            text,
+            dim,
+        };
+        let e = p.expr()?;
+        p.space();
+        if p.i < p.s.len() {
+            return Err(p.error("an operator or the end of the expression"));
+        }
+        Ok(e)
+    }
+}
+
+struct Parser<'a> {
+    s: &'a [u8],
+    i: usize,
+    text: &'a str,
+    dim: usize,
+}
+
+impl Parser<'_> {
+    fn error(&self, expected: &str) -> Error {
+        let at = self.text.get(self.i..).unwrap_or("");
+        let found = match at.chars().next() {
+            Some(c) => format!("`{c}` at character {}", self.i + 1),
+            None => "the end".to_string(),
+        };
+        Error::problem(
+            "target.expression",
+            format!("{:?}", self.text),
+            format!(
+                "{expected}, found {found} (an expression in x0..x{} with + - * / ^, parentheses and functions such as tanh, exp, sin, sqrt, abs, erf, min, max)",
+                self.dim.saturating_sub(1)
+            ),
+        )
+    }
+
+    fn space(&mut self) {
+        while self.i < self.s.len() && self.s[self.i].is_ascii_whitespace() {
+            self.i += 1;
+        }
+    }
+
+    fn peek(&mut self) -> Option<u8> {
+        self.space();
+        self.s.get(self.i).copied()
+    }
+
+    fn eat(&mut self, c: u8) -> bool {
+        if self.peek() == Some(c) {
+            self.i += 1;
+            true
+        } else {
+            false
+        }
+    }
+
+    fn expr(&mut self) -> Result<Expr> {
+        let mut e = self.term()?;
+        loop {
+            let op = match self.peek() {
+                Some(b'+') => Op::Add,
+                Some(b'-') => Op::Sub,
+                _ => return Ok(e),
+            };
+            self.i += 1;
+            e = Expr::Bin(op, Box::new(e), Box::new(self.term()?));
+        }
+    }
+
+    fn term(&mut self) -> Result<Expr> {
+        let mut e = self.unary()?;
+        loop {
+            let op = match self.peek() {
+                Some(b'*') => Op::Mul,
+                Some(b'/') => Op::Div,
+                _ => return Ok(e),
+            };
+            self.i += 1;
+            e = Expr::Bin(op, Box::new(e), Box::new(self.unary()?));
+        }
+    }
+
+    fn unary(&mut self) -> Result<Expr> {
+        if self.eat(b'-') {
+            return Ok(Expr::Neg(Box::new(self.unary()?)));
+        }
+        if self.eat(b'+') {
+            return self.unary();
+        }
+        self.power()
+    }
+
+    fn power(&mut self) -> Result<Expr> {
+        let base = self.primary()?;
+        if self.eat(b'^') {
+            // right to left, and the exponent may carry its own sign
+            let exp = self.unary()?;
+            return Ok(Expr::Bin(Op::Pow, Box::new(base), Box::new(exp)));
+        }
+        Ok(base)
+    }
+
+    fn primary(&mut self) -> Result<Expr> {
+        match self.peek() {
+            Some(b'(') => {
+                self.i += 1;
+                let e = self.expr()?;
+                if !self.eat(b')') {
+                    return Err(self.error("`)`"));
+                }
+                Ok(e)
+            }
+            Some(c) if c.is_ascii_digit() || c == b'.' => self.number(),
+            Some(c) if c.is_ascii_alphabetic() => self.name(),
+            _ => Err(self.error("a number, x0.., a function or `(`")),
+        }
+    }
+
+    fn number(&mut self) -> Result<Expr> {
+        let start = self.i;
+        let digits = |p: &mut Self| {
+            let s = p.i;
+            while p.i < p.s.len() && p.s[p.i].is_ascii_digit() {
+                p.i += 1;
+            }
+            p.i > s
+        };
+        let whole = digits(self);
+        let mut frac = false;
+        if self.i < self.s.len() && self.s[self.i] == b'.' {
+            self.i += 1;
+            frac = digits(self);
+        }
+        if !whole && !frac {
+            self.i = start;
+            return Err(self.error("a number"));
+        }
+        if self.i < self.s.len() && (self.s[self.i] == b'e' || self.s[self.i] == b'E') {
+            let mark = self.i;
+            self.i += 1;
+            if self.i < self.s.len() && (self.s[self.i] == b'+' || self.s[self.i] == b'-') {
+                self.i += 1;
+            }
+            if !digits(self) {
+                self.i = mark;
+                return Err(self.error("the digits of an exponent, as in 1e3"));
+            }
+        }
+        let text = &self.text[start..self.i];
+        text.parse::<f64>()
+            .map(Expr::Num)
+            .map_err(|_| self.error("a number"))
+    }
+
+    fn name(&mut self) -> Result<Expr> {
+        let start = self.i;
+        while self.i < self.s.len()
+            && (self.s[self.i].is_ascii_alphanumeric() || self.s[self.i] == b'_')
+        {
+            self.i += 1;
+        }
+        let name = &self.text[start..self.i];
+        if let Some(k) = name.strip_prefix('x').and_then(|d| d.parse::<usize>().ok()) {
+            if k < self.dim {
+                return Ok(Expr::Var(k));
+            }
+            self.i = start;
+            return Err(self.error(&format!(
+                "a variable x0..x{} (d_x = {})",
+                self.dim.saturating_sub(1),
+                self.dim
+            )));
+        }
+        match name {
+            "pi" => return Ok(Expr::Num(std::f64::consts::PI)),
+            "e" => return Ok(Expr::Num(std::f64::consts::E)),
+            _ => {}
+        }
+        let Some(&(_, func, arity)) = FUNCS.iter().find(|f| f.0 == name) else {
+            self.i = start;
+            let names: Vec<&str> = FUNCS.iter().map(|f| f.0).collect();
+            return Err(self.error(&format!(
+                "a variable x0.., pi, e or a function ({})",
+                names.join(", ")
+            )));
+        };
+        if !self.eat(b'(') {
+            return Err(self.error(&format!("`(` after {name}")));
+        }
+        let mut args = vec![self.expr()?];
+        while self.eat(b',') {
+            args.push(self.expr()?);
+        }
+        if !self.eat(b')') {
+            return Err(self.error("`,` or `)`"));
+        }
+        if args.len() != arity {
+            return Err(self.error(&format!(
+                "{arity} argument(s) to {name}, not {}",
+                args.len()
+            )));
+        }
+        Ok(Expr::Call(func, args))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Expressions with known values at x = (0.7, −1.3).
+    #[test]
+    fn precedence_and_numbers_follow_mathematics() {
+        let (a, b) = (0.7f64, -1.3f64);
+        let cases: &[(&str, f64)] = &[
+            ("-x0^2", -(a * a)),
+            ("2^3^2", 512.0),
+            ("(2^3)^2", 64.0),
+            ("2^-1", 0.5),
+            ("-2^2", -4.0),
+            ("1e3*x0", 1e3 * a),
+            ("2.5E-1 + .5", 0.75),
+            ("x0 - x1 - 1", a - b - 1.0),
+            ("8 / 4 / 2", 1.0),
+            ("2*tanh(1.5*x0)", 2.0 * (1.5 * a).tanh()),
+            ("-x0*x1", -(a * b)),
+            ("x0*-x1", a * -b),
+            ("3 - -x1", 3.0 + b),
+            ("max(x0, x1) + min(x0, x1)", a + b),
+            ("pow(2, 10)", 1024.0),
+            ("exp(log(3))", 3.0),
+            ("sqrt(abs(x1))", b.abs().sqrt()),
+            ("sin(pi/2) + e", 1.0 + std::f64::consts::E),
+            ("relu(x1) + sign(x1)", -1.0),
+            ("sigmoid(0)", 0.5),
+            ("  1 + 2 * 3 ", 7.0),
+            ("erf(0)", 0.0),
+        ];
+        for (text, want) in cases {
+            let e = Expr::parse(text, 2).unwrap_or_else(|err| panic!("{text}: {err}"));
+            let v = e.eval(&[a, b]);
+            assert!(
+                (v - want).abs() <= 1e-12 * want.abs().max(1.0),
+                "{text} = {v}, not {want}"
+            );
+        }
+    }
+
+    #[test]
+    fn errors_say_what_and_where() {
+        for (text, hint) in [
+            ("2 +", "the end"),
+            ("x2 + 1", "x0..x1"),
+            ("tanh x0", "`(` after tanh"),
+            ("gelu(x0)", "a function"),
+            ("1e", "exponent"),
+            ("(x0", "`)`"),
+            ("max(x0)", "2 argument"),
+            ("x0 x1", "an operator"),
+        ] {
+            let e = Expr::parse(text, 2).unwrap_err();
+            assert_eq!(e.field(), Some("target.expression"));
+            assert!(e.to_string().contains(hint), "{text}: {e}");
+        }
+    }
+}
