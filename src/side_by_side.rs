@@ -10,7 +10,7 @@ use crate::diagnostics::Diagnostics;
 use crate::error::Result;
 use crate::particles::{self, ParticleObserver, ParticleOptions, Swarm};
 use crate::setup::Setup;
-use crate::solve::{self, Observer};
+use crate::solve::{self, Observer, RunState};
 use std::time::{Duration, Instant};
 
 /// Where the wall-clock time of a side-by-side run went.
@@ -109,22 +109,42 @@ impl Observer for Follower<'_, '_> {
     }
 }
 
-/// Solve the PDE of `setup` and train its network side by side, reporting
-/// to the observers of each kind; return the distances and where the time
-/// went.
+/// Where a side-by-side run starts: the PDE's state, the neurons and their
+/// time.
+pub struct Start {
+    pub pde: RunState,
+    pub swarm: Swarm,
+    pub t_particles: f64,
+}
+
+impl Start {
+    /// ρ0 and fresh neurons at t = 0.
+    pub fn fresh(setup: &Setup, opts: &ParticleOptions) -> Self {
+        Start {
+            pde: RunState::start(setup.rho0()),
+            swarm: Swarm::new(&setup.model, &setup.initial, opts),
+            t_particles: 0.0,
+        }
+    }
+}
+
+/// Solve the PDE of `setup` and train its network side by side from
+/// `start`, reporting to the observers of each kind; return the distances
+/// and where the time went.
 pub fn run_side_by_side<'o>(
     setup: &Setup,
     opts: &ParticleOptions,
+    start: Start,
     pde_observers: &mut [&mut dyn Observer],
     particle_observers: &'o mut [&'o mut dyn ParticleObserver],
     compare_observers: &'o mut [&'o mut dyn CompareObserver],
 ) -> Result<SideBySide> {
-    let start = Instant::now();
+    let clock = Instant::now();
     let mut follower = Follower {
         setup,
         dt: opts.dt,
-        swarm: Swarm::new(&setup.model, &setup.initial, opts),
-        t: 0.0,
+        swarm: start.swarm,
+        t: start.t_particles,
         dirs: compare::directions(setup.grid.dim(), compare::SW2_DIRECTIONS),
         particle_observers,
         compare_observers,
@@ -137,10 +157,11 @@ pub fn run_side_by_side<'o>(
             observers.push(&mut **o);
         }
         observers.push(&mut follower);
-        solve::solve(setup, &mut observers)?;
+        let mut stepper = solve::make_stepper(setup);
+        solve::solve_from(setup, &mut stepper, start.pde, &mut observers)?;
     }
     let mut times = follower.times;
-    times.total = start.elapsed();
+    times.total = clock.elapsed();
     Ok(SideBySide {
         rows: follower.rows,
         times,

@@ -13,8 +13,7 @@ use std::path::{Path, PathBuf};
 /// run and its files go on).
 macro_rules! out {
     ($($t:tt)*) => {{
-        use std::io::Write as _;
-        let _ = writeln!(std::io::stdout(), $($t)*);
+        $crate::cli::progress::line(&format!($($t)*));
     }};
 }
 
@@ -26,6 +25,8 @@ macro_rules! out_inline {
     }};
 }
 
+pub mod progress;
+mod report;
 mod runs;
 mod steady;
 mod study;
@@ -60,21 +61,79 @@ pub struct ProblemArgs {
     /// machine has.
     #[arg(long)]
     pub force: bool,
+    /// No progress and no table: errors, warnings and the summary only.
+    #[arg(long, short)]
+    pub quiet: bool,
+    /// Continue the interrupted run of OUT.h5 (its OUT.running.h5) from its
+    /// last snapshot (pde, particles, run); the problem must be the same.
+    #[arg(long, value_name = "OUT.h5")]
+    pub resume: Option<PathBuf>,
+}
+
+/// What a run is asked besides its problem and output.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RunOptions {
+    pub theorems: bool,
+    pub quiet: bool,
+    pub resume: bool,
 }
 
 impl ProblemArgs {
     /// The problem with its overrides and the output path (default
-    /// `output/<name><suffix>.h5`), after the budget check (with the
-    /// particles when `particles`).
+    /// `output/<name><suffix>.h5`, or the resumed run's), after the budget
+    /// check (with the particles when `particles`).
     fn load(&self, suffix: &str, particles: bool) -> Result<(LoadedProblem, PathBuf)> {
         let lp = LoadedProblem::from_file(&self.problem, &self.set)?;
-        let out = self
-            .output
-            .clone()
+        let resumed = self.resume.as_deref().map(resumed_target);
+        if let (Some(r), Some(o)) = (&resumed, &self.output) {
+            if r != o {
+                return Err(crate::Error::problem(
+                    "--resume",
+                    r.display(),
+                    format!("the same file as -o {} (or no -o)", o.display()),
+                ));
+            }
+        }
+        let out = resumed
+            .or_else(|| self.output.clone())
             .unwrap_or_else(|| PathBuf::from(format!("output/{}{suffix}.h5", lp.name())));
         let est = budget::Sizes::of(&lp).estimate(particles);
         budget::check(&est, Some(&out), self.force)?;
         Ok((lp, out))
+    }
+
+    /// The run options of these arguments.
+    fn options(&self, theorems: bool) -> RunOptions {
+        RunOptions {
+            theorems,
+            quiet: self.quiet,
+            resume: self.resume.is_some(),
+        }
+    }
+
+    /// Refuse `--resume` for a command that cannot continue a run.
+    fn no_resume(&self, command: &str) -> Result<()> {
+        match &self.resume {
+            Some(p) => Err(crate::Error::problem(
+                "--resume",
+                p.display(),
+                format!("runs of pde, particles and run (`{command}` writes its file at the end, so there is nothing to continue)"),
+            )),
+            None => Ok(()),
+        }
+    }
+}
+
+/// The target of `--resume PATH`: PATH itself, or OUT.h5 for PATH =
+/// OUT.running.h5.
+fn resumed_target(path: &Path) -> PathBuf {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_default();
+    match name.strip_suffix(".running.h5") {
+        Some(stem) => path.with_file_name(format!("{stem}.h5")),
+        None => path.to_path_buf(),
     }
 }
 
@@ -149,19 +208,22 @@ pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
         None => {
             let lp = LoadedProblem::quickstart(&[])?;
-            run_compare(&lp, Path::new("output/quickstart.h5"), false)
+            let out = Path::new("output/quickstart.h5");
+            let est = budget::Sizes::of(&lp).estimate(true);
+            budget::check(&est, Some(out), false)?;
+            run_compare(&lp, out, RunOptions::default())
         }
         Some(Command::Run { args, theorems }) => {
             let (lp, out) = args.load("", true)?;
-            run_compare(&lp, &out, theorems)
+            run_compare(&lp, &out, args.options(theorems))
         }
         Some(Command::Pde { args, theorems }) => {
             let (lp, out) = args.load("", false)?;
-            run_pde(&lp, &out, theorems)
+            run_pde(&lp, &out, args.options(theorems))
         }
         Some(Command::Particles(args)) => {
             let (lp, out) = args.load("_particles", true)?;
-            run_particles(&lp, &out)
+            run_particles(&lp, &out, args.options(false))
         }
         Some(Command::Plot { file }) => plot(&file),
         Some(Command::Converge {
@@ -170,10 +232,12 @@ pub fn run(cli: Cli) -> Result<()> {
             seeds,
             cells,
         }) => {
+            args.no_resume("converge")?;
             let (lp, out) = args.load("_converge", true)?;
             run_converge(&lp, &m, seeds, &cells, &out)
         }
         Some(Command::Steady { args, method }) => {
+            args.no_resume("steady")?;
             let (lp, out) = args.load("_steady", false)?;
             run_steady(&lp, &out, &method)
         }
@@ -188,16 +252,6 @@ pub fn run(cli: Cli) -> Result<()> {
             check(&lp)
         }
     }
-}
-
-/// Run `write(file)` for the output path `out`: the target is claimed
-/// (locked, checked), `file` is its running file, moved over `out` only when
-/// `write` succeeds; on failure the target is left as it was
-/// ([`crate::io::target`]).
-fn into_target<T>(out: &Path, write: impl FnOnce(&Path) -> Result<T>) -> Result<T> {
-    let target = crate::io::target::Target::claim(out)?;
-    let result = write(target.running());
-    settle(target, result)
 }
 
 /// Move a claimed target's file into place when `result` is Ok, else

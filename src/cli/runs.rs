@@ -1,26 +1,34 @@
 //! The runs: `pde`, `particles` and `run` (side by side), with their printed
 //! lines.
 
-use super::{into_target, plot};
+use super::progress::Progress;
+use super::report::{finish_report, replay, theorems_report};
+use super::{plot, settle, RunOptions};
 use crate::compare::{self, CompareObserver, CompareRow, DISTANCES};
 use crate::diagnostics::Diagnostics;
-use crate::error::{num, Result};
+use crate::error::{num, Error, Result};
 use crate::grid::Grid;
-use crate::output::{self, CompareOutput, ParticleOutput, PdeOutput};
+use crate::io::hdf5::Reader;
+use crate::io::target::Target;
+use crate::output::{self, resume, CompareOutput, ParticleOutput, PdeOutput};
 use crate::particles::{self, ParticleDiagnostics, ParticleObserver, Swarm};
 use crate::problem::LoadedProblem;
 use crate::setup::Setup;
-use crate::side_by_side::run_side_by_side;
-use crate::solve::{self, Observer};
-use crate::theorems::{Claim, Report};
+use crate::side_by_side::{run_side_by_side, Start};
+use crate::solve::{self, Observer, RunState, RunSummary};
 use std::path::Path;
 use std::time::Instant;
 
-/// Prints a line per snapshot.
-struct Printer;
+/// Prints a line per snapshot (not with `--quiet`).
+struct Printer {
+    quiet: bool,
+}
 
 impl Observer for Printer {
     fn snapshot(&mut self, d: &Diagnostics, _rho: &[f64]) -> Result<()> {
+        if self.quiet {
+            return Ok(());
+        }
         out!(
             "{:>8.3} {:>17.14} {:>12.6e} {:>12.6e} {:>12.4e} {:>11.3e}",
             d.time,
@@ -59,34 +67,91 @@ fn describe(setup: &Setup) -> String {
     )
 }
 
-/// Solve a problem into `out`, printing a short summary.
-pub fn run_pde(lp: &LoadedProblem, out: &Path, theorems: bool) -> Result<()> {
+/// Claim `out` for a new run, or to resume its interrupted run.
+fn claim(out: &Path, opts: RunOptions) -> Result<Target> {
+    if opts.resume {
+        Target::claim_resumed(out)
+    } else {
+        Target::claim(out)
+    }
+}
+
+/// The interrupted file's groups, cut back to the snapshots all of them
+/// hold; returns that count.
+fn cut_back(file: &Path, setup: &Setup) -> Result<(resume::Found, usize)> {
+    let (_, found) = resume::open(file, &setup.problem_toml)?;
+    let k = found.common();
+    resume::cut_back(file, &found, k, &setup.snapshot_times)?;
+    out!(
+        "resuming {} after snapshot {k} of {}",
+        file.display(),
+        setup.snapshot_times.len()
+    );
+    Ok((found, k))
+}
+
+/// The PDE's state after `k` stored snapshots (ρ0 for none).
+fn pde_state(file: &Path, setup: &Setup, k: usize) -> Result<RunState> {
+    if k == 0 {
+        return Ok(RunState::start(setup.rho0()));
+    }
+    resume::pde_state(&Reader::open(file)?, setup, k)
+}
+
+/// Solve a problem into `out` (or continue its interrupted run), printing a
+/// short summary.
+pub fn run_pde(lp: &LoadedProblem, out: &Path, opts: RunOptions) -> Result<()> {
     let setup = setup_of(lp)?;
     let g = &setup.grid;
     out!("{}", describe(&setup));
-    let mut report = theorems_report(&setup, theorems)?;
-    out!(
-        "{:>8} {:>17} {:>12} {:>12} {:>12} {:>11}",
-        "t",
-        "mass",
-        "risk",
-        "free_energy",
-        "boundary",
-        "min_density"
-    );
+    let mut report = theorems_report(&setup, opts.theorems)?;
+    let target = claim(out, opts)?;
     let start = Instant::now();
-    let summary = into_target(out, |file| {
-        output::create(file, &setup)?;
-        let mut writer = PdeOutput::add(file, &setup)?;
-        let mut printer = Printer;
-        let summary = match report.as_mut() {
-            Some(r) => solve::solve(&setup, &mut [&mut printer, &mut writer, r])?,
-            None => solve::solve(&setup, &mut [&mut printer, &mut writer])?,
+    let result = (|| -> Result<RunSummary> {
+        let file = target.running();
+        let (mut writer, state) = if opts.resume {
+            let (found, k) = cut_back(file, &setup)?;
+            if found.pde.is_none() {
+                return Err(Error::Hdf5(format!(
+                    "{}: holds no /pde group to continue",
+                    file.display()
+                )));
+            }
+            replay(report.as_mut(), file, &setup, k)?;
+            (
+                PdeOutput::reopen(file, &setup, k)?,
+                pde_state(file, &setup, k)?,
+            )
+        } else {
+            output::create(file, &setup)?;
+            (PdeOutput::add(file, &setup)?, RunState::start(setup.rho0()))
         };
+        if !opts.quiet {
+            out!(
+                "{:>8} {:>17} {:>12} {:>12} {:>12} {:>11}",
+                "t",
+                "mass",
+                "risk",
+                "free_energy",
+                "boundary",
+                "min_density"
+            );
+        }
+        let mut printer = Printer { quiet: opts.quiet };
+        let mut progress = Progress::new(setup.t_end, opts.quiet);
+        let mut stepper = solve::make_stepper(&setup);
+        // the writer before the printer: a printed line is a committed snapshot
+        let mut observers: Vec<&mut dyn Observer> = vec![&mut progress, &mut writer];
+        if let Some(r) = report.as_mut() {
+            observers.push(r);
+        }
+        observers.push(&mut printer);
+        let summary = solve::solve_from(&setup, &mut stepper, state, &mut observers)?;
         finish_report(file, report.as_ref())?;
         crate::io::hdf5::mark_complete(file)?;
         Ok(summary)
-    })?;
+    })();
+    let summary = settle(target, result)?;
     let secs = start.elapsed().as_secs_f64();
     out!(
         "{} steps in {:.2} s ({:.3} ms/step, {:.3e} cell updates/s); mean θ = {:?}",
@@ -111,82 +176,40 @@ pub fn run_pde(lp: &LoadedProblem, out: &Path, theorems: bool) -> Result<()> {
     plot(out)
 }
 
-/// The theorems report of a run, when asked (for η > 0 the Gibbs state is
-/// solved for first).
-fn theorems_report(setup: &Setup, asked: bool) -> Result<Option<Report>> {
-    if !asked {
-        return Ok(None);
-    }
-    let report = Report::new(&setup.model, &setup.grid, &setup.rho0())?;
-    match &report.claim {
-        Claim::Gibbs(st) => out!(
-            "theorem 2 (η > 0): Gibbs state solved first, F* = {:.10e} ({} Newton iterations, stationarity {:.1e})",
-            st.free_energy,
-            st.iterations,
-            st.stationarity
-        ),
-        Claim::GlobalMin { best_risk } => out!(
-            "theorem 1 (η = 0): ρ0 is positive on {:.1} % of the cells (min/max {:.1e}); the minimum risk is {}",
-            100.0 * report.support.0,
-            report.support.1,
-            best_risk.map_or("not known (not a teacher of the network's units, or λ > 0)".to_string(), |b| format!("{b} (a teacher the network represents)"))
-        ),
-    }
-    Ok(Some(report))
-}
-
-/// Print the report's summary and write /theorems into `file`.
-fn finish_report(file: &Path, report: Option<&Report>) -> Result<()> {
-    let Some(r) = report else {
-        return Ok(());
-    };
-    let last = r.rows.last().cloned().unwrap_or_default();
-    match (&r.claim, r.rate()) {
-        (Claim::Gibbs(_), Some(_)) if r.levelled_off() => out!(
-            "theorem 2: F − F* = {:.3e} at t = {}, levelled off (less than a factor e over the later snapshots): this scheme's stationary state is not ρ* (use solver.scheme = \"sg\" for long times); L1 to ρ* {:.3e}",
-            last.gap,
-            last.time,
-            last.l1
-        ),
-        (Claim::Gibbs(_), Some(fit)) => out!(
-            "theorem 2: F − F* = {:.3e} at t = {}, falling like exp(−κ t), κ = {:.4} ± {:.4}; L1 to ρ* {:.3e}",
-            last.gap,
-            last.time,
-            fit.slope,
-            fit.stderr,
-            last.l1
-        ),
-        (Claim::Gibbs(_), None) => out!(
-            "theorem 2: F − F* = {:.3e} at t = {} (too few snapshots above round-off for a rate); L1 to ρ* {:.3e}",
-            last.gap,
-            last.time,
-            last.l1
-        ),
-        (Claim::GlobalMin { .. }, _) => out!(
-            "theorem 1: R = {:.3e} at t = {} (R(ρ0) = {:.3e}); dissipation ∫|∇Ψ|²ρ = {:.3e}",
-            last.risk,
-            last.time,
-            r.rows.first().map_or(f64::NAN, |f| f.risk),
-            last.stationarity
-        ),
-    }
-    output::write_theorems(file, r)
-}
-
 /// Prints a line per particle snapshot (with the fraction of neurons
-/// outside the grid's box).
-struct ParticlePrinter<'a>(&'a Grid);
+/// outside the grid's box; not with `--quiet`).
+struct ParticlePrinter<'a>(&'a Grid, bool);
 
 impl ParticleObserver for ParticlePrinter<'_> {
     fn snapshot(&mut self, d: &ParticleDiagnostics, theta: &[f64]) -> Result<()> {
+        if self.1 {
+            return Ok(());
+        }
         let (_, outside) = particles::histogram(self.0, theta, d.mean.len());
         out!("{:>8.3} {:>12.6e} {:>10.3e}", d.time, d.risk, outside);
         Ok(())
     }
 }
 
-/// Train the network of a problem's `[particles]` section into `out`.
-pub fn run_particles(lp: &LoadedProblem, out: &Path) -> Result<()> {
+/// The neurons of a run: fresh from ρ0, or those of snapshot `k` of a
+/// resumed file.
+fn swarm_at(
+    file: &Path,
+    setup: &Setup,
+    opts: &crate::particles::ParticleOptions,
+    k: usize,
+) -> Result<Swarm> {
+    let mut swarm = Swarm::new(&setup.model, &setup.initial, opts);
+    if k > 0 {
+        let (theta, steps, word) = resume::particle_state(&Reader::open(file)?, setup, opts, k)?;
+        swarm.restore(&theta, steps, word);
+    }
+    Ok(swarm)
+}
+
+/// Train the network of a problem's `[particles]` section into `out` (or
+/// continue its interrupted run).
+pub fn run_particles(lp: &LoadedProblem, out: &Path, ropts: RunOptions) -> Result<()> {
     let setup = Setup::new(lp)?;
     let opts = setup.particle_options()?;
     out!(
@@ -197,21 +220,47 @@ pub fn run_particles(lp: &LoadedProblem, out: &Path) -> Result<()> {
         opts.mode.name(),
         opts.seed,
         setup.grid.dim(),
-        setup.model.noise
+        num(setup.model.noise)
     );
-    out!("{:>8} {:>12} {:>10}", "t", "risk", "outside");
+    let target = claim(out, ropts)?;
     let start = Instant::now();
-    let summary = into_target(out, |file| {
-        let mut writer = ParticleOutput::create(file, &setup, &opts)?;
-        let mut swarm = Swarm::new(&setup.model, &setup.initial, &opts);
-        particles::run(
+    let result = (|| {
+        let file = target.running();
+        let (mut writer, k) = if ropts.resume {
+            let (found, k) = cut_back(file, &setup)?;
+            if found.particles.is_none() {
+                return Err(Error::Hdf5(format!(
+                    "{}: holds no /particles group to continue",
+                    file.display()
+                )));
+            }
+            (ParticleOutput::reopen(file, &setup, &opts, k)?, k)
+        } else {
+            let mut w = ParticleOutput::create(file, &setup, &opts)?;
+            w.keep_file_running();
+            (w, 0)
+        };
+        let mut swarm = swarm_at(file, &setup, &opts, k)?;
+        if !ropts.quiet {
+            out!("{:>8} {:>12} {:>10}", "t", "risk", "outside");
+        }
+        let t0 = if k > 0 {
+            setup.snapshot_times[k - 1]
+        } else {
+            0.0
+        };
+        let summary = particles::run_from(
             &mut swarm,
             opts.dt,
             &setup.snapshot_times,
+            (t0, k),
             &setup.f_points,
-            &mut [&mut ParticlePrinter(&setup.grid), &mut writer],
-        )
-    })?;
+            &mut [&mut writer, &mut ParticlePrinter(&setup.grid, ropts.quiet)],
+        )?;
+        crate::io::hdf5::mark_complete(file)?;
+        Ok(summary)
+    })();
+    let summary = settle(target, result)?;
     let secs = start.elapsed().as_secs_f64();
     out!(
         "{} steps in {:.2} s ({:.3e} neuron-steps/s)",
@@ -224,8 +273,8 @@ pub fn run_particles(lp: &LoadedProblem, out: &Path) -> Result<()> {
 }
 
 /// Prints a line per snapshot of a side-by-side run: the risks and every
-/// distance.
-struct ComparePrinter;
+/// distance (not with `--quiet`).
+struct ComparePrinter(bool);
 
 impl ComparePrinter {
     fn header(grid: &Grid) -> String {
@@ -245,6 +294,9 @@ impl ComparePrinter {
 
 impl CompareObserver for ComparePrinter {
     fn row(&mut self, r: &CompareRow) -> Result<()> {
+        if self.0 {
+            return Ok(());
+        }
         let values: Vec<String> = r.flat().iter().map(|v| format!("{v:>9.3e}")).collect();
         out!(
             "{:>7.3} {:>11.5e} {:>11.5e} {}",
@@ -257,13 +309,13 @@ impl CompareObserver for ComparePrinter {
     }
 }
 
-/// The PDE and the particles side by side into `out`, with the comparison
-/// table.
-pub fn run_compare(lp: &LoadedProblem, out: &Path, theorems: bool) -> Result<()> {
+/// The PDE and the particles side by side into `out` (or continuing its
+/// interrupted run), with the comparison table.
+pub fn run_compare(lp: &LoadedProblem, out: &Path, ropts: RunOptions) -> Result<()> {
     let setup = setup_of(lp)?;
     let opts = setup.particle_options()?;
     let g = &setup.grid;
-    let mut report = theorems_report(&setup, theorems)?;
+    let mut report = theorems_report(&setup, ropts.theorems)?;
     out!(
         "{}; m = {} neurons, dt = {}, {} mode",
         describe(&setup),
@@ -271,33 +323,70 @@ pub fn run_compare(lp: &LoadedProblem, out: &Path, theorems: bool) -> Result<()>
         opts.dt,
         opts.mode.name()
     );
-    out!("{}", ComparePrinter::header(g));
-    let start = Instant::now();
-    let run = into_target(out, |file| {
-        output::create(file, &setup)?;
-        let mut pde = PdeOutput::add(file, &setup)?;
-        let mut net = ParticleOutput::add(file, &setup, &opts)?;
+    let target = claim(out, ropts)?;
+    let clock = Instant::now();
+    let result = (|| {
+        let file = target.running();
         let dirs = compare::directions(g.dim(), compare::SW2_DIRECTIONS);
-        let mut distances = CompareOutput::add(file, g.dim(), &dirs)?;
-        let mut pde_observers: Vec<&mut dyn Observer> = vec![&mut pde];
+        let (mut pde, mut net, mut distances, start) = if ropts.resume {
+            let (found, k) = cut_back(file, &setup)?;
+            if found.pde.is_none() || found.particles.is_none() || found.compare.is_none() {
+                return Err(Error::Hdf5(format!(
+                    "{}: not a file of `mfpde run` (it needs /pde, /particles and /compare)",
+                    file.display()
+                )));
+            }
+            replay(report.as_mut(), file, &setup, k)?;
+            let start = Start {
+                pde: pde_state(file, &setup, k)?,
+                swarm: swarm_at(file, &setup, &opts, k)?,
+                t_particles: if k > 0 {
+                    setup.snapshot_times[k - 1]
+                } else {
+                    0.0
+                },
+            };
+            (
+                PdeOutput::reopen(file, &setup, k)?,
+                ParticleOutput::reopen(file, &setup, &opts, k)?,
+                CompareOutput::reopen(file, k)?,
+                start,
+            )
+        } else {
+            output::create(file, &setup)?;
+            (
+                PdeOutput::add(file, &setup)?,
+                ParticleOutput::add(file, &setup, &opts)?,
+                CompareOutput::add(file, g.dim(), &dirs)?,
+                Start::fresh(&setup, &opts),
+            )
+        };
+        if !ropts.quiet {
+            out!("{}", ComparePrinter::header(g));
+        }
+        let mut progress = Progress::new(setup.t_end, ropts.quiet);
+        let mut pde_observers: Vec<&mut dyn Observer> = vec![&mut progress, &mut pde];
         if let Some(r) = report.as_mut() {
             pde_observers.push(r);
         }
+        let mut printer = ComparePrinter(ropts.quiet);
         let run = run_side_by_side(
             &setup,
             &opts,
+            start,
             &mut pde_observers,
             &mut [&mut net],
-            &mut [&mut distances, &mut ComparePrinter],
+            &mut [&mut distances, &mut printer],
         )?;
         finish_report(file, report.as_ref())?;
         crate::io::hdf5::mark_complete(file)?;
         Ok(run)
-    })?;
+    })();
+    let run = settle(target, result)?;
     let tm = run.times;
     out!(
         "{:.1} s (PDE {:.1} s, particles {:.1} s, distances {:.1} s, particle and distance output {:.1} s); wrote {}",
-        start.elapsed().as_secs_f64(),
+        clock.elapsed().as_secs_f64(),
         tm.pde().as_secs_f64(),
         tm.particles.as_secs_f64(),
         tm.compare.as_secs_f64(),

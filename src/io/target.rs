@@ -119,29 +119,30 @@ impl Target {
             }
             Err(TryLockError::Error(e)) => return Err(io_err(&lock_path, "cannot lock", e)),
         }
-        let running = sibling(path, "running");
-        if !resume && running.exists() {
+        let target = Target {
+            path: path.to_path_buf(),
+            running: sibling(path, "running"),
+            lock_path,
+            lock,
+        };
+        // from here an error drops the target, and with it the lock file
+        if !resume && target.running.exists() {
             return Err(Error::Io {
                 path: path.display().to_string(),
                 message: format!(
                     "{} holds an interrupted run (status \"running\"): continue it with --resume {}, or remove it",
-                    running.display(),
-                    running.display()
+                    target.running.display(),
+                    path.display()
                 ),
             });
         }
-        if resume && !running.exists() {
+        if resume && !target.running.exists() {
             return Err(Error::Io {
-                path: running.display().to_string(),
+                path: target.running.display().to_string(),
                 message: "no interrupted run to resume here".into(),
             });
         }
-        Ok(Target {
-            path: path.to_path_buf(),
-            running,
-            lock_path,
-            lock,
-        })
+        Ok(target)
     }
 
     /// The user's path.

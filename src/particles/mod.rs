@@ -64,10 +64,22 @@ pub fn run(
     f_points: &[Vec<f64>],
     observers: &mut [&mut dyn ParticleObserver],
 ) -> Result<ParticleSummary> {
-    let mut t = 0.0;
+    run_from(swarm, dt, times, (0.0, 0), f_points, observers)
+}
+
+/// [`run`] from time `start.0`, before snapshot `start.1` (a resumed run).
+pub fn run_from(
+    swarm: &mut Swarm,
+    dt: f64,
+    times: &[f64],
+    start: (f64, usize),
+    f_points: &[Vec<f64>],
+    observers: &mut [&mut dyn ParticleObserver],
+) -> Result<ParticleSummary> {
+    let mut t = start.0;
     let mut steps = 0;
     let mut last = ParticleDiagnostics::default();
-    for &ts in times {
+    for &ts in &times[start.1.min(times.len())..] {
         steps += swarm.advance(&mut t, ts, dt)?;
         last = swarm.diagnostics(t, f_points);
         for o in observers.iter_mut() {

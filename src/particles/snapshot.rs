@@ -16,16 +16,22 @@ pub struct ParticleDiagnostics {
     pub cov: Vec<f64>,
     /// f_m at the evaluation points.
     pub f_values: Vec<f64>,
+    /// Steps taken (the noise streams' position) and the SGD batch
+    /// stream's word position: with θ, what continues the run exactly.
+    pub steps: u64,
+    pub batch_word: u128,
 }
 
 impl ParticleDiagnostics {
     /// The scalar diagnostics by their names in the files
     /// (`/particles/<name>`), with the fraction of neurons outside a grid.
-    pub fn series(&self, outside: f64) -> [(&'static str, f64); 3] {
+    pub fn series(&self, outside: f64) -> [(&'static str, f64); 5] {
         [
             ("time", self.time),
             ("risk", self.risk),
             ("outside", outside),
+            ("steps", self.steps as f64),
+            ("batch_word", self.batch_word as f64),
         ]
     }
 }
@@ -109,6 +115,8 @@ impl Swarm {
             mean,
             cov,
             f_values: self.f_values(f_points),
+            steps: self.steps(),
+            batch_word: self.batch_word(),
         }
     }
 }

@@ -185,6 +185,28 @@ impl Swarm {
         self.use_mirror = on;
     }
 
+    /// Steps taken (the position of the noise streams).
+    pub fn steps(&self) -> u64 {
+        self.steps
+    }
+
+    /// The word position of the SGD batch stream.
+    pub fn batch_word(&self) -> u128 {
+        self.batch_rng.get_word_pos()
+    }
+
+    /// Continue a run: its neurons, steps taken and batch stream position
+    /// (as a snapshot stored them).
+    ///
+    /// # Panics
+    /// If `theta` is not m × D.
+    pub fn restore(&mut self, theta: &[f64], steps: u64, batch_word: u128) {
+        assert_eq!(theta.len(), self.theta.len(), "θ of m × D values");
+        self.theta.copy_from_slice(theta);
+        self.steps = steps;
+        self.batch_rng.set_word_pos(batch_word);
+    }
+
     /// Number of neurons.
     pub fn m(&self) -> usize {
         self.m

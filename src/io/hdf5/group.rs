@@ -68,6 +68,8 @@ pub struct GroupWriter {
     /// The arrays' names and shapes (from the first snapshot).
     arrays: Vec<(String, Vec<u64>)>,
     snapshots: usize,
+    /// Folded already (a resumed run found the group finished).
+    finished: bool,
 }
 
 impl GroupWriter {
@@ -95,7 +97,35 @@ impl GroupWriter {
             group: group.to_string(),
             arrays: Vec::new(),
             snapshots: 0,
+            finished: false,
         })
+    }
+
+    /// Continue writing group `group` of the file at `path` after its first
+    /// `done` snapshots, with its arrays' names and shapes; a group already
+    /// folded (its arrays under `<group>/<name>`) is not folded again.
+    pub fn reopen(
+        path: &Path,
+        group: &str,
+        done: usize,
+        arrays: Vec<(String, Vec<u64>)>,
+    ) -> Result<Self> {
+        let file = File::open(path)?;
+        let finished = arrays
+            .first()
+            .is_some_and(|(name, _)| file.dataset(&format!("{group}/{name}")).is_ok());
+        Ok(GroupWriter {
+            path: path.to_path_buf(),
+            group: group.to_string(),
+            arrays,
+            snapshots: done,
+            finished,
+        })
+    }
+
+    /// Snapshots written.
+    pub fn snapshots(&self) -> usize {
+        self.snapshots
     }
 
     /// The file's path.
@@ -141,6 +171,9 @@ impl GroupWriter {
     /// Fold the snapshot arrays into `<group>/<name>` [T, …] and drop
     /// `<group>/snapshots`; `extra` may stage more edits in the same commit.
     pub fn finish(&mut self, extra: impl FnOnce(&File) -> Result<()>) -> Result<()> {
+        if self.finished {
+            return Ok(());
+        }
         let file = File::open_rw(&self.path)?;
         extra(&file)?;
         let root = file.root();
@@ -164,6 +197,64 @@ impl GroupWriter {
         file.close()?;
         Ok(())
     }
+}
+
+/// Cut the snapshots of group `group` back to its first `keep`, in one
+/// commit: each named rank-1 series to `keep` values, the arrays of later
+/// snapshots removed. (A run killed between the commits of its groups
+/// leaves one group a snapshot ahead of another.)
+pub fn truncate(
+    path: &Path,
+    group: &str,
+    series: &[&str],
+    arrays: &[&str],
+    keep: usize,
+) -> Result<()> {
+    let file = File::open_rw(path)?;
+    let root = file.root();
+    let mut changed = false;
+    for name in series {
+        let p = format!("{group}/{name}");
+        let Ok(ds) = file.dataset(&p) else { continue };
+        let values = ds.read_f64()?;
+        if values.len() > keep {
+            root.delete(&p)?;
+            create_series(&root, &p, &values[..keep])?;
+            changed = true;
+        }
+    }
+    for name in arrays {
+        let mut i = keep;
+        while file
+            .dataset(&format!("{group}/{}", snapshot_name(name, i)))
+            .is_ok()
+        {
+            root.delete(&format!("{group}/{}", snapshot_name(name, i)))?;
+            i += 1;
+            changed = true;
+        }
+    }
+    if changed {
+        file.commit()?;
+    }
+    file.close()?;
+    Ok(())
+}
+
+/// Cut the rank-1 series `group/<name>` (rows with a `group/time`) back to
+/// the rows whose time is at most `until`.
+pub fn truncate_rows(path: &Path, group: &str, names: &[&str], until: f64) -> Result<()> {
+    let file = File::open_rw(path)?;
+    let Ok(time) = file
+        .dataset(&format!("{group}/time"))
+        .and_then(|d| d.read_f64())
+    else {
+        file.close()?;
+        return Ok(());
+    };
+    let keep = time.iter().take_while(|t| **t <= until).count();
+    file.close()?;
+    truncate(path, group, names, &[], keep)
 }
 
 /// The name of snapshot i of array `name` in an unfinished group.

@@ -1,6 +1,9 @@
 //! **Results files**: the observers that hand the PDE's, the particles' and
 //! the comparison's snapshots to [`crate::io::hdf5`] as named arrays, and the
 //! convergence study's file. The layout (format `mfpde-1`) is in the README.
+//! [`resume`] reads an interrupted file back into the state of its run.
+
+pub mod resume;
 
 use crate::compare::{CompareObserver, CompareRow, DISTANCES};
 use crate::converge::Converged;
@@ -101,6 +104,34 @@ impl PdeOutput {
             owns_file: false,
         })
     }
+
+    /// Continue the `/pde` group of an interrupted file after its first
+    /// `done` snapshots (its history cut back to them by [`resume`]).
+    pub fn reopen(path: &Path, setup: &Setup, done: usize) -> Result<Self> {
+        let d = setup.grid.dim() as u64;
+        let arrays = vec![
+            ("density".to_string(), cells(&setup.grid)),
+            ("f_values".to_string(), vec![]),
+            ("mean".to_string(), vec![d]),
+            ("cov".to_string(), vec![d, d]),
+        ];
+        Ok(PdeOutput {
+            group: GroupWriter::reopen(path, "pde", done, arrays)?,
+            density_shape: cells(&setup.grid),
+            history: Vec::new(),
+            history_written: done > 0,
+            owns_file: false,
+        })
+    }
+
+    /// The names of `/pde`'s series (those a resumed file is cut back on).
+    pub fn series_names() -> Vec<&'static str> {
+        Diagnostics::default()
+            .series()
+            .iter()
+            .map(|s| s.0)
+            .collect()
+    }
 }
 
 /// Append buffered history rows to `/pde/history/*` in `file`'s session.
@@ -168,10 +199,24 @@ pub struct ParticleOutput {
     group: GroupWriter,
     grid: Grid,
     store: usize,
+    m: usize,
     owns_file: bool,
 }
 
+/// Where all of θ is kept at each snapshot when fewer positions are stored
+/// (two slots, alternating, so the previous snapshot's survives a run killed
+/// between the groups' commits).
+pub fn checkpoint_name(snapshot: usize) -> String {
+    format!("particles/checkpoint/theta_{}", snapshot % 2)
+}
+
 impl ParticleOutput {
+    /// Leave marking the file complete to the caller (it marks it after
+    /// the run, as for a resumed file).
+    pub fn keep_file_running(&mut self) {
+        self.owns_file = false;
+    }
+
     /// Create the file and its `/particles` group.
     pub fn create(path: &Path, setup: &Setup, opts: &ParticleOptions) -> Result<Self> {
         create(path, setup)?;
@@ -193,12 +238,48 @@ impl ParticleOutput {
             attrs.push(("batch", AttrValue::U64(batch as u64)));
         }
         let group = GroupWriter::add(path, "particles", &attrs, &FPoints::of(setup).arrays())?;
+        if opts.store < opts.m {
+            let file = File::open_rw(path)?;
+            file.root().create_group("particles/checkpoint")?;
+            file.commit()?;
+            file.close()?;
+        }
         Ok(ParticleOutput {
             group,
             grid: setup.grid.clone(),
             store: opts.store,
+            m: opts.m,
             owns_file: false,
         })
+    }
+
+    /// Continue the `/particles` group of an interrupted file after its
+    /// first `done` snapshots.
+    pub fn reopen(path: &Path, setup: &Setup, opts: &ParticleOptions, done: usize) -> Result<Self> {
+        let d = setup.grid.dim() as u64;
+        let arrays = vec![
+            ("positions".to_string(), vec![opts.store as u64, d]),
+            ("histogram".to_string(), cells(&setup.grid)),
+            ("f_values".to_string(), vec![]),
+            ("mean".to_string(), vec![]),
+            ("cov".to_string(), vec![d, d]),
+        ];
+        Ok(ParticleOutput {
+            group: GroupWriter::reopen(path, "particles", done, arrays)?,
+            grid: setup.grid.clone(),
+            store: opts.store,
+            m: opts.m,
+            owns_file: false,
+        })
+    }
+
+    /// The names of `/particles`' series.
+    pub fn series_names() -> Vec<&'static str> {
+        ParticleDiagnostics::default()
+            .series(0.0)
+            .iter()
+            .map(|s| s.0)
+            .collect()
     }
 }
 
@@ -207,6 +288,8 @@ impl ParticleObserver for ParticleOutput {
         let dim = d.mean.len();
         let (hist, outside) = histogram(&self.grid, theta, dim);
         let (pos, dd) = ([self.store as u64, dim as u64], [dim as u64, dim as u64]);
+        let (checkpoint, slot) = (self.store < self.m, checkpoint_name(self.group.snapshots()));
+        let full = [theta.len() as u64];
         self.group.snapshot(
             &d.series(outside),
             &[
@@ -228,12 +311,30 @@ impl ParticleObserver for ParticleOutput {
                     data: &d.cov,
                 },
             ],
-            |_| Ok(()),
+            |file| {
+                if checkpoint {
+                    // all of θ, replacing the slot's older copy in this commit
+                    let root = file.root();
+                    if file.dataset(&slot).is_ok() {
+                        root.delete(&slot)?;
+                    }
+                    root.create_dataset(&slot, |b| {
+                        b.with_f64_data(theta).with_shape(&full);
+                    })?;
+                }
+                Ok(())
+            },
         )
     }
 
     fn finish(&mut self) -> Result<()> {
-        self.group.finish(|_| Ok(()))?;
+        let checkpoint = self.store < self.m;
+        self.group.finish(|file| {
+            if checkpoint && file.group("particles/checkpoint").is_ok() {
+                file.root().delete("particles/checkpoint")?;
+            }
+            Ok(())
+        })?;
         if self.owns_file {
             hdf5::mark_complete(self.group.file_path())?;
         }
@@ -271,6 +372,32 @@ impl CompareOutput {
             }],
         )?;
         Ok(CompareOutput { group })
+    }
+
+    /// Continue the `/compare` group of an interrupted file after its first
+    /// `done` snapshots.
+    pub fn reopen(path: &Path, done: usize) -> Result<Self> {
+        let arrays = DISTANCES
+            .iter()
+            .filter(|d| d.per_axis)
+            .map(|d| (d.key.to_string(), vec![]))
+            .collect();
+        Ok(CompareOutput {
+            group: GroupWriter::reopen(path, "compare", done, arrays)?,
+        })
+    }
+
+    /// The names of `/compare`'s series and per-axis arrays.
+    pub fn names() -> (Vec<&'static str>, Vec<&'static str>) {
+        let mut series = vec!["time"];
+        series.extend(DISTANCES.iter().filter(|d| !d.per_axis).map(|d| d.key));
+        series.extend(["pde_risk", "particle_risk"]);
+        let arrays = DISTANCES
+            .iter()
+            .filter(|d| d.per_axis)
+            .map(|d| d.key)
+            .collect();
+        (series, arrays)
     }
 }
 
