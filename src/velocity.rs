@@ -171,7 +171,15 @@ impl Velocity {
 
     /// f_h at the nodes from ρ: first moments in a, then f_h(x_q) = Σ_w m1(w) σ(w·x̃_q).
     /// Also sets the residual weights ω_q r_q.
+    ///
+    /// # Panics
+    /// If `rho` is not of the grid's length.
     pub fn eval_f(&mut self, rho: &[f64]) {
+        assert_eq!(
+            rho.len(),
+            self.grid.len(),
+            "density length against the grid"
+        );
         let vol = self.grid.cell_volume();
         let nw = self.nw;
         match self.model.net.frozen_a {

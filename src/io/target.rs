@@ -24,6 +24,8 @@ pub struct Target {
     running: PathBuf,
     lock_path: PathBuf,
     lock: File,
+    /// Continuing an interrupted run: its file is never removed.
+    resumed: bool,
 }
 
 /// `dir/stem.<tag>.h5` beside `path` (`stem` without the `.h5`).
@@ -124,6 +126,7 @@ impl Target {
             running: sibling(path, "running"),
             lock_path,
             lock,
+            resumed: resume,
         };
         // from here an error drops the target, and with it the lock file
         if !resume && target.running.exists() {
@@ -164,8 +167,10 @@ impl Target {
     }
 
     /// The run failed with `err`: a stopped run (a guard) keeps its file as
-    /// `OUT.failed.h5`; any other failure removes it. The target is left as
-    /// it was. Returns the error naming the user's paths.
+    /// `OUT.failed.h5`; any other failure removes it, unless it is an
+    /// interrupted run being resumed (its snapshots stay, to resume again).
+    /// The target is left as it was. Returns the error naming the user's
+    /// paths.
     pub fn abandon(self, err: Error) -> Error {
         let err = err.renamed(&self.running, &self.path);
         let err = match &err {
@@ -180,6 +185,10 @@ impl Target {
                     Err(_) => err,
                 }
             }
+            _ if self.resumed => err.note(&format!(
+                "the interrupted run is still in {}",
+                self.running.display()
+            )),
             _ => {
                 let _ = std::fs::remove_file(&self.running);
                 err
