@@ -123,8 +123,11 @@ impl Report {
     /// two faces on each axis.
     fn dissipation(&mut self, rho: &[f64]) -> f64 {
         let grid = &self.grid;
+        self.vel.eval(rho);
         self.faces.clear();
-        self.faces.extend(self.vel.eval(rho).iter().cloned());
+        for k in 0..grid.dim() {
+            self.faces.push(self.vel.face_values(k));
+        }
         let faces = &self.faces;
         let vol = grid.cell_volume();
         let d = grid.dim();

@@ -16,16 +16,19 @@
 //! contraction is a contiguous loop. Frozen output weights (a ≡ a0) use the
 //! same code with the a-axis absent.
 
+use crate::grid::lines::par_line_blocks;
 use crate::grid::{Grid, MAX_DIM};
 use crate::model::{dot, Drift, MeanField};
 use crate::sum::fixed_sum;
 use rayon::prelude::*;
 
+thread_local! {
+    /// Per-thread face velocities of one line (the CFL rate's last axis).
+    static FACES: std::cell::RefCell<Vec<f64>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
 /// Block of w points one task contracts at a time.
 const BLOCK: usize = 256;
-/// Fewest face values one parallel task fills (smaller tasks cost more in
-/// scheduling than they save).
-const MIN_TASK: usize = 8192;
 
 /// Planned velocity evaluator with its tables and scratch.
 pub struct Velocity {
@@ -40,10 +43,8 @@ pub struct Velocity {
     centres: Vec<f64>,
     /// σ(w_c·x̃_q), node-major [q][w centre].
     sig: Vec<f64>,
-    /// Per w axis k: σ′(w_f·x̃_q) x̃_{q,k}, node-major [q][w face], and the
-    /// w-face sub-grid's size.
+    /// Per w axis k: σ′(w_f·x̃_q) x̃_{q,k}, node-major [q][w face].
     dsig: Vec<Vec<f64>>,
-    nwf: Vec<usize>,
     /// Scratch: first moments m1 (per w point), f_h and ω r at the nodes, g,
     /// and G_k per w axis.
     m1: Vec<f64>,
@@ -51,10 +52,128 @@ pub struct Velocity {
     wr: Vec<f64>,
     g: Vec<f64>,
     gk: Vec<Vec<f64>>,
-    /// Face velocities per grid axis (the cell layout with n_k + 1 on axis k).
-    faces: Vec<Vec<f64>>,
     /// Per-cell CFL rates Σ_k |V_k| / h_k (scratch of `max_rate`).
     rate: Vec<f64>,
+}
+
+/// V_k on the faces of one axis, computed when asked from g (the a axis) or
+/// G_k (w axis k) and the model's [`Drift`]: no array of face velocities is
+/// stored. The face layout is the cell layout with n_k + 1 on axis k; a
+/// line (o, j) runs along the axis, o over the axes before it, j after.
+#[derive(Clone, Copy)]
+pub struct AxisVelocity<'a> {
+    drift: Drift,
+    grid: &'a Grid,
+    axis: usize,
+    /// g (the a axis) or G_k (a w axis) on the w sub-grid's faces.
+    vec: &'a [f64],
+    is_a: bool,
+    frozen_a: Option<f64>,
+    /// Π of the cells of the w axes before `axis` (o = a index · ow + o_w).
+    ow: usize,
+    n: usize,
+    s: usize,
+}
+
+/// A source of face velocities on one axis, read by the advection sweeps:
+/// the face layout is the cell layout with n + 1 on the axis; a line (o, j)
+/// runs along the axis, o over the axes before it, j over those after.
+pub trait Faces: Sync {
+    /// V at face i (0..=n) of the lines (o, j0 .. j0 + out.len()).
+    fn row(&self, o: usize, i: usize, j0: usize, out: &mut [f64]);
+    /// V at faces 0..=n of the line (o, j), into `out[..n + 1]`.
+    fn line(&self, o: usize, j: usize, out: &mut [f64]);
+}
+
+/// Face velocities given as an array in the face layout of one axis (n
+/// cells on it, stride s): for tests and for schemes that hold V on faces.
+#[derive(Clone, Copy)]
+pub struct FaceArray<'a> {
+    /// The array, outer × (n + 1) × s.
+    pub values: &'a [f64],
+    /// Cells on the axis.
+    pub n: usize,
+    /// The axis's stride in the cell layout.
+    pub s: usize,
+}
+
+impl Faces for FaceArray<'_> {
+    #[inline(always)]
+    fn row(&self, o: usize, i: usize, j0: usize, out: &mut [f64]) {
+        let at = (o * (self.n + 1) + i) * self.s + j0;
+        out.copy_from_slice(&self.values[at..at + out.len()]);
+    }
+
+    #[inline]
+    fn line(&self, o: usize, j: usize, out: &mut [f64]) {
+        for (i, face) in out[..self.n + 1].iter_mut().enumerate() {
+            *face = self.values[(o * (self.n + 1) + i) * self.s + j];
+        }
+    }
+}
+
+impl Faces for AxisVelocity<'_> {
+    #[inline(always)]
+    fn row(&self, o: usize, i: usize, j0: usize, out: &mut [f64]) {
+        AxisVelocity::row(self, o, i, j0, out)
+    }
+
+    #[inline]
+    fn line(&self, o: usize, j: usize, out: &mut [f64]) {
+        AxisVelocity::line(self, o, j, out)
+    }
+}
+
+impl AxisVelocity<'_> {
+    /// V at face i (0..=n) of the lines (o, j0 .. j0 + out.len()).
+    #[inline(always)]
+    pub fn row(&self, o: usize, i: usize, j0: usize, out: &mut [f64]) {
+        let v = self.drift;
+        if self.is_a {
+            // V_a = −g(w) − λ a_face, j the w point
+            let a = self.grid.face(0, i);
+            let l = out.len();
+            for (face, g) in out.iter_mut().zip(&self.vec[j0..j0 + l]) {
+                *face = v.a(a, *g);
+            }
+        } else {
+            // V_{w_k} = −a G_k(w_face) − λ w_face
+            let a = self
+                .frozen_a
+                .unwrap_or_else(|| self.grid.centre(0, o / self.ow));
+            let w = self.grid.face(self.axis, i);
+            let base = ((o % self.ow) * (self.n + 1) + i) * self.s + j0;
+            let l = out.len();
+            for (face, g) in out.iter_mut().zip(&self.vec[base..base + l]) {
+                *face = v.w(a, *g, w);
+            }
+        }
+    }
+
+    /// V at faces 0..=n of the line (o, j), into `out[..n + 1]`.
+    #[inline]
+    pub fn line(&self, o: usize, j: usize, out: &mut [f64]) {
+        let out = &mut out[..self.n + 1];
+        if !self.is_a && self.s == 1 {
+            // contiguous in i on the last axis
+            let v = self.drift;
+            let a = self
+                .frozen_a
+                .unwrap_or_else(|| self.grid.centre(0, o / self.ow));
+            let base = (o % self.ow) * (self.n + 1) + j;
+            for (i, (face, g)) in out
+                .iter_mut()
+                .zip(&self.vec[base..base + self.n + 1])
+                .enumerate()
+            {
+                *face = v.w(a, *g, self.grid.face(self.axis, i));
+            }
+        } else {
+            for (i, face) in out.iter_mut().enumerate() {
+                self.row(o, i, j, std::slice::from_mut(face));
+            }
+        }
+    }
 }
 
 /// Shape of the w sub-grid with `extra` more points on w axis `k` (faces).
@@ -145,9 +264,6 @@ impl Velocity {
             nwf.push(pts.len());
             dsig.push(table(&pts, &xt, |w, x| act.dsigma(dot(w, x)) * x[k]));
         }
-        let faces = (0..grid.dim())
-            .map(|k| vec![0.0; grid.len() / grid.n[k] * (grid.n[k] + 1)])
-            .collect();
         let nw = centres.len();
         Velocity {
             model: model.clone(),
@@ -159,12 +275,10 @@ impl Velocity {
             sig,
             gk: nwf.iter().map(|&n| vec![0.0; n]).collect(),
             dsig,
-            nwf,
             m1: vec![0.0; nw],
             fh: vec![0.0; quad.len()],
             wr: vec![0.0; quad.len()],
             g: vec![0.0; nw],
-            faces,
             rate: vec![0.0; grid.len()],
         }
     }
@@ -262,56 +376,52 @@ impl Velocity {
         self.nw
     }
 
-    /// V[ρ] on every face; returns the face velocities per axis.
-    pub fn eval(&mut self, rho: &[f64]) -> &[Vec<f64>] {
+    /// V[ρ]: g at the w centres and G_k at the w faces of each axis, from
+    /// which [`Velocity::axis`] gives V on any face.
+    pub fn eval(&mut self, rho: &[f64]) {
         self.eval_g(rho);
         for k in 0..self.dsig.len() {
             contract(&self.dsig[k], &self.wr, &mut self.gk[k]);
         }
-        self.fill_faces();
-        &self.faces
     }
 
-    /// Face velocities from g and G_k.
-    fn fill_faces(&mut self) {
-        let v = self.drift;
+    /// V on the faces of `axis` from the last [`Velocity::eval`].
+    pub fn axis(&self, axis: usize) -> AxisVelocity<'_> {
         let grid = &self.grid;
-        let (wax, nw) = (self.wax, self.nw);
-        if self.model.net.frozen_a.is_none() {
-            // a-faces: V_a = −g(w) − λ a_face
-            let g = &self.g;
-            self.faces[0]
-                .par_chunks_mut(nw)
-                .with_min_len(MIN_TASK.div_ceil(nw))
-                .enumerate()
-                .for_each(|(ia, row)| {
-                    let a = grid.face(0, ia);
-                    row.iter_mut().zip(g).for_each(|(o, gw)| *o = v.a(a, *gw));
-                });
+        let is_a = axis < self.wax;
+        let ow = (self.wax..axis).map(|m| grid.n[m]).product();
+        AxisVelocity {
+            drift: self.drift,
+            grid,
+            axis,
+            vec: if is_a {
+                &self.g
+            } else {
+                &self.gk[axis - self.wax]
+            },
+            is_a,
+            frozen_a: self.model.net.frozen_a,
+            ow,
+            n: grid.n[axis],
+            s: grid.strides[axis],
         }
-        let a0 = self.model.net.frozen_a;
-        for k in 0..self.gk.len() {
-            let ax = wax + k;
-            let nwf = self.nwf[k];
-            let gk = &self.gk[k];
-            // inside one w-face sub-grid: [outer][n_ax + 1][inner]
-            let inner: usize = (ax + 1..grid.dim()).map(|j| grid.n[j]).product();
-            let nf = grid.n[ax] + 1;
-            self.faces[ax]
-                .par_chunks_mut(nwf)
-                .with_min_len(MIN_TASK.div_ceil(nwf))
-                .enumerate()
-                .for_each(|(ia, sub)| {
-                    let a = a0.unwrap_or_else(|| grid.centre(0, ia));
-                    for (r, (row, grow)) in sub.chunks_mut(inner).zip(gk.chunks(inner)).enumerate()
-                    {
-                        let w = grid.face(ax, r % nf);
-                        for (o, g) in row.iter_mut().zip(grow) {
-                            *o = v.w(a, *g, w);
-                        }
-                    }
-                });
+    }
+
+    /// V on every face of `axis` as an array (the face layout), from the
+    /// last [`Velocity::eval`]: for tests and reports, not the step.
+    pub fn face_values(&self, axis: usize) -> Vec<f64> {
+        let grid = &self.grid;
+        let (n, s) = (grid.n[axis], grid.strides[axis]);
+        let outer = grid.len() / (n * s);
+        let v = self.axis(axis);
+        let mut out = vec![0.0; outer * (n + 1) * s];
+        for o in 0..outer {
+            for i in 0..=n {
+                let at = (o * (n + 1) + i) * s;
+                v.row(o, i, 0, &mut out[at..at + s]);
+            }
         }
+        out
     }
 
     /// f_h at the nodes (after [`Velocity::eval_f`] or [`Velocity::eval`]).
@@ -339,27 +449,45 @@ impl Velocity {
     }
 
     /// The largest Σ_k |V_k| / h_k over cells (both faces of each cell), for
-    /// the CFL condition, from the last face velocities.
+    /// the CFL condition, from the last [`Velocity::eval`] (V computed on the
+    /// way, line block by line block as the sweeps do).
     pub fn max_rate(&mut self) -> f64 {
-        let grid = &self.grid;
-        let rate = &mut self.rate;
+        let mut rate = std::mem::take(&mut self.rate);
         rate.par_iter_mut().for_each(|r| *r = 0.0);
-        for (k, faces) in self.faces.iter().enumerate() {
-            let (n, s, inv_h) = (grid.n[k], grid.strides[k], 1.0 / grid.h[k]);
-            // rows of s cells: row (o, i) sees face rows (o, i) and (o, i + 1)
-            rate.par_chunks_mut(s)
-                .with_min_len(64usize.div_ceil(s))
-                .enumerate()
-                .for_each(|(row, out)| {
-                    let (o, i) = (row / n, row % n);
-                    let lo = (o * (n + 1) + i) * s;
-                    let (below, above) = (&faces[lo..lo + s], &faces[lo + s..lo + 2 * s]);
-                    for ((r, b), a) in out.iter_mut().zip(below).zip(above) {
+        let grid = &self.grid;
+        for k in 0..grid.dim() {
+            let inv_h = 1.0 / grid.h[k];
+            let v = self.axis(k);
+            par_line_blocks(grid, k, 64, &mut rate, |out| {
+                let (n, lines) = (out.len(), out.lines());
+                let (o, j0) = out.origin();
+                if lines == 1 && grid.strides[k] == 1 {
+                    // the last axis: a line's n + 1 faces at once
+                    FACES.with(|cell| {
+                        let f = &mut *cell.borrow_mut();
+                        f.resize(n + 1, 0.0);
+                        v.line(o, 0, f);
+                        for (i, r) in out.line_mut().iter_mut().enumerate() {
+                            *r += f[i].abs().max(f[i + 1].abs()) * inv_h;
+                        }
+                    });
+                    return;
+                }
+                let (mut below, mut above) = ([0.0; 64], [0.0; 64]);
+                v.row(o, 0, j0, &mut above[..lines]);
+                for i in 0..n {
+                    below[..lines].copy_from_slice(&above[..lines]);
+                    v.row(o, i + 1, j0, &mut above[..lines]);
+                    let row = out.row_mut(i);
+                    for ((r, b), a) in row.iter_mut().zip(&below).zip(&above) {
                         *r += b.abs().max(a.abs()) * inv_h;
                     }
-                });
+                }
+            });
         }
-        rate.par_iter().cloned().reduce(|| 0.0, f64::max)
+        let top = rate.par_iter().cloned().reduce(|| 0.0, f64::max);
+        self.rate = rate;
+        top
     }
 }
 
@@ -399,7 +527,8 @@ mod tests {
                 .map(|i| 0.1 + ((i * 37) % 23) as f64 / 23.0)
                 .collect();
             let mut vel = Velocity::new(&m, &grid);
-            let faces = vel.eval(&rho).to_vec();
+            vel.eval(&rho);
+            let faces: Vec<Vec<f64>> = (0..d).map(|k| vel.face_values(k)).collect();
             let wax = usize::from(frozen.is_none());
             let xt = |q: usize| [m.quad.node(q)[0], 1.0];
             let sig = |w: &[f64], q: usize| m.net.activation.sigma(w[0] * xt(q)[0] + w[1]);

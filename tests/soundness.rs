@@ -47,7 +47,7 @@ fn wrong_lengths_panic_with_a_message() {
         assert!(m.contains("length"), "sg: {m}");
         let adv = mfpde::scheme::Advection::new(&s.grid, mfpde::scheme::FluxKind::Upwind);
         let faces = vec![vec![0.0; 17 * 12], vec![0.0; 16 * 13]];
-        let m = panic_message(|| adv.rhs(rho, &faces, &mut vec![0.0; s.grid.len()]));
+        let m = panic_message(|| adv.rhs_faces(rho, &faces, &mut vec![0.0; s.grid.len()]));
         assert!(!m.is_empty(), "rhs: {m}");
     }
     let o = s.particles.unwrap();

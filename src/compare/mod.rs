@@ -233,7 +233,7 @@ pub fn compare(ctx: &Context, a: &Side, b: &Side, time: f64) -> CompareRow {
 }
 
 /// Receives the distances of each snapshot.
-pub trait CompareObserver {
+pub trait CompareObserver: Send {
     /// At each snapshot.
     fn row(&mut self, row: &CompareRow) -> Result<()>;
     /// When the run has reached its last snapshot.

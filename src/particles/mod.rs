@@ -39,7 +39,7 @@ pub use swarm::{folded_pairs, Swarm, NOISE_BLOCK};
 use crate::error::Result;
 
 /// Receives particle snapshots.
-pub trait ParticleObserver {
+pub trait ParticleObserver: Send {
     /// At each snapshot time, with the diagnostics and all positions (m × D).
     fn snapshot(&mut self, diag: &ParticleDiagnostics, theta: &[f64]) -> Result<()>;
     /// When the run has reached its last snapshot.

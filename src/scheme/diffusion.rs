@@ -11,9 +11,9 @@
 //!   (θ = 1, positive at any step) or Crank–Nicolson (θ = ½, second order in
 //!   time but negative values for Δt D / h² > 1).
 
-use super::lines::LineSweeper;
 use super::SubStep;
 use crate::error::{Error, Result};
+use crate::grid::lines::LineSweeper;
 use crate::grid::Grid;
 use rustdct::{DctPlanner, TransformType2And3};
 use std::sync::Arc;

@@ -14,12 +14,11 @@
 //! Each sub-step reports the largest Δt it takes ([`SubStep::stable_dt`]);
 //! the [`Stepper`] offers the smallest, capped by `dt_max`. It is planned
 //! once and allocates nothing per step. The one `unsafe` of the sweeps is in
-//! [`lines`].
+//! [`crate::grid::lines`].
 
 pub mod advection;
 pub mod diffusion;
 pub mod flux;
-pub mod lines;
 pub mod sg;
 pub mod upwind;
 

@@ -26,9 +26,9 @@
 //! Fixed points are exactly the discrete self-consistent Gibbs states, for
 //! any Δt. The step is first order in Δt and second order in h.
 
-use super::lines::{LineIndex, LineSweeper};
 use super::SubStep;
 use crate::diagnostics::{self, Sums};
+use crate::grid::lines::{LineIndex, LineSweeper};
 use crate::grid::Grid;
 use crate::model::MeanField;
 use crate::velocity::Velocity;

@@ -2,6 +2,8 @@
 //! axis k, row-major (the last axis varies fastest). Geometry only: a density
 //! is a grid plus a vector of cell averages.
 
+pub mod lines;
+
 use ndarray::{ArrayViewD, IxDyn};
 
 /// Largest phase-space dimension D of a grid.

@@ -14,7 +14,7 @@
 //! [`LineBlock`] checks its cell and line against the block, so a safe
 //! caller cannot touch memory outside its own block.
 
-use crate::grid::Grid;
+use super::Grid;
 use rayon::prelude::*;
 use std::marker::PhantomData;
 use std::sync::Mutex;
@@ -121,6 +121,70 @@ impl LineBlock<'_> {
         let at = self.check(i, l);
         // SAFETY: as in `set`.
         unsafe { *self.ptr.add(at) += v }
+    }
+
+    /// The block's outer index o and first line j0.
+    #[inline(always)]
+    pub fn origin(&self) -> (usize, usize) {
+        (self.o, self.j0)
+    }
+
+    /// Rows i − 1 and i of the block (their cells on all its lines) as two
+    /// mutable slices: a row's cells are contiguous, rows do not overlap.
+    ///
+    /// # Panics
+    /// If i is 0 or not a cell of the lines.
+    #[inline(always)]
+    pub fn rows_mut(&mut self, i: usize) -> (&mut [f64], &mut [f64]) {
+        assert!(
+            i >= 1 && i < self.n,
+            "rows {} and {i} of lines of {} cells",
+            i.wrapping_sub(1),
+            self.n
+        );
+        let (lo, hi) = (self.index(i - 1, 0), self.index(i, 0));
+        debug_assert!(hi + self.lines <= self.array_len && self.lines <= self.s);
+        // SAFETY: both rows are inside this block (checked), each of
+        // `lines` ≤ s contiguous cells, at least s apart: disjoint, and no
+        // other task touches them; `&mut self` keeps them exclusive.
+        unsafe {
+            (
+                std::slice::from_raw_parts_mut(self.ptr.add(lo), self.lines),
+                std::slice::from_raw_parts_mut(self.ptr.add(hi), self.lines),
+            )
+        }
+    }
+
+    /// Row i of the block (its cells on all its lines, contiguous).
+    ///
+    /// # Panics
+    /// If i is not a cell of the lines.
+    #[inline(always)]
+    pub fn row_mut(&mut self, i: usize) -> &mut [f64] {
+        assert!(i < self.n, "row {i} of lines of {} cells", self.n);
+        let at = self.index(i, 0);
+        debug_assert!(at + self.lines <= self.array_len && self.lines <= self.s);
+        // SAFETY: `lines` ≤ s contiguous cells of this block, inside the
+        // array, owned by this task; `&mut self` keeps the slice exclusive.
+        unsafe { std::slice::from_raw_parts_mut(self.ptr.add(at), self.lines) }
+    }
+
+    /// The whole line of a block of one line along the last axis (stride 1:
+    /// its n cells are contiguous).
+    ///
+    /// # Panics
+    /// If the stride is not 1.
+    #[inline(always)]
+    pub fn line_mut(&mut self) -> &mut [f64] {
+        assert!(
+            self.s == 1 && self.lines == 1,
+            "a contiguous line needs stride 1"
+        );
+        let at = self.index(0, 0);
+        debug_assert!(at + self.n <= self.array_len);
+        // SAFETY: the n cells of this block's one line (stride 1), inside
+        // the array (its length was checked), owned by this task alone.
+        unsafe { std::slice::from_raw_parts_mut(self.ptr.add(at), self.n) }
     }
 
     /// Copy line l into `out[..n]`.
@@ -302,6 +366,26 @@ mod tests {
     fn a_short_array_is_refused() {
         let g = Grid::new(vec![0.0; 2], vec![1.0; 2], vec![4, 4], vec![]);
         par_line_blocks(&g, 0, 4, &mut [0.0; 15], |_| {});
+    }
+
+    #[test]
+    fn rows_and_lines_are_the_cells_they_name() {
+        let g = Grid::new(vec![0.0; 2], vec![1.0; 2], vec![5, 6], vec![]);
+        let mut data: Vec<f64> = (0..30).map(|i| i as f64).collect();
+        par_line_blocks(&g, 0, 4, &mut data, |b| {
+            let (o, j0) = b.origin();
+            assert_eq!(o, 0);
+            let l = b.lines();
+            let (lo, hi) = b.rows_mut(2);
+            assert_eq!(lo[0], (6 + j0) as f64);
+            assert_eq!(hi.len(), l);
+            hi[0] += 100.0;
+        });
+        assert_eq!(data[12], 112.0);
+        par_line_blocks(&g, 1, 4, &mut data, |b| {
+            let (o, _) = b.origin();
+            assert_eq!(b.line_mut()[0], if o == 2 { 112.0 } else { (6 * o) as f64 });
+        });
     }
 
     #[test]
