@@ -1,9 +1,13 @@
 //! The PDE step and its parts, at 256², 512², 1024² (the quickstart), 96³
 //! (bias3d) and 40⁴ (teacher4d): the velocity (g and ∇g from ρ), one
-//! advection stage (the velocity and −div(ρV) on every axis), one diffusion
-//! (the exact DCT heat flow), and the whole controller step (the CFL Δt and
-//! a Strang step). Each runs on a thread of rayon's pool, as the controller
-//! does. Throughput is in cells: criterion reports cell updates/s.
+//! advection stage (the velocity and −div(ρV) on every axis), the CFL Δt,
+//! one advection sub-step, one half diffusion (the exact heat flow at the
+//! half step the CFL rule gives, by kernel and by DCT), and the whole
+//! controller step (the CFL Δt and a Strang step, its trailing half
+//! diffusion deferred to the next step as the controller does; and with
+//! both half diffusions). The iterations run on a
+//! thread of rayon's pool, as the controller's time loop does. Throughput is
+//! in cells: criterion reports cell updates/s.
 //!
 //!     cargo bench --bench pde_step [-- FILTER]
 //!     RAYON_NUM_THREADS=1 cargo bench --bench pde_step
@@ -11,13 +15,13 @@
 //! `PDE_SIZES=256` (a comma list of labels: 256, 512, 1024, 96^3, 40^4)
 //! restricts the sizes.
 
-use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use criterion::{criterion_group, criterion_main, Bencher, Criterion, Throughput};
 use mfpde::problem::LoadedProblem;
-use mfpde::scheme::{make_diffusion, Advection, DiffusionKind};
+use mfpde::scheme::{Advection, SpectralDiffusion, SubStep};
 use mfpde::setup::Setup;
 use mfpde::solve::make_stepper;
 use std::path::Path;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 fn setup(file: &str, cells: &str) -> Setup {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -30,6 +34,20 @@ fn setup(file: &str, cells: &str) -> Setup {
 /// Run `f` on a thread of rayon's pool.
 fn in_pool<R: Send>(f: impl FnOnce() -> R + Send) -> R {
     rayon::scope(|_| f())
+}
+
+/// Time `f`, the iterations run on a thread of rayon's pool as the
+/// controller's time loop does (no wake-up of the pool per iteration).
+fn pooled(b: &mut Bencher<'_>, mut f: impl FnMut() + Send) {
+    b.iter_custom(|iters| {
+        in_pool(|| {
+            let t = Instant::now();
+            for _ in 0..iters {
+                f();
+            }
+            t.elapsed()
+        })
+    });
 }
 
 fn bench_steps(c: &mut Criterion) {
@@ -65,36 +83,52 @@ fn bench_steps(c: &mut Criterion) {
         });
         let mut du = vec![0.0; s.grid.len()];
         let adv = Advection::new(&s.grid, s.scheme.flux);
-        group.bench_function("velocity", |b| {
-            b.iter(|| in_pool(|| stepper.velocity().eval(&rho)))
-        });
+        // the Strang step's half diffusion at the step the CFL rule takes
+        let half_dt = 0.5 * in_pool(|| stepper.stable_dt(&rho));
+        group.bench_function("velocity", |b| pooled(b, || stepper.velocity().eval(&rho)));
         group.bench_function("advection stage", |b| {
-            b.iter(|| {
-                in_pool(|| {
-                    let vel = stepper.velocity();
-                    vel.eval(&rho);
-                    adv.rhs(&rho, vel, &mut du);
-                })
+            pooled(b, || {
+                let vel = stepper.velocity();
+                vel.eval(&rho);
+                adv.rhs(&rho, vel, &mut du);
             })
         });
-        group.bench_function("cfl dt", |b| b.iter(|| in_pool(|| stepper.stable_dt(&rho))));
+        group.bench_function("cfl dt", |b| {
+            pooled(b, || {
+                std::hint::black_box(stepper.stable_dt(&rho));
+            })
+        });
         let mut r1 = rho.clone();
         group.bench_function("advection sub-step", |b| {
-            b.iter(|| in_pool(|| stepper.advect(&mut r1, 1e-4)))
+            pooled(b, || stepper.advect(&mut r1, 1e-4))
         });
-        let mut diff = make_diffusion(DiffusionKind::Spectral, &s.grid, 0.5 * s.model.noise);
+        let d = 0.5 * s.model.noise;
+        let mut diff = SpectralDiffusion::new(&s.grid, d);
         let mut r2 = rho.clone();
-        group.bench_function("diffusion", |b| {
-            b.iter(|| in_pool(|| diff.advance(&mut r2, 1e-3)))
+        group.bench_function("half diffusion (kernel)", |b| {
+            pooled(b, || diff.advance(&mut r2, half_dt))
         });
-        group.bench_function("step", |b| {
-            b.iter(|| {
-                in_pool(|| {
-                    let dt = stepper.stable_dt(&rho);
-                    stepper.step(&mut rho, dt);
-                })
+        diff.set_kernel_limit(0);
+        group.bench_function("half diffusion (DCT)", |b| {
+            pooled(b, || diff.advance(&mut r2, half_dt))
+        });
+        group.bench_function("step, both half diffusions", |b| {
+            pooled(b, || {
+                let dt = stepper.stable_dt(&rho);
+                stepper.step(&mut rho, dt);
             })
         });
+        // the controller's step: the trailing half diffusion merged into
+        // the next step's leading half (where the scheme allows it)
+        stepper.defer_diffusion(true);
+        group.bench_function("step", |b| {
+            pooled(b, || {
+                let dt = stepper.stable_dt(&rho);
+                stepper.step(&mut rho, dt);
+            })
+        });
+        stepper.flush(&mut rho);
+        stepper.defer_diffusion(false);
         group.finish();
     }
 }

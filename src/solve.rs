@@ -40,7 +40,12 @@ pub trait Observer: Send {
     fn history(&mut self, _rec: &HistoryRecord) -> Result<()> {
         Ok(())
     }
-    /// After every step, with the new time and density.
+    /// After every step, with the new time and the density as the scheme
+    /// holds it: with Strang splitting of the exact diffusion the step's
+    /// trailing half diffusion is deferred to the next step (merged with
+    /// its leading half; see [`Stepper::defer_diffusion`]) and applied at
+    /// snapshots, so this is the density before it (mass and positivity
+    /// hold for it as for the complete one).
     fn step(&mut self, _t: f64, _dt: f64, _rho: &[f64]) -> Result<()> {
         Ok(())
     }
@@ -145,7 +150,10 @@ pub fn solve_from(
     // the time loop runs on a thread of rayon's pool: each parallel loop of
     // a step then starts on it, instead of being handed to the pool and
     // waited for (a wake-up and a sleep per loop, 15 % of a 256² step)
-    rayon::scope(|_| time_loop(setup, stepper, state, observers))
+    let out = rayon::scope(|_| time_loop(setup, stepper, state, observers));
+    // a run stopped early leaves its held density behind: owe nothing
+    stepper.forget_owed();
+    out
 }
 
 fn time_loop(
@@ -167,7 +175,22 @@ fn time_loop(
     let mut max_boundary: f64 = 0.0;
     let floor = DT_FLOOR * setup.t_end;
     let allow_negative = setup.scheme.diffusion == crate::scheme::DiffusionKind::CrankNicolson;
-    let history = |stepper: &mut Stepper, rho: &[f64], t: f64, dt: f64| {
+    // each step's trailing half diffusion merged into the next step's
+    // leading half; a history row looks at a diffused copy (so the run does
+    // not depend on history_every), a snapshot settles the debt
+    let mut settled = if stepper.defer_diffusion(true) {
+        vec![0.0; rho.len()]
+    } else {
+        Vec::new()
+    };
+    let mut history = |stepper: &mut Stepper, rho: &[f64], t: f64, dt: f64| {
+        let rho = if stepper.owed() > 0.0 {
+            settled.copy_from_slice(rho);
+            stepper.apply_owed(&mut settled);
+            &settled[..]
+        } else {
+            rho
+        };
         let (risk, _, free_energy) = diagnostics::energies(grid, stepper.velocity(), rho);
         HistoryRecord {
             time: t,
@@ -227,6 +250,7 @@ fn time_loop(
                 }
             }
         }
+        stepper.flush(&mut rho);
         last = diagnostics::compute(t, grid, stepper.velocity(), &rho, &setup.f_points);
         last.steps = steps;
         if last.boundary_mass > BOUNDARY_WARNING && max_boundary <= BOUNDARY_WARNING {
@@ -249,6 +273,7 @@ fn time_loop(
             o.snapshot(&last, &rho)?;
         }
     }
+    stepper.flush(&mut rho);
     for o in observers.iter_mut() {
         o.finish()?;
     }

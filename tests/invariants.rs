@@ -204,3 +204,124 @@ fn a_pde_run_gives_the_same_bits_on_one_or_two_threads() {
         assert_eq!(on(1), on(2), "{name}");
     }
 }
+
+#[test]
+fn every_simd_variant_gives_the_same_bits() {
+    // no FMA and no reassociation in any loop: baseline, AVX2 and AVX-512
+    // compute the same PDE run to the bit (2-D and 3-D, every flux)
+    use mfpde::simd::Simd;
+    use mfpde::solve::{make_stepper, solve_from, RunState};
+    for (name, sets) in [
+        ("quickstart", vec!["grid.cells=[40,36]"]),
+        (
+            "quickstart",
+            vec![
+                "grid.cells=[40,36]",
+                "solver.limiter=\"mc\"",
+                "model.weight_decay=0.1",
+            ],
+        ),
+        (
+            "bias3d",
+            vec!["grid.cells=[12,10,14]", "solver.limiter=\"minmod\""],
+        ),
+        (
+            "frozen_relu",
+            vec!["grid.cells=[24,20]", "solver.flux=\"upwind\""],
+        ),
+    ] {
+        let mut sets = sets.clone();
+        sets.extend(["dynamics.t_end=0.3", "dynamics.snapshots=3"]);
+        let s = grid_setup(name, &sets);
+        let bits = |simd: Simd| {
+            let mut stepper = make_stepper(&s);
+            stepper.set_simd(simd);
+            let mut rec = Recorder::default();
+            let out = solve_from(&s, &mut stepper, RunState::start(s.rho0()), &mut [&mut rec])
+                .expect("run succeeds");
+            let mut bits: Vec<u64> = out.rho.iter().map(|v| v.to_bits()).collect();
+            bits.extend(rec.history.iter().map(|h| h.risk.to_bits()));
+            bits
+        };
+        let base = bits(Simd::Baseline);
+        for simd in Simd::all_available() {
+            assert!(
+                bits(simd) == base,
+                "{name} {sets:?}: {} differs",
+                simd.name()
+            );
+        }
+    }
+}
+
+#[test]
+fn a_deferred_half_diffusion_changes_nothing_but_round_off() {
+    // N Strang steps with each trailing half diffusion merged into the next
+    // step's leading half, then settled, against N complete steps of the
+    // same Δt: D(s)D(t) = D(s + t), so the densities agree to round-off
+    // (each step's operators are contractions in the max norm; N steps
+    // accumulate at most N·few ulps). The CFL Δt from the held density and
+    // the owed flow's moments equals the Δt of the settled density.
+    for (name, cells) in [
+        ("quickstart", "grid.cells=[64,48]"),
+        ("bias3d", "grid.cells=[16,12,20]"),
+    ] {
+        let s = grid_setup(name, &[cells]);
+        let mut plain = mfpde::solve::make_stepper(&s);
+        let mut merged = mfpde::solve::make_stepper(&s);
+        assert!(merged.defer_diffusion(true), "{name}: deferral applies");
+        let (mut a, mut b) = (s.rho0(), s.rho0());
+        let n = 20;
+        let top = a.iter().cloned().fold(0.0, f64::max);
+        for step in 0..n {
+            let dt = plain.stable_dt(&a);
+            let dt_held = merged.stable_dt(&b);
+            assert!(
+                (dt - dt_held).abs() <= 1e-13 * dt,
+                "{name} step {step}: Δt {dt} vs {dt_held}"
+            );
+            plain.step(&mut a, dt);
+            merged.step(&mut b, dt);
+            assert_eq!(merged.owed(), 0.5 * dt);
+        }
+        merged.flush(&mut b);
+        assert_eq!(merged.owed(), 0.0);
+        let gap = a
+            .iter()
+            .zip(&b)
+            .map(|(x, y)| (x - y).abs())
+            .fold(0.0, f64::max);
+        assert!(
+            gap <= 8.0 * n as f64 * f64::EPSILON * top,
+            "{name}: {gap:e} after {n} steps"
+        );
+        assert!(
+            gap > 0.0,
+            "{name}: the merged steps are a different computation"
+        );
+    }
+}
+
+#[test]
+fn history_rows_do_not_change_the_run() {
+    // a history row looks at a settled copy; the held density and so every
+    // snapshot are the same bits whatever solver.history_every is
+    let snap = |every: &str| {
+        let s = grid_setup(
+            "quickstart",
+            &[
+                "grid.cells=[48,40]",
+                "dynamics.t_end=0.5",
+                "dynamics.snapshots=3",
+                every,
+            ],
+        );
+        let rec = run(&s);
+        rec.densities
+            .iter()
+            .flatten()
+            .map(|v| v.to_bits())
+            .collect::<Vec<_>>()
+    };
+    assert!(snap("solver.history_every=1") == snap("solver.history_every=7"));
+}

@@ -155,6 +155,21 @@ impl LineBlock<'_> {
         }
     }
 
+    /// Row i of the block, read-only (its cells on all its lines,
+    /// contiguous).
+    ///
+    /// # Panics
+    /// If i is not a cell of the lines.
+    #[inline(always)]
+    pub fn row(&self, i: usize) -> &[f64] {
+        assert!(i < self.n, "row {i} of lines of {} cells", self.n);
+        let at = self.index(i, 0);
+        debug_assert!(at + self.lines <= self.array_len && self.lines <= self.s);
+        // SAFETY: `lines` ≤ s contiguous cells of this block, inside the
+        // array, owned by this task; `&self` allows no write meanwhile.
+        unsafe { std::slice::from_raw_parts(self.ptr.add(at), self.lines) }
+    }
+
     /// Row i of the block (its cells on all its lines, contiguous).
     ///
     /// # Panics

@@ -43,6 +43,18 @@ impl Grid {
         }
     }
 
+    /// The grid of some of the axes (same bounds, cells and names).
+    pub fn sub(&self, axes: std::ops::Range<usize>) -> Grid {
+        Grid::new(
+            self.lo[axes.clone()].to_vec(),
+            self.hi[axes.clone()].to_vec(),
+            self.n[axes.clone()].to_vec(),
+            self.names
+                .get(axes)
+                .map_or_else(Vec::new, <[String]>::to_vec),
+        )
+    }
+
     /// D.
     pub fn dim(&self) -> usize {
         self.n.len()

@@ -18,6 +18,7 @@
 use crate::grid::MAX_DIM;
 use crate::model::activation::{self, Activation};
 use crate::model::Drift;
+pub use crate::simd::Simd;
 use rand::RngExt;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::StandardNormal;
@@ -32,55 +33,6 @@ const MAX_BLOCK: usize = 64;
 /// Independent partial sums per reduction over nodes (one vector register
 /// of AVX-512, two of AVX2); node q goes to lane q mod LANES.
 pub const LANES: usize = 8;
-
-/// The instruction sets the passes are compiled for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Simd {
-    /// x86-64 baseline (SSE2), or any other architecture.
-    Baseline,
-    /// x86-64 with AVX2 (4 doubles per vector).
-    Avx2,
-    /// x86-64 with AVX-512F (8 doubles per vector).
-    Avx512,
-}
-
-impl Simd {
-    /// The widest variant this CPU runs.
-    pub fn detect() -> Self {
-        #[cfg(target_arch = "x86_64")]
-        {
-            if std::arch::is_x86_feature_detected!("avx512f") {
-                return Simd::Avx512;
-            }
-            if std::arch::is_x86_feature_detected!("avx2") {
-                return Simd::Avx2;
-            }
-        }
-        Simd::Baseline
-    }
-
-    /// Whether this CPU runs the variant.
-    pub fn available(self) -> bool {
-        match self {
-            Simd::Baseline => true,
-            #[cfg(target_arch = "x86_64")]
-            Simd::Avx2 => std::arch::is_x86_feature_detected!("avx2"),
-            #[cfg(target_arch = "x86_64")]
-            Simd::Avx512 => std::arch::is_x86_feature_detected!("avx512f"),
-            #[cfg(not(target_arch = "x86_64"))]
-            _ => false,
-        }
-    }
-
-    /// Its name (for `mfpde check` and the benchmarks).
-    pub fn name(self) -> &'static str {
-        match self {
-            Simd::Baseline => "baseline",
-            Simd::Avx2 => "avx2",
-            Simd::Avx512 => "avx512",
-        }
-    }
-}
 
 /// The nodes of a step, coordinate-major: x̃_{q,c} at `xs[c * k + q]`.
 #[derive(Debug, Clone, Copy)]

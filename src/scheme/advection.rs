@@ -2,131 +2,272 @@
 //! ([`super::flux`]) on every interior face, dimension by dimension
 //! (unsplit: the flux differences of all axes are summed), and the SSP-RK2
 //! (Heun) sub-step with V recomputed at each stage.
+//!
+//! The sweeps are laid out for the machine: every axis but the last is
+//! swept in blocks of up to 64 neighbouring lines, a face at a time, so each
+//! operation is a loop over contiguous memory; the last axis line by line.
+//! Each cell's slope is computed once, every face's flux branch-free (both
+//! reconstructions, the upwind one selected), V on a face from g or G_k when
+//! the sweep reaches it. The last axis's sweep finishes the stage: it writes
+//! the stage value (ρ + Δt A(ρ), or the Heun average) instead of A(ρ), so a
+//! stage is one pass per axis. Every loop runs in the CPU's widest
+//! [`Simd`] variant, with the same bits in all of them.
 
 use super::flux::{FaceFlux, FluxFn, FluxKind};
 use super::SubStep;
 use crate::grid::lines::par_line_blocks;
 use crate::grid::Grid;
 use crate::model::MeanField;
+use crate::scratch::Scratch;
+use crate::simd::Simd;
 use crate::velocity::{FaceArray, Faces, Velocity};
 use rayon::prelude::*;
 
 /// Lines along an axis are processed in blocks of this many neighbours.
 const LINE_BLOCK: usize = 64;
 
-thread_local! {
-    /// Per-thread face velocities and fluxes of one line (last axis).
-    static LINE: std::cell::RefCell<(Vec<f64>, Vec<f64>)> = const {
-        std::cell::RefCell::new((Vec::new(), Vec::new()))
-    };
+/// Lines of the last axis (n cells each) one task sweeps: about 4096 cells,
+/// so a task's set-up is paid on enough work.
+pub fn lines_per_task(n: usize) -> usize {
+    (4096 / n.max(1)).max(1)
 }
 
-/// The advection operator A(ρ) = −div(ρ V) on a fixed grid.
-#[derive(Debug, Clone)]
-pub struct Advection {
-    grid: Grid,
-    flux: FluxKind,
+/// Per-thread buffers of one line of the last axis: face velocities and
+/// fluxes (n + 1), slopes and the rate (n).
+struct LineBuffers {
+    v: Vec<f64>,
+    f: Vec<f64>,
+    slope: Vec<f64>,
+    rate: Vec<f64>,
 }
 
-/// One axis's flux differences, generic over the flux.
-struct Sweep<'a, V: Faces> {
-    grid: &'a Grid,
-    axis: usize,
-    rho: &'a [f64],
-    vel: V,
-    du: &'a mut [f64],
-}
-
-impl<V: Faces> FluxFn<()> for Sweep<'_, V> {
-    fn call<F: FaceFlux>(self, flux: F) {
-        if self.grid.strides[self.axis] == 1 {
-            self.contiguous(flux)
-        } else {
-            self.strided(flux)
+impl LineBuffers {
+    fn new(n: usize) -> Self {
+        LineBuffers {
+            v: vec![0.0; n + 1],
+            f: vec![0.0; n + 1],
+            slope: vec![0.0; n],
+            rate: vec![0.0; n],
         }
     }
 }
 
-impl<V: Faces> Sweep<'_, V> {
-    /// An axis with stride > 1: blocks of up to 64 neighbouring lines, face
-    /// after face, each face's work a loop over the block's lines
-    /// (contiguous in memory, branch-free: it vectorises).
-    fn strided<F: FaceFlux>(self, flux: F) {
-        let Sweep {
+/// The advection operator A(ρ) = −div(ρ V) on a fixed grid.
+#[derive(Debug)]
+pub struct Advection {
+    grid: Grid,
+    flux: FluxKind,
+    simd: Simd,
+    /// Per-thread buffers of one line of the last axis.
+    lines: Scratch<LineBuffers>,
+}
+
+/// Where the last axis's sweep finds the other axes' flux differences.
+#[derive(Clone, Copy)]
+enum Partial<'a> {
+    /// None (a 1-D grid).
+    Zero,
+    /// In this array.
+    In(&'a [f64]),
+    /// In the output array itself.
+    Out,
+}
+
+/// One axis before the last: its flux differences into `du` (written when
+/// `first`, else added), generic over the flux.
+struct Strided<'a, V: Faces> {
+    grid: &'a Grid,
+    axis: usize,
+    first: bool,
+    src: &'a [f64],
+    vel: V,
+    du: &'a mut [f64],
+    simd: Simd,
+}
+
+/// The last axis: its flux differences added to the partial sum of the
+/// others, and `out[c] ← stage(out[c], src[c], A_c)` written.
+struct Last<'a, V: Faces, S: Fn(f64, f64, f64) -> f64 + Sync> {
+    grid: &'a Grid,
+    src: &'a [f64],
+    vel: V,
+    partial: Partial<'a>,
+    out: &'a mut [f64],
+    stage: S,
+    simd: Simd,
+    buffers: &'a Scratch<LineBuffers>,
+}
+
+impl<V: Faces> FluxFn<()> for Strided<'_, V> {
+    fn call<F: FaceFlux>(self, flux: F) {
+        let Strided {
             grid,
             axis,
-            rho,
+            first,
+            src,
             vel,
             du,
+            simd,
         } = self;
         let inv_h = 1.0 / grid.h[axis];
+        let s = grid.strides[axis];
         par_line_blocks(grid, axis, LINE_BLOCK, du, |out| {
-            let (n, lines) = (out.len(), out.lines());
-            let (o, j0) = out.origin();
-            // row i of the block's lines in ρ (the same cells as in du)
-            let (first, s) = (out.index(0, 0), grid.strides[axis]);
-            let row = |i: usize| {
-                let at = first + i * s;
-                &rho[at..at + lines]
-            };
-            let mut v = [0.0; LINE_BLOCK];
-            for i in 1..n {
-                vel.row(o, i, j0, &mut v[..lines]);
-                let (m2, m1, p0, p1) = (
-                    row(i.saturating_sub(2)),
-                    row(i - 1),
-                    row(i),
-                    row((i + 1).min(n - 1)),
-                );
-                let (lo, hi) = out.rows_mut(i);
-                for l in 0..lines {
-                    let f = flux.flux(v[l], [m2[l], m1[l], p0[l], p1[l]]) * inv_h;
-                    lo[l] -= f;
-                    hi[l] += f;
+            crate::simd_run!(simd, {
+                let (n, lines) = (out.len(), out.lines());
+                let (o, j0) = out.origin();
+                // row i of the block's lines in src (the same cells as in du)
+                let first_cell = out.index(0, 0);
+                let row = |i: usize| &src[first_cell + i * s..][..lines];
+                let mut v = [0.0; LINE_BLOCK];
+                // slopes of rows i − 1 and i; the wall rows' are 0
+                let mut below = [0.0; LINE_BLOCK];
+                let mut here = [0.0; LINE_BLOCK];
+                if first {
+                    out.row_mut(0).fill(0.0);
                 }
-            }
+                for i in 1..n {
+                    let (rm, r0) = (row(i - 1), row(i));
+                    if F::SLOPES {
+                        if i + 1 < n {
+                            let rp = row(i + 1);
+                            for (((h, &a), &b), &c) in here.iter_mut().zip(rm).zip(r0).zip(rp) {
+                                *h = flux.slope(b - a, c - b);
+                            }
+                        } else {
+                            here[..lines].fill(0.0);
+                        }
+                    }
+                    let v = &mut v[..lines];
+                    vel.row(o, i, j0, v);
+                    let (lo, hi) = out.rows_mut(i);
+                    let faces = v.iter().zip(rm).zip(below.iter()).zip(r0).zip(here.iter());
+                    let f = |((((&v, &a), &sa), &b), &sb): FaceIn<'_>| {
+                        flux_at(flux, v, a, sa, b, sb) * inv_h
+                    };
+                    if first {
+                        for ((face, lo), hi) in faces.zip(lo.iter_mut()).zip(hi.iter_mut()) {
+                            let f = f(face);
+                            *lo -= f;
+                            *hi = 0.0 + f;
+                        }
+                    } else {
+                        for ((face, lo), hi) in faces.zip(lo.iter_mut()).zip(hi.iter_mut()) {
+                            let f = f(face);
+                            *lo -= f;
+                            *hi += f;
+                        }
+                    }
+                    std::mem::swap(&mut below, &mut here);
+                }
+            })
         });
     }
+}
 
-    /// The last axis (stride 1): line by line, the fluxes of all faces in one
-    /// loop (vectorised), then each cell's difference.
-    fn contiguous<F: FaceFlux>(self, flux: F) {
-        let Sweep {
+/// A face's inputs as the sweeps zip them: v, the cell below and its slope,
+/// the cell above and its slope.
+type FaceIn<'a> = ((((&'a f64, &'a f64), &'a f64), &'a f64), &'a f64);
+
+/// The flux through a face from v, the cells below and above it and their
+/// slopes (unused without slopes).
+#[inline(always)]
+fn flux_at<F: FaceFlux>(flux: F, v: f64, rm: f64, sm: f64, r0: f64, s0: f64) -> f64 {
+    if F::SLOPES {
+        flux.face(v, rm + 0.5 * sm, r0 - 0.5 * s0)
+    } else {
+        flux.face(v, rm, r0)
+    }
+}
+
+impl<V: Faces, S: Fn(f64, f64, f64) -> f64 + Sync> FluxFn<()> for Last<'_, V, S> {
+    fn call<F: FaceFlux>(self, flux: F) {
+        let Last {
             grid,
-            axis,
-            rho,
+            src,
             vel,
-            du,
+            partial,
+            out,
+            stage,
+            simd,
+            buffers,
         } = self;
+        let axis = grid.dim() - 1;
         let inv_h = 1.0 / grid.h[axis];
-        par_line_blocks(grid, axis, 1, du, |out| {
-            let n = out.len();
-            let (o, _) = out.origin();
-            let r = &rho[out.index(0, 0)..out.index(0, 0) + n];
-            LINE.with(|cell| {
-                let (v, f) = &mut *cell.borrow_mut();
-                v.resize(n + 1, 0.0);
-                f.resize(n + 1, 0.0);
-                vel.line(o, 0, v);
-                // f[i]: the flux through face i (1..n), walls repeat the cell
-                for i in 1..n {
-                    let s = [
-                        r[i.saturating_sub(2)],
-                        r[i - 1],
-                        r[i],
-                        r[(i + 1).min(n - 1)],
-                    ];
-                    f[i] = flux.flux(v[i], s) * inv_h;
-                }
-                // cell c gains its lower face's flux, then loses its upper's
-                let line = out.line_mut();
-                line[0] -= f[1];
-                for c in 1..n - 1 {
-                    line[c] = (line[c] + f[c]) - f[c + 1];
-                }
-                line[n - 1] += f[n - 1];
+        let n = grid.n[axis];
+        assert_eq!(out.len(), grid.len(), "array length against the grid");
+        let per_task = lines_per_task(n);
+        out.par_chunks_mut(n * per_task)
+            .enumerate()
+            .for_each(|(t, lines)| {
+                buffers.with(|b| {
+                    crate::simd_run!(simd, {
+                        for (k, line) in lines.chunks_exact_mut(n).enumerate() {
+                            let o = t * per_task + k;
+                            let at = o * n;
+                            let r = &src[at..at + n];
+                            let LineBuffers { v, f, slope, rate } = &mut *b;
+                            let (v, f, slope, rate) = (
+                                &mut v[..n + 1],
+                                &mut f[..n + 1],
+                                &mut slope[..n],
+                                &mut rate[..n],
+                            );
+                            vel.line(o, 0, v);
+                            if F::SLOPES {
+                                slope[0] = 0.0;
+                                slope[n - 1] = 0.0;
+                                if n >= 3 {
+                                    let cells = r.iter().zip(&r[1..]).zip(&r[2..]);
+                                    for (s, ((&a, &b), &c)) in slope[1..n - 1].iter_mut().zip(cells)
+                                    {
+                                        *s = flux.slope(b - a, c - b);
+                                    }
+                                }
+                            }
+                            // f[i]: the flux through face i; the walls carry none
+                            f[0] = 0.0;
+                            f[n] = 0.0;
+                            let faces = v[1..n]
+                                .iter()
+                                .zip(&r[..n - 1])
+                                .zip(&slope[..n - 1])
+                                .zip(&r[1..])
+                                .zip(&slope[1..]);
+                            for (f, ((((&v, &a), &sa), &b), &sb)) in f[1..n].iter_mut().zip(faces) {
+                                *f = flux_at(flux, v, a, sa, b, sb) * inv_h;
+                            }
+                            // A_c: the other axes' sum, plus the lower face's flux,
+                            // minus the upper's
+                            let lower_upper = f[..n].iter().zip(&f[1..]);
+                            match partial {
+                                Partial::Zero => {
+                                    for (a, (&fl, &fu)) in rate.iter_mut().zip(lower_upper) {
+                                        *a = (0.0 + fl) - fu;
+                                    }
+                                }
+                                Partial::In(du) => {
+                                    let du = &du[at..at + n];
+                                    for ((a, &d), (&fl, &fu)) in
+                                        rate.iter_mut().zip(du).zip(lower_upper)
+                                    {
+                                        *a = (d + fl) - fu;
+                                    }
+                                }
+                                Partial::Out => {
+                                    for ((a, &d), (&fl, &fu)) in
+                                        rate.iter_mut().zip(line.iter()).zip(lower_upper)
+                                    {
+                                        *a = (d + fl) - fu;
+                                    }
+                                }
+                            }
+                            for ((x, &src), &a) in line.iter_mut().zip(r).zip(rate.iter()) {
+                                *x = stage(*x, src, a);
+                            }
+                        }
+                    })
+                })
             });
-        });
     }
 }
 
@@ -136,7 +277,15 @@ impl Advection {
         Advection {
             grid: grid.clone(),
             flux,
+            simd: Simd::detect(),
+            lines: Scratch::new(|| LineBuffers::new(grid.n[grid.dim() - 1])),
         }
+    }
+
+    /// Use another SIMD variant (it must be [`Simd::available`]).
+    pub fn set_simd(&mut self, simd: Simd) {
+        assert!(simd.available(), "{} is not available", simd.name());
+        self.simd = simd;
     }
 
     /// du = −div(ρ V) with V from the last [`Velocity::eval`] of `vel`;
@@ -171,20 +320,72 @@ impl Advection {
         });
     }
 
-    fn rhs_with<'v, V: Faces + 'v>(&self, rho: &[f64], du: &mut [f64], vel: impl Fn(usize) -> V) {
+    /// The flux differences of every axis but the last into `du`.
+    fn strided_axes<V: Faces>(&self, src: &[f64], du: &mut [f64], vel: impl Fn(usize) -> V) {
+        let g = &self.grid;
+        for axis in 0..g.dim() - 1 {
+            self.flux.with(Strided {
+                grid: g,
+                axis,
+                first: axis == 0,
+                src,
+                vel: vel(axis),
+                du: &mut *du,
+                simd: self.simd,
+            });
+        }
+    }
+
+    fn rhs_with<V: Faces>(&self, rho: &[f64], du: &mut [f64], vel: impl Fn(usize) -> V) {
         let g = &self.grid;
         assert_eq!(rho.len(), g.len(), "density length against the grid");
         assert_eq!(du.len(), g.len(), "rate length against the grid");
-        du.par_iter_mut().for_each(|v| *v = 0.0);
-        for axis in 0..g.dim() {
-            self.flux.with(Sweep {
-                grid: g,
-                axis,
-                rho,
-                vel: vel(axis),
-                du: &mut *du,
-            });
-        }
+        let last = g.dim() - 1;
+        self.strided_axes(rho, du, &vel);
+        self.flux.with(Last {
+            grid: g,
+            src: rho,
+            vel: vel(last),
+            partial: if last == 0 {
+                Partial::Zero
+            } else {
+                Partial::Out
+            },
+            out: du,
+            stage: |_, _, a| a,
+            simd: self.simd,
+            buffers: &self.lines,
+        });
+    }
+
+    /// One stage: `out[c] ← stage(out[c], src[c], A(src)_c)` with V from the
+    /// last [`Velocity::eval`] of `vel`, `du` holding the partial sums of
+    /// the axes before the last.
+    fn stage(
+        &self,
+        src: &[f64],
+        vel: &Velocity,
+        du: &mut [f64],
+        out: &mut [f64],
+        stage: impl Fn(f64, f64, f64) -> f64 + Sync,
+    ) {
+        let g = &self.grid;
+        let last = g.dim() - 1;
+        self.strided_axes(src, du, |axis| vel.axis(axis));
+        self.flux.with(Last {
+            grid: g,
+            src,
+            vel: vel.axis(last),
+            partial: if last == 0 {
+                Partial::Zero
+            } else {
+                Partial::In(du)
+            },
+            out,
+            stage,
+            simd: self.simd,
+            buffers: &self.lines,
+        });
     }
 }
 
@@ -195,7 +396,7 @@ pub struct AdvectionStep {
     pub(super) velocity: Velocity,
     op: Advection,
     cfl: f64,
-    /// Stage value and right-hand side.
+    /// Stage value and the partial sums of a stage.
     u1: Vec<f64>,
     du: Vec<f64>,
 }
@@ -213,9 +414,10 @@ impl AdvectionStep {
     }
 }
 
-impl SubStep for AdvectionStep {
-    fn stable_dt(&mut self, rho: &[f64]) -> f64 {
-        self.velocity.eval(rho);
+impl AdvectionStep {
+    /// The stable Δt of the velocity last evaluated: the CFL number over the
+    /// largest rate.
+    pub fn dt_of_velocity(&mut self) -> f64 {
         let rate = self.velocity.max_rate();
         if rate > 0.0 {
             self.cfl / rate
@@ -223,18 +425,34 @@ impl SubStep for AdvectionStep {
             f64::INFINITY
         }
     }
+}
+
+impl SubStep for AdvectionStep {
+    fn stable_dt(&mut self, rho: &[f64]) -> f64 {
+        self.velocity.eval(rho);
+        self.dt_of_velocity()
+    }
+
+    fn set_simd(&mut self, simd: Simd) {
+        self.op.set_simd(simd);
+        self.velocity.set_simd(simd);
+    }
 
     fn advance(&mut self, rho: &mut [f64], dt: f64) {
+        assert_eq!(rho.len(), self.u1.len(), "density length against the grid");
         self.velocity.eval(rho);
-        self.op.rhs(rho, &self.velocity, &mut self.du);
-        for ((u1, r), d) in self.u1.iter_mut().zip(rho.iter()).zip(&self.du) {
-            *u1 = r + dt * d;
-        }
+        self.op.stage(
+            rho,
+            &self.velocity,
+            &mut self.du,
+            &mut self.u1,
+            |_, r, a| r + dt * a,
+        );
         self.velocity.eval(&self.u1);
-        self.op.rhs(&self.u1, &self.velocity, &mut self.du);
-        for ((r, u1), d) in rho.iter_mut().zip(&self.u1).zip(&self.du) {
-            *r = 0.5 * *r + 0.5 * (u1 + dt * d);
-        }
+        self.op
+            .stage(&self.u1, &self.velocity, &mut self.du, rho, |r, u1, a| {
+                0.5 * r + 0.5 * (u1 + dt * a)
+            });
     }
 }
 

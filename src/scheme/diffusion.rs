@@ -2,19 +2,30 @@
 //! averages with the standard 3-point Neumann Laplacian L_h.
 //!
 //! - [`SpectralDiffusion`]: the exact solution exp(Δt D L_h) of the discrete
-//!   heat equation, axis by axis (the axes commute). L_h is diagonal in the
-//!   DCT-II basis with eigenvalues −(4/h²) sin²(π m / 2n); rustdct's
-//!   DCT-III∘DCT-II is n/2 times the identity, hence the factor 2/n. Mode 0 is
-//!   untouched, so mass is conserved to round-off, and exp(Δt D L_h) is a
+//!   heat equation, axis by axis (the axes commute), applied on each axis
+//!   one of two ways that agree to round-off:
+//!   - as a short positive kernel with reflections at the walls
+//!     ([`super::heat_kernel`]) when its half-width at round-off is at most
+//!     [`KERNEL_MAX_HALF`] (and n): 2b + 1 multiply-adds per cell, b = 6–8
+//!     at the quickstart's steps;
+//!   - otherwise by DCT: L_h is diagonal in the DCT-II basis with
+//!     eigenvalues −(4/h²) sin²(π m / 2n); rustdct's DCT-III∘DCT-II is n/2
+//!     times the identity, hence the factor 2/n. Mode 0 is untouched.
+//!
+//!   Either way mass is conserved to round-off and exp(Δt D L_h) is a
 //!   positive operator.
 //! - [`ImplicitDiffusion`]: θ-scheme by tridiagonal sweeps, backward Euler
 //!   (θ = 1, positive at any step) or Crank–Nicolson (θ = ½, second order in
 //!   time but negative values for Δt D / h² > 1).
 
+use super::heat_kernel::{apply16, reflect, HeatKernel};
 use super::SubStep;
 use crate::error::{Error, Result};
-use crate::grid::lines::LineSweeper;
+use crate::grid::lines::{par_line_blocks, LineSweeper};
 use crate::grid::Grid;
+use crate::scratch::Scratch;
+use crate::simd::Simd;
+use rayon::prelude::*;
 use rustdct::{DctPlanner, TransformType2And3};
 use std::sync::Arc;
 
@@ -52,12 +63,27 @@ pub fn make_diffusion(kind: DiffusionKind, grid: &Grid, d: f64) -> Box<dyn SubSt
     }
 }
 
-/// Exact discrete heat flow by DCT, planned once per grid.
+/// The longest kernel half-width used before the DCT takes over (a kernel
+/// costs about 2b + 1 multiply-adds per cell, a DCT round trip of a line
+/// about as much as b = 40 at n = 256; measured in BENCHMARKS.md).
+pub const KERNEL_MAX_HALF: usize = 48;
+
+/// Exact discrete heat flow, by kernel or DCT per axis, planned once per
+/// grid.
 pub struct SpectralDiffusion {
     sweeper: LineSweeper,
     d: f64,
+    simd: Simd,
     plans: Vec<Arc<dyn TransformType2And3<f64>>>,
-    /// exp(Δt D λ_m) · 2/n per axis, for the Δt of `factor_dt`.
+    /// Per axis, for the Δt of `factor_dt`: the kernel of exp(Δt D L_h)
+    /// (when `by_kernel`), or else exp(Δt D λ_m) · 2/n for the DCT.
+    kernels: Vec<HeatKernel>,
+    by_kernel: Vec<bool>,
+    kernel_scratch: Vec<f64>,
+    /// Per-thread padded rows of one kernel sweep.
+    padded: Scratch<Vec<f64>>,
+    /// The longest kernel half-width used (0: every axis by DCT).
+    max_half: usize,
     factors: Vec<Vec<f64>>,
     factor_dt: f64,
 }
@@ -72,20 +98,58 @@ impl SpectralDiffusion {
         SpectralDiffusion {
             sweeper: LineSweeper::new(grid, work),
             d,
+            simd: Simd::detect(),
             plans,
+            kernels: (0..grid.dim())
+                .map(|_| HeatKernel::with_capacity(KERNEL_MAX_HALF).0)
+                .collect(),
+            by_kernel: vec![false; grid.dim()],
+            kernel_scratch: HeatKernel::with_capacity(KERNEL_MAX_HALF).1,
+            padded: Scratch::new(|| {
+                let longest = grid.n.iter().max().copied().unwrap_or(1);
+                Vec::with_capacity((longest + 2 * KERNEL_MAX_HALF) * 16 + 16)
+            }),
+            max_half: KERNEL_MAX_HALF,
             factors: grid.n.iter().map(|&n| vec![0.0; n]).collect(),
             factor_dt: f64::NAN,
         }
+    }
+
+    /// Use kernels up to this half-width (0: every axis by DCT, as the tests
+    /// and benches compare).
+    pub fn set_kernel_limit(&mut self, max_half: usize) {
+        self.max_half = max_half;
+        for k in &mut self.kernels {
+            k.weights.reserve(max_half + 1);
+        }
+        self.kernel_scratch.reserve(max_half + 41);
+        self.factor_dt = f64::NAN;
+    }
+
+    /// The kernel half-width of each axis at Δt (None: by DCT).
+    pub fn half_widths(&mut self, dt: f64) -> Vec<Option<usize>> {
+        self.set_factors(dt);
+        self.kernels
+            .iter()
+            .zip(&self.by_kernel)
+            .map(|(k, &by)| by.then(|| k.half_width()))
+            .collect()
     }
 
     fn set_factors(&mut self, dt: f64) {
         if dt == self.factor_dt {
             return;
         }
-        let g = &self.sweeper.grid();
+        let g = self.sweeper.grid();
         for (k, f) in self.factors.iter_mut().enumerate() {
             let n = g.n[k];
             let h2 = g.h[k] * g.h[k];
+            let r = dt * self.d / h2;
+            self.by_kernel[k] =
+                self.kernels[k].set(r, self.max_half.min(n), &mut self.kernel_scratch);
+            if self.by_kernel[k] {
+                continue;
+            }
             for (m, v) in f.iter_mut().enumerate() {
                 let s = (std::f64::consts::PI * m as f64 / (2.0 * n as f64)).sin();
                 *v = (-dt * self.d * 4.0 * s * s / h2).exp() * 2.0 / n as f64;
@@ -95,9 +159,90 @@ impl SpectralDiffusion {
     }
 }
 
+/// ρ ← the kernel `w` along `axis`, every line at once: lines of the last
+/// axis one by one through a padded copy, other axes in blocks of 16 lines
+/// (rows of 16 contiguous values).
+fn kernel_sweep(
+    grid: &Grid,
+    axis: usize,
+    rho: &mut [f64],
+    w: &[f64],
+    simd: Simd,
+    padded: &Scratch<Vec<f64>>,
+) {
+    let b = w.len() - 1;
+    if grid.strides[axis] == 1 {
+        let n = grid.n[axis];
+        assert_eq!(rho.len(), grid.len(), "array length against the grid");
+        let per_task = super::advection::lines_per_task(n);
+        rho.par_chunks_mut(n * per_task).for_each(|lines| {
+            padded.with(|p| {
+                // each line with b reflected cells each side, and 16 spare
+                // lanes for the last chunk (within the planned capacity)
+                p.resize(n + 2 * b + 16, 0.0);
+                crate::simd_run!(simd, {
+                    for line in lines.chunks_exact_mut(n) {
+                        p[b..b + n].copy_from_slice(line);
+                        for q in 0..b {
+                            p[b - 1 - q] = line[q];
+                            p[b + n + q] = line[n - 1 - q];
+                        }
+                        let full = n / 16 * 16;
+                        for (c0, out) in (0..full).step_by(16).zip(line.chunks_exact_mut(16)) {
+                            let out: &mut [f64; 16] = out.try_into().expect("16 lanes");
+                            apply16(w, p, b + c0, 1, out);
+                        }
+                        if full < n {
+                            let mut o = [0.0; 16];
+                            apply16(w, p, b + full, 1, &mut o);
+                            line[full..].copy_from_slice(&o[..n - full]);
+                        }
+                    }
+                })
+            })
+        });
+    } else {
+        par_line_blocks(grid, axis, 16, rho, |block| {
+            padded.with(|p| {
+                let n = block.len();
+                crate::simd_run!(simd, {
+                    let lines = block.lines();
+                    p.resize((n + 2 * b) * 16, 0.0);
+                    if lines == 16 {
+                        for (q, row) in p.chunks_exact_mut(16).enumerate() {
+                            let src: &[f64; 16] =
+                                block.row(reflect(q, b, n)).try_into().expect("16 lanes");
+                            row.copy_from_slice(src);
+                        }
+                        for i in 0..n {
+                            let out: &mut [f64; 16] =
+                                block.row_mut(i).try_into().expect("16 lanes");
+                            apply16(w, p, (b + i) * 16, 16, out);
+                        }
+                    } else {
+                        for (q, row) in p.chunks_exact_mut(16).enumerate() {
+                            row[..lines].copy_from_slice(block.row(reflect(q, b, n)));
+                        }
+                        let mut o = [0.0; 16];
+                        for i in 0..n {
+                            apply16(w, p, (b + i) * 16, 16, &mut o);
+                            block.row_mut(i).copy_from_slice(&o[..lines]);
+                        }
+                    }
+                })
+            })
+        });
+    }
+}
+
 impl SubStep for SpectralDiffusion {
     fn stable_dt(&mut self, _rho: &[f64]) -> f64 {
         f64::INFINITY
+    }
+
+    fn set_simd(&mut self, simd: Simd) {
+        assert!(simd.available(), "{} is not available", simd.name());
+        self.simd = simd;
     }
 
     fn advance(&mut self, rho: &mut [f64], dt: f64) {
@@ -106,6 +251,11 @@ impl SubStep for SpectralDiffusion {
         }
         self.set_factors(dt);
         for k in 0..self.plans.len() {
+            if self.by_kernel[k] {
+                let w = &self.kernels[k].weights;
+                kernel_sweep(self.sweeper.grid(), k, rho, w, self.simd, &self.padded);
+                continue;
+            }
             let plan = &self.plans[k];
             let fac = &self.factors[k];
             self.sweeper.sweep(k, rho, |line, sc, _| {

@@ -19,11 +19,13 @@
 pub mod advection;
 pub mod diffusion;
 pub mod flux;
+pub mod heat_kernel;
 pub mod sg;
 pub mod upwind;
 
+use crate::simd::Simd;
 pub use advection::{Advection, AdvectionStep};
-pub use diffusion::{make_diffusion, DiffusionKind};
+pub use diffusion::{make_diffusion, DiffusionKind, SpectralDiffusion};
 pub use flux::{FaceFlux, FluxKind, Limiter};
 pub use sg::SgStep;
 
@@ -39,6 +41,9 @@ pub trait SubStep: Send {
     fn stable_dt(&mut self, rho: &[f64]) -> f64;
     /// Advance ρ by Δt.
     fn advance(&mut self, rho: &mut [f64], dt: f64);
+    /// Run its loops in another SIMD variant (it must be
+    /// [`Simd::available`]); the bits do not change.
+    fn set_simd(&mut self, _simd: Simd) {}
 }
 
 /// How the sub-steps are joined into one step.
@@ -126,26 +131,132 @@ enum Parts {
     Sg(SgStep),
 }
 
+/// The trailing half diffusion of a Strang step, held back: the next step
+/// applies it together with its own leading half as one diffusion of the
+/// summed duration (the exact heat flow is a semigroup, D(s) D(t) = D(s + t)
+/// up to round-off), so a step costs one diffusion instead of two.
+struct Owed {
+    /// The duration owed (0: none).
+    time: f64,
+    /// The exact heat flow on the a axis alone and on the w sub-grid.
+    on_a: SpectralDiffusion,
+    on_w: SpectralDiffusion,
+    /// The a centres, and ã = E_a(time) a.
+    a_centres: Vec<f64>,
+    a_weights: Vec<f64>,
+    /// Whether the controller asked for it.
+    active: bool,
+}
+
 /// One time step of the mean-field PDE, planned once.
 pub struct Stepper {
     parts: Parts,
     dt_max: f64,
+    /// Present when the step can defer its trailing half diffusion (Strang,
+    /// exact diffusion, η > 0, a trained).
+    owed: Option<Owed>,
 }
 
 impl Stepper {
     /// Plan a stepper for the model (with its noise η) on `grid`.
     pub fn new(model: &MeanField, grid: &Grid, opts: &SchemeOptions) -> Self {
+        let d = 0.5 * model.noise;
         let parts = match opts.kind {
             SchemeKind::Split => Parts::Split {
                 advection: AdvectionStep::new(model, grid, opts.flux, opts.cfl),
-                diffusion: make_diffusion(opts.diffusion, grid, 0.5 * model.noise),
+                diffusion: make_diffusion(opts.diffusion, grid, d),
                 splitting: opts.splitting,
             },
             SchemeKind::Sg => Parts::Sg(SgStep::new(model, grid)),
         };
+        let can_defer = opts.kind == SchemeKind::Split
+            && opts.splitting == Splitting::Strang
+            && opts.diffusion == DiffusionKind::Spectral
+            && d > 0.0
+            && model.net.frozen_a.is_none()
+            && grid.dim() >= 2;
+        let owed = can_defer.then(|| Owed {
+            time: 0.0,
+            on_a: SpectralDiffusion::new(&grid.sub(0..1), d),
+            on_w: SpectralDiffusion::new(&grid.sub(1..grid.dim()), d),
+            a_centres: (0..grid.n[0]).map(|i| grid.centre(0, i)).collect(),
+            a_weights: vec![0.0; grid.n[0]],
+            active: false,
+        });
         Stepper {
             parts,
             dt_max: opts.dt_max,
+            owed,
+        }
+    }
+
+    /// Defer each step's trailing half diffusion to the next step (see
+    /// [`Stepper::step`]); true when the scheme allows it (Strang splitting
+    /// of the exact diffusion, η > 0, a trained). Off by default.
+    ///
+    /// # Panics
+    /// When turned off while a diffusion is owed ([`Stepper::flush`] first).
+    pub fn defer_diffusion(&mut self, on: bool) -> bool {
+        match &mut self.owed {
+            Some(o) => {
+                assert!(on || o.time == 0.0, "flush before deferring no more");
+                o.active = on;
+                on
+            }
+            None => false,
+        }
+    }
+
+    /// Stop deferring and drop what is owed (the held density is being
+    /// dropped too).
+    pub fn forget_owed(&mut self) {
+        if let Some(o) = &mut self.owed {
+            o.time = 0.0;
+            o.active = false;
+        }
+    }
+
+    /// The duration of diffusion owed to the density (0 unless deferring).
+    pub fn owed(&self) -> f64 {
+        self.owed.as_ref().map_or(0.0, |o| o.time)
+    }
+
+    /// Apply the owed diffusion to `rho` (a copy of the held density) and
+    /// keep owing it: the density as it is, for a look that must not change
+    /// the run.
+    pub fn apply_owed(&mut self, rho: &mut [f64]) {
+        let t = self.owed();
+        if let (Parts::Split { diffusion, .. }, true) = (&mut self.parts, t > 0.0) {
+            diffusion.advance(rho, t);
+        }
+    }
+
+    /// Apply the owed diffusion to the held density: afterwards it is
+    /// complete and nothing is owed.
+    pub fn flush(&mut self, rho: &mut [f64]) {
+        self.apply_owed(rho);
+        if let Some(o) = &mut self.owed {
+            o.time = 0.0;
+        }
+    }
+
+    /// Run every loop in another SIMD variant (it must be
+    /// [`Simd::available`]): for the tests that the variants agree.
+    pub fn set_simd(&mut self, simd: Simd) {
+        match &mut self.parts {
+            Parts::Split {
+                advection,
+                diffusion,
+                ..
+            } => {
+                advection.set_simd(simd);
+                diffusion.set_simd(simd);
+            }
+            Parts::Sg(sg) => sg.velocity.set_simd(simd),
+        }
+        if let Some(o) = &mut self.owed {
+            o.on_a.set_simd(simd);
+            o.on_w.set_simd(simd);
         }
     }
 
@@ -158,7 +269,10 @@ impl Stepper {
     }
 
     /// The largest step from ρ: the smallest of the sub-steps' stable Δt
-    /// (each over its share of the step) and `dt_max`.
+    /// (each over its share of the step) and `dt_max`. With a diffusion
+    /// owed, the advection's Δt is that of the complete density, its
+    /// velocity from the first moments of the owed flow
+    /// ([`Velocity::eval_owed`]) without applying it.
     pub fn stable_dt(&mut self, rho: &[f64]) -> f64 {
         match &mut self.parts {
             Parts::Split {
@@ -167,9 +281,19 @@ impl Stepper {
                 splitting,
             } => {
                 let share = splitting.diffusion_share();
-                self.dt_max
-                    .min(advection.stable_dt(rho))
-                    .min(diffusion.stable_dt(rho) / share)
+                let adv = match &mut self.owed {
+                    Some(o) if o.time > 0.0 => {
+                        o.a_weights.copy_from_slice(&o.a_centres);
+                        o.on_a.advance(&mut o.a_weights, o.time);
+                        let (on_w, time) = (&mut o.on_w, o.time);
+                        advection
+                            .velocity
+                            .eval_owed(rho, &o.a_weights, |m1| on_w.advance(m1, time));
+                        advection.dt_of_velocity()
+                    }
+                    _ => advection.stable_dt(rho),
+                };
+                self.dt_max.min(adv).min(diffusion.stable_dt(rho) / share)
             }
             Parts::Sg(sg) => self.dt_max.min(sg.stable_dt(rho)),
         }
@@ -186,7 +310,10 @@ impl Stepper {
         }
     }
 
-    /// One step of the scheme.
+    /// One step of the scheme. With Strang splitting: ½ diffusion (with
+    /// whatever is owed), advection, ½ diffusion — the last one owed
+    /// instead when [`Stepper::defer_diffusion`] is on, so that ρ is then
+    /// complete but for it ([`Stepper::flush`]).
     pub fn step(&mut self, rho: &mut [f64], dt: f64) {
         match &mut self.parts {
             Parts::Split {
@@ -194,9 +321,14 @@ impl Stepper {
                 diffusion,
                 splitting: Splitting::Strang,
             } => {
-                diffusion.advance(rho, 0.5 * dt);
+                let owed = self.owed.as_mut().filter(|o| o.active);
+                let before = owed.as_ref().map_or(0.0, |o| o.time);
+                diffusion.advance(rho, before + 0.5 * dt);
                 advection.advance(rho, dt);
-                diffusion.advance(rho, 0.5 * dt);
+                match owed {
+                    Some(o) => o.time = 0.5 * dt,
+                    None => diffusion.advance(rho, 0.5 * dt),
+                }
             }
             Parts::Split {
                 advection,

@@ -10,13 +10,11 @@ use super::flux::FaceFlux;
 pub struct Upwind;
 
 impl FaceFlux for Upwind {
+    const SLOPES: bool = false;
+
     #[inline(always)]
-    fn flux(self, v: f64, s: [f64; 4]) -> f64 {
-        if v > 0.0 {
-            v * s[1]
-        } else {
-            v * s[2]
-        }
+    fn slope(self, _dm: f64, _dp: f64) -> f64 {
+        0.0
     }
 }
 
