@@ -1,12 +1,14 @@
-//! One Euler–Maruyama step of the quickstart network (m = 10⁵ neurons,
-//! 48 Gauss–Hermite nodes, population mode): every SIMD variant of the
-//! kernel the CPU has on 1 thread, the detected one on 2, and the detected
-//! one without folding the ±x node pairs (all 48 nodes). Throughput
-//! is in neurons, so criterion reports neuron-steps/s.
+//! One Euler–Maruyama step of the quickstart network (48 Gauss–Hermite
+//! nodes, population mode) at m = 10⁴, 10⁵ and 10⁶ neurons on 1 and 2
+//! threads; at m = 10⁵ also every SIMD variant of the kernel the CPU has on
+//! 1 thread, and the step without folding the ±x node pairs (all 48 nodes).
+//! Throughput is in neurons, so criterion reports neuron-steps/s.
+//! `PARTICLE_SIZES=1e5` (a comma list) restricts the sizes.
 //!
 //! ```text
 //! cargo bench --bench particle_step
-//! python3 benches/numpy_particle_step.py     # the same step in numpy, by hand
+//! python3 benches/numpy_particle_step.py       # the same step in numpy, by hand
+//! python3 benches/peers/jax_particle_step.py   # and jitted in JAX
 //! ```
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
@@ -19,37 +21,48 @@ use std::time::Duration;
 fn bench_particles(c: &mut Criterion) {
     let lp = LoadedProblem::quickstart(&[]).unwrap();
     let setup = Setup::new(&lp).unwrap();
-    let opts = setup.particles.unwrap();
-    let mut group = c.benchmark_group("particle_step");
-    group
-        .sample_size(20)
-        .measurement_time(Duration::from_secs(6));
-    group.throughput(Throughput::Elements(opts.m as u64));
-    for threads in [1, 2] {
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .unwrap();
-        let mut swarm = pool.install(|| Swarm::new(&setup.model, &setup.initial, &opts));
-        if threads == 1 {
-            eprintln!("{} node pairs ±x folded", swarm.mirrored_pairs());
-        }
-        for simd in [Simd::Baseline, Simd::Avx2, Simd::Avx512] {
-            // every variant on 1 thread; the detected one on 2
-            if !simd.available() || (threads > 1 && simd != Simd::detect()) {
-                continue;
+    let base = setup.particles.unwrap();
+    let sizes: Vec<usize> = std::env::var("PARTICLE_SIZES")
+        .ok()
+        .map(|v| {
+            v.split(',')
+                .map(|m| m.parse::<f64>().unwrap() as usize)
+                .collect()
+        })
+        .unwrap_or_else(|| vec![10_000, 100_000, 1_000_000]);
+    for m in sizes {
+        let opts = mfpde::particles::ParticleOptions { m, ..base };
+        let mut group = c.benchmark_group(format!("particle_step m={m:.0e}"));
+        group
+            .sample_size(10)
+            .measurement_time(Duration::from_secs(if m > 100_000 { 12 } else { 5 }))
+            .throughput(Throughput::Elements(m as u64));
+        for threads in [1, 2] {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            let mut swarm = pool.install(|| Swarm::new(&setup.model, &setup.initial, &opts));
+            for simd in [Simd::Baseline, Simd::Avx2, Simd::Avx512] {
+                // at m = 10⁵ every variant on 1 thread; else the detected one
+                let every = m == 100_000 && threads == 1;
+                if !simd.available() || (!every && simd != Simd::detect()) {
+                    continue;
+                }
+                swarm.set_simd(simd);
+                let name = format!("{threads} threads {}", simd.name());
+                group.bench_function(name, |b| b.iter(|| pool.install(|| swarm.step(opts.dt))));
             }
-            swarm.set_simd(simd);
-            let name = format!("m=1e5 Q=48 threads={threads} {}", simd.name());
-            group.bench_function(name, |b| b.iter(|| pool.install(|| swarm.step(opts.dt))));
+            // all 48 nodes evaluated (what the unfolded peers do)
+            if m == 100_000 {
+                swarm.set_simd(Simd::detect());
+                swarm.use_symmetry(false);
+                let name = format!("{threads} threads unfolded");
+                group.bench_function(name, |b| b.iter(|| pool.install(|| swarm.step(opts.dt))));
+            }
         }
-        // all 48 nodes evaluated (what benches/numpy_particle_step.py does)
-        swarm.set_simd(Simd::detect());
-        swarm.use_symmetry(false);
-        let name = format!("m=1e5 Q=48 threads={threads} unfolded");
-        group.bench_function(name, |b| b.iter(|| pool.install(|| swarm.step(opts.dt))));
+        group.finish();
     }
-    group.finish();
 }
 
 criterion_group!(benches, bench_particles);

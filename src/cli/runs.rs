@@ -263,9 +263,10 @@ pub fn run_particles(lp: &LoadedProblem, out: &Path, ropts: RunOptions) -> Resul
     let summary = settle(target, result)?;
     let secs = start.elapsed().as_secs_f64();
     out!(
-        "{} steps in {:.2} s ({:.3e} neuron-steps/s)",
+        "{} steps in {:.2} s ({:.3} ms/step, {:.3e} neuron-steps/s)",
         summary.steps,
         secs,
+        1e3 * secs / summary.steps.max(1) as f64,
         summary.steps as f64 * opts.m as f64 / secs
     );
     out!("wrote {}", out.display());
