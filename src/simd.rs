@@ -4,18 +4,21 @@
 //! and AVX-512 — and the widest the CPU has is taken at run time
 //! ([`Simd::detect`]).
 //!
-//! The loops use no FMA (Rust never contracts `a * b + c`) and no
+//! The PDE loops use no FMA (Rust never contracts `a * b + c`) and no
 //! reassociation, so every variant computes the same bits: only the speed
-//! differs (tested for the particle passes and the PDE step).
+//! differs (tested for the PDE step). The particle passes fuse their
+//! multiply–adds in the AVX2 and AVX-512 variants (both require FMA): those
+//! two agree to the bit, the baseline with them to round-off
+//! ([`crate::particles::kernel`], tested).
 
 /// The instruction sets the passes are compiled for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Simd {
     /// x86-64 baseline (SSE2), or any other architecture.
     Baseline,
-    /// x86-64 with AVX2 (4 doubles per vector).
+    /// x86-64 with AVX2 and FMA (4 doubles per vector).
     Avx2,
-    /// x86-64 with AVX-512F (8 doubles per vector).
+    /// x86-64 with AVX-512F and FMA (8 doubles per vector).
     Avx512,
 }
 
@@ -24,11 +27,10 @@ impl Simd {
     pub fn detect() -> Self {
         #[cfg(target_arch = "x86_64")]
         {
-            if std::arch::is_x86_feature_detected!("avx512f") {
-                return Simd::Avx512;
-            }
-            if std::arch::is_x86_feature_detected!("avx2") {
-                return Simd::Avx2;
+            for simd in [Simd::Avx512, Simd::Avx2] {
+                if simd.available() {
+                    return simd;
+                }
             }
         }
         Simd::Baseline
@@ -39,9 +41,15 @@ impl Simd {
         match self {
             Simd::Baseline => true,
             #[cfg(target_arch = "x86_64")]
-            Simd::Avx2 => std::arch::is_x86_feature_detected!("avx2"),
+            Simd::Avx2 => {
+                std::arch::is_x86_feature_detected!("avx2")
+                    && std::arch::is_x86_feature_detected!("fma")
+            }
             #[cfg(target_arch = "x86_64")]
-            Simd::Avx512 => std::arch::is_x86_feature_detected!("avx512f"),
+            Simd::Avx512 => {
+                std::arch::is_x86_feature_detected!("avx512f")
+                    && std::arch::is_x86_feature_detected!("fma")
+            }
             #[cfg(not(target_arch = "x86_64"))]
             _ => false,
         }

@@ -283,7 +283,8 @@ fn euler_maruyama_has_weak_order_one() {
 
 /// Folding the ±x node pairs of an odd unit (one σ per pair) changes the
 /// trajectory only at round-off, in d_x = 1 and 2; with a bias there is
-/// nothing to fold. Every SIMD variant of the kernel gives the same bytes.
+/// nothing to fold. The fused SIMD variants give the same bytes, the
+/// baseline the same trajectory to round-off.
 #[test]
 fn folded_node_pairs_and_simd_variants_change_nothing_but_round_off() {
     use mfpde::particles::kernel::Simd;
@@ -327,11 +328,26 @@ fn folded_node_pairs_and_simd_variants_change_nothing_but_round_off() {
         for (a, b) in f.iter().zip(&f0) {
             assert!((a - b).abs() < 1e-13, "f_m {a} vs {b}");
         }
-        for simd in [Simd::Baseline, Simd::Avx2, Simd::Avx512] {
-            if simd.available() {
-                assert_eq!(run(true, simd).2, folded, "{}", simd.name());
-            }
+        // the fused variants (AVX2, AVX-512) agree to the bit; the unfused
+        // baseline with them to round-off, as folding does
+        let fused: Vec<_> = [Simd::Avx2, Simd::Avx512]
+            .into_iter()
+            .filter(|s| s.available())
+            .map(|simd| run(true, simd).2)
+            .collect();
+        if let Some(first) = fused.first() {
+            assert!(fused.iter().all(|t| t == first), "AVX2 and AVX-512 differ");
         }
+        let base = run(true, Simd::Baseline).2;
+        let gap = base
+            .iter()
+            .zip(&folded)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0, f64::max);
+        assert!(
+            gap < 1e-12,
+            "baseline and detected variant differ by {gap:e}"
+        );
     }
     let bias = grid_setup("bias3d", &short);
     assert_eq!(swarm(&bias, &opts(&bias)).mirrored_pairs(), 0);

@@ -7,8 +7,12 @@
 //! exponential, [`crate::model::activation::exp_neg`]), and the sums over
 //! nodes run in [`LANES`] fixed lanes. Each pass is compiled three times —
 //! baseline x86-64 (SSE2), AVX2 and AVX-512 — and the widest the CPU has is
-//! taken at run time ([`Simd::detect`]). There is no FMA and no reassociation,
-//! so every variant computes the same bits; only the speed differs.
+//! taken at run time ([`Simd::detect`]). The AVX2 and AVX-512 variants
+//! fuse their multiply–adds (the exponential's Horner steps, the sums over
+//! nodes, the update), the baseline does not: AVX2 and AVX-512 compute the
+//! same bits, the baseline differs from them by round-off (a few 1e-16 in
+//! σ, tested). There is no reassociation, and a neuron's sums do not depend
+//! on which thread takes it, so the bits never depend on the thread count.
 //!
 //! σ is recomputed in the velocity pass instead of cached: an m × K cache
 //! would hold 8 m K bytes (38 MB for the quickstart, written and read back
@@ -27,7 +31,7 @@ use rand_distr::StandardNormal;
 const TILE: usize = 64;
 /// (neuron, node) pairs evaluated in one loop: enough independent vectors
 /// to hide the latency of the exponential's polynomial, small enough for L1.
-const BUF: usize = 512;
+const BUF: usize = 1024;
 /// Neurons per block at most (bounds the per-neuron accumulators).
 const MAX_BLOCK: usize = 64;
 /// Independent partial sums per reduction over nodes (one vector register
@@ -62,46 +66,57 @@ pub struct Update<'a> {
     pub amp: f64,
 }
 
-/// σ and σ′ inside the loops.
+/// σ and σ′ inside the loops, and the multiply–add of the variant
+/// (`FUSED`: one rounding; compiled only where the CPU has FMA).
 trait Unit: Copy {
     fn s(self, z: f64) -> f64;
     /// σ′(z) given s = σ(z).
     fn ds(self, z: f64, s: f64) -> f64;
+    /// a b + c.
+    fn madd(self, a: f64, b: f64, c: f64) -> f64;
 }
 
 #[derive(Clone, Copy)]
-struct Tanh;
+struct Tanh<const FUSED: bool>;
 
-impl Unit for Tanh {
+impl<const FUSED: bool> Unit for Tanh<FUSED> {
     #[inline(always)]
     fn s(self, z: f64) -> f64 {
-        activation::tanh(z)
+        activation::tanh_with::<FUSED>(z)
     }
     #[inline(always)]
     fn ds(self, _z: f64, s: f64) -> f64 {
         1.0 - s * s
     }
+    #[inline(always)]
+    fn madd(self, a: f64, b: f64, c: f64) -> f64 {
+        activation::madd::<FUSED>(a, b, c)
+    }
 }
 
 #[derive(Clone, Copy)]
-struct Sigmoid;
+struct Sigmoid<const FUSED: bool>;
 
-impl Unit for Sigmoid {
+impl<const FUSED: bool> Unit for Sigmoid<FUSED> {
     #[inline(always)]
     fn s(self, z: f64) -> f64 {
-        activation::sigmoid(z)
+        activation::sigmoid_with::<FUSED>(z)
     }
     #[inline(always)]
     fn ds(self, _z: f64, s: f64) -> f64 {
         s * (1.0 - s)
     }
+    #[inline(always)]
+    fn madd(self, a: f64, b: f64, c: f64) -> f64 {
+        activation::madd::<FUSED>(a, b, c)
+    }
 }
 
 /// Any other activation through its scalar σ and σ′.
 #[derive(Clone, Copy)]
-struct ScalarUnit(Activation);
+struct ScalarUnit<const FUSED: bool>(Activation);
 
-impl Unit for ScalarUnit {
+impl<const FUSED: bool> Unit for ScalarUnit<FUSED> {
     #[inline(always)]
     fn s(self, z: f64) -> f64 {
         self.0.sigma(z)
@@ -110,11 +125,15 @@ impl Unit for ScalarUnit {
     fn ds(self, z: f64, _s: f64) -> f64 {
         self.0.dsigma(z)
     }
+    #[inline(always)]
+    fn madd(self, a: f64, b: f64, c: f64) -> f64 {
+        activation::madd::<FUSED>(a, b, c)
+    }
 }
 
 /// z_i = w·x̃_{q0+i} over one tile.
 #[inline(always)]
-fn tile_z(w: &[f64], nodes: Nodes, q0: usize, z: &mut [f64]) {
+fn tile_z<U: Unit>(u: U, w: &[f64], nodes: Nodes, q0: usize, z: &mut [f64]) {
     let (k, l) = (nodes.k, z.len());
     let w0 = w[0];
     for (zi, x) in z.iter_mut().zip(&nodes.xs[q0..q0 + l]) {
@@ -122,23 +141,27 @@ fn tile_z(w: &[f64], nodes: Nodes, q0: usize, z: &mut [f64]) {
     }
     for (c, &wc) in w.iter().enumerate().take(nodes.dw).skip(1) {
         for (zi, x) in z.iter_mut().zip(&nodes.xs[c * k + q0..c * k + q0 + l]) {
-            *zi += wc * x;
+            *zi = u.madd(wc, *x, *zi);
         }
     }
 }
 
 /// acc_{i mod LANES} += a_i b_i.
 #[inline(always)]
-fn lanes_dot(acc: &mut [f64; LANES], a: &[f64], b: &[f64]) {
+fn lanes_dot<U: Unit>(u: U, acc: &mut [f64; LANES], a: &[f64], b: &[f64]) {
+    // a local copy stays in a register (the sums through memory were bound
+    // by store-to-load forwarding)
+    let mut s = *acc;
     let (mut ca, mut cb) = (a.chunks_exact(LANES), b.chunks_exact(LANES));
     for (x, y) in (&mut ca).zip(&mut cb) {
         for l in 0..LANES {
-            acc[l] += x[l] * y[l];
+            s[l] = u.madd(x[l], y[l], s[l]);
         }
     }
     for (l, (x, y)) in ca.remainder().iter().zip(cb.remainder()).enumerate() {
-        acc[l] += x * y;
+        s[l] = u.madd(*x, *y, s[l]);
     }
+    *acc = s;
 }
 
 /// The lanes summed in a fixed order.
@@ -159,17 +182,32 @@ fn f_body<U: Unit>(u: U, lay: Layout, nodes: Nodes, thetas: &[f64], part: &mut [
         for block in thetas.chunks(block_len(l) * d) {
             let z = &mut zbuf[..block.len() / d * l];
             for (th, zj) in block.chunks_exact(d).zip(z.chunks_exact_mut(l)) {
-                tile_z(&th[lay.wax..], nodes, q0, zj);
+                tile_z(u, &th[lay.wax..], nodes, q0, zj);
             }
             // one long loop over (neuron, node): many independent vectors
             for zi in z.iter_mut() {
                 *zi = u.s(*zi);
             }
-            for (th, sj) in block.chunks_exact(d).zip(z.chunks_exact(l)) {
-                let a = lay.frozen_a.unwrap_or(th[0]);
-                for (p, s) in pt.iter_mut().zip(sj) {
-                    *p += a * s;
+            // part_q += a_j s_jq, neurons in order, LANES nodes at a time
+            // held in registers (not stored back after every neuron)
+            for (c0, pc) in (0..l).step_by(LANES).zip(pt.chunks_mut(LANES)) {
+                let mut acc = [0.0; LANES];
+                let w = pc.len();
+                acc[..w].copy_from_slice(pc);
+                for (th, sj) in block.chunks_exact(d).zip(z.chunks_exact(l)) {
+                    let a = lay.frozen_a.unwrap_or(th[0]);
+                    if w == LANES {
+                        let sc = &sj[c0..c0 + LANES];
+                        for i in 0..LANES {
+                            acc[i] = u.madd(a, sc[i], acc[i]);
+                        }
+                    } else {
+                        for (ac, s) in acc.iter_mut().zip(&sj[c0..c0 + w]) {
+                            *ac = u.madd(a, *s, *ac);
+                        }
+                    }
                 }
+                pc.copy_from_slice(&acc[..w]);
             }
         }
     }
@@ -201,9 +239,9 @@ fn move_body<U: Unit>(
     for block in thetas.chunks_mut(block_len(TILE.min(k)) * d) {
         let n = block.len() / d;
         g[..n].iter_mut().for_each(|v| *v = [0.0; LANES]);
-        gw[..n]
-            .iter_mut()
-            .for_each(|v| *v = [[0.0; LANES]; MAX_DIM]);
+        for v in &mut gw[..n] {
+            v[..dw].fill([0.0; LANES]);
+        }
         for q0 in (0..k).step_by(TILE) {
             let l = TILE.min(k - q0);
             let c = &up.c[q0..q0 + l];
@@ -215,7 +253,7 @@ fn move_body<U: Unit>(
             }
             let (z, s) = (&mut zbuf[..n * l], &mut sbuf[..n * l]);
             for (th, zj) in block.chunks_exact(d).zip(z.chunks_exact_mut(l)) {
-                tile_z(&th[lay.wax..], nodes, q0, zj);
+                tile_z(u, &th[lay.wax..], nodes, q0, zj);
             }
             // s ← σ(z), z ← σ′(z) over every (neuron, node) of the block
             for (zi, si) in z.iter_mut().zip(s.iter_mut()) {
@@ -225,9 +263,9 @@ fn move_body<U: Unit>(
             // g_j += Σ_q σ c_q, ∇g_j += Σ_q σ′ c_q x̃_q
             for j in 0..n {
                 let (sj, dj) = (&s[j * l..(j + 1) * l], &z[j * l..(j + 1) * l]);
-                lanes_dot(&mut g[j], sj, c);
+                lanes_dot(u, &mut g[j], sj, c);
                 for (acc, cxk) in gw[j].iter_mut().zip(&cx).take(dw) {
-                    lanes_dot(acc, dj, &cxk[..l]);
+                    lanes_dot(u, acc, dj, &cxk[..l]);
                 }
             }
         }
@@ -247,7 +285,7 @@ fn move_body<U: Unit>(
                 } else {
                     0.0
                 };
-                *t += up.dt * vk + up.amp * xi;
+                *t += u.madd(up.dt, *vk, up.amp * xi);
             }
         }
     }
@@ -260,30 +298,32 @@ macro_rules! dispatch {
         $(#[$doc])*
         pub fn $name(simd: Simd, act: Activation, $($arg: $ty),*) {
             #[cfg(target_arch = "x86_64")]
-            #[target_feature(enable = "avx2")]
+            #[target_feature(enable = "avx2,fma")]
             fn avx2<U: Unit>(u: U, $($arg: $ty),*) {
                 $body(u, $($arg),*)
             }
             #[cfg(target_arch = "x86_64")]
-            #[target_feature(enable = "avx512f")]
+            #[target_feature(enable = "avx512f,fma")]
             fn avx512<U: Unit>(u: U, $($arg: $ty),*) {
                 $body(u, $($arg),*)
             }
-            fn pick<U: Unit>(simd: Simd, u: U, $($arg: $ty),*) {
+            /// `plain` for the baseline, `fused` where the CPU has FMA.
+            #[allow(unused_variables, clippy::too_many_arguments)]
+            fn pick<U: Unit, F: Unit>(simd: Simd, plain: U, fused: F, $($arg: $ty),*) {
                 assert!(simd.available(), "{} is not available on this CPU", simd.name());
                 match simd {
-                    // SAFETY: the CPU has the feature (asserted above).
+                    // SAFETY: the CPU has the features (asserted above).
                     #[cfg(target_arch = "x86_64")]
-                    Simd::Avx2 => unsafe { avx2(u, $($arg),*) },
+                    Simd::Avx2 => unsafe { avx2(fused, $($arg),*) },
                     #[cfg(target_arch = "x86_64")]
-                    Simd::Avx512 => unsafe { avx512(u, $($arg),*) },
-                    _ => $body(u, $($arg),*),
+                    Simd::Avx512 => unsafe { avx512(fused, $($arg),*) },
+                    _ => $body(plain, $($arg),*),
                 }
             }
             match act {
-                Activation::Tanh => pick(simd, Tanh, $($arg),*),
-                Activation::Sigmoid => pick(simd, Sigmoid, $($arg),*),
-                other => pick(simd, ScalarUnit(other), $($arg),*),
+                Activation::Tanh => pick(simd, Tanh::<false>, Tanh::<true>, $($arg),*),
+                Activation::Sigmoid => pick(simd, Sigmoid::<false>, Sigmoid::<true>, $($arg),*),
+                other => pick(simd, ScalarUnit::<false>(other), ScalarUnit::<true>(other), $($arg),*),
             }
         }
     };
@@ -310,14 +350,15 @@ mod tests {
         let a: Vec<f64> = (0..21).map(|i| i as f64).collect();
         let b = vec![1.0; 21];
         let mut acc = [0.0; LANES];
-        lanes_dot(&mut acc, &a, &b);
+        lanes_dot(Tanh::<false>, &mut acc, &a, &b);
         assert_eq!(lanes_sum(&acc), 210.0);
         assert_eq!(acc[4], 4.0 + 12.0 + 20.0);
     }
 
-    /// Both passes agree with plain scalar sums, and every variant this CPU
-    /// has gives the same bits as the baseline, for each kind of unit, with
-    /// several d_w and a trained or frozen.
+    /// Both passes agree with plain scalar sums in every variant this CPU
+    /// has (to the round-off of 150-term sums), and the two fused variants
+    /// give the same bits, for each kind of unit, with several d_w and a
+    /// trained or frozen.
     #[test]
     fn every_variant_computes_the_same_bits() {
         let k = 150; // two full tiles and a partial one
@@ -357,46 +398,51 @@ mod tests {
                 move_pass(simd, act, lay, nodes, up, &mut theta, &mut rng);
                 (part, theta)
             };
-            let base = run(Simd::Baseline);
-            // the f pass against a plain scalar sum
-            for (q, p) in base.0.iter().enumerate() {
-                let exact: f64 = theta0
-                    .chunks(d)
-                    .map(|th| {
-                        let z: f64 = (0..dw).map(|c| th[wax + c] * xs[c * k + q]).sum();
-                        lay.frozen_a.unwrap_or(th[0]) * act.sigma(z)
-                    })
-                    .sum();
-                assert!((p - exact).abs() < 1e-13, "{act:?} q = {q}: {p} vs {exact}");
-            }
-            // the velocity pass against the formula of MODEL.md §2, noise off
-            let mut theta = theta0.clone();
-            let still = Update { amp: 0.0, ..up };
-            let mut rng = ChaCha8Rng::seed_from_u64(3);
-            move_pass(Simd::Baseline, act, lay, nodes, still, &mut theta, &mut rng);
-            for (th0, th1) in theta0.chunks(d).zip(theta.chunks(d)) {
-                let a = lay.frozen_a.unwrap_or(th0[0]);
-                let w = &th0[wax..];
-                let z = |q: usize| (0..dw).map(|c| w[c] * xs[c * k + q]).sum::<f64>();
-                let g: f64 = (0..k).map(|q| c[q] * act.sigma(z(q))).sum();
-                let mut want = vec![0.0; d];
-                if wax == 1 {
-                    want[0] = th0[0] + 0.1 * (-g - 0.01 * th0[0]);
-                }
-                for cc in 0..dw {
-                    let gw: f64 = (0..k)
-                        .map(|q| c[q] * act.dsigma(z(q)) * xs[cc * k + q])
+            for simd in Simd::all_available() {
+                let base = run(simd);
+                // the f pass against a plain scalar sum
+                for (q, p) in base.0.iter().enumerate() {
+                    let exact: f64 = theta0
+                        .chunks(d)
+                        .map(|th| {
+                            let z: f64 = (0..dw).map(|c| th[wax + c] * xs[c * k + q]).sum();
+                            lay.frozen_a.unwrap_or(th[0]) * act.sigma(z)
+                        })
                         .sum();
-                    want[wax + cc] = th0[wax + cc] + 0.1 * (-a * gw - 0.01 * th0[wax + cc]);
+                    assert!(
+                        (p - exact).abs() < 1e-13,
+                        "{act:?} {} q = {q}: {p} vs {exact}",
+                        simd.name()
+                    );
                 }
-                for (x, y) in th1.iter().zip(&want) {
-                    assert!((x - y).abs() < 1e-14, "{act:?}: {x} vs {y}");
+                // the velocity pass against the formula of MODEL.md §2, noise off
+                let mut theta = theta0.clone();
+                let still = Update { amp: 0.0, ..up };
+                let mut rng = ChaCha8Rng::seed_from_u64(3);
+                move_pass(simd, act, lay, nodes, still, &mut theta, &mut rng);
+                for (th0, th1) in theta0.chunks(d).zip(theta.chunks(d)) {
+                    let a = lay.frozen_a.unwrap_or(th0[0]);
+                    let w = &th0[wax..];
+                    let z = |q: usize| (0..dw).map(|c| w[c] * xs[c * k + q]).sum::<f64>();
+                    let g: f64 = (0..k).map(|q| c[q] * act.sigma(z(q))).sum();
+                    let mut want = vec![0.0; d];
+                    if wax == 1 {
+                        want[0] = th0[0] + 0.1 * (-g - 0.01 * th0[0]);
+                    }
+                    for cc in 0..dw {
+                        let gw: f64 = (0..k)
+                            .map(|q| c[q] * act.dsigma(z(q)) * xs[cc * k + q])
+                            .sum();
+                        want[wax + cc] = th0[wax + cc] + 0.1 * (-a * gw - 0.01 * th0[wax + cc]);
+                    }
+                    for (x, y) in th1.iter().zip(&want) {
+                        assert!((x - y).abs() < 1e-14, "{act:?} {}: {x} vs {y}", simd.name());
+                    }
                 }
             }
-            for simd in [Simd::Avx2, Simd::Avx512] {
-                if simd.available() {
-                    assert_eq!(base, run(simd), "{act:?} {}", simd.name());
-                }
+            // the fused variants agree to the bit, noise included
+            if Simd::Avx2.available() && Simd::Avx512.available() {
+                assert_eq!(run(Simd::Avx2), run(Simd::Avx512), "{act:?}");
             }
         }
     }
