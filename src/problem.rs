@@ -427,7 +427,7 @@ mod tests {
         assert!(e.to_string().contains("line 4"), "{e}");
         let e = LoadedProblem::quickstart(&["name=\"a\nb\"".into()]).unwrap_err();
         assert_eq!(e.field(), Some("--set"));
-        let e = LoadedProblem::quickstart(&["name=\"../../tmp/x\"".into()]).unwrap_err();
+        let e = LoadedProblem::quickstart(&["name=\"../../elsewhere/x\"".into()]).unwrap_err();
         assert_eq!(e.field(), Some("name"));
     }
 

@@ -154,11 +154,8 @@ pub fn run_pde(lp: &LoadedProblem, out: &Path, opts: RunOptions) -> Result<()> {
     let summary = settle(target, result)?;
     let secs = start.elapsed().as_secs_f64();
     out!(
-        "{} steps in {:.2} s ({:.3} ms/step, {:.3e} cell updates/s); mean θ = {:?}",
-        summary.steps,
-        secs,
-        1e3 * secs / summary.steps.max(1) as f64,
-        summary.steps as f64 * g.len() as f64 / secs,
+        "{}; mean θ = {:?}",
+        pace(summary.steps, secs, g.len(), "cell updates"),
         summary
             .last
             .mean
@@ -262,13 +259,7 @@ pub fn run_particles(lp: &LoadedProblem, out: &Path, ropts: RunOptions) -> Resul
     })();
     let summary = settle(target, result)?;
     let secs = start.elapsed().as_secs_f64();
-    out!(
-        "{} steps in {:.2} s ({:.3} ms/step, {:.3e} neuron-steps/s)",
-        summary.steps,
-        secs,
-        1e3 * secs / summary.steps.max(1) as f64,
-        summary.steps as f64 * opts.m as f64 / secs
-    );
+    out!("{}", pace(summary.steps, secs, opts.m, "neuron-steps"));
     out!("wrote {}", out.display());
     plot(out)
 }
@@ -395,4 +386,14 @@ pub fn run_compare(lp: &LoadedProblem, out: &Path, ropts: RunOptions) -> Result<
         out.display()
     );
     plot(out)
+}
+
+/// "N steps in T s (X ms/step, Y <unit>/s)" for a run of `steps` steps over
+/// `secs` seconds, each step `per_step` units of work (cells, neurons).
+fn pace(steps: usize, secs: f64, per_step: usize, unit: &str) -> String {
+    format!(
+        "{steps} steps in {secs:.2} s ({:.3} ms/step, {:.3e} {unit}/s)",
+        1e3 * secs / steps.max(1) as f64,
+        steps as f64 * per_step as f64 / secs
+    )
 }
