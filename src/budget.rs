@@ -70,9 +70,14 @@ impl Sizes {
         let w_centres: f64 = w.iter().product();
         let w_faces: f64 = (0..w.len()).map(|k| w_centres / w[k] * (w[k] + 1.0)).sum();
         let dim_x = p.data.dim.unwrap_or(1) as f64;
-        let nodes = match (p.data.law.as_str(), p.data.nodes) {
-            ("dataset", _) => 0.0, // the file's rows; read by the setup
-            (_, Some(n)) => (n as f64).powf(dim_x),
+        let classes = p.data.scales.as_ref().map_or(1, Vec::len) as f64;
+        let nodes = match (p.data.law.as_str(), p.data.nodes, &p.symmetry) {
+            ("dataset", _, _) => 0.0, // the file's rows; read by the setup
+            // a reduced problem's nodes are (Uᵀx, |x⊥|): nodes^k × radial
+            (_, Some(n), Some(s)) => {
+                classes * (n as f64).powi(s.directions.min(8) as i32) * s.radial_nodes as f64
+            }
+            (_, Some(n), None) => classes * (n as f64).powf(dim_x),
             _ => 0.0,
         };
         let snapshots = match &p.dynamics.snapshots {

@@ -25,7 +25,8 @@ pub struct Diagnostics {
     pub mass: f64,
     /// R_h = ½ Σ_q ω_q r_q² + (λ/2) (Σ_i ρ_i |θ_i|² |C| − M Σ_k h_k²/12).
     pub risk: f64,
-    /// The entropy term (η/2) Σ_i ρ_i log ρ_i |C| (0 log 0 = 0).
+    /// The entropy term (η/2) Σ_i ρ_i log ρ_i |C| (0 log 0 = 0); for a
+    /// reduced problem (η/2) Σ_i ρ_i (log ρ_i − (n − 1) log r_i) |C| (MODEL.md §6).
     pub entropy: f64,
     /// F_η = R_h + entropy term.
     pub free_energy: f64,
@@ -69,6 +70,8 @@ pub struct Sums {
     mass: f64,
     theta2: f64,
     ent: f64,
+    /// Σ ρ_i log θ_{i,D−1} |C| (reduced problems: the last axis is r > 0).
+    log_r: f64,
     boundary: f64,
     min: f64,
     m1: [f64; MAX_DIM],
@@ -81,6 +84,7 @@ impl Sums {
             mass: 0.0,
             theta2: 0.0,
             ent: 0.0,
+            log_r: 0.0,
             boundary: 0.0,
             min: f64::INFINITY,
             m1: [0.0; MAX_DIM],
@@ -92,6 +96,7 @@ impl Sums {
         self.mass += o.mass;
         self.theta2 += o.theta2;
         self.ent += o.ent;
+        self.log_r += o.log_r;
         self.boundary += o.boundary;
         self.min = self.min.min(o.min);
         for i in 0..MAX_DIM {
@@ -104,14 +109,14 @@ impl Sums {
     }
 }
 
-fn cell_sums(grid: &Grid, rho: &[f64]) -> Sums {
-    cell_sums_into(grid, rho, &mut Vec::new())
+fn cell_sums(grid: &Grid, rho: &[f64], log_r: bool) -> Sums {
+    cell_sums_into(grid, rho, log_r, &mut Vec::new())
 }
 
 /// [`cell_sums`] with its block results in `parts` (no allocation once it
-/// has grown).
-fn cell_sums_into(grid: &Grid, rho: &[f64], parts: &mut Vec<Sums>) -> Sums {
-    let mut s = centre_sums(grid, rho, parts);
+/// has grown); Σ ρ log r |C| over the last axis when `log_r`.
+fn cell_sums_into(grid: &Grid, rho: &[f64], log_r: bool, parts: &mut Vec<Sums>) -> Sums {
+    let mut s = centre_sums(grid, rho, log_r, parts);
     // Σ ρ_i θ_{i,k}² |C| exceeds ∫ ρ θ_k² by M h_k²/12 (module docs)
     for k in 0..grid.dim() {
         s.m2[k][k] -= s.mass * grid.h[k] * grid.h[k] / 12.0;
@@ -127,7 +132,7 @@ pub fn centre_bias(grid: &Grid) -> f64 {
 }
 
 /// The sums at the cell centres.
-fn centre_sums(grid: &Grid, rho: &[f64], parts: &mut Vec<Sums>) -> Sums {
+fn centre_sums(grid: &Grid, rho: &[f64], log_r: bool, parts: &mut Vec<Sums>) -> Sums {
     let d = grid.dim();
     let vol = grid.cell_volume();
     fixed_fold_into(
@@ -143,6 +148,9 @@ fn centre_sums(grid: &Grid, rho: &[f64], parts: &mut Vec<Sums>) -> Sums {
             s.min = s.min.min(r);
             if r > 0.0 {
                 s.ent += m * r.ln();
+                if log_r {
+                    s.log_r += m * th[d - 1].ln();
+                }
             }
             if grid.on_boundary(&idx[..d]) {
                 s.boundary += m;
@@ -181,10 +189,11 @@ pub fn energies_with(
     parts: &mut Vec<Sums>,
 ) -> (f64, f64, f64) {
     vel.eval_f(rho);
-    let s = cell_sums_into(grid, rho, parts);
+    let reduced = vel.model().reduction.is_some();
+    let s = cell_sums_into(grid, rho, reduced, parts);
     let model = vel.model();
     let risk = model.risk(vel.f_nodes(), s.theta2);
-    let ent = model.entropy_term(s.ent);
+    let ent = model.entropy_term(s.ent, s.log_r);
     (risk, ent, model.free_energy(risk, ent))
 }
 
@@ -198,11 +207,11 @@ pub fn compute(
     f_points: &[Vec<f64>],
 ) -> Diagnostics {
     vel.eval_f(rho);
-    let s = cell_sums(grid, rho);
+    let s = cell_sums(grid, rho, vel.model().reduction.is_some());
     let d = grid.dim();
     let model: &MeanField = vel.model();
     let risk = model.risk(vel.f_nodes(), s.theta2);
-    let entropy = model.entropy_term(s.ent);
+    let entropy = model.entropy_term(s.ent, s.log_r);
     let mean: Vec<f64> = (0..d).map(|i| s.m1[i] / s.mass).collect();
     let mut cov = vec![0.0; d * d];
     for i in 0..d {

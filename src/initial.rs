@@ -3,6 +3,7 @@
 //! boxes), never the density sampled at the centre.
 
 use crate::grid::Grid;
+use crate::model::special::gamma_pq;
 
 /// A product Gaussian N(mean, diag(std²)).
 #[derive(Debug, Clone)]
@@ -20,6 +21,28 @@ pub enum InitialLaw {
     Uniform { lo: Vec<f64>, hi: Vec<f64> },
     /// Σ_c weight_c N(mean_c, diag(std_c²)), weights summing to 1.
     Mixture(Vec<(f64, Gaussian)>),
+    /// A reduced problem's law of (a, p, r) from a ~ N, w ~ N(U m_p, s_w² I_d)
+    /// (MODEL.md §6): the product Gaussian `head` on every axis but the last
+    /// (a, p), and r = s_w χ_n on the last.
+    Isotropic {
+        head: Gaussian,
+        w_std: f64,
+        n: usize,
+    },
+}
+
+/// P(lo ≤ R ≤ hi) for R = s χ_n (the radius of N(0, s² Iₙ)): differences of
+/// P(n/2, r²/2s²), or of Q in the upper tail.
+pub fn chi_interval(n: usize, s: f64, lo: f64, hi: f64) -> f64 {
+    let a = n as f64 / 2.0;
+    let u = |r: f64| if r <= 0.0 { 0.0 } else { r * r / (2.0 * s * s) };
+    let (plo, qlo) = gamma_pq(a, u(lo));
+    let (phi, qhi) = gamma_pq(a, u(hi));
+    if plo > 0.5 {
+        (qlo - qhi).max(0.0)
+    } else {
+        (phi - plo).max(0.0)
+    }
 }
 
 /// P(lo ≤ X ≤ hi) for X ~ N(m, s²).
@@ -37,11 +60,12 @@ pub fn gaussian_interval(m: f64, s: f64, lo: f64, hi: f64) -> f64 {
 }
 
 impl Gaussian {
-    /// Cell masses along each axis.
+    /// Cell masses along each axis (those of `mean`'s length; the rest empty).
     fn axis_masses(&self, grid: &Grid) -> Vec<Vec<f64>> {
         (0..grid.dim())
             .map(|k| {
                 (0..grid.n[k])
+                    .filter(|_| k < self.mean.len())
                     .map(|i| {
                         gaussian_interval(
                             self.mean[k],
@@ -76,6 +100,14 @@ impl InitialLaw {
                 for (w, g) in cs {
                     add_product(grid, &g.axis_masses(grid), *w, &mut out);
                 }
+            }
+            InitialLaw::Isotropic { head, w_std, n } => {
+                let last = grid.dim() - 1;
+                let mut axis = head.axis_masses(grid);
+                axis[last] = (0..grid.n[last])
+                    .map(|i| chi_interval(*n, *w_std, grid.face(last, i), grid.face(last, i + 1)))
+                    .collect();
+                add_product(grid, &axis, 1.0, &mut out);
             }
             InitialLaw::Uniform { lo, hi } => {
                 let axis: Vec<Vec<f64>> = (0..grid.dim())
@@ -141,6 +173,16 @@ mod tests {
             "{} vs {s}",
             m[i * 6 + j]
         );
+    }
+
+    /// A χ law's box mass: all of it in [0, ∞), half below the median.
+    #[test]
+    fn chi_intervals_hold_the_chi_law() {
+        assert!((chi_interval(1000, 0.03, 0.0, 1e3) - 1.0).abs() < 1e-13);
+        // Wilson–Hilferty's median of χ²_n, n(1 − 2/9n)³ (error O(n^{-3/2})
+        // in probability, far below 1e-3 at n = 1000)
+        let med: f64 = 0.03 * (1000.0f64 * (1.0 - 2.0 / 9000.0f64).powi(3)).sqrt();
+        assert!((chi_interval(1000, 0.03, 0.0, med) - 0.5).abs() < 1e-3);
     }
 
     #[test]

@@ -23,6 +23,9 @@ pub struct Problem {
     pub dynamics: DynamicsSpec,
     pub initial: InitialSpec,
     pub grid: GridSpec,
+    /// The exact reduction of MODEL.md §6 (optional): phase space (a, p, r).
+    #[serde(default)]
+    pub symmetry: Option<SymmetrySpec>,
     #[serde(default)]
     pub solver: SolverSpec,
     #[serde(default)]
@@ -54,6 +57,22 @@ pub struct ParticlesSpec {
     pub store: Option<usize>,
 }
 
+/// `[symmetry]`: the problem is invariant under the rotations of ℝᵈ that fix
+/// the first k coordinate axes (U = their unit vectors), and is solved for
+/// the law of (a, p, r), p = Uᵀw, r = |w⊥| (MODEL.md §6).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SymmetrySpec {
+    /// k ∈ {0, 1, 2}: the directions the target sees.
+    pub directions: usize,
+    /// Nodes of the rule of ρ = |x⊥| (generalised Gauss–Laguerre).
+    #[serde(default = "default_radial_nodes")]
+    pub radial_nodes: usize,
+    /// Nodes of the rule of the cosine t in ℝⁿ (Gauss–Jacobi).
+    #[serde(default = "default_cosine_nodes")]
+    pub cosine_nodes: usize,
+}
+
 /// `[model]`: activation σ, bias, output weights, weight decay λ.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -78,7 +97,7 @@ pub struct ModelSpec {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DataSpec {
-    /// gaussian, uniform, dataset.
+    /// gaussian, gaussian_scales, uniform, dataset.
     pub law: String,
     /// d_x (gaussian, uniform); a data set's dimension comes from its columns.
     #[serde(default)]
@@ -97,6 +116,14 @@ pub struct DataSpec {
     /// CSV data file (columns x0, …, x_{d−1}, y), relative to the problem file.
     #[serde(default)]
     pub file: Option<String>,
+    /// `gaussian_scales`: class c has x ~ N(0, scales_c² I) and label labels_c.
+    #[serde(default)]
+    pub scales: Option<Vec<f64>>,
+    #[serde(default)]
+    pub labels: Option<Vec<f64>>,
+    /// `gaussian_scales`: the class probabilities (default equal).
+    #[serde(default)]
+    pub weights: Option<Vec<f64>>,
 }
 
 /// `[target]`: f*.
@@ -228,6 +255,12 @@ pub struct OutputSpec {
     pub f_points: Option<Vec<Vec<f64>>>,
 }
 
+fn default_radial_nodes() -> usize {
+    24
+}
+fn default_cosine_nodes() -> usize {
+    32
+}
 fn default_seed() -> u64 {
     1
 }

@@ -17,7 +17,7 @@
 //! same code with the a-axis absent.
 
 use crate::grid::{Grid, MAX_DIM};
-use crate::model::{dot, Drift, MeanField};
+use crate::model::{Drift, MeanField};
 use crate::scratch::Scratch;
 use crate::simd::Simd;
 use crate::sum::fixed_sum;
@@ -70,6 +70,8 @@ pub struct AxisVelocity<'a> {
     /// The n + 1 face coordinates of the axis.
     faces: &'a [f64],
     is_a: bool,
+    /// The r axis of a reduced problem: V carries the Itô drift.
+    is_r: bool,
     frozen_a: Option<f64>,
     /// Π of the cells of the w axes before `axis` (o = a index · ow + o_w).
     ow: usize,
@@ -146,8 +148,9 @@ impl AxisVelocity<'_> {
             let w = self.grid.face(self.axis, i);
             let base = ((o % self.ow) * (self.n + 1) + i) * self.s + j0;
             let l = out.len();
+            let ito = if self.is_r { v.ito_at(w) } else { 0.0 };
             for (face, g) in out.iter_mut().zip(&self.vec[base..base + l]) {
-                *face = v.w(a, *g, w);
+                *face = v.w(a, *g, w) + ito;
             }
         }
     }
@@ -166,6 +169,11 @@ impl AxisVelocity<'_> {
             let g = &self.vec[base..base + self.n + 1];
             for ((face, g), w) in out.iter_mut().zip(g).zip(self.faces) {
                 *face = v.w(a, *g, *w);
+            }
+            if self.is_r {
+                for (face, w) in out.iter_mut().zip(self.faces) {
+                    *face += v.ito_at(*w);
+                }
             }
         } else {
             for (i, face) in out.iter_mut().enumerate() {
@@ -292,15 +300,14 @@ impl Velocity {
                 v
             })
             .collect();
-        let act = net.activation;
         let centres = w_points(grid, wax, None);
-        let sig = table(&centres, &xt, |w, x| act.sigma(dot(w, x)));
+        let sig = table(&centres, &xt, |w, x| model.unit_xt(w, x));
         let mut dsig = Vec::new();
         let mut nwf = Vec::new();
         for k in 0..dw {
             let pts = w_points(grid, wax, Some(wax + k));
             nwf.push(pts.len());
-            dsig.push(table(&pts, &xt, |w, x| act.dsigma(dot(w, x)) * x[k]));
+            dsig.push(table(&pts, &xt, |w, x| model.dunit_xt(w, x, k)));
         }
         let nw = centres.len();
         Velocity {
@@ -437,7 +444,9 @@ impl Velocity {
     }
 
     /// Ψ_i = a_i g(w_i) + (λ/2)|θ_i|² (MeanField::psi) at every cell centre,
-    /// from the last g.
+    /// from the last g; for a reduced problem plus the Itô potential U(r_i)
+    /// ([`MeanField::ito_potential`]), so that the Gibbs state and the
+    /// Scharfetter–Gummel fluxes carry the r^{n−1} factor.
     ///
     /// # Panics
     /// If `psi` is not of the grid's length.
@@ -453,7 +462,7 @@ impl Velocity {
                 grid.centre_of(flat, &mut th[..d]);
                 let a = model.net.frozen_a.unwrap_or(th[0]);
                 let theta_sq: f64 = th[..d].iter().map(|t| t * t).sum();
-                *p = model.psi(a, g[flat % nw], theta_sq);
+                *p = model.psi(a, g[flat % nw], theta_sq) + model.ito_potential(th[d - 1]);
             });
     }
 
@@ -505,6 +514,7 @@ impl Velocity {
             },
             faces: &self.edges[axis],
             is_a,
+            is_r: self.model.net.reduced.is_some() && axis + 1 == grid.dim(),
             frozen_a: self.model.net.frozen_a,
             ow,
             n: grid.n[axis],
@@ -636,6 +646,7 @@ mod tests {
             bias: true,
             frozen_a,
             dim_x: 1,
+            reduced: None,
         };
         let target = Target::Teacher(vec![vec![1.2, 0.9, -0.3], vec![-0.7, -1.4, 0.5]]);
         let quad = Quadrature::gaussian(1, 1.0, 7);

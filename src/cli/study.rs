@@ -154,13 +154,36 @@ pub fn check(lp: &LoadedProblem) -> Result<()> {
     }
     let d0 = diagnostics::compute(0.0, g, stepper.velocity(), &rho0, &[]);
     out!("problem {}: valid", setup.name);
-    out!("  phase space   D = {} ({})", g.dim(), g.names.join(", "));
-    out!("  cells         {} = {:?}", g.len(), g.n);
-    out!(
-        "  quadrature    {} nodes (d_x = {})",
-        q,
-        setup.model.net.dim_x
-    );
+    match &setup.model.reduction {
+        Some(red) => {
+            let (d, k) = (red.sizes.dim, red.sizes.k);
+            out!(
+                "  reduction     x in R^{d}, target through U^T x (k = {k}), rho0 invariant: the law of (a, p, r), p = U^T w, r = |w_perp| (MODEL.md §6)"
+            );
+            out!(
+                "  phase space   D = {} ({}) for {} network parameters per neuron",
+                g.dim(),
+                g.names.join(", "),
+                d + usize::from(setup.model.net.frozen_a.is_none())
+            );
+            out!("  cells         {} = {:?}", g.len(), g.n);
+            out!(
+                "  quadrature    {q} nodes of (U^T x, |x_perp|), cosine rule of {} nodes (n = {}), Ito drift (eta/2)(n - 1)/r = {:.4e}/r",
+                red.cosine.len(),
+                red.sizes.n(),
+                setup.model.ito()
+            );
+        }
+        None => {
+            out!("  phase space   D = {} ({})", g.dim(), g.names.join(", "));
+            out!("  cells         {} = {:?}", g.len(), g.n);
+            out!(
+                "  quadrature    {} nodes (d_x = {})",
+                q,
+                setup.model.net.dim_x
+            );
+        }
+    }
     out!("  w points      {nw} centres, {nwf} faces");
     out!(
         "  memory        {:.1} MiB (grids, tables, snapshots{})",

@@ -17,6 +17,13 @@ pub enum DataLaw {
     Uniform { lo: Vec<f64>, hi: Vec<f64> },
     /// The samples of a data set (the quadrature's nodes).
     Samples,
+    /// Class c with probability weights_c has x ~ N(0, scales_c² I) and,
+    /// when labels are given, the label labels_c.
+    GaussianScales {
+        scales: Vec<f64>,
+        weights: Vec<f64>,
+        labels: Option<Vec<f64>>,
+    },
 }
 
 /// A quadrature of P: `q` nodes x_q ∈ R^{d_x} (row-major, `q × dim`) with
@@ -102,6 +109,22 @@ impl Quadrature {
         q
     }
 
+    /// The rules `parts` joined, rule c's weights times `probs[c]`.
+    pub fn union(parts: &[Quadrature], probs: &[f64]) -> Self {
+        let dim = parts[0].dim;
+        let mut out = Quadrature {
+            dim,
+            nodes: Vec::new(),
+            weights: Vec::new(),
+        };
+        for (q, &p) in parts.iter().zip(probs) {
+            assert_eq!(q.dim, dim, "rules of one dimension");
+            out.nodes.extend_from_slice(&q.nodes);
+            out.weights.extend(q.weights.iter().map(|w| w * p));
+        }
+        out
+    }
+
     /// The plain average over data points (`n × dim`, row-major).
     pub fn samples(dim: usize, points: Vec<f64>) -> Self {
         let n = points.len() / dim;
@@ -118,7 +141,7 @@ impl Quadrature {
 /// their means, the middle node of an odd rule set to 0. The eigenvalue
 /// solver leaves them symmetric only to round-off; exact symmetry makes odd
 /// moments vanish exactly and lets the particle step fold ±x pairs.
-fn symmetric(rule: &[(f64, f64)]) -> Vec<(f64, f64)> {
+pub(crate) fn symmetric(rule: &[(f64, f64)]) -> Vec<(f64, f64)> {
     let mut p = rule.to_vec();
     p.sort_by(|a, b| a.0.total_cmp(&b.0));
     let n = p.len();

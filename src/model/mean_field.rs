@@ -10,12 +10,17 @@
 //! V(θ; μ) = −∇_θ Ψ = (−g_μ(w) − λa, −a ∇_w g_μ(w) − λw)   (Drift)
 //! ```
 //!
-//! E_x is the problem's quadrature {(x_q, ω_q)}. How g and ∇_w g are
+//! E_x is the problem's quadrature {(x_q, ω_q)}. For a reduced problem
+//! (MODEL.md §6, [`super::symmetry`]) the unit σ(w·x̃) is the rotation
+//! average φ(p, r; ξ, ρ), x_q are nodes of (Uᵀx, |x⊥|), and the Itô drift
+//! (η/2)(n − 1)/r on r is −∂_r U of U = −(η/2)(n − 1) ln r
+//! ([`MeanField::ito_potential`]), which joins Ψ in the Gibbs state and
+//! the F of the files: F = R + (η/2)(∫ρ̄ log ρ̄ − (n − 1)∫ρ̄ log r). How g and ∇_w g are
 //! evaluated depends on the representation of μ (cell averages on a grid in
 //! [`crate::velocity`], neurons in [`crate::particles`]); what is done with
 //! them is defined here, once.
 
-use super::{DataLaw, Network, Quadrature, Target};
+use super::{DataLaw, Network, Quadrature, Reduction, Target};
 use crate::error::Result;
 
 /// The network, the data (P, its quadrature, f*), weight decay λ and noise η.
@@ -33,6 +38,8 @@ pub struct MeanField {
     pub weight_decay: f64,
     /// η ≥ 0.
     pub noise: f64,
+    /// The symmetry reduction, when the problem is reduced (MODEL.md §6).
+    pub reduction: Option<Reduction>,
 }
 
 /// V(θ; μ) = −∇_θ Ψ(θ; μ) from g_μ(w) and ∇_w g_μ(w): the drift of every
@@ -42,6 +49,8 @@ pub struct MeanField {
 pub struct Drift {
     /// λ.
     pub weight_decay: f64,
+    /// (η/2)(n − 1): the Itô drift's coefficient on r (0 unless reduced).
+    pub ito: f64,
 }
 
 impl Drift {
@@ -55,6 +64,17 @@ impl Drift {
     #[inline(always)]
     pub fn w(self, a: f64, dg: f64, w: f64) -> f64 {
         -a * dg - self.weight_decay * w
+    }
+
+    /// The Itô drift (η/2)(n − 1)/r of a reduced problem's r axis, 0 at
+    /// r = 0 (a wall face carries no flux) and when n = 1 or η = 0.
+    #[inline(always)]
+    pub fn ito_at(self, r: f64) -> f64 {
+        if self.ito != 0.0 && r > 0.0 {
+            self.ito / r
+        } else {
+            0.0
+        }
     }
 }
 
@@ -78,7 +98,54 @@ impl MeanField {
             fstar,
             weight_decay,
             noise,
+            reduction: None,
         })
+    }
+
+    /// The same model posed on the reduced coordinates of MODEL.md §6: the
+    /// quadrature must be one of x̄ = (Uᵀx, |x⊥|) ([`Reduction::quadrature`]).
+    pub fn reduced(mut self, reduction: Reduction) -> Self {
+        self.net.reduced = Some(reduction.sizes);
+        self.reduction = Some(reduction);
+        self
+    }
+
+    /// (η/2)(n − 1), the coefficient of the Itô drift on r (0 unless reduced).
+    pub fn ito(&self) -> f64 {
+        match &self.reduction {
+            Some(r) => 0.5 * self.noise * (r.sizes.n() as f64 - 1.0),
+            None => 0.0,
+        }
+    }
+
+    /// U(r) = −(η/2)(n − 1) ln r: V_r's Itô term is −∂_r U, the Gibbs state
+    /// is ∝ exp(−2(Ψ + U)/η) = r^{n−1} e^{−2Ψ/η}. 0 unless reduced.
+    #[inline]
+    pub fn ito_potential(&self, r: f64) -> f64 {
+        let c = self.ito();
+        if c == 0.0 {
+            0.0
+        } else {
+            -c * r.ln()
+        }
+    }
+
+    /// The unit at an augmented input x̃: σ(w·x̃), or φ(w; x̄) when reduced.
+    #[inline]
+    pub fn unit_xt(&self, w: &[f64], xt: &[f64]) -> f64 {
+        match &self.reduction {
+            Some(red) => red.unit(self.net.activation, w, xt),
+            None => self.net.activation.sigma(super::dot(w, xt)),
+        }
+    }
+
+    /// ∂/∂w_k of [`MeanField::unit_xt`]: σ′(w·x̃) x̃_k, or ∂φ/∂w_k.
+    #[inline]
+    pub fn dunit_xt(&self, w: &[f64], xt: &[f64], k: usize) -> f64 {
+        match &self.reduction {
+            Some(red) => red.dunit(self.net.activation, w, xt, k),
+            None => self.net.activation.dsigma(super::dot(w, xt)) * xt[k],
+        }
     }
 
     /// The phase-space dimension D.
@@ -91,7 +158,7 @@ impl MeanField {
         let mut xt = [0.0; 8];
         let dw = self.net.dim_w();
         self.net.augment(x, &mut xt[..dw]);
-        self.net.activation.sigma(super::dot(w, &xt[..dw]))
+        self.unit_xt(w, &xt[..dw])
     }
 
     /// f_μ(x) = Σ_i c_i σ(w_i·x̃) for a measure given as atoms (c_i, w_i),
@@ -133,9 +200,12 @@ impl MeanField {
         self.data_risk(f_nodes) + self.decay_risk(second_moment)
     }
 
-    /// The entropy term (η/2) ∫ μ log μ, from ∫ μ log μ.
-    pub fn entropy_term(&self, mu_log_mu: f64) -> f64 {
-        0.5 * self.noise * mu_log_mu
+    /// The entropy term (η/2) ∫ μ log μ, from ∫ μ log μ; for a reduced
+    /// problem (η/2)(∫ρ̄ log ρ̄ − (n − 1)∫ρ̄ log r) (MODEL.md §6: the entropy
+    /// relative to Lebesgue measure on ℝ^{1+d} up to the constant
+    /// −log|S^{n−1}|), from both integrals (`mu_log_r` is unused otherwise).
+    pub fn entropy_term(&self, mu_log_mu: f64, mu_log_r: f64) -> f64 {
+        0.5 * self.noise * mu_log_mu - self.ito() * mu_log_r
     }
 
     /// F_η = R + (η/2) ∫ μ log μ, from R and the entropy term.
@@ -153,6 +223,7 @@ impl MeanField {
     pub fn drift(&self) -> Drift {
         Drift {
             weight_decay: self.weight_decay,
+            ito: self.ito(),
         }
     }
 
@@ -173,6 +244,7 @@ mod tests {
             bias: true,
             frozen_a: None,
             dim_x: 1,
+            reduced: None,
         };
         let quad = Quadrature::gaussian(1, 1.0, 12);
         let target = Target::Teacher(vec![vec![1.5, 0.8, -0.2]]);
@@ -235,7 +307,7 @@ mod tests {
             .sum();
         assert!((m.data_risk(&f) - exact).abs() < 1e-14);
         assert_eq!(m.risk(&f, 2.0), m.data_risk(&f) + 0.5);
-        assert_eq!(m.free_energy(1.0, m.entropy_term(-2.0)), 1.0 - 0.3);
+        assert_eq!(m.free_energy(1.0, m.entropy_term(-2.0, 5.0)), 1.0 - 0.3);
         let c: f64 = (0..m.quad.len())
             .map(|q| m.weighted_residual(q, f[q]) * (f[q] - m.fstar[q]))
             .sum();

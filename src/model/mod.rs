@@ -4,11 +4,15 @@
 pub mod activation;
 pub mod data;
 pub mod expr;
+pub mod kernel;
 pub mod mean_field;
+pub mod special;
+pub mod symmetry;
 
 pub use activation::Activation;
 pub use data::{DataLaw, DataSet, Quadrature};
 pub use mean_field::{Drift, MeanField};
+pub use symmetry::{Reduced, Reduction};
 
 use crate::error::{Error, Result};
 use expr::Expr;
@@ -21,8 +25,12 @@ pub struct Network {
     pub bias: bool,
     /// `None` when a is trained (axis 0 of phase space), `Some(a0)` when frozen.
     pub frozen_a: Option<f64>,
-    /// d_x.
+    /// d_x: the length of an input as the model sees it; for a reduced
+    /// problem, x̄ = (Uᵀx, |x⊥|) of length k + 1 (MODEL.md §6).
     pub dim_x: usize,
+    /// The symmetry reduction's sizes (d, k), when the problem is reduced:
+    /// phase space is then (a, p_1, …, p_k, r).
+    pub reduced: Option<Reduced>,
 }
 
 impl Network {
@@ -45,13 +53,20 @@ impl Network {
         }
     }
 
-    /// The names of the phase-space axes: `a`, `w1`, `w2`, … (MODEL.md §5).
+    /// The names of the phase-space axes: `a`, `w1`, `w2`, … (MODEL.md §5);
+    /// `a`, `p1`, …, `pk`, `r` for a reduced problem (§6).
     pub fn axis_names(&self) -> Vec<String> {
         let mut names = Vec::new();
         if self.frozen_a.is_none() {
             names.push("a".to_string());
         }
-        names.extend((1..=self.dim_w()).map(|k| format!("w{k}")));
+        match self.reduced {
+            Some(red) => {
+                names.extend((1..=red.k).map(|k| format!("p{k}")));
+                names.push("r".to_string());
+            }
+            None => names.extend((1..=self.dim_w()).map(|k| format!("w{k}"))),
+        }
         names
     }
 }
@@ -132,6 +147,7 @@ mod tests {
             bias: true,
             frozen_a: None,
             dim_x: 2,
+            reduced: None,
         }
     }
 

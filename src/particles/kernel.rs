@@ -386,7 +386,10 @@ mod tests {
                 .collect();
             let up = Update {
                 c: &c,
-                drift: Drift { weight_decay: 0.01 },
+                drift: Drift {
+                    weight_decay: 0.01,
+                    ito: 0.0,
+                },
                 dt: 0.1,
                 amp: 0.05,
             };

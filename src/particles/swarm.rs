@@ -76,6 +76,18 @@ fn sample_initial(law: &InitialLaw, rng: &mut ChaCha8Rng, out: &mut [f64]) {
             }
             gauss(&cs[pick].1, rng, out);
         }
+        InitialLaw::Isotropic { head, w_std, n } => {
+            // (a, p) Gaussian, r = s_w |z| for z ~ N(0, Iₙ)
+            let last = out.len() - 1;
+            gauss(head, rng, &mut out[..last]);
+            let sq: f64 = (0..*n)
+                .map(|_| {
+                    let z: f64 = rng.sample(StandardNormal);
+                    z * z
+                })
+                .sum();
+            out[last] = w_std * sq.sqrt();
+        }
     }
 }
 
@@ -282,8 +294,33 @@ impl Swarm {
                     x.copy_from_slice(model.quad.node(idx));
                     self.by[i] = model.fstar[idx];
                 }
+                DataLaw::GaussianScales {
+                    scales,
+                    weights,
+                    labels,
+                } => {
+                    // the class by inversion of its cumulative weights
+                    let u: f64 = rng.random();
+                    let mut c = 0;
+                    let mut acc = weights[0];
+                    while u >= acc && c + 1 < weights.len() {
+                        c += 1;
+                        acc += weights[c];
+                    }
+                    for v in x.iter_mut() {
+                        let z: f64 = rng.sample(StandardNormal);
+                        *v = scales[c] * z;
+                    }
+                    self.by[i] = match labels {
+                        Some(y) => y[c],
+                        None => model.target_at(x).unwrap_or(0.0),
+                    };
+                }
             }
-            if !matches!(model.data_law, DataLaw::Samples) {
+            if matches!(
+                model.data_law,
+                DataLaw::Gaussian { .. } | DataLaw::Uniform { .. }
+            ) {
                 self.by[i] = model.target_at(x).unwrap_or(0.0);
             }
             put_node(&model.net, x, &mut self.bxt, i, b);

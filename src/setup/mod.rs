@@ -46,10 +46,9 @@ impl Setup {
     /// Validate a loaded problem and build the solver inputs.
     pub fn new(lp: &LoadedProblem) -> Result<Self> {
         let model = model::build(lp)?;
-        let d = model.dim();
         let grid = run::build_grid(lp, &model.net)?;
         let (t_end, snapshot_times) = run::build_dynamics(lp)?;
-        let initial = run::build_initial(lp, d)?;
+        let initial = run::build_initial(lp, &model.net)?;
         let scheme = run::build_scheme(lp)?;
         let f_points = run::build_f_points(lp, &model.quad)?;
         let box_mass: f64 = initial.cell_masses(&grid).iter().sum();
@@ -63,6 +62,13 @@ impl Setup {
             ));
         }
         let particles = match &lp.problem.particles {
+            Some(_) if model.reduction.is_some() => {
+                return Err(Error::problem(
+                    "particles",
+                    "a [particles] section with [symmetry]",
+                    "no [particles] in a reduced problem: its d-dimensional networks are not in mfpde yet (remove the section to solve the reduced PDE)",
+                ))
+            }
             Some(spec) => {
                 let o = run::build_particles(spec, &lp.problem.data.law)?;
                 let steps = t_end / o.dt;

@@ -1,9 +1,15 @@
-//! `[model]`, `[data]` and `[target]`: the network, P with its quadrature,
-//! f*, λ and η, checked and built into the [`MeanField`].
+//! `[model]`, `[data]`, `[target]` and `[symmetry]`: the network, P with
+//! its quadrature, f*, λ and η, checked and built into the [`MeanField`]
+//! (on the reduced coordinates of MODEL.md §6 when `[symmetry]` is given).
 
 use super::{check_box, vec_of};
 use crate::error::{Error, Result};
-use crate::model::{Activation, DataLaw, DataSet, MeanField, Network, Quadrature, Target};
+use crate::model::{
+    Activation, DataLaw, DataSet, MeanField, Network, Quadrature, Reduced, Reduction, Target,
+};
+
+/// d of a reduced problem at most.
+pub const MAX_REDUCED_DIM: usize = 10_000;
 use crate::problem::LoadedProblem;
 
 /// The model of a problem (η from `[dynamics]`).
@@ -24,19 +30,84 @@ pub(super) fn build(lp: &LoadedProblem) -> Result<MeanField> {
     if !(noise >= 0.0 && noise.is_finite()) {
         return Err(Error::problem("dynamics.noise", noise, "η ≥ 0"));
     }
-    let (quad, data_law, dataset) = build_data(lp)?;
+    let reduction = build_symmetry(lp)?;
+    let (quad, data_law, labels) = build_data(lp, reduction.as_ref())?;
     let net = Network {
         activation,
         bias: p.model.bias,
         frozen_a: (!p.model.train_a).then_some(p.model.a0),
         dim_x: quad.dim,
+        reduced: reduction.as_ref().map(|r| r.sizes),
     };
-    let target = build_target(lp, &net, dataset)?;
-    MeanField::new(net, quad, data_law, target, p.model.weight_decay, noise)
+    let target = build_target(lp, &net, labels)?;
+    let model = MeanField::new(net, quad, data_law, target, p.model.weight_decay, noise)?;
+    Ok(match reduction {
+        Some(r) => model.reduced(r),
+        None => model,
+    })
 }
 
-fn build_data(lp: &LoadedProblem) -> Result<(Quadrature, DataLaw, Option<DataSet>)> {
+/// `[symmetry]`: k, the rules' sizes, and what the reduction needs of the
+/// rest of the problem (Gaussian data without bias, 1 ≤ k + 1 ≤ d ≤ 10⁴).
+fn build_symmetry(lp: &LoadedProblem) -> Result<Option<Reduction>> {
+    let p = &lp.problem;
+    let Some(s) = &p.symmetry else {
+        return Ok(None);
+    };
+    if s.directions > 2 {
+        return Err(Error::problem(
+            "symmetry.directions",
+            s.directions,
+            "k = 0, 1 or 2 directions",
+        ));
+    }
+    for (field, n) in [
+        ("symmetry.radial_nodes", s.radial_nodes),
+        ("symmetry.cosine_nodes", s.cosine_nodes),
+    ] {
+        if !(1..=512).contains(&n) {
+            return Err(Error::problem(field, n, "1 to 512 nodes"));
+        }
+    }
+    if !matches!(p.data.law.as_str(), "gaussian" | "gaussian_scales") {
+        return Err(Error::problem(
+            "data.law",
+            format!("{:?} with [symmetry]", p.data.law),
+            "gaussian or gaussian_scales (the reduction needs isotropic Gaussian data)",
+        ));
+    }
+    if p.model.bias {
+        return Err(Error::problem(
+            "model.bias",
+            "true with [symmetry]",
+            "false: the reduction needs units σ(w·x) without bias",
+        ));
+    }
+    let k = s.directions;
+    let dim = match p.data.dim {
+        Some(d) if d > k && d <= MAX_REDUCED_DIM => d,
+        other => {
+            return Err(Error::problem(
+                "data.dim",
+                other.map_or("missing".to_string(), |d| d.to_string()),
+                format!(
+                    "d from k + 1 = {} to {MAX_REDUCED_DIM} with symmetry.directions = {k}",
+                    k + 1
+                ),
+            ))
+        }
+    };
+    Ok(Some(Reduction::new(Reduced { dim, k }, s.cosine_nodes)))
+}
+
+/// The quadrature of P (of x̄ = (Uᵀx, |x⊥|) when reduced), the law for
+/// sampling, and the labels at the nodes when the data carry labels.
+fn build_data(
+    lp: &LoadedProblem,
+    reduction: Option<&Reduction>,
+) -> Result<(Quadrature, DataLaw, Option<Vec<f64>>)> {
     let d = &lp.problem.data;
+    let radial = lp.problem.symmetry.as_ref().map_or(0, |s| s.radial_nodes);
     let nodes = || -> Result<usize> {
         match d.nodes {
             Some(n) if (1..=256).contains(&n) => Ok(n),
@@ -53,6 +124,9 @@ fn build_data(lp: &LoadedProblem) -> Result<(Quadrature, DataLaw, Option<DataSet
         }
     };
     let dim = || -> Result<usize> {
+        if let Some(r) = reduction {
+            return Ok(r.sizes.dim);
+        }
         match d.dim {
             Some(n) if (1..=3).contains(&n) => Ok(n),
             Some(n) => Err(Error::problem("data.dim", n, "d_x from 1 to 3")),
@@ -65,10 +139,67 @@ fn build_data(lp: &LoadedProblem) -> Result<(Quadrature, DataLaw, Option<DataSet
             if !(s > 0.0 && s.is_finite()) {
                 return Err(Error::problem("data.std", s, "s > 0"));
             }
+            let quad = match reduction {
+                Some(r) => r.quadrature(s, nodes()?, radial),
+                None => Quadrature::gaussian(dim()?, s, nodes()?),
+            };
+            Ok((quad, DataLaw::Gaussian { std: s }, None))
+        }
+        "gaussian_scales" => {
+            let c = d.scales.as_ref().map_or(0, Vec::len);
+            if c == 0 {
+                return Err(Error::problem(
+                    "data.scales",
+                    "missing",
+                    "a list of class scales s_c > 0 (x ~ N(0, s_c² I) in class c)",
+                ));
+            }
+            let scales = super::vec_of("data.scales", &d.scales, c, "one per class")?;
+            super::positive("data.scales", &scales)?;
+            let weights = match &d.weights {
+                None => vec![1.0 / c as f64; c],
+                Some(_) => {
+                    let w = super::vec_of("data.weights", &d.weights, c, "one per class")?;
+                    super::positive("data.weights", &w)?;
+                    let sum: f64 = w.iter().sum();
+                    if (sum - 1.0).abs() > 1e-9 {
+                        return Err(Error::problem(
+                            "data.weights",
+                            format!("{w:?} (sum {sum})"),
+                            "class probabilities summing to 1",
+                        ));
+                    }
+                    w
+                }
+            };
+            let labels = match &d.labels {
+                None => None,
+                Some(_) => Some(super::vec_of("data.labels", &d.labels, c, "one per class")?),
+            };
+            let (n, n_dim) = (nodes()?, dim()?);
+            let parts: Vec<Quadrature> = scales
+                .iter()
+                .map(|&s| match reduction {
+                    Some(r) => r.quadrature(s, n, radial),
+                    None => Quadrature::gaussian(n_dim, s, n),
+                })
+                .collect();
+            let quad = Quadrature::union(&parts, &weights);
+            let node_labels = labels.as_ref().map(|y| {
+                parts
+                    .iter()
+                    .zip(y)
+                    .flat_map(|(q, &y)| std::iter::repeat_n(y, q.len()))
+                    .collect()
+            });
             Ok((
-                Quadrature::gaussian(dim()?, s, nodes()?),
-                DataLaw::Gaussian { std: s },
-                None,
+                quad,
+                DataLaw::GaussianScales {
+                    scales,
+                    weights,
+                    labels,
+                },
+                node_labels,
             ))
         }
         "uniform" => {
@@ -104,23 +235,28 @@ fn build_data(lp: &LoadedProblem) -> Result<(Quadrature, DataLaw, Option<DataSet
                     ));
                 }
             }
-            Ok((
-                Quadrature::samples(ds.dim, ds.x.clone()),
-                DataLaw::Samples,
-                Some(ds),
-            ))
+            let DataSet { dim, x, y } = ds;
+            Ok((Quadrature::samples(dim, x), DataLaw::Samples, Some(y)))
         }
         other => Err(Error::problem(
             "data.law",
             format!("{other:?}"),
-            "one of gaussian, uniform, dataset",
+            "one of gaussian, gaussian_scales, uniform, dataset",
         )),
     }
 }
 
-fn build_target(lp: &LoadedProblem, net: &Network, ds: Option<DataSet>) -> Result<Target> {
+fn build_target(lp: &LoadedProblem, net: &Network, labels: Option<Vec<f64>>) -> Result<Target> {
     let t = &lp.problem.target;
+    // a reduced teacher's units act on Uᵀx (k entries); an expression reads
+    // x0 … x_{k−1} = Uᵀx and x_k = |x⊥|
+    let dim_w = net.reduced.map_or(net.dim_w(), |r| r.k);
     match t.kind.as_str() {
+        "teacher" if dim_w == 0 => Err(Error::problem(
+            "target.kind",
+            "\"teacher\" with symmetry.directions = 0",
+            "labels or an expression in x0 = |x| when k = 0",
+        )),
         "teacher" => {
             let rows = t.teacher.clone().unwrap_or_default();
             if rows.is_empty() {
@@ -131,16 +267,18 @@ fn build_target(lp: &LoadedProblem, net: &Network, ds: Option<DataSet>) -> Resul
                 ));
             }
             for r in &rows {
-                if r.len() != 1 + net.dim_w() || r.iter().any(|x| !x.is_finite()) {
-                    return Err(Error::problem(
-                        "target.teacher",
-                        format!("{r:?}"),
-                        format!(
-                            "units of {} finite numbers [a*, w*] (d_w = {})",
-                            1 + net.dim_w(),
-                            net.dim_w()
+                if r.len() != 1 + dim_w || r.iter().any(|x| !x.is_finite()) {
+                    let what = match net.reduced {
+                        Some(_) => format!(
+                            "units of {} finite numbers [a*, u*] (w* = U u*, k = {dim_w})",
+                            1 + dim_w
                         ),
-                    ));
+                        None => format!(
+                            "units of {} finite numbers [a*, w*] (d_w = {dim_w})",
+                            1 + dim_w
+                        ),
+                    };
+                    return Err(Error::problem("target.teacher", format!("{r:?}"), what));
                 }
             }
             Ok(Target::Teacher(rows))
@@ -153,12 +291,12 @@ fn build_target(lp: &LoadedProblem, net: &Network, ds: Option<DataSet>) -> Resul
                 "an expression in x0, x1, …",
             )),
         },
-        "labels" => match ds {
-            Some(ds) => Ok(Target::Labels(ds.y)),
+        "labels" => match labels {
+            Some(y) => Ok(Target::Labels(y)),
             None => Err(Error::problem(
                 "target.kind",
                 "\"labels\"",
-                "labels only with data.law = \"dataset\"",
+                "labels only with data.law = \"dataset\", or \"gaussian_scales\" with data.labels",
             )),
         },
         other => Err(Error::problem(

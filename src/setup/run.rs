@@ -48,6 +48,13 @@ pub(super) fn build_grid(lp: &LoadedProblem, net: &Network) -> Result<Grid> {
     let lo = vec_of("grid.lo", &Some(g.lo.clone()), d, "one per axis")?;
     let hi = vec_of("grid.hi", &Some(g.hi.clone()), d, "one per axis")?;
     check_box("grid", &lo, &hi)?;
+    if net.reduced.is_some() && lo[d - 1] < 0.0 {
+        return Err(Error::problem(
+            "grid.lo",
+            format!("{lo:?}"),
+            "r = |w⊥| ≥ 0 on the last axis of a reduced problem (its lo at 0 or above)",
+        ));
+    }
     if let Some(&n) = g.cells.iter().find(|&&n| !(4..=1 << 14).contains(&n)) {
         return Err(Error::problem(
             "grid.cells",
@@ -114,7 +121,8 @@ pub(super) fn build_dynamics(lp: &LoadedProblem) -> Result<(f64, Vec<f64>)> {
     Ok((dy.t_end, times))
 }
 
-pub(super) fn build_initial(lp: &LoadedProblem, d: usize) -> Result<InitialLaw> {
+pub(super) fn build_initial(lp: &LoadedProblem, net: &Network) -> Result<InitialLaw> {
+    let d = net.dim_theta();
     let i = &lp.problem.initial;
     let gaussian =
         |prefix: &str, mean: &Option<Vec<f64>>, std: &Option<Vec<f64>>| -> Result<Gaussian> {
@@ -158,10 +166,52 @@ pub(super) fn build_initial(lp: &LoadedProblem, d: usize) -> Result<InitialLaw> 
                 .collect::<Result<Vec<_>>>()
                 .map(InitialLaw::Mixture)
         }
+        "isotropic" => {
+            let Some(red) = net.reduced else {
+                return Err(Error::problem(
+                    "initial.kind",
+                    "\"isotropic\" without [symmetry]",
+                    "isotropic only for a reduced problem (give a [symmetry] section)",
+                ));
+            };
+            // a ~ N(mean_a, std_a²) when trained, w ~ N(U m_p, s_w² I_d):
+            // mean = [mean_a, m_p] (D − 1 entries), std = [std_a, s_w]
+            let trained = net.frozen_a.is_none();
+            let head_len = d - 1;
+            let mean = match &i.mean {
+                None if head_len == 0 => Vec::new(),
+                m => vec_of(
+                    "initial.mean",
+                    m,
+                    head_len,
+                    "the mean of a (if trained), then of p = Uᵀw",
+                )?,
+            };
+            let std = vec_of(
+                "initial.std",
+                &i.std,
+                1 + usize::from(trained),
+                "the std of a (if trained), then s_w of w ~ N(U m_p, s_w² I_d)",
+            )?;
+            positive("initial.std", &std)?;
+            let w_std = std[std.len() - 1];
+            let mut head_std = vec![w_std; head_len];
+            if trained {
+                head_std[0] = std[0];
+            }
+            Ok(InitialLaw::Isotropic {
+                head: Gaussian {
+                    mean,
+                    std: head_std,
+                },
+                w_std,
+                n: red.n(),
+            })
+        }
         other => Err(Error::problem(
             "initial.kind",
             format!("{other:?}"),
-            "one of gaussian, uniform, mixture",
+            "one of gaussian, uniform, mixture, isotropic",
         )),
     }
 }
@@ -219,6 +269,32 @@ pub(super) fn build_f_points(lp: &LoadedProblem, quad: &Quadrature) -> Result<Ve
             ));
         }
         return Ok(pts.clone());
+    }
+    if let Some(sym) = &lp.problem.symmetry {
+        // x̄ = (Uᵀx, |x⊥|): along x0 = u₁·x from −3s to 3s at |x⊥| = s√n
+        // (k ≥ 1), along |x| from 0 to s(√n + 4) (k = 0); s the largest scale
+        let d = &lp.problem.data;
+        let s = d
+            .scales
+            .as_ref()
+            .and_then(|v| v.iter().copied().reduce(f64::max))
+            .or(d.std)
+            .unwrap_or(1.0);
+        let k = sym.directions;
+        let n = (d.dim.unwrap_or(1) - k) as f64;
+        return Ok((0..101)
+            .map(|i| {
+                let t = i as f64 / 100.0;
+                let mut x = vec![0.0; k + 1];
+                if k == 0 {
+                    x[0] = s * (n.sqrt() + 4.0) * t;
+                } else {
+                    x[0] = s * (6.0 * t - 3.0);
+                    x[k] = s * n.sqrt();
+                }
+                x
+            })
+            .collect());
     }
     // 101 points on a line through the data: along x0 in d_x = 1, the
     // diagonal otherwise, spanning the nodes' range in the first coordinate.
