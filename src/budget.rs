@@ -74,8 +74,9 @@ impl Sizes {
         let nodes = match (p.data.law.as_str(), p.data.nodes, &p.symmetry) {
             ("dataset", _, _) => 0.0, // the file's rows; read by the setup
             // a reduced problem's nodes are (Uᵀx, |x⊥|): nodes^k × radial
+            // (k beyond 2 is refused by the setup, which names it)
             (_, Some(n), Some(s)) => {
-                classes * (n as f64).powi(s.directions.min(8) as i32) * s.radial_nodes as f64
+                classes * (n as f64).powi(s.directions.min(2) as i32) * s.radial_nodes as f64
             }
             (_, Some(n), None) => classes * (n as f64).powf(dim_x),
             _ => 0.0,

@@ -30,7 +30,8 @@ pub struct Diagnostics {
     pub entropy: f64,
     /// F_η = R_h + entropy term.
     pub free_energy: f64,
-    /// Mass in the outermost layer of cells.
+    /// Mass in the outermost layer of cells (for a reduced problem not the
+    /// cells at r = 0, a symmetry boundary, not a wall of the box).
     pub boundary_mass: f64,
     /// min_i ρ_i.
     pub min_density: f64,
@@ -152,7 +153,13 @@ fn centre_sums(grid: &Grid, rho: &[f64], log_r: bool, parts: &mut Vec<Sums>) -> 
                     s.log_r += m * th[d - 1].ln();
                 }
             }
-            if grid.on_boundary(&idx[..d]) {
+            let at_box_wall = if log_r && idx[d - 1] == 0 && grid.face(d - 1, 0) == 0.0 {
+                // r = 0 is the reduction's symmetry boundary: only the other walls
+                (0..d).any(|k| (k < d - 1 && idx[k] == 0) || idx[k] + 1 == grid.n[k])
+            } else {
+                grid.on_boundary(&idx[..d])
+            };
+            if at_box_wall {
                 s.boundary += m;
             }
             for i in 0..d {

@@ -105,7 +105,7 @@ fn moments(d: &mfpde::diagnostics::Diagnostics) -> [f64; 4] {
 ///
 /// Run by CI (.ci/run); about two minutes on 2 cores (the finest grids
 /// hold 4.2 M cells and take ~1000 steps):
-/// cargo test --release --test reduction -- --ignored
+/// cargo test --test reduction -- --ignored (the test profile is optimised)
 #[test]
 #[ignore]
 fn linear_units_follow_the_moment_ode_at_second_order() {
@@ -139,5 +139,367 @@ fn linear_units_follow_the_moment_ode_at_second_order() {
                 "d {d} {name}: orders {p:?} from errors {e:?}"
             );
         }
+    }
+}
+
+/// An erf student of a one-unit erf teacher on e₁ in ℝᵈ, noise η = 0.05:
+/// the full problem (the grid holds w ∈ ℝᵈ; ρ0 a product Gaussian,
+/// invariant under the rotations fixing e₁) as a TOML text.
+fn full_problem(d: usize, frozen: bool, cells: &[usize], box_w: [f64; 2], nodes: usize) -> String {
+    let (std, a0) = if d == 3 { (0.25, 4.0) } else { (1.0, 1.5) };
+    let a = if frozen { "" } else { "0.2, " };
+    let sa = if frozen { "" } else { "0.5, " };
+    let lo_a = if frozen { "" } else { "-3.0, " };
+    let hi_a = if frozen { "" } else { "3.0, " };
+    let zeros = vec!["0.0"; d - 1].join(", ");
+    let stds = vec!["0.6"; d].join(", ");
+    let lo = [
+        vec![format!("{}", -box_w[0])],
+        vec![format!("{}", -box_w[1]); d - 1],
+    ]
+    .concat()
+    .join(", ");
+    let hi = [
+        vec![format!("{}", box_w[0])],
+        vec![format!("{}", box_w[1]); d - 1],
+    ]
+    .concat()
+    .join(", ");
+    format!(
+        r#"
+[model]
+activation = "erf"
+train_a = {}
+a0 = {a0}
+[data]
+law = "gaussian"
+dim = {d}
+std = {std}
+nodes = {nodes}
+[target]
+kind = "teacher"
+teacher = [[{a0}, 2.0, {zeros}]]
+[dynamics]
+noise = 0.05
+t_end = 1.0
+snapshots = 2
+[initial]
+kind = "gaussian"
+mean = [{a}0.3, {zeros}]
+std = [{sa}{stds}]
+[grid]
+lo = [{lo_a}{lo}]
+hi = [{hi_a}{hi}]
+cells = {cells:?}
+"#,
+        !frozen
+    )
+}
+
+/// The same problem reduced (MODEL.md §6): (a, p, r) or (p, r).
+fn reduced_problem(d: usize, frozen: bool, cells: &[usize], box_w: [f64; 2]) -> String {
+    let (std, a0) = if d == 3 { (0.25, 4.0) } else { (1.0, 1.5) };
+    let a = if frozen { "" } else { "0.2, " };
+    let sa = if frozen { "" } else { "0.5, " };
+    let lo_a = if frozen { "" } else { "-3.0, " };
+    let hi_a = if frozen { "" } else { "3.0, " };
+    format!(
+        r#"
+[model]
+activation = "erf"
+train_a = {}
+a0 = {a0}
+[data]
+law = "gaussian"
+dim = {d}
+std = {std}
+nodes = 64
+[symmetry]
+directions = 1
+radial_nodes = 64
+cosine_nodes = 24
+[target]
+kind = "teacher"
+teacher = [[{a0}, 2.0]]
+[dynamics]
+noise = 0.05
+t_end = 1.0
+snapshots = 2
+[initial]
+kind = "isotropic"
+mean = [{a}0.3]
+std = [{sa}0.6]
+[grid]
+lo = [{lo_a}{}, 0.0]
+hi = [{hi_a}{}, {}]
+cells = {cells:?}
+"#,
+        !frozen, -box_w[0], box_w[0], box_w[1]
+    )
+}
+
+/// In d = 2 (n = 1, no Itô drift) the reduced scheme is the full one
+/// folded: on data symmetric in w₂ the full grid's face flux at w₂ = 0
+/// vanishes (g is even in w₂, the Gauss–Hermite rule symmetric to the bit),
+/// the MUSCL slope of the cells beside it is 0 (their neighbours across 0
+/// are equal: the limiter sees Δ = 0) as in the reduced wall cell, and the
+/// heat flow's reflection at r = 0 is the even extension. So the folded
+/// full solution ρ(a, p, r) + ρ(a, p, −r) equals the reduced one up to
+/// the difference of their quadratures of E_x — 2-D Gauss–Hermite against
+/// Gauss–Hermite × the half-normal Laguerre rule, both converged for erf
+/// units to ~1e-11 in R at 64 nodes — at every grid, not only in the
+/// limit. The scheme's own error at these grids is above 1e-3 in L1
+/// (tests/convergence.rs), so the bound 1e-6 at both grids separates
+/// "the same scheme" from "two schemes converging together" by three
+/// orders (measured: 7e-9 and 5e-9; 1e-5 with 24 nodes, where the
+/// quadratures still differ).
+#[test]
+fn in_two_dimensions_the_reduced_solution_is_the_folded_full_one() {
+    for (n, m) in [(16usize, 12usize), (32, 24)] {
+        let full = text_setup(&full_problem(2, false, &[n, n, 2 * m], [3.0; 2], 64), &[]);
+        let red = text_setup(&reduced_problem(2, false, &[n, n, m], [3.0; 2]), &[]);
+        let (rf, rr) = (run(&full), run(&red));
+        let (a, b) = (rf.densities.last().unwrap(), rr.densities.last().unwrap());
+        let mut folded = vec![0.0; b.len()];
+        for ij in 0..n * n {
+            for l in 0..m {
+                folded[ij * m + l] = a[ij * 2 * m + m + l] + a[ij * 2 * m + m - 1 - l];
+            }
+        }
+        let diff = l1(&folded, b, red.grid.cell_volume());
+        eprintln!("d 2, {n}² × {m}: L1 {diff:.3e}");
+        assert!(diff < 1e-6, "{n}² × {m}: L1 {diff:e}");
+        // and so the risks, the same functional of the same density
+        let (ra, rb) = (rf.snapshots[1].risk, rr.snapshots[1].risk);
+        assert!((ra - rb).abs() < 1e-6, "risk {ra} vs {rb}");
+    }
+}
+
+/// Area of {0 ≤ s ≤ x, 0 ≤ t ≤ y, s² + t² ≤ R²} for x, y ≥ 0, from
+/// F(s) = ∫₀ˢ √(R² − u²) du = ½(s√(R² − s²) + R² asin(s/R)).
+fn quadrant_area(x: f64, y: f64, r: f64) -> f64 {
+    if r <= 0.0 {
+        return 0.0;
+    }
+    let f = |s: f64| {
+        0.5 * (s * (r * r - s * s).max(0.0).sqrt() + r * r * (s / r).clamp(-1.0, 1.0).asin())
+    };
+    let x = x.min(r);
+    // the circle meets t = y at s = √(R² − y²) (0 when y ≥ R)
+    let xs = (r * r - y * y).max(0.0).sqrt().min(x);
+    y.min(r) * xs + f(x) - f(xs)
+}
+
+/// Area of the square [x0, x1] × [y0, y1] inside the disc of radius R.
+fn square_in_disc(x0: f64, x1: f64, y0: f64, y1: f64, r: f64) -> f64 {
+    let a = |x: f64, y: f64| x.signum() * y.signum() * quadrant_area(x.abs(), y.abs(), r);
+    a(x1, y1) - a(x0, y1) - a(x1, y0) + a(x0, y0)
+}
+
+#[test]
+fn the_square_in_disc_area_is_exact() {
+    // a square inside, one outside, the whole disc, and a quarter
+    assert!((square_in_disc(0.1, 0.3, -0.2, 0.1, 1.0) - 0.06).abs() < 1e-15);
+    assert!(square_in_disc(1.0, 2.0, 1.0, 2.0, 1.0).abs() < 1e-15);
+    let pi = std::f64::consts::PI;
+    assert!((square_in_disc(-2.0, 2.0, -2.0, 2.0, 1.3) - pi * 1.69).abs() < 1e-14);
+    assert!((square_in_disc(0.0, 5.0, 0.0, 5.0, 2.0) - pi).abs() < 1e-14);
+    // a cut square against a fine midpoint count
+    let (x0, x1, y0, y1, r) = (0.3, 0.9, 0.2, 1.1, 1.0);
+    let k = 2000;
+    let mut hits = 0.0;
+    for i in 0..k {
+        for j in 0..k {
+            let x = x0 + (i as f64 + 0.5) * (x1 - x0) / k as f64;
+            let y = y0 + (j as f64 + 0.5) * (y1 - y0) / k as f64;
+            if x * x + y * y <= r * r {
+                hits += 1.0;
+            }
+        }
+    }
+    let mc = hits / (k * k) as f64 * (x1 - x0) * (y1 - y0);
+    assert!((square_in_disc(x0, x1, y0, y1, r) - mc).abs() < 1e-5);
+}
+
+/// In d = 3 (n = 2: the Itô drift (η/2)/r and a density ∝ r at r = 0) the
+/// full grid (w₁, w₂, w₃) and the reduced grid (p, r) are different
+/// discretisations of one PDE (a frozen a = 4 keeps the full grid 3-D;
+/// data std ¼ keeps σ(w·x) smooth enough for 8 Gauss–Hermite nodes per
+/// axis: the full grid's tables hold nodes³ × cells numbers, 3.2 GB at
+/// the finest grid here, which is what bounds the levels). The full
+/// solution is mapped to (p, r) by exact integration — the mass of each
+/// Cartesian cell in an annulus r₀ ≤ |(w₂, w₃)| < r₁, from the exact area
+/// of a square inside a disc — and both are compared as the masses in the
+/// cells of the coarsest reduced grid (fixed bins; binning the mapped
+/// piecewise-constant density costs O(h²) per bin boundary, where fine
+/// annuli, whose number grows as 1/h, would cost O(h) in L1).
+///
+/// The L1 difference of the bin masses falls at order ≥ 1.4 for each
+/// halving (measured 1.47, 1.75) and E[r²]'s at ≥ 0.9 (1.26, 1.09): both
+/// converge, but not yet at the scheme's order 2 on these grids (8 to 32
+/// cells across r ∈ [0, 2.5]). The cause is the reduced side's r = 0: the
+/// split scheme gives the Itô drift and the diffusion each no flux there,
+/// where for n = 2 their fluxes cancel only together, and its error near
+/// r = 0 is second order only asymptotically — alone (1-D, n = 2, λ = 1,
+/// η = ½) E[r²]'s orders are 1.47, 1.81, 1.93, 1.97 from 32 to 512 cells.
+/// E[p²]'s difference is not asserted: it stops at the 8-node rule's
+/// quadrature error (3e-4; 2e-4 less at 16 nodes on the coarsest grid).
+///
+/// Run by CI (.ci/run): cargo test --test reduction -- --ignored
+#[test]
+#[ignore]
+fn in_three_dimensions_the_full_and_reduced_solutions_converge_together() {
+    let box_w = [3.0, 2.5];
+    let (n0, m0) = (12usize, 8usize);
+    let mut diffs: Vec<[f64; 3]> = Vec::new();
+    for level in 0..3 {
+        let (n, m) = (n0 << level, m0 << level);
+        let full = text_setup(&full_problem(3, true, &[n, 2 * m, 2 * m], box_w, 8), &[]);
+        let red = text_setup(&reduced_problem(3, true, &[n, m], box_w), &[]);
+        let (rf, rr) = (run(&full), run(&red));
+        let (a, b) = (rf.densities.last().unwrap(), rr.densities.last().unwrap());
+        let (g, hr) = (&full.grid, red.grid.h[1]);
+        let (s, f) = (1usize << level, g.cell_volume());
+        // the mass of each full cell in each coarse annulus, once per grid
+        let mut binned_full = vec![0.0; n0 * m0];
+        for i2 in 0..2 * m {
+            for i3 in 0..2 * m {
+                let (x0, y0, h) = (g.face(1, i2), g.face(2, i3), g.h[1]);
+                let mut prev = 0.0;
+                for l in 0..m0 {
+                    let r1 = (l + 1) as f64 * hr * s as f64;
+                    let inside = square_in_disc(x0, x0 + h, y0, y0 + h, r1);
+                    let frac = (inside - prev) / (h * h);
+                    prev = inside;
+                    for j in 0..n {
+                        binned_full[(j / s) * m0 + l] +=
+                            a[(j * 2 * m + i2) * 2 * m + i3] * f * frac;
+                    }
+                }
+            }
+        }
+        let mut binned_red = vec![0.0; n0 * m0];
+        for j in 0..n {
+            for l in 0..m {
+                binned_red[(j / s) * m0 + l / s] += b[j * m + l] * red.grid.cell_volume();
+            }
+        }
+        let l1_bins: f64 = binned_full
+            .iter()
+            .zip(&binned_red)
+            .map(|(x, y)| (x - y).abs())
+            .sum();
+        let (df, dr) = (&rf.snapshots[1], &rr.snapshots[1]);
+        let p2 = (df.cov[0] + df.mean[0].powi(2) - dr.cov[0] - dr.mean[0].powi(2)).abs();
+        let r2_full = df.cov[4] + df.cov[8] + df.mean[1].powi(2) + df.mean[2].powi(2);
+        let r2 = (r2_full - dr.cov[3] - dr.mean[1].powi(2)).abs();
+        eprintln!("d 3, {n} × {m}: bins L1 {l1_bins:.3e}, E[p²] {p2:.3e}, E[r²] {r2:.3e}");
+        diffs.push([l1_bins, p2, r2]);
+    }
+    for (k, name, bound) in [(0, "bins L1", 1.4), (2, "E[r²]", 0.9)] {
+        let e: Vec<f64> = diffs.iter().map(|d| d[k]).collect();
+        let p = orders(&e);
+        eprintln!("{name}: orders {p:?}");
+        assert!(
+            p.iter().all(|&o| o >= bound),
+            "{name}: orders {p:?} from {e:?}"
+        );
+    }
+}
+
+/// An erf student of an erf single-index teacher in d = 40 with noise and
+/// weight decay, on (a, p, r), r ∈ [0.4, 2.4] (ρ̄ ∝ r³⁸ below).
+const NOISY_D40: &str = r#"
+name = "noisy_d40"
+[model]
+activation = "erf"
+weight_decay = 0.5
+[data]
+law = "gaussian"
+dim = 40
+std = 1.0
+nodes = 16
+[symmetry]
+directions = 1
+radial_nodes = 12
+cosine_nodes = 16
+[target]
+kind = "teacher"
+teacher = [[1.0, 2.0]]
+[dynamics]
+noise = 0.05
+t_end = 4.0
+snapshots = 5
+[initial]
+kind = "isotropic"
+mean = [0.3, 0.0]
+std = [0.5, 0.15]
+[grid]
+lo = [-3.0, -3.0, 0.4]
+hi = [3.0, 3.0, 2.4]
+cells = [24, 24, 32]
+[solver]
+history_every = 1
+"#;
+
+/// The reduced PDE is the Wasserstein gradient flow of
+/// F = R + (η/2)(∫ρ̄ log ρ̄ − (n − 1)∫ρ̄ log r) (MODEL.md §6: the entropy
+/// relative to r^{n−1} dr, whose gradient is the Itô drift), so the split
+/// scheme's F_h never rises between history rows beyond round-off and the
+/// O(Δt h²) the discrete flow owes the continuous one (the tolerance of
+/// tests/invariants.rs for the full problems, 1e-10). Without the log r
+/// term (Lebesgue measure on (a, p, r) as the reference) F_h rises by
+/// 8e-4 at the first row here (measured): the test tells the two apart.
+#[test]
+fn the_reduced_free_energy_never_rises() {
+    let s = text_setup(NOISY_D40, &[]);
+    let rec = run(&s);
+    let f: Vec<f64> = rec.history.iter().map(|h| h.free_energy).collect();
+    assert!(f.len() > 15, "{} rows", f.len());
+    for (i, w) in f.windows(2).enumerate() {
+        assert!(
+            w[1] <= w[0] + 1e-10,
+            "F rose from {} to {} at row {i}",
+            w[0],
+            w[1]
+        );
+    }
+    assert!(f[f.len() - 1] < f[0] - 1e-2, "and it does fall: {f:?}");
+    let m = &rec.snapshots.last().unwrap();
+    assert!((m.mass - 1.0).abs() < 1e-12 && m.min_density >= 0.0);
+}
+
+/// `mfpde check` names the reduction and its D; bad reduced problems get an
+/// error naming the field, the value and what is allowed, exit code 2.
+#[test]
+fn the_cli_states_the_reduction_and_refuses_what_it_cannot_do() {
+    let out = mfpde_ok([
+        "check",
+        root().join("grids/single_index.toml").to_str().unwrap(),
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("x in R^100") && text.contains("D = 3 (a, p1, r)"),
+        "{text}"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    for (set, field) in [
+        ("grid.lo=[-8.0, -6.0, -0.5]", "grid.lo"),
+        ("symmetry.directions=3", "symmetry.directions"),
+        ("data.dim=1", "data.dim"),
+        ("model.bias=true", "model.bias"),
+        ("data.law=\"uniform\"", "data.law"),
+        ("particles={ m = 100, dt = 0.01 }", "d-dimensional networks"),
+    ] {
+        let path = dir.path().join("p.toml");
+        let text = std::fs::read_to_string(root().join("grids/single_index.toml")).unwrap();
+        std::fs::write(&path, text).unwrap();
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_mfpde"))
+            .args(["check", path.to_str().unwrap(), "--set", set])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{set}: {err}");
+        assert!(err.contains(field), "{set}: {err}");
     }
 }

@@ -11,10 +11,16 @@ pub enum Activation {
     Relu,
     Softplus,
     Linear,
+    /// Mei–Montanari–Nguyen's ramp: s₁ for t ≤ t₁, s₂ for t ≥ t₂, linear
+    /// between, with (t₁, t₂, s₁, s₂) = (0.5, 1.5, −2.5, 7.5) ([`RAMP`]).
+    MmnRamp,
 }
 
+/// The knots (t₁, t₂) and levels (s₁, s₂) of [`Activation::MmnRamp`].
+pub const RAMP: [f64; 4] = [0.5, 1.5, -2.5, 7.5];
+
 /// The names accepted in `model.activation`.
-pub const ACTIVATION_NAMES: &str = "tanh, sigmoid, erf, relu, softplus, linear";
+pub const ACTIVATION_NAMES: &str = "tanh, sigmoid, erf, relu, softplus, linear, mmn_ramp";
 
 impl Activation {
     /// Parse `model.activation`.
@@ -26,6 +32,7 @@ impl Activation {
             "relu" => Activation::Relu,
             "softplus" => Activation::Softplus,
             "linear" => Activation::Linear,
+            "mmn_ramp" => Activation::MmnRamp,
             _ => {
                 return Err(Error::problem(
                     "model.activation",
@@ -55,6 +62,10 @@ impl Activation {
             // log(1 + e^z) without overflow
             Activation::Softplus => z.max(0.0) + (-z.abs()).exp().ln_1p(),
             Activation::Linear => z,
+            Activation::MmnRamp => {
+                let [t1, t2, s1, s2] = RAMP;
+                s1 + (s2 - s1) * ((z - t1) / (t2 - t1)).clamp(0.0, 1.0)
+            }
         }
     }
 
@@ -80,6 +91,14 @@ impl Activation {
             }
             Activation::Softplus => sigmoid(z),
             Activation::Linear => 1.0,
+            Activation::MmnRamp => {
+                let [t1, t2, s1, s2] = RAMP;
+                if z > t1 && z < t2 {
+                    (s2 - s1) / (t2 - t1)
+                } else {
+                    0.0
+                }
+            }
         }
     }
 }
@@ -193,8 +212,9 @@ mod tests {
             Activation::Relu,
             Activation::Softplus,
             Activation::Linear,
+            Activation::MmnRamp,
         ] {
-            for &z in &[-3.1, -0.7, 0.3, 1.9, 25.0, -40.0] {
+            for &z in &[-3.1, -0.7, 0.3, 0.8, 1.2, 1.9, 25.0, -40.0] {
                 let h = 1e-6;
                 let fd = (act.sigma(z + h) - act.sigma(z - h)) / (2.0 * h);
                 assert!(

@@ -27,7 +27,10 @@
 //! E(c + bT)⁺ = c P(T > t₀) + b E[T; T > t₀], P(T > t₀) = I_{(1−t₀)/2}(α, α)
 //! and E[T; T > t₀] = C_n (1 − t₀²)^α / (2α), α = (n − 1)/2,
 //! C_n = Γ(n/2) / (√π Γ(α)) (the density of T is C_n (1 − t²)^{α−1}).
+//! MMN's ramp is s₁ + (s₂ − s₁)/(t₂ − t₁) ((z − t₁)⁺ − (z − t₂)⁺), so its
+//! average is two of these.
 
+use super::activation::RAMP;
 use super::data::Quadrature;
 use super::kernel::{cosine_rule, radial_rule, Rule};
 use super::special::beta_reg;
@@ -97,10 +100,22 @@ impl Reduction {
         (c * above + b * first, above, first)
     }
 
-    /// Whether φ of `act` is the closed form (ReLU with n ≥ 2).
+    /// Whether φ of `act` is the closed form (ReLU and MMN's ramp, n ≥ 2).
     #[inline]
     fn closed(&self, act: Activation) -> bool {
-        act == Activation::Relu && self.sizes.n() >= 2
+        matches!(act, Activation::Relu | Activation::MmnRamp) && self.sizes.n() >= 2
+    }
+
+    /// E σ(c + bT), ∂/∂c and ∂/∂b for a piecewise-linear unit (ReLU, ramp).
+    fn piecewise_average(&self, act: Activation, c: f64, b: f64) -> (f64, f64, f64) {
+        if act == Activation::Relu {
+            return self.relu_average(c, b);
+        }
+        let [t1, t2, s1, s2] = RAMP;
+        let k = (s2 - s1) / (t2 - t1);
+        let (u, du_c, du_b) = self.relu_average(c - t1, b);
+        let (v, dv_c, dv_b) = self.relu_average(c - t2, b);
+        (s1 + k * (u - v), k * (du_c - dv_c), k * (du_b - dv_b))
     }
 
     /// φ(p, r; ξ, ρ) for w = (p, r), x̄ = (ξ, ρ).
@@ -110,7 +125,7 @@ impl Reduction {
         let lin: f64 = w[..k].iter().zip(&x[..k]).map(|(a, b)| a * b).sum();
         let b = w[k] * x[k];
         if self.closed(act) {
-            return self.relu_average(lin, b).0;
+            return self.piecewise_average(act, lin, b).0;
         }
         self.cosine
             .iter()
@@ -125,7 +140,7 @@ impl Reduction {
         let lin: f64 = w[..k].iter().zip(&x[..k]).map(|(a, b)| a * b).sum();
         let b = w[k] * x[k];
         if self.closed(act) {
-            let (_, dc, db) = self.relu_average(lin, b);
+            let (_, dc, db) = self.piecewise_average(act, lin, b);
             return if i < k { x[i] * dc } else { x[k] * db };
         }
         if i < k {
@@ -227,9 +242,10 @@ mod tests {
             (Activation::Relu, 4),
             (Activation::Relu, 12),
             (Activation::Relu, 1000),
+            (Activation::MmnRamp, 40),
         ] {
             let red = Reduction::new(Reduced { dim: d, k: 2 }, 16);
-            let (w, x) = ([0.3, -0.8, 0.9], [1.1, 0.4, 0.5]);
+            let (w, x) = ([0.3, -0.8, 0.9], [1.1, 0.4, 1.5]);
             for i in 0..3 {
                 let h = 1e-6;
                 let (mut a, mut b) = (w, w);
