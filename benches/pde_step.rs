@@ -14,6 +14,11 @@
 //!
 //! `PDE_SIZES=256` (a comma list of labels: 256, 512, 1024, 96^3, 40^4)
 //! restricts the sizes.
+//!
+//! The reduced PDE of MODEL.md §6 (grids/single_index.toml, (a, p, r) on
+//! 64 × 64 × 48 cells, 768 nodes of (Uᵀx, |x⊥|)) at d = 40 and d = 1000:
+//! planning (the tables of the cosine-averaged unit) and one controller
+//! step, under `reduced d=…` (`PDE_SIZES=reduced` selects only these).
 
 use criterion::{criterion_group, criterion_main, Bencher, Criterion, Throughput};
 use mfpde::problem::LoadedProblem;
@@ -24,11 +29,58 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 fn setup(file: &str, cells: &str) -> Setup {
+    setup_with(file, &[format!("grid.cells={cells}")])
+}
+
+fn setup_with(file: &str, sets: &[String]) -> Setup {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("grids")
         .join(file);
-    let lp = LoadedProblem::from_file(&path, &[format!("grid.cells={cells}")]).unwrap();
+    let lp = LoadedProblem::from_file(&path, sets).unwrap();
     Setup::new(&lp).unwrap()
+}
+
+/// The reduced PDE at d = 40 and 1000: the same grid and rules (the cost of
+/// a step does not depend on d), s_w scaled so that r ≈ 3 in both.
+fn bench_reduced(c: &mut Criterion) {
+    let wanted = std::env::var("PDE_SIZES").ok();
+    if wanted
+        .as_ref()
+        .is_some_and(|w| !w.split(',').any(|x| x == "reduced"))
+    {
+        return;
+    }
+    let threads = rayon::current_num_threads();
+    for d in [40usize, 1000] {
+        let s_w = 3.0 / ((d - 1) as f64).sqrt();
+        let sets = vec![
+            format!("data.dim={d}"),
+            format!("initial.std=[0.5, {s_w}]"),
+            "grid.cells=[64,64,48]".to_string(),
+        ];
+        let s = setup_with("single_index.toml", &sets);
+        let mut group = c.benchmark_group(format!("reduced d={d} ({threads} threads)"));
+        group
+            .sample_size(10)
+            .measurement_time(Duration::from_secs(4))
+            .throughput(Throughput::Elements(s.grid.len() as u64));
+        group.bench_function("plan (tables)", |b| {
+            pooled(b, || {
+                std::hint::black_box(make_stepper(&s));
+            })
+        });
+        let mut stepper = make_stepper(&s);
+        let mut rho = s.rho0();
+        stepper.defer_diffusion(true);
+        group.bench_function("step", |b| {
+            pooled(b, || {
+                let dt = stepper.stable_dt(&rho);
+                stepper.step(&mut rho, dt);
+            })
+        });
+        stepper.flush(&mut rho);
+        group.finish();
+    }
 }
 
 /// Run `f` on a thread of rayon's pool.
@@ -53,6 +105,9 @@ fn pooled(b: &mut Bencher<'_>, mut f: impl FnMut() + Send) {
 fn bench_steps(c: &mut Criterion) {
     let wanted = std::env::var("PDE_SIZES").ok();
     let threads = rayon::current_num_threads();
+    if wanted.as_deref() == Some("reduced") {
+        return;
+    }
     for (label, file, cells) in [
         ("256", "quickstart.toml", "[256,256]"),
         ("512", "quickstart.toml", "[512,512]"),
@@ -133,5 +188,5 @@ fn bench_steps(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, bench_steps);
+criterion_group!(benches, bench_steps, bench_reduced);
 criterion_main!(benches);
