@@ -502,6 +502,24 @@ fn the_cli_states_the_reduction_and_refuses_what_it_cannot_do() {
         assert_eq!(out.status.code(), Some(2), "{set}: {err}");
         assert!(err.contains(field), "{set}: {err}");
     }
+    // class labels are the target, or nothing: refused beside another f*
+    let mmn = root().join("grids/mmn_isotropic.toml");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_mfpde"))
+        .args([
+            "check",
+            mmn.to_str().unwrap(),
+            "--set",
+            "target.kind=\"expression\"",
+        ])
+        .args(["--set", "target.expression=\"1\""])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("data.labels") && err.contains("[1.0, -1.0]"),
+        "{err}"
+    );
 }
 
 /// The Gibbs state of a reduced problem is ρ̄* ∝ r^{n−1} e^{−2Ψ/η}

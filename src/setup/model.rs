@@ -7,10 +7,10 @@ use crate::error::{Error, Result};
 use crate::model::{
     Activation, DataLaw, DataSet, MeanField, Network, Quadrature, Reduced, Reduction, Target,
 };
+use crate::problem::LoadedProblem;
 
 /// d of a reduced problem at most.
 pub const MAX_REDUCED_DIM: usize = 10_000;
-use crate::problem::LoadedProblem;
 
 /// The model of a problem (η from `[dynamics]`).
 pub(super) fn build(lp: &LoadedProblem) -> Result<MeanField> {
@@ -172,10 +172,20 @@ fn build_data(
                     w
                 }
             };
-            let labels = match &d.labels {
-                None => None,
-                Some(_) => Some(super::vec_of("data.labels", &d.labels, c, "one per class")?),
-            };
+            let labels =
+                match &d.labels {
+                    None => None,
+                    Some(_) if lp.problem.target.kind != "labels" => return Err(Error::problem(
+                        "data.labels",
+                        format!(
+                            "{:?} with target.kind = {:?}",
+                            d.labels.as_deref().unwrap_or_default(),
+                            lp.problem.target.kind
+                        ),
+                        "class labels only with target.kind = \"labels\" (else f* is the target)",
+                    )),
+                    Some(_) => Some(super::vec_of("data.labels", &d.labels, c, "one per class")?),
+                };
             let (n, n_dim) = (nodes()?, dim()?);
             let parts: Vec<Quadrature> = scales
                 .iter()
