@@ -151,12 +151,28 @@ pub(super) fn draw_marginals(data: &Data, path: &Path) -> Result<()> {
                 .unwrap_or_default()
         };
         let (pm, hm) = (marg(rho), marg(hist));
-        let top = pm.iter().chain(&hm).cloned().fold(0.0, f64::max) * 1.05;
+        // the earlier snapshots' PDE marginals, thin and lighter the earlier
+        // they are: the law over time on one chart
+        let earlier: Vec<Vec<f64>> = data.density[..data.density.len().saturating_sub(1)]
+            .iter()
+            .map(|f| marginal_density(&data.edges, f, k))
+            .collect();
+        let top = pm
+            .iter()
+            .chain(&hm)
+            .chain(earlier.iter().flatten())
+            .cloned()
+            .fold(0.0, f64::max)
+            * 1.05;
+        let caption = match (earlier.len(), data.pde_time.first()) {
+            (0, _) | (_, None) => format!("marginal of {}, t = {t_last:.3}", data.names[k]),
+            (_, Some(t0)) => format!(
+                "marginal of {}, t = {t0:.3} (light) to {t_last:.3}",
+                data.names[k]
+            ),
+        };
         let mut chart = ChartBuilder::on(panel)
-            .caption(
-                format!("marginal of {}, t = {t_last:.3}", data.names[k]),
-                ("sans-serif", 20),
-            )
+            .caption(caption, ("sans-serif", 20))
             .margin(10)
             .x_label_area_size(35)
             .y_label_area_size(55)
@@ -167,6 +183,21 @@ pub(super) fn draw_marginals(data: &Data, path: &Path) -> Result<()> {
             .x_desc(data.names[k].as_str())
             .draw()
             .map_err(draw_err)?;
+        let n_early = earlier.len();
+        for (i, m) in earlier.into_iter().enumerate() {
+            // from pale (first snapshot) towards the last one's blue
+            let s = (i + 1) as f64 / (n_early + 1) as f64;
+            let c = |light: f64, full: f64| (light + (full - light) * s) as u8;
+            let colour = RGBColor(c(200.0, 60.0), c(210.0, 90.0), c(245.0, 235.0));
+            let series = chart
+                .draw_series(LineSeries::new(centres.iter().cloned().zip(m), colour))
+                .map_err(draw_err)?;
+            if i == 0 {
+                series
+                    .label("PDE, earlier snapshots")
+                    .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], colour));
+            }
+        }
         chart
             .draw_series(LineSeries::new(
                 centres.iter().cloned().zip(pm),
@@ -175,16 +206,18 @@ pub(super) fn draw_marginals(data: &Data, path: &Path) -> Result<()> {
             .map_err(draw_err)?
             .label("PDE")
             .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLUE));
-        chart
-            .draw_series(
-                centres
-                    .iter()
-                    .zip(&hm)
-                    .map(|(&x, &y)| Circle::new((x, y), 2, RED.filled())),
-            )
-            .map_err(draw_err)?
-            .label("particles")
-            .legend(|(x, y)| Circle::new((x + 10, y), 3, RED.filled()));
+        if !hm.is_empty() {
+            chart
+                .draw_series(
+                    centres
+                        .iter()
+                        .zip(&hm)
+                        .map(|(&x, &y)| Circle::new((x, y), 2, RED.filled())),
+                )
+                .map_err(draw_err)?
+                .label("particles")
+                .legend(|(x, y)| Circle::new((x + 10, y), 3, RED.filled()));
+        }
         legend(&mut chart, SeriesLabelPosition::MiddleRight)?;
     }
     root.present().map_err(draw_err)

@@ -9,7 +9,8 @@
 //!   frame per snapshot, PDE density beside particle histogram, each panel
 //!   coloured to its own maximum;
 //! - `OUT_marginals.png` (500·D × 450): the one-dimensional marginals at the
-//!   last snapshot, PDE (line) and particles (points);
+//!   last snapshot, PDE (line) and particles (points), with the PDE's at
+//!   the earlier snapshots as thin lighter lines (the law over time);
 //! - `OUT_curves.png` (900 × 600): risk and free energy of the PDE and the
 //!   particles' risk against mean-field time;
 //! - `OUT_distances.png` (900 × 600): L1, W1 per axis, sliced W2, risk and
