@@ -58,6 +58,14 @@ pub struct Advection {
     grid: Grid,
     flux: FluxKind,
     simd: Simd,
+    /// MUSCL's ghost beyond the last axis's lower wall is −ρ₀ instead of ρ₀:
+    /// for the r = 0 wall of a reduced problem with n even, where
+    /// ρ̄ = r^{n−1} u(r²) is odd in r (MODEL.md §6). The slope of the wall
+    /// cell then sees ρ̄ ∝ r; with the even ghost it is 0, the face value
+    /// half of ρ̄'s, and the Itô drift (η/2)(n − 1)/h times that error is an
+    /// O(1) flux error at the first face (measured for n = 2: E[r²]'s error
+    /// 7e-5 → 4e-6 at 256 cells).
+    odd_lower: bool,
     /// Per-thread buffers of one line of the last axis.
     lines: Scratch<LineBuffers>,
 }
@@ -96,6 +104,9 @@ struct Last<'a, V: Faces, S: Fn(f64, f64, f64) -> f64 + Sync> {
     stage: S,
     simd: Simd,
     buffers: &'a Scratch<LineBuffers>,
+    /// The lower wall of the last axis mirrors ρ oddly (see
+    /// [`Advection::odd_lower_wall`]).
+    odd_lower: bool,
 }
 
 impl<V: Faces> FluxFn<()> for Strided<'_, V> {
@@ -190,6 +201,7 @@ impl<V: Faces, S: Fn(f64, f64, f64) -> f64 + Sync> FluxFn<()> for Last<'_, V, S>
             stage,
             simd,
             buffers,
+            odd_lower,
         } = self;
         let axis = grid.dim() - 1;
         let inv_h = 1.0 / grid.h[axis];
@@ -214,7 +226,13 @@ impl<V: Faces, S: Fn(f64, f64, f64) -> f64 + Sync> FluxFn<()> for Last<'_, V, S>
                             );
                             vel.line(o, 0, v);
                             if F::SLOPES {
-                                slope[0] = 0.0;
+                                // beyond the lower wall: ρ itself (slope 0), or
+                                // −ρ (an odd density: the slope from 2ρ₀ and ρ₁ − ρ₀)
+                                slope[0] = if odd_lower && n >= 2 {
+                                    flux.slope(2.0 * r[0], r[1] - r[0])
+                                } else {
+                                    0.0
+                                };
                                 slope[n - 1] = 0.0;
                                 if n >= 3 {
                                     let cells = r.iter().zip(&r[1..]).zip(&r[2..]);
@@ -279,7 +297,28 @@ impl Advection {
             flux,
             simd: Simd::detect(),
             lines: Scratch::new(|| LineBuffers::new(grid.n[grid.dim() - 1])),
+            odd_lower: false,
         }
+    }
+
+    /// The operator of a model: with the odd ghost at r = 0 for a reduced
+    /// problem whose n is even and whose r axis starts at 0.
+    pub fn for_model(model: &MeanField, grid: &Grid, flux: FluxKind) -> Self {
+        let last = grid.dim() - 1;
+        let odd = model
+            .reduction
+            .as_ref()
+            .is_some_and(|r| r.sizes.n() % 2 == 0)
+            && grid.face(last, 0) == 0.0;
+        Advection {
+            odd_lower: odd,
+            ..Advection::new(grid, flux)
+        }
+    }
+
+    /// Whether the last axis's lower wall mirrors ρ oddly.
+    pub fn odd_lower_wall(&self) -> bool {
+        self.odd_lower
     }
 
     /// Use another SIMD variant (it must be [`Simd::available`]).
@@ -355,6 +394,7 @@ impl Advection {
             stage: |_, _, a| a,
             simd: self.simd,
             buffers: &self.lines,
+            odd_lower: self.odd_lower,
         });
     }
 
@@ -385,6 +425,7 @@ impl Advection {
             stage,
             simd: self.simd,
             buffers: &self.lines,
+            odd_lower: self.odd_lower,
         });
     }
 }
@@ -406,7 +447,7 @@ impl AdvectionStep {
     pub fn new(model: &MeanField, grid: &Grid, flux: FluxKind, cfl: f64) -> Self {
         AdvectionStep {
             velocity: Velocity::new(model, grid),
-            op: Advection::new(grid, flux),
+            op: Advection::for_model(model, grid, flux),
             cfl,
             u1: vec![0.0; grid.len()],
             du: vec![0.0; grid.len()],
