@@ -3,7 +3,9 @@
 //! threads; at m = 10⁵ also every SIMD variant of the kernel the CPU has on
 //! 1 thread, and the step without folding the ±x node pairs (all 48 nodes).
 //! Throughput is in neurons, so criterion reports neuron-steps/s.
-//! `PARTICLE_SIZES=1e5` (a comma list) restricts the sizes.
+//! `PARTICLE_SIZES=1e5` (a comma list) restricts the sizes. Also the
+//! d-dimensional network of a reduced problem (`particles::wide`, population
+//! through κ) at m = 1000, d = 40 and 1000 (`PARTICLE_WIDE=0` skips it).
 //!
 //! ```text
 //! cargo bench --bench particle_step
@@ -65,5 +67,31 @@ fn bench_particles(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, bench_particles);
+/// The d-dimensional network of a reduced problem (grids/single_index.toml,
+/// erf, population gradient through κ: O(m² d)) at m = 1000, d = 40 and
+/// 1000 (`PARTICLE_WIDE=0` skips it).
+fn bench_wide(c: &mut Criterion) {
+    if std::env::var("PARTICLE_WIDE").as_deref() == Ok("0") {
+        return;
+    }
+    let threads = rayon::current_num_threads();
+    for d in [40usize, 1000] {
+        let s_w = 3.0 / ((d - 1) as f64).sqrt();
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("grids/single_index.toml");
+        let sets = vec![format!("data.dim={d}"), format!("initial.std=[0.5, {s_w}]")];
+        let lp = LoadedProblem::from_file(&path, &sets).unwrap();
+        let s = Setup::new(&lp).unwrap();
+        let m = 1000;
+        let mut wide = mfpde::particles::wide::WideSwarm::new(&s.model, &s.initial, m, 1).unwrap();
+        let mut group = c.benchmark_group(format!("wide network d={d} ({threads} threads)"));
+        group
+            .sample_size(10)
+            .measurement_time(Duration::from_secs(4))
+            .throughput(Throughput::Elements(m as u64));
+        group.bench_function("population step, m = 1000", |b| b.iter(|| wide.step(1e-3)));
+        group.finish();
+    }
+}
+
+criterion_group!(benches, bench_particles, bench_wide);
 criterion_main!(benches);

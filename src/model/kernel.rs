@@ -203,6 +203,44 @@ impl Kernel {
         }
     }
 
+    /// (κ, ∂κ/∂q, ∂κ/∂c) at (q, q′, c), for the units with a closed form
+    /// (erf, ReLU, linear); `None` for the others.
+    pub fn kappa_grad(&self, q: f64, q2: f64, c: f64) -> Option<(f64, f64, f64)> {
+        let s2 = self.s2;
+        let (x, y, xy) = (s2 * q, s2 * q2, s2 * c);
+        match self.activation {
+            Activation::Linear => Some((xy, 0.0, s2)),
+            Activation::Erf => {
+                // z = 2Σ₁₂/√((1 + 2Σ₁₁)(1 + 2Σ₂₂)), κ = (2/π) asin z
+                let den = ((1.0 + 2.0 * x) * (1.0 + 2.0 * y)).sqrt();
+                let z = (2.0 * xy / den).clamp(-1.0, 1.0);
+                let dk = std::f64::consts::FRAC_2_PI / (1.0 - z * z).max(1e-300).sqrt();
+                Some((
+                    std::f64::consts::FRAC_2_PI * z.asin(),
+                    dk * (-z * s2 / (1.0 + 2.0 * x)),
+                    dk * 2.0 * s2 / den,
+                ))
+            }
+            Activation::Relu => {
+                // κ = √(XY) J(φ)/2π, J = sin φ + (π − φ) cos φ:
+                // ∂κ/∂C = (π − φ)/2π, ∂κ/∂X = √(Y/X) sin φ / 4π
+                let n = (x * y).sqrt();
+                if n == 0.0 {
+                    return Some((0.0, 0.0, 0.0));
+                }
+                let cos = (xy / n).clamp(-1.0, 1.0);
+                let (phi, sin) = (cos.acos(), (1.0 - cos * cos).sqrt());
+                let pi = std::f64::consts::PI;
+                Some((
+                    n / (2.0 * pi) * (sin + (pi - phi) * cos),
+                    s2 * (y / x).sqrt() * sin / (4.0 * pi),
+                    s2 * (pi - phi) / (2.0 * pi),
+                ))
+            }
+            _ => None,
+        }
+    }
+
     /// K̄(p, r; p′, r′) = Σ_j ν_j κ(|p|² + r², |p′|² + r′², p·p′ + r r′ t_j)
     /// over a cosine rule {(t_j, ν_j)}.
     pub fn kbar(&self, cosine: &[(f64, f64)], p: &[f64], r: f64, p2: &[f64], r2: f64) -> f64 {
@@ -350,6 +388,25 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// ∂κ/∂q and ∂κ/∂c of the closed forms against central differences of κ.
+    #[test]
+    fn the_kernel_derivatives_are_the_derivatives() {
+        for act in [Activation::Erf, Activation::Relu, Activation::Linear] {
+            let k = Kernel::new(act, 0.8);
+            for &(q, q2, c) in &[(1.3, 0.6, 0.5), (0.4, 2.0, -0.7), (2.5, 0.9, 1.4)] {
+                let (_, dq, dc) = k.kappa_grad(q, q2, c).unwrap();
+                let h = 1e-6;
+                let fq = (k.kappa(q + h, q2, c) - k.kappa(q - h, q2, c)) / (2.0 * h);
+                let fc = (k.kappa(q, q2, c + h) - k.kappa(q, q2, c - h)) / (2.0 * h);
+                assert!((dq - fq).abs() < 1e-8 && (dc - fc).abs() < 1e-8, "{act:?}");
+                assert_eq!(k.kappa_grad(q, q2, c).unwrap().0, k.kappa(q, q2, c));
+            }
+        }
+        assert!(Kernel::new(Activation::Tanh, 1.0)
+            .kappa_grad(1.0, 1.0, 0.5)
+            .is_none());
     }
 
     /// The Gauss–Hermite κ of the units without a closed form against a rule

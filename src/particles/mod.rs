@@ -31,6 +31,7 @@ mod mirror;
 pub mod options;
 pub mod snapshot;
 pub mod swarm;
+pub mod wide;
 
 pub use options::{Mode, ParticleOptions};
 pub use snapshot::{histogram, ParticleDiagnostics};
