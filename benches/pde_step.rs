@@ -20,9 +20,10 @@
 //! planning (the tables of the cosine-averaged unit) and one controller
 //! step, under `reduced d=…` (`PDE_SIZES=reduced` selects only these).
 
-use criterion::{criterion_group, criterion_main, Bencher, Criterion, Throughput};
+use criterion::measurement::WallTime;
+use criterion::{criterion_group, criterion_main, Bencher, BenchmarkGroup, Criterion, Throughput};
 use mfpde::problem::LoadedProblem;
-use mfpde::scheme::{Advection, SpectralDiffusion, SubStep};
+use mfpde::scheme::{Advection, SpectralDiffusion, Stepper, SubStep};
 use mfpde::setup::Setup;
 use mfpde::solve::make_stepper;
 use std::path::Path;
@@ -38,6 +39,25 @@ fn setup_with(file: &str, sets: &[String]) -> Setup {
         .join(file);
     let lp = LoadedProblem::from_file(&path, sets).unwrap();
     Setup::new(&lp).unwrap()
+}
+
+/// The controller's step ("step"): the CFL Δt and a Strang step, the
+/// trailing half diffusion merged into the next step's leading half (where
+/// the scheme allows it); settled and back to undeferred after.
+fn bench_controller_step(
+    group: &mut BenchmarkGroup<'_, WallTime>,
+    stepper: &mut Stepper,
+    rho: &mut [f64],
+) {
+    stepper.defer_diffusion(true);
+    group.bench_function("step", |b| {
+        pooled(b, || {
+            let dt = stepper.stable_dt(rho);
+            stepper.step(rho, dt);
+        })
+    });
+    stepper.flush(rho);
+    stepper.defer_diffusion(false);
 }
 
 /// The reduced PDE at d = 40 and 1000: the same grid and rules (the cost of
@@ -71,14 +91,7 @@ fn bench_reduced(c: &mut Criterion) {
         });
         let mut stepper = make_stepper(&s);
         let mut rho = s.rho0();
-        stepper.defer_diffusion(true);
-        group.bench_function("step", |b| {
-            pooled(b, || {
-                let dt = stepper.stable_dt(&rho);
-                stepper.step(&mut rho, dt);
-            })
-        });
-        stepper.flush(&mut rho);
+        bench_controller_step(&mut group, &mut stepper, &mut rho);
         group.finish();
     }
 }
@@ -173,17 +186,7 @@ fn bench_steps(c: &mut Criterion) {
                 stepper.step(&mut rho, dt);
             })
         });
-        // the controller's step: the trailing half diffusion merged into
-        // the next step's leading half (where the scheme allows it)
-        stepper.defer_diffusion(true);
-        group.bench_function("step", |b| {
-            pooled(b, || {
-                let dt = stepper.stable_dt(&rho);
-                stepper.step(&mut rho, dt);
-            })
-        });
-        stepper.flush(&mut rho);
-        stepper.defer_diffusion(false);
+        bench_controller_step(&mut group, &mut stepper, &mut rho);
         group.finish();
     }
 }

@@ -136,6 +136,8 @@ pub fn centre_bias(grid: &Grid) -> f64 {
 fn centre_sums(grid: &Grid, rho: &[f64], log_r: bool, parts: &mut Vec<Sums>) -> Sums {
     let d = grid.dim();
     let vol = grid.cell_volume();
+    // r = 0 is the reduction's symmetry boundary: only the other walls count
+    let open = (log_r && grid.face(d - 1, 0) == 0.0).then_some(d - 1);
     fixed_fold_into(
         rho,
         Sums::zero,
@@ -153,13 +155,7 @@ fn centre_sums(grid: &Grid, rho: &[f64], log_r: bool, parts: &mut Vec<Sums>) -> 
                     s.log_r += m * th[d - 1].ln();
                 }
             }
-            let at_box_wall = if log_r && idx[d - 1] == 0 && grid.face(d - 1, 0) == 0.0 {
-                // r = 0 is the reduction's symmetry boundary: only the other walls
-                (0..d).any(|k| (k < d - 1 && idx[k] == 0) || idx[k] + 1 == grid.n[k])
-            } else {
-                grid.on_boundary(&idx[..d])
-            };
-            if at_box_wall {
+            if grid.on_boundary_but(&idx[..d], open) {
                 s.boundary += m;
             }
             for i in 0..d {

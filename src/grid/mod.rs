@@ -124,7 +124,17 @@ impl Grid {
     /// True when the cell lies in the outermost layer of cells.
     #[inline]
     pub fn on_boundary(&self, idx: &[usize]) -> bool {
-        idx.iter().zip(&self.n).any(|(&i, &n)| i == 0 || i + 1 == n)
+        self.on_boundary_but(idx, None)
+    }
+
+    /// [`Grid::on_boundary`] with the lower side of axis `open` not a
+    /// boundary (r = 0 of a reduced problem: a symmetry boundary, not a wall).
+    #[inline]
+    pub fn on_boundary_but(&self, idx: &[usize], open: Option<usize>) -> bool {
+        idx.iter()
+            .zip(&self.n)
+            .enumerate()
+            .any(|(k, (&i, &n))| (i == 0 && open != Some(k)) || i + 1 == n)
     }
 }
 

@@ -15,9 +15,9 @@
 //! three-term recurrence (Christoffel numbers), because gauss-quad scales
 //! them by Γ-functions that overflow once n/2 passes ~170.
 
-use super::data::symmetric;
+use super::data::{symmetric, Quadrature};
 use super::Activation;
-use gauss_quad::{GaussHermite, GaussJacobi, GaussLaguerre};
+use gauss_quad::{GaussJacobi, GaussLaguerre};
 use std::num::NonZeroUsize;
 
 /// A rule for a probability law: (node, weight), weights summing to 1.
@@ -127,6 +127,13 @@ fn christoffel(x: &[f64], a: impl Fn(usize) -> f64, b: impl Fn(usize) -> f64) ->
 /// and the error grows (1e-3 for tanh at s²q = 50).
 const HERMITE_NODES: usize = 64;
 
+/// The Gauss–Hermite rule of N(0, 1) with `n` nodes, as (z, weight) pairs
+/// (the data module's rule, symmetric to the bit).
+fn normal_rule(n: usize) -> Rule {
+    let q = Quadrature::gaussian(1, 1.0, n);
+    q.nodes.into_iter().zip(q.weights).collect()
+}
+
 /// κ(q, q′, c) for one unit and data scale s (MODEL.md §6).
 #[derive(Debug, Clone)]
 pub struct Kernel {
@@ -141,16 +148,7 @@ pub struct Kernel {
 impl Kernel {
     /// The kernel of `activation` for x ~ N(0, s² I).
     pub fn new(activation: Activation, s: f64) -> Self {
-        let rule = GaussHermite::new(NonZeroUsize::new(HERMITE_NODES).expect("nodes"));
-        let normal = symmetric(rule.as_node_weight_pairs())
-            .iter()
-            .map(|&(x, w)| {
-                (
-                    std::f64::consts::SQRT_2 * x,
-                    w / std::f64::consts::PI.sqrt(),
-                )
-            })
-            .collect();
+        let normal = normal_rule(HERMITE_NODES);
         Kernel {
             activation,
             s2: s * s,
@@ -417,16 +415,7 @@ mod tests {
         for act in [Activation::Tanh, Activation::Sigmoid, Activation::Softplus] {
             let k = Kernel::new(act, 1.0);
             let mut fine = Kernel::new(act, 1.0);
-            let rule = GaussHermite::new(NonZeroUsize::new(2 * HERMITE_NODES).unwrap());
-            fine.normal = symmetric(rule.as_node_weight_pairs())
-                .iter()
-                .map(|&(x, w)| {
-                    (
-                        std::f64::consts::SQRT_2 * x,
-                        w / std::f64::consts::PI.sqrt(),
-                    )
-                })
-                .collect();
+            fine.normal = normal_rule(2 * HERMITE_NODES);
             for &(q, q2, c) in &[(4.0, 0.3, 0.5), (0.01, 4.0, 0.1), (2.0, 2.0, -1.99)] {
                 let (a, b) = (k.kappa(q, q2, c), fine.kappa(q, q2, c));
                 let bound = if act == Activation::Tanh { 1e-5 } else { 1e-10 };

@@ -117,30 +117,17 @@ mod tests {
     /// differences, O(h²)), and P + Q = 1 on both branches.
     #[test]
     fn incomplete_gamma_matches_closed_forms() {
-        for x in [1e-3, 0.3, 1.0, 2.5, 7.0, 30.0] {
-            // each branch is accurate for the smaller of P and Q: 1e-14
-            // relative there (a few ulps per term), 2e-16 absolute for both
-            let x: f64 = x;
-            let (p, q) = gamma_pq(1.0, x);
-            let (pe, qe) = (-(-x).exp_m1(), (-x).exp());
-            assert!(
-                (p - pe).abs() < 1e-14 * pe.min(qe) + 2e-16,
-                "x {x}: P {p} vs {pe}"
-            );
-            assert!(
-                (q - qe).abs() < 1e-14 * pe.min(qe) + 2e-16,
-                "x {x}: Q {q} vs {qe}"
-            );
-            let (p, q) = gamma_pq(0.5, x);
-            let (pe, qe) = (libm::erf(x.sqrt()), libm::erfc(x.sqrt()));
-            assert!(
-                (p - pe).abs() < 1e-14 * pe.min(qe) + 2e-16,
-                "x {x}: P {p} vs {pe}"
-            );
-            assert!(
-                (q - qe).abs() < 1e-14 * pe.min(qe) + 2e-16,
-                "x {x}: Q {q} vs {qe}"
-            );
+        // each branch is accurate for the smaller of P and Q: 1e-14 relative
+        // there (a few ulps per term), 2e-16 absolute for both
+        let check = |(p, q): (f64, f64), (pe, qe): (f64, f64), x: f64| {
+            let tol = 1e-14 * pe.min(qe) + 2e-16;
+            assert!((p - pe).abs() < tol, "x {x}: P {p} vs {pe}");
+            assert!((q - qe).abs() < tol, "x {x}: Q {q} vs {qe}");
+        };
+        for x in [1e-3f64, 0.3, 1.0, 2.5, 7.0, 30.0] {
+            check(gamma_pq(1.0, x), (-(-x).exp_m1(), (-x).exp()), x);
+            let s = x.sqrt();
+            check(gamma_pq(0.5, x), (libm::erf(s), libm::erfc(s)), x);
         }
         let a = 500.0;
         for x in [430.0, 480.0, 500.0, 502.0, 530.0, 580.0] {

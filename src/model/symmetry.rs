@@ -118,12 +118,19 @@ impl Reduction {
         (s1 + k * (u - v), k * (du_c - dv_c), k * (du_b - dv_b))
     }
 
+    /// The unit's argument c + b t: (c, b) = (p·ξ, rρ) for w = (p, r),
+    /// x̄ = (ξ, ρ).
+    #[inline]
+    fn argument(&self, w: &[f64], x: &[f64]) -> (f64, f64) {
+        let k = self.sizes.k;
+        let lin: f64 = w[..k].iter().zip(&x[..k]).map(|(a, b)| a * b).sum();
+        (lin, w[k] * x[k])
+    }
+
     /// φ(p, r; ξ, ρ) for w = (p, r), x̄ = (ξ, ρ).
     #[inline]
     pub fn unit(&self, act: Activation, w: &[f64], x: &[f64]) -> f64 {
-        let k = self.sizes.k;
-        let lin: f64 = w[..k].iter().zip(&x[..k]).map(|(a, b)| a * b).sum();
-        let b = w[k] * x[k];
+        let (lin, b) = self.argument(w, x);
         if self.closed(act) {
             return self.piecewise_average(act, lin, b).0;
         }
@@ -137,8 +144,7 @@ impl Reduction {
     #[inline]
     pub fn dunit(&self, act: Activation, w: &[f64], x: &[f64], i: usize) -> f64 {
         let k = self.sizes.k;
-        let lin: f64 = w[..k].iter().zip(&x[..k]).map(|(a, b)| a * b).sum();
-        let b = w[k] * x[k];
+        let (lin, b) = self.argument(w, x);
         if self.closed(act) {
             let (_, dc, db) = self.piecewise_average(act, lin, b);
             return if i < k { x[i] * dc } else { x[k] * db };

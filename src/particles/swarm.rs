@@ -92,7 +92,7 @@ fn sample_initial(law: &InitialLaw, rng: &mut ChaCha8Rng, out: &mut [f64]) {
 }
 
 /// The stream of neuron j's initial draw.
-fn neuron_rng(seed: u64, j: usize) -> ChaCha8Rng {
+pub(super) fn neuron_rng(seed: u64, j: usize) -> ChaCha8Rng {
     let mut r = ChaCha8Rng::seed_from_u64(seed);
     r.set_stream(j as u64);
     r
@@ -100,7 +100,7 @@ fn neuron_rng(seed: u64, j: usize) -> ChaCha8Rng {
 
 /// The noise of step n for neuron block b: stream 2⁶² + b from word 2³²·n.
 /// A block draws at most a few NOISE_BLOCK·D words per step, far from 2³².
-fn noise_rng(seed: u64, b: usize, step: u64) -> ChaCha8Rng {
+pub(super) fn noise_rng(seed: u64, b: usize, step: u64) -> ChaCha8Rng {
     let mut r = ChaCha8Rng::seed_from_u64(seed);
     r.set_stream(NOISE_STREAM + b as u64);
     r.set_word_pos(u128::from(step) << 32);

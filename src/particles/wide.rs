@@ -14,22 +14,20 @@
 //! and a teacher target. Its reduced coordinates (a_j, Uᵀw_j, |w_j⊥|) are
 //! what is compared with the reduced PDE. Neuron j's initial draw comes
 //! from its own ChaCha8 stream, the noise of step n from stream 2⁶² + j at
-//! word 2³²·n: the same bits on any number of threads.
+//! word 2³²·n (the swarm's streams, one neuron per block): the same bits on
+//! any number of threads. A step allocates nothing.
 //!
 //! Not yet wired to `mfpde particles`/`run` (they hold the full-grid
 //! [`super::Swarm`]); the library and its tests come first.
 
+use super::swarm::{neuron_rng, noise_rng};
 use crate::error::{Error, Result};
 use crate::initial::InitialLaw;
 use crate::model::kernel::Kernel;
 use crate::model::{DataLaw, MeanField, Target};
-use rand::{RngExt, SeedableRng};
-use rand_chacha::ChaCha8Rng;
+use rand::RngExt;
 use rand_distr::StandardNormal;
 use rayon::prelude::*;
-
-/// The noise streams start here (neuron j: stream NOISE + j).
-const NOISE: u64 = 1 << 62;
 
 /// The d-dimensional network of a reduced problem.
 #[derive(Debug, Clone)]
@@ -49,6 +47,10 @@ pub struct WideSwarm {
     pub w: Vec<f64>,
     seed: u64,
     steps: u64,
+    /// Scratch of a step: |w_j|², g(w_j) and ∇g(w_j) (m × d).
+    q: Vec<f64>,
+    g: Vec<f64>,
+    dg: Vec<f64>,
 }
 
 impl WideSwarm {
@@ -102,8 +104,7 @@ impl WideSwarm {
             .zip(w.par_chunks_mut(d))
             .enumerate()
             .for_each(|(j, (aj, wj))| {
-                let mut rng = ChaCha8Rng::seed_from_u64(seed);
-                rng.set_stream(j as u64);
+                let mut rng = neuron_rng(seed, j);
                 let mut z = || -> f64 { rng.sample(StandardNormal) };
                 if frozen_a.is_none() {
                     *aj = head.mean[0] + head.std[0] * z();
@@ -126,6 +127,9 @@ impl WideSwarm {
             w,
             seed,
             steps: 0,
+            q: vec![0.0; m],
+            g: vec![0.0; m],
+            dg: vec![0.0; m * d],
         })
     }
 
@@ -148,38 +152,40 @@ impl WideSwarm {
         out
     }
 
-    /// (g(w_j), ∇g(w_j)) of every neuron: the exact population gradient.
-    fn gradients(&self) -> (Vec<f64>, Vec<f64>) {
+    /// g(w_j) and ∇g(w_j) of every neuron into `self.g` and `self.dg`: the
+    /// exact population gradient.
+    fn gradients(&mut self) {
         let (d, k, m) = (self.d, self.k, self.m);
-        let q: Vec<f64> = self
-            .w
-            .chunks(d)
-            .map(|w| w.iter().map(|x| x * x).sum())
-            .collect();
+        for (qj, w) in self.q.iter_mut().zip(self.w.chunks(d)) {
+            *qj = w.iter().map(|x| x * x).sum();
+        }
         let inv_t = 1.0 / self.teacher.len() as f64;
-        let mut g = vec![0.0; m];
-        let mut dg = vec![0.0; m * d];
-        g.par_iter_mut()
-            .zip(dg.par_chunks_mut(d))
+        let (q, w, a) = (&self.q, &self.w, &self.a);
+        let (kernel, teacher) = (&self.kernel, &self.teacher);
+        self.g
+            .par_iter_mut()
+            .zip(self.dg.par_chunks_mut(d))
             .enumerate()
             .for_each(|(j, (gj, dgj))| {
-                let wj = &self.w[j * d..(j + 1) * d];
+                *gj = 0.0;
+                dgj.fill(0.0);
+                let wj = &w[j * d..(j + 1) * d];
                 let mut own = 0.0; // the coefficient of w_j
                 for l in 0..m {
-                    let wl = &self.w[l * d..(l + 1) * d];
+                    let wl = &w[l * d..(l + 1) * d];
                     let c: f64 = wj.iter().zip(wl).map(|(x, y)| x * y).sum();
-                    let (kv, kq, kc) = self.kernel.kappa_grad(q[j], q[l], c).expect("closed form");
-                    let al = self.a[l] / m as f64;
+                    let (kv, kq, kc) = kernel.kappa_grad(q[j], q[l], c).expect("closed form");
+                    let al = a[l] / m as f64;
                     *gj += al * kv;
                     own += 2.0 * al * kq;
                     for (o, x) in dgj.iter_mut().zip(wl) {
                         *o += al * kc * x;
                     }
                 }
-                for (a_star, u) in &self.teacher {
+                for (a_star, u) in teacher {
                     let c: f64 = wj[..k].iter().zip(u).map(|(x, y)| x * y).sum();
                     let uu: f64 = u.iter().map(|x| x * x).sum();
-                    let (kv, kq, kc) = self.kernel.kappa_grad(q[j], uu, c).expect("closed form");
+                    let (kv, kq, kc) = kernel.kappa_grad(q[j], uu, c).expect("closed form");
                     let at = a_star * inv_t;
                     *gj -= at * kv;
                     own -= 2.0 * at * kq;
@@ -191,12 +197,12 @@ impl WideSwarm {
                     *o += own * x;
                 }
             });
-        (g, dg)
     }
 
     /// One Euler–Maruyama step of Δt.
     pub fn step(&mut self, dt: f64) {
-        let (g, dg) = self.gradients();
+        self.gradients();
+        let (g, dg) = (&self.g, &self.dg);
         let (d, lam, trained) = (self.d, self.weight_decay, self.frozen_a.is_none());
         let amp = (self.noise * dt).sqrt();
         let (seed, step) = (self.seed, self.steps);
@@ -205,9 +211,7 @@ impl WideSwarm {
             .zip(self.w.par_chunks_mut(d))
             .enumerate()
             .for_each(|(j, (aj, wj))| {
-                let mut rng = ChaCha8Rng::seed_from_u64(seed);
-                rng.set_stream(NOISE + j as u64);
-                rng.set_word_pos(u128::from(step) << 32);
+                let mut rng = noise_rng(seed, j, step);
                 let mut xi = || -> f64 {
                     if amp > 0.0 {
                         amp * rng.sample::<f64, _>(StandardNormal)

@@ -2,7 +2,7 @@
 //! its quadrature, f*, λ and η, checked and built into the [`MeanField`]
 //! (on the reduced coordinates of MODEL.md §6 when `[symmetry]` is given).
 
-use super::{check_box, vec_of};
+use super::{check_box, positive, vec_of};
 use crate::error::{Error, Result};
 use crate::model::{
     Activation, DataLaw, DataSet, MeanField, Network, Quadrature, Reduced, Reduction, Target,
@@ -154,13 +154,13 @@ fn build_data(
                     "a list of class scales s_c > 0 (x ~ N(0, s_c² I) in class c)",
                 ));
             }
-            let scales = super::vec_of("data.scales", &d.scales, c, "one per class")?;
-            super::positive("data.scales", &scales)?;
+            let scales = vec_of("data.scales", &d.scales, c, "one per class")?;
+            positive("data.scales", &scales)?;
             let weights = match &d.weights {
                 None => vec![1.0 / c as f64; c],
                 Some(_) => {
-                    let w = super::vec_of("data.weights", &d.weights, c, "one per class")?;
-                    super::positive("data.weights", &w)?;
+                    let w = vec_of("data.weights", &d.weights, c, "one per class")?;
+                    positive("data.weights", &w)?;
                     let sum: f64 = w.iter().sum();
                     if (sum - 1.0).abs() > 1e-9 {
                         return Err(Error::problem(
@@ -184,7 +184,7 @@ fn build_data(
                         ),
                         "class labels only with target.kind = \"labels\" (else f* is the target)",
                     )),
-                    Some(_) => Some(super::vec_of("data.labels", &d.labels, c, "one per class")?),
+                    Some(_) => Some(vec_of("data.labels", &d.labels, c, "one per class")?),
                 };
             let (n, n_dim) = (nodes()?, dim()?);
             let parts: Vec<Quadrature> = scales
