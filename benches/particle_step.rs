@@ -15,7 +15,7 @@
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use mfpde::particles::kernel::Simd;
-use mfpde::particles::Swarm;
+use mfpde::particles::{Mode, Neurons, ParticleOptions, Swarm};
 use mfpde::problem::LoadedProblem;
 use mfpde::setup::Setup;
 use std::time::Duration;
@@ -68,8 +68,9 @@ fn bench_particles(c: &mut Criterion) {
 }
 
 /// The d-dimensional network of a reduced problem (grids/single_index.toml,
-/// erf, population gradient through κ: O(m² d)) at m = 1000, d = 40 and
-/// 1000 (`PARTICLE_WIDE=0` skips it).
+/// erf): the population gradient through κ (O(m² d)) and an sgd step with
+/// B = 1000 (O(m B d)), at m = 1000, d = 40 and 1000 (`PARTICLE_WIDE=0`
+/// skips it).
 fn bench_wide(c: &mut Criterion) {
     if std::env::var("PARTICLE_WIDE").as_deref() == Ok("0") {
         return;
@@ -82,13 +83,26 @@ fn bench_wide(c: &mut Criterion) {
         let lp = LoadedProblem::from_file(&path, &sets).unwrap();
         let s = Setup::new(&lp).unwrap();
         let m = 1000;
-        let mut wide = mfpde::particles::wide::WideSwarm::new(&s.model, &s.initial, m, 1).unwrap();
         let mut group = c.benchmark_group(format!("wide network d={d} ({threads} threads)"));
         group
             .sample_size(10)
             .measurement_time(Duration::from_secs(4))
             .throughput(Throughput::Elements(m as u64));
-        group.bench_function("population step, m = 1000", |b| b.iter(|| wide.step(1e-3)));
+        for (name, mode) in [
+            ("population step, m = 1000", Mode::Population),
+            ("sgd step, m = 1000, B = 1000", Mode::Sgd { batch: 1000 }),
+        ] {
+            let opts = ParticleOptions {
+                m,
+                seed: 1,
+                dt: 1e-3,
+                mode,
+                store: m,
+            };
+            let mut wide =
+                mfpde::particles::wide::WideSwarm::new(&s.model, &s.initial, &opts).unwrap();
+            group.bench_function(name, |b| b.iter(|| wide.step(1e-3)));
+        }
         group.finish();
     }
 }

@@ -6,7 +6,9 @@
 //! RK2 stage, the face velocities, the CFL rates, ρ0's cell masses, the
 //! snapshot copies folded at the end), the velocity's σ tables (#nodes ×
 //! (#w-centres + #w-faces)), the particles (m × D, the per-group sums, the
-//! SGD batch) and the quadrature. Disk counts what the file will hold: per
+//! SGD batch; for a reduced problem's d-dimensional network m × (1 + d)
+//! for θ, its gradient and checkpoint, and the m × B products of sgd) and
+//! the quadrature. Disk counts what the file will hold: per
 //! snapshot the density, f values and moments, the stored positions and the
 //! histogram. Both are refused above what the machine has (MemAvailable in
 //! /proc/meminfo; the free space at the output's folder), naming the numbers
@@ -30,6 +32,8 @@ pub struct Sizes {
     pub m: f64,
     pub store: f64,
     pub batch: f64,
+    /// d of a reduced problem's d-dimensional network (0 otherwise).
+    pub wide: f64,
 }
 
 /// Bytes of memory and of disk, and the key behind the largest part of
@@ -103,6 +107,7 @@ impl Sizes {
             m,
             store,
             batch,
+            wide: if p.symmetry.is_some() { dim_x } else { 0.0 },
         }
     }
 
@@ -122,10 +127,17 @@ impl Sizes {
                 "data.nodes",
                 8.0 * (q * (self.w_centres + self.w_faces) + q * (d + 4.0)),
             ),
-            ("particles.m", p(self.m * d + cells)),
+            // θ, and for the d-dimensional network (a, w), its gradient
+            // and its two checkpoint slots' copy
+            (
+                "particles.m",
+                p(self.m * (d + 3.0 * (1.0 + self.wide)) + cells),
+            ),
             (
                 "particles.batch",
-                p(64.0 * q.max(self.batch) + self.batch * (2.0 + d)),
+                p(64.0 * q.max(self.batch)
+                    + self.batch * (2.0 + d + self.wide)
+                    + self.m * self.batch * f64::from(self.wide > 0.0)),
             ),
         ]);
         let (disk, disk_key) = total(&[
@@ -135,7 +147,8 @@ impl Sizes {
             ),
             (
                 "particles.store",
-                p(t * (self.store * d + cells + self.f_points + d + d * d)),
+                p(t * (self.store * d + cells + self.f_points + d + d * d)
+                    + 2.0 * self.m * if self.wide > 0.0 { 1.0 + self.wide } else { d }),
             ),
         ]);
         Estimate {

@@ -12,7 +12,7 @@
 use crate::compare::{self, directions, Context, Measure, Side, SW2_DIRECTIONS};
 use crate::diagnostics::Diagnostics;
 use crate::error::Result;
-use crate::particles::{self, histogram, Swarm};
+use crate::particles::{self, histogram};
 use crate::problem::LoadedProblem;
 use crate::setup::Setup;
 use crate::solve::{self, Observer};
@@ -140,17 +140,18 @@ pub fn converge(
             o.m = m;
             o.store = m;
             o.seed = opts0.seed + seed as u64;
-            let mut sw = Swarm::new(&fine.model, &fine.initial, &o);
-            let sum = particles::run(&mut sw, o.dt, &fine.snapshot_times, &[], &mut [])?;
+            let mut sw = particles::network(&fine.model, &fine.initial, &o)?;
+            let sum = particles::run(&mut *sw, o.dt, &fine.snapshot_times, &[], &mut [])?;
             // against the PDE on every resolution (the finest for vs_m)
             for (j, (s, last)) in pdes.iter().enumerate() {
                 if j + 1 < pdes.len() && i + 1 < ms.len() {
                     continue;
                 }
-                let (hist, outside) = histogram(&s.grid, &sw.theta, d);
+                let theta = sw.positions();
+                let (hist, outside) = histogram(&s.grid, theta, d);
                 let net = Side {
                     measure: Measure::Neurons {
-                        theta: &sw.theta,
+                        theta,
                         hist: &hist,
                         outside,
                     },

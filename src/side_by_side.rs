@@ -8,7 +8,7 @@
 use crate::compare::{self, CompareObserver, CompareRow, Context, Measure, Side};
 use crate::diagnostics::Diagnostics;
 use crate::error::Result;
-use crate::particles::{self, ParticleObserver, ParticleOptions, Swarm};
+use crate::particles::{self, Neurons, ParticleObserver, ParticleOptions};
 use crate::setup::Setup;
 use crate::solve::{self, Observer, RunState};
 use std::time::{Duration, Instant};
@@ -46,7 +46,7 @@ pub struct SideBySide {
 struct Follower<'a, 'o> {
     setup: &'a Setup,
     dt: f64,
-    swarm: Swarm,
+    swarm: Box<dyn Neurons>,
     t: f64,
     dirs: Vec<Vec<f64>>,
     particle_observers: &'o mut [&'o mut dyn ParticleObserver],
@@ -63,7 +63,8 @@ impl Observer for Follower<'_, '_> {
         let clock = Instant::now();
         let s = self.setup;
         let pd = self.swarm.diagnostics(d.time, &s.f_points);
-        let (hist, outside) = particles::histogram(&s.grid, &self.swarm.theta, s.grid.dim());
+        let theta = self.swarm.positions();
+        let (hist, outside) = particles::histogram(&s.grid, theta, s.grid.dim());
         let ctx = Context {
             weights: &s.model.quad.weights,
             dirs: &self.dirs,
@@ -75,7 +76,7 @@ impl Observer for Follower<'_, '_> {
         };
         let net = Side {
             measure: Measure::Neurons {
-                theta: &self.swarm.theta,
+                theta,
                 hist: &hist,
                 outside,
             },
@@ -86,7 +87,7 @@ impl Observer for Follower<'_, '_> {
         self.times.compare += clock.elapsed();
         let clock = Instant::now();
         for o in self.particle_observers.iter_mut() {
-            o.snapshot(&pd, &self.swarm.theta)?;
+            o.snapshot(&pd, &*self.swarm)?;
         }
         for o in self.compare_observers.iter_mut() {
             o.row(&row)?;
@@ -113,18 +114,21 @@ impl Observer for Follower<'_, '_> {
 /// time.
 pub struct Start {
     pub pde: RunState,
-    pub swarm: Swarm,
+    pub swarm: Box<dyn Neurons>,
     pub t_particles: f64,
 }
 
 impl Start {
     /// ρ0 and fresh neurons at t = 0.
-    pub fn fresh(setup: &Setup, opts: &ParticleOptions) -> Self {
-        Start {
+    ///
+    /// # Errors
+    /// What [`particles::network`] refuses.
+    pub fn fresh(setup: &Setup, opts: &ParticleOptions) -> Result<Self> {
+        Ok(Start {
             pde: RunState::start(setup.rho0()),
-            swarm: Swarm::new(&setup.model, &setup.initial, opts),
+            swarm: particles::network(&setup.model, &setup.initial, opts)?,
             t_particles: 0.0,
-        }
+        })
     }
 }
 

@@ -130,7 +130,7 @@ fn population_mode_follows_the_pde_risk_curve() {
         fn snapshot(
             &mut self,
             d: &particles::ParticleDiagnostics,
-            _t: &[f64],
+            _n: &dyn particles::Neurons,
         ) -> mfpde::Result<()> {
             self.0.push(d.risk);
             Ok(())

@@ -357,6 +357,27 @@ fn a_resumed_side_by_side_run_is_identical_to_an_uninterrupted_one() {
 }
 
 #[test]
+fn a_resumed_run_of_the_d_dimensional_network_is_identical_to_an_uninterrupted_one() {
+    // MMN's problem: neurons in R^40 (their state (a, w) in the checkpoint,
+    // not the stored r = |w|), sgd's batch stream, and noise (its streams
+    // at the resumed step count)
+    let k = some_snapshot(10);
+    eprintln!("killed at snapshot {k}");
+    resumed_equals_uninterrupted(
+        "run",
+        "mmn_isotropic",
+        &[
+            "dynamics.snapshots=11",
+            "dynamics.t_end=1.0",
+            "dynamics.noise=0.01",
+            "particles.m=500",
+            "particles.batch=200",
+        ],
+        k,
+    );
+}
+
+#[test]
 fn resuming_another_problem_is_refused_naming_the_difference() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("r.h5");
@@ -422,7 +443,7 @@ fn groups_one_snapshot_apart_are_cut_back_and_resumed_exactly() {
     let err = run_side_by_side(
         &s,
         &opts,
-        Start::fresh(&s, &opts),
+        Start::fresh(&s, &opts).unwrap(),
         &mut [&mut pde, &mut die],
         &mut [&mut net],
         &mut [&mut dist],

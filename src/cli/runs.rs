@@ -11,7 +11,7 @@ use crate::grid::Grid;
 use crate::io::hdf5::Reader;
 use crate::io::target::Target;
 use crate::output::{self, resume, CompareOutput, ParticleOutput, PdeOutput};
-use crate::particles::{self, ParticleDiagnostics, ParticleObserver, Swarm};
+use crate::particles::{self, Neurons, ParticleDiagnostics, ParticleObserver};
 use crate::problem::LoadedProblem;
 use crate::setup::Setup;
 use crate::side_by_side::{run_side_by_side, Start};
@@ -173,16 +173,24 @@ pub fn run_pde(lp: &LoadedProblem, out: &Path, opts: RunOptions) -> Result<()> {
     plot(out)
 }
 
+/// " neurons", or " neurons in R^d" for a reduced problem's network.
+fn neurons(setup: &Setup) -> String {
+    match &setup.model.reduction {
+        Some(red) => format!(" neurons in R^{}", red.sizes.dim),
+        None => " neurons".into(),
+    }
+}
+
 /// Prints a line per particle snapshot (with the fraction of neurons
 /// outside the grid's box; not with `--quiet`).
 struct ParticlePrinter<'a>(&'a Grid, bool);
 
 impl ParticleObserver for ParticlePrinter<'_> {
-    fn snapshot(&mut self, d: &ParticleDiagnostics, theta: &[f64]) -> Result<()> {
+    fn snapshot(&mut self, d: &ParticleDiagnostics, neurons: &dyn Neurons) -> Result<()> {
         if self.1 {
             return Ok(());
         }
-        let (_, outside) = particles::histogram(self.0, theta, d.mean.len());
+        let (_, outside) = particles::histogram(self.0, neurons.positions(), d.mean.len());
         out!("{:>8.3} {:>12.6e} {:>10.3e}", d.time, d.risk, outside);
         Ok(())
     }
@@ -195,8 +203,8 @@ fn swarm_at(
     setup: &Setup,
     opts: &crate::particles::ParticleOptions,
     k: usize,
-) -> Result<Swarm> {
-    let mut swarm = Swarm::new(&setup.model, &setup.initial, opts);
+) -> Result<Box<dyn Neurons>> {
+    let mut swarm = particles::network(&setup.model, &setup.initial, opts)?;
     if k > 0 {
         let (theta, steps, word) = resume::particle_state(&Reader::open(file)?, setup, opts, k)?;
         swarm.restore(&theta, steps, word);
@@ -210,9 +218,10 @@ pub fn run_particles(lp: &LoadedProblem, out: &Path, ropts: RunOptions) -> Resul
     let setup = Setup::new(lp)?;
     let opts = setup.particle_options()?;
     out!(
-        "mfpde {} particles: m = {}, dt = {}, mode = {}, seed = {}, D = {}, η = {}",
+        "mfpde {} particles: m = {}{}, dt = {}, mode = {}, seed = {}, D = {}, η = {}",
         setup.name,
         opts.m,
+        neurons(&setup),
         opts.dt,
         opts.mode.name(),
         opts.seed,
@@ -247,7 +256,7 @@ pub fn run_particles(lp: &LoadedProblem, out: &Path, ropts: RunOptions) -> Resul
             0.0
         };
         let summary = particles::run_from(
-            &mut swarm,
+            &mut *swarm,
             opts.dt,
             &setup.snapshot_times,
             (t0, k),
@@ -309,9 +318,10 @@ pub fn run_compare(lp: &LoadedProblem, out: &Path, ropts: RunOptions) -> Result<
     let g = &setup.grid;
     let mut report = theorems_report(&setup, ropts.theorems)?;
     out!(
-        "{}; m = {} neurons, dt = {}, {} mode",
+        "{}; m = {}{}, dt = {}, {} mode",
         describe(&setup),
         opts.m,
+        neurons(&setup),
         opts.dt,
         opts.mode.name()
     );
@@ -350,7 +360,7 @@ pub fn run_compare(lp: &LoadedProblem, out: &Path, ropts: RunOptions) -> Result<
                 PdeOutput::add(file, &setup)?,
                 ParticleOutput::add(file, &setup, &opts)?,
                 CompareOutput::add(file, g.dim(), &dirs)?,
-                Start::fresh(&setup, &opts),
+                Start::fresh(&setup, &opts)?,
             )
         };
         if !ropts.quiet {

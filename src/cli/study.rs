@@ -217,6 +217,25 @@ pub fn check(lp: &LoadedProblem) -> Result<()> {
             (setup.t_end / o.dt).ceil(),
             8.0 * (o.m * g.dim()) as f64 / 1048576.0,
         );
+        if let Some(red) = &setup.model.reduction {
+            let (m, d) = (o.m as f64, red.sizes.dim as f64);
+            let how = match o.mode {
+                particles::Mode::Sgd { batch } => format!(
+                    "B = {batch} fresh samples in R^{}, O(m B d) = {:.1e} flops",
+                    red.sizes.dim,
+                    4.0 * m * batch as f64 * d
+                ),
+                _ => format!(
+                    "the exact population gradient through kappa, O(m^2 d) = {:.1e} flops",
+                    4.0 * m * m * d
+                ),
+            };
+            out!(
+                "  particle step neurons in R^{} seen through their reduced coordinates; {how}",
+                red.sizes.dim
+            );
+            return Ok(());
+        }
         let pairs = particles::folded_pairs(&setup.model, &o);
         out!(
             "  particle step {k} nodes{}, {} loops",

@@ -19,28 +19,42 @@ pub enum Activation {
 /// The knots (t₁, t₂) and levels (s₁, s₂) of [`Activation::MmnRamp`].
 pub const RAMP: [f64; 4] = [0.5, 1.5, -2.5, 7.5];
 
+/// Every unit by its name in `model.activation`.
+const NAMED: [(&str, Activation); 7] = [
+    ("tanh", Activation::Tanh),
+    ("sigmoid", Activation::Sigmoid),
+    ("erf", Activation::Erf),
+    ("relu", Activation::Relu),
+    ("softplus", Activation::Softplus),
+    ("linear", Activation::Linear),
+    ("mmn_ramp", Activation::MmnRamp),
+];
+
 /// The names accepted in `model.activation`.
 pub const ACTIVATION_NAMES: &str = "tanh, sigmoid, erf, relu, softplus, linear, mmn_ramp";
 
 impl Activation {
     /// Parse `model.activation`.
     pub fn parse(name: &str) -> Result<Self> {
-        Ok(match name {
-            "tanh" => Activation::Tanh,
-            "sigmoid" => Activation::Sigmoid,
-            "erf" => Activation::Erf,
-            "relu" => Activation::Relu,
-            "softplus" => Activation::Softplus,
-            "linear" => Activation::Linear,
-            "mmn_ramp" => Activation::MmnRamp,
-            _ => {
-                return Err(Error::problem(
+        NAMED
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|&(_, a)| a)
+            .ok_or_else(|| {
+                Error::problem(
                     "model.activation",
                     format!("{name:?}"),
                     format!("one of {ACTIVATION_NAMES}"),
-                ))
-            }
-        })
+                )
+            })
+    }
+
+    /// Its name in `model.activation`.
+    pub fn name(self) -> &'static str {
+        NAMED
+            .iter()
+            .find(|(_, a)| *a == self)
+            .map_or("?", |&(n, _)| n)
     }
 
     /// σ(−z) = −σ(z) (tanh, erf, linear).

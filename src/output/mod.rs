@@ -11,7 +11,9 @@ use crate::diagnostics::Diagnostics;
 use crate::error::Result;
 use crate::grid::Grid;
 use crate::io::hdf5::{self, group::append_series, Array, FileHeader, GroupWriter};
-use crate::particles::{histogram, Mode, ParticleDiagnostics, ParticleObserver, ParticleOptions};
+use crate::particles::{
+    histogram, Mode, Neurons, ParticleDiagnostics, ParticleObserver, ParticleOptions,
+};
 use crate::setup::Setup;
 use crate::solve::{HistoryRecord, Observer};
 use crate::steady::{Steady, SteadyOptions};
@@ -199,15 +201,22 @@ pub struct ParticleOutput {
     group: GroupWriter,
     grid: Grid,
     store: usize,
-    m: usize,
+    checkpoint: bool,
     owns_file: bool,
 }
 
-/// Where all of θ is kept at each snapshot when fewer positions are stored
-/// (two slots, alternating, so the previous snapshot's survives a run killed
-/// between the groups' commits).
+/// Where the neurons' whole state is kept at each snapshot when the
+/// positions do not hold it (two slots, alternating, so the previous
+/// snapshot's survives a run killed between the groups' commits).
 pub fn checkpoint_name(snapshot: usize) -> String {
     format!("particles/checkpoint/theta_{}", snapshot % 2)
+}
+
+/// Whether a run keeps a checkpoint: when fewer positions than neurons are
+/// stored, or the positions are not the state (the d-dimensional network
+/// of a reduced problem: (a, w ∈ ℝᵈ) behind its (a, p, r)).
+pub fn checkpoints(setup: &Setup, opts: &ParticleOptions) -> bool {
+    opts.store < opts.m || crate::particles::state_dim(&setup.model) != setup.model.dim()
 }
 
 impl ParticleOutput {
@@ -238,7 +247,8 @@ impl ParticleOutput {
             attrs.push(("batch", AttrValue::U64(batch as u64)));
         }
         let group = GroupWriter::add(path, "particles", &attrs, &FPoints::of(setup).arrays())?;
-        if opts.store < opts.m {
+        let checkpoint = checkpoints(setup, opts);
+        if checkpoint {
             let file = File::open_rw(path)?;
             file.root().create_group("particles/checkpoint")?;
             file.commit()?;
@@ -248,7 +258,7 @@ impl ParticleOutput {
             group,
             grid: setup.grid.clone(),
             store: opts.store,
-            m: opts.m,
+            checkpoint,
             owns_file: false,
         })
     }
@@ -268,7 +278,7 @@ impl ParticleOutput {
             group: GroupWriter::reopen(path, "particles", done, arrays)?,
             grid: setup.grid.clone(),
             store: opts.store,
-            m: opts.m,
+            checkpoint: checkpoints(setup, opts),
             owns_file: false,
         })
     }
@@ -284,12 +294,14 @@ impl ParticleOutput {
 }
 
 impl ParticleObserver for ParticleOutput {
-    fn snapshot(&mut self, d: &ParticleDiagnostics, theta: &[f64]) -> Result<()> {
+    fn snapshot(&mut self, d: &ParticleDiagnostics, neurons: &dyn Neurons) -> Result<()> {
         let dim = d.mean.len();
+        let theta = neurons.positions();
         let (hist, outside) = histogram(&self.grid, theta, dim);
         let (pos, dd) = ([self.store as u64, dim as u64], [dim as u64, dim as u64]);
-        let (checkpoint, slot) = (self.store < self.m, checkpoint_name(self.group.snapshots()));
-        let full = [theta.len() as u64];
+        let (checkpoint, slot) = (self.checkpoint, checkpoint_name(self.group.snapshots()));
+        let state = neurons.state();
+        let full = [state.len() as u64];
         self.group.snapshot(
             &d.series(outside),
             &[
@@ -313,13 +325,13 @@ impl ParticleObserver for ParticleOutput {
             ],
             |file| {
                 if checkpoint {
-                    // all of θ, replacing the slot's older copy in this commit
+                    // the whole state, replacing the slot's older copy in this commit
                     let root = file.root();
                     if file.dataset(&slot).is_ok() {
                         root.delete(&slot)?;
                     }
                     root.create_dataset(&slot, |b| {
-                        b.with_f64_data(theta).with_shape(&full);
+                        b.with_f64_data(state).with_shape(&full);
                     })?;
                 }
                 Ok(())
@@ -328,7 +340,7 @@ impl ParticleObserver for ParticleOutput {
     }
 
     fn finish(&mut self) -> Result<()> {
-        let checkpoint = self.store < self.m;
+        let checkpoint = self.checkpoint;
         self.group.finish(|file| {
             if checkpoint && file.group("particles/checkpoint").is_ok() {
                 file.root().delete("particles/checkpoint")?;

@@ -152,8 +152,9 @@ pub fn pde_state(r: &Reader, setup: &Setup, k: usize) -> Result<RunState> {
     })
 }
 
-/// The particles' state after their first `k ≥ 1` snapshots: all of θ, the
-/// steps taken and the batch stream's word position.
+/// The particles' state after their first `k ≥ 1` snapshots: the neurons'
+/// whole state (m × [`crate::particles::state_dim`]), the steps taken and
+/// the batch stream's word position.
 pub fn particle_state(
     r: &Reader,
     setup: &Setup,
@@ -165,8 +166,8 @@ pub fn particle_state(
     if k == 0 || steps.len() < k || words.len() < k {
         return Err(r.bad("no complete particle snapshot to continue from"));
     }
-    let d = setup.grid.dim();
-    let theta = if opts.store == opts.m {
+    let d = crate::particles::state_dim(&setup.model);
+    let theta = if !super::checkpoints(setup, opts) {
         let rows = r.rows("particles", "positions", steps.len())?;
         rows[k - 1].clone()
     } else {
@@ -174,7 +175,7 @@ pub fn particle_state(
     };
     if theta.len() != opts.m * d || theta.iter().any(|v| !v.is_finite()) {
         return Err(r.bad(format!(
-            "the neurons of snapshot {} are not m × D = {} finite values",
+            "the neurons of snapshot {} are not m × {d} = {} finite values",
             k - 1,
             opts.m * d
         )));

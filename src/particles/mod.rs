@@ -22,17 +22,21 @@
 //! O(m × #nodes) (or O(m × B)), holds O(m D + #nodes) memory and allocates
 //! nothing.
 //!
-//! Files: [`options`] (what a run is asked), [`swarm`] (the neurons and
-//! their step), [`mirror`] (±x node pairs), [`kernel`] (the vectorised
+//! Files: [`options`] (what a run is asked), [`neurons`] (what a run needs
+//! of either kind of neurons), [`swarm`] (the neurons on the grid's
+//! coordinates and their step), [`wide`] (the d-dimensional network of a
+//! reduced problem), [`mirror`] (±x node pairs), [`kernel`] (the vectorised
 //! loops), [`snapshot`] (what is observed), and here the run loop.
 
 pub mod kernel;
 mod mirror;
+pub mod neurons;
 pub mod options;
 pub mod snapshot;
 pub mod swarm;
 pub mod wide;
 
+pub use neurons::{network, state_dim, Neurons};
 pub use options::{Mode, ParticleOptions};
 pub use snapshot::{histogram, ParticleDiagnostics};
 pub use swarm::{folded_pairs, Swarm, NOISE_BLOCK};
@@ -41,8 +45,9 @@ use crate::error::Result;
 
 /// Receives particle snapshots.
 pub trait ParticleObserver: Send {
-    /// At each snapshot time, with the diagnostics and all positions (m × D).
-    fn snapshot(&mut self, diag: &ParticleDiagnostics, theta: &[f64]) -> Result<()>;
+    /// At each snapshot time, with the diagnostics and the neurons (their
+    /// positions m × D, and the state a run continues from).
+    fn snapshot(&mut self, diag: &ParticleDiagnostics, neurons: &dyn Neurons) -> Result<()>;
     /// When the run has reached its last snapshot.
     fn finish(&mut self) -> Result<()> {
         Ok(())
@@ -56,10 +61,10 @@ pub struct ParticleSummary {
     pub last: ParticleDiagnostics,
 }
 
-/// Train the swarm from t = 0 with steps of `dt`, landing exactly on every
+/// Train the neurons from t = 0 with steps of `dt`, landing exactly on every
 /// snapshot time; f_m is observed at `f_points`.
 pub fn run(
-    swarm: &mut Swarm,
+    swarm: &mut dyn Neurons,
     dt: f64,
     times: &[f64],
     f_points: &[Vec<f64>],
@@ -70,7 +75,7 @@ pub fn run(
 
 /// [`run`] from time `start.0`, before snapshot `start.1` (a resumed run).
 pub fn run_from(
-    swarm: &mut Swarm,
+    swarm: &mut dyn Neurons,
     dt: f64,
     times: &[f64],
     start: (f64, usize),
@@ -84,7 +89,7 @@ pub fn run_from(
         steps += swarm.advance(&mut t, ts, dt)?;
         last = swarm.diagnostics(t, f_points);
         for o in observers.iter_mut() {
-            o.snapshot(&last, &swarm.theta)?;
+            o.snapshot(&last, &*swarm)?;
         }
     }
     for o in observers.iter_mut() {

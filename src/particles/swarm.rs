@@ -3,7 +3,6 @@
 use super::kernel::{self, Layout, Nodes, Simd, Update};
 use super::mirror::Mirror;
 use super::options::{Mode, ParticleOptions};
-use crate::error::{Error, Result};
 use crate::grid::MAX_DIM;
 use crate::initial::{Gaussian, InitialLaw};
 use crate::model::{DataLaw, MeanField, Network};
@@ -399,43 +398,31 @@ impl Swarm {
                 kernel::move_pass(simd, net.activation, lay, nodes, up, ths, &mut rng);
             });
     }
+}
 
-    /// Whole steps of `dt` from time `t` to `until`, the last one shortened
-    /// to land on it; `t` becomes `until`. Returns the steps taken.
-    ///
-    /// # Errors
-    /// [`Error::Run`] when a neuron's parameters stop being finite (the
-    /// step is too long for the velocity, or the problem's scales overflow).
-    pub fn advance(&mut self, t: &mut f64, until: f64, dt: f64) -> Result<usize> {
-        let mut steps = 0;
-        while *t < until {
-            let lands = *t + dt >= until * (1.0 - 1e-12);
-            let h = if lands { until - *t } else { dt };
-            self.step(h);
-            *t = if lands { until } else { *t + h };
-            steps += 1;
-            if let Some(j) = self.first_not_finite() {
-                return Err(Error::Run(format!(
-                    "at t = {}, particle step {}: neuron {j} has θ = {:?}, not finite (particles.dt = {dt} is too long for its velocity)",
-                    *t,
-                    self.steps,
-                    &self.theta[j * self.d..(j + 1) * self.d]
-                )));
-            }
-        }
-        Ok(steps)
+impl super::Neurons for Swarm {
+    fn m(&self) -> usize {
+        self.m
     }
-
-    /// The first neuron with a parameter that is not finite.
-    fn first_not_finite(&self) -> Option<usize> {
-        self.theta
-            .par_chunks(NOISE_BLOCK * self.d)
-            .enumerate()
-            .filter_map(|(b, ths)| {
-                ths.iter()
-                    .position(|v| !v.is_finite())
-                    .map(|i| b * NOISE_BLOCK + i / self.d)
-            })
-            .min()
+    fn steps(&self) -> u64 {
+        self.steps
+    }
+    fn batch_word(&self) -> u128 {
+        Swarm::batch_word(self)
+    }
+    fn step(&mut self, dt: f64) {
+        Swarm::step(self, dt);
+    }
+    fn positions(&self) -> &[f64] {
+        &self.theta
+    }
+    fn state(&self) -> &[f64] {
+        &self.theta
+    }
+    fn restore(&mut self, state: &[f64], steps: u64, batch_word: u128) {
+        Swarm::restore(self, state, steps, batch_word);
+    }
+    fn diagnostics(&mut self, t: f64, f_points: &[Vec<f64>]) -> super::ParticleDiagnostics {
+        Swarm::diagnostics(self, t, f_points)
     }
 }

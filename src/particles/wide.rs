@@ -1,91 +1,139 @@
 //! **The d-dimensional network of a reduced problem** (MODEL.md §6): m
-//! neurons θ_j = (a_j, w_j ∈ ℝᵈ), trained on the population risk by
-//! Euler–Maruyama in mean-field time, the exact population gradient through
-//! the Gaussian kernel κ (O(m² d) per step, after the Gram matrix):
+//! neurons θ_j = (a_j, w_j ∈ ℝᵈ), trained by Euler–Maruyama in mean-field
+//! time, θ ← θ + Δt V + √(ηΔt) ξ with V_a = −g − λa, V_w = −a ∇g − λw, and
+//! g, ∇g taken one of two ways:
 //!
-//! ```text
-//! g(w_j)   = (1/m) Σ_l a_l κ(|w_j|², |w_l|², w_j·w_l) − h*(w_j),
-//! h*(w)    = (1/T) Σ_i a*_i κ(|w|², |u*_i|², p·u*_i)           (teacher on U),
-//! ∇g(w_j)  = (1/m) Σ_l a_l (2 ∂_q κ w_j + ∂_c κ w_l) − ∇h*(w_j),
-//! V_a = −g − λa,  V_w = −a ∇g − λw,   θ ← θ + Δt V + √(ηΔt) ξ,
-//! ```
+//! - `population`: the exact population gradient through the Gaussian
+//!   kernel κ (erf, ReLU, linear units; one Gaussian; a teacher on U),
 //!
-//! for units whose κ has a closed form (erf, ReLU, linear), Gaussian data
-//! and a teacher target. Its reduced coordinates (a_j, Uᵀw_j, |w_j⊥|) are
-//! what is compared with the reduced PDE. Neuron j's initial draw comes
-//! from its own ChaCha8 stream, the noise of step n from stream 2⁶² + j at
-//! word 2³²·n (the swarm's streams, one neuron per block): the same bits on
-//! any number of threads. A step allocates nothing.
+//!   ```text
+//!   g(w_j)  = (1/m) Σ_l a_l κ(|w_j|², |w_l|², w_j·w_l) − h*(w_j),
+//!   h*(w)   = (1/T) Σ_i a*_i κ(|w|², |u*_i|², p·u*_i),
+//!   ∇g(w_j) = (1/m) Σ_l a_l (2 ∂_q κ w_j + ∂_c κ w_l) − ∇h*(w_j),
+//!   ```
 //!
-//! Not yet wired to `mfpde particles`/`run` (they hold the full-grid
-//! [`super::Swarm`]); the library and its tests come first.
+//!   O(m² d) per step: the Gram products W_J W_Lᵀ and the sums
+//!   Σ_l (a_l/m) ∂_c κ w_l are matrix products over blocks of 64 × 256
+//!   neurons;
+//! - `sgd`: a fresh batch of B samples x_i ∈ ℝᵈ of P (one Gaussian, or the
+//!   classes of `gaussian_scales` with their labels) at every step, any
+//!   unit: Z = W Xᵀ, f_i = (1/m) Σ_j a_j σ(Z_ji), c_i = (f_i − y_i)/B,
+//!   g_j = Σ_i c_i σ(Z_ji), ∇g_j = Σ_i c_i σ′(Z_ji) x_i — two matrix products,
+//!   O(m B d) per step.
+//!
+//! Its positions are the reduced coordinates (a_j if trained, Uᵀw_j = the
+//! first k coordinates of w_j, |w_j⊥|): what histograms, distances and the
+//! snapshot diagnostics see. f_m at the reduced quadrature's nodes is
+//! (1/m) Σ_j a_j φ(p_j, r_j; x̄_q), exact for the finite network too (the
+//! unit's rotation average over x⊥ at fixed |x⊥| depends on w_j only
+//! through (p_j, r_j)), so R(μ^m) is the PDE's R at the empirical measure.
+//!
+//! Reproducible to the bit on any number of threads: neuron j's initial
+//! draw comes from its own ChaCha8 stream, the noise of step n from stream
+//! 2⁶² + j at word 2³²·n (the swarm's streams, one neuron per block), the
+//! batches from stream u64::MAX in order; every sum over neurons runs over
+//! fixed blocks in a fixed order. A step holds O(m d) (+ O(m B) for sgd)
+//! and allocates only its per-thread block scratch.
 
+use super::neurons::Neurons;
+use super::options::{Mode, ParticleOptions};
+use super::snapshot::ParticleDiagnostics;
 use super::swarm::{neuron_rng, noise_rng};
 use crate::error::{Error, Result};
 use crate::initial::InitialLaw;
 use crate::model::kernel::Kernel;
 use crate::model::{DataLaw, MeanField, Target};
-use rand::RngExt;
+use ndarray::linalg::general_mat_mul;
+use ndarray::{ArrayView2, ArrayViewMut2, ShapeBuilder};
+use rand::{RngExt, SeedableRng};
+use rand_chacha::ChaCha8Rng;
 use rand_distr::StandardNormal;
 use rayon::prelude::*;
+
+/// Neurons per row block of the products (and per fixed partial sum).
+const ROWS: usize = 64;
+/// Neurons per column block of the population's Gram products.
+const COLS: usize = 256;
 
 /// The d-dimensional network of a reduced problem.
 #[derive(Debug, Clone)]
 pub struct WideSwarm {
-    kernel: Kernel,
+    model: MeanField,
     d: usize,
     k: usize,
     m: usize,
-    frozen_a: Option<f64>,
-    weight_decay: f64,
-    noise: f64,
-    /// Teacher units (a*, u* ∈ ℝᵏ).
+    trained: bool,
+    mode: Mode,
+    kernel: Kernel,
+    /// Teacher units (a*, u* ∈ ℝᵏ) (population).
     teacher: Vec<(f64, Vec<f64>)>,
-    /// a_j (trained) or a0 for every j (frozen).
-    pub a: Vec<f64>,
-    /// w_j, row-major m × d.
-    pub w: Vec<f64>,
+    /// (a_j, w_j), row-major m × (1 + d) (a_j = a0 when frozen).
+    theta: Vec<f64>,
+    /// The reduced coordinates, m × D.
+    pos: Vec<f64>,
     seed: u64,
     steps: u64,
-    /// Scratch of a step: |w_j|², g(w_j) and ∇g(w_j) (m × d).
+    batch_rng: ChaCha8Rng,
+    /// Scratch of a step: (g_j, ∇g_j), m × (1 + d); |w_j|² (population);
+    /// the batch x (B × d), y, Z (m × B) and the blocks' partial f (sgd).
+    grad: Vec<f64>,
     q: Vec<f64>,
-    g: Vec<f64>,
-    dg: Vec<f64>,
+    bx: Vec<f64>,
+    by: Vec<f64>,
+    z: Vec<f64>,
+    partial: Vec<f64>,
+}
+
+/// The rows j0.. of a row-major matrix of `rows` × `cols` values stored
+/// with row stride `stride` from `data[0]`.
+fn view(data: &[f64], rows: usize, cols: usize, stride: usize) -> ArrayView2<'_, f64> {
+    ArrayView2::from_shape((rows, cols).strides((stride, 1)), data).expect("a strided block")
+}
+
+fn view_mut(data: &mut [f64], rows: usize, cols: usize, stride: usize) -> ArrayViewMut2<'_, f64> {
+    ArrayViewMut2::from_shape((rows, cols).strides((stride, 1)), data).expect("a strided block")
+}
+
+/// Why a reduced problem's network cannot take the population gradient
+/// (`None` when it can): κ in closed form needs one Gaussian, a teacher and
+/// an erf, ReLU or linear unit.
+pub fn population_refusal(model: &MeanField) -> Option<Error> {
+    let why = |value: String, what: &str| {
+        Some(Error::problem(
+            "particles.mode",
+            format!("\"population\" with {value}"),
+            format!("{what}, for the d-dimensional network's exact population gradient through κ (or mode = \"sgd\")"),
+        ))
+    };
+    let DataLaw::Gaussian { std } = model.data_law else {
+        return why("data.law = \"gaussian_scales\"".into(), "one Gaussian");
+    };
+    if Kernel::new(model.net.activation, std)
+        .kappa_grad(1.0, 1.0, 0.5)
+        .is_none()
+    {
+        return why(
+            format!("model.activation = \"{}\"", model.net.activation.name()),
+            "erf, relu or linear (units whose Gaussian kernel has a closed form)",
+        );
+    }
+    if !matches!(model.target, Target::Teacher(_)) {
+        return why("a target other than a teacher".into(), "a teacher on Uᵀx");
+    }
+    None
 }
 
 impl WideSwarm {
-    /// m neurons of ρ0 (an `isotropic` law) in ℝᵈ, from `seed`. Refused,
-    /// naming the field, when the problem is not reduced, its data are not
-    /// one Gaussian, its target is not a teacher or its unit has no
-    /// closed-form κ.
-    pub fn new(model: &MeanField, initial: &InitialLaw, m: usize, seed: u64) -> Result<Self> {
+    /// m neurons of ρ0 (an `isotropic` law) in ℝᵈ, from `opts.seed`, with
+    /// the step of `opts.mode`. Refused, naming the field, when the problem
+    /// is not reduced, ρ0 is not isotropic, the mode is `full_batch`, or it
+    /// is `population` and [`population_refusal`] says why not.
+    pub fn new(model: &MeanField, initial: &InitialLaw, opts: &ParticleOptions) -> Result<Self> {
         let Some(red) = &model.reduction else {
             return Err(Error::problem(
                 "symmetry",
                 "missing",
                 "a reduced problem (a [symmetry] section)",
-            ));
-        };
-        let DataLaw::Gaussian { std } = model.data_law else {
-            return Err(Error::problem(
-                "data.law",
-                "not gaussian",
-                "gaussian data for the d-dimensional network's population gradient",
-            ));
-        };
-        let kernel = Kernel::new(model.net.activation, std);
-        if kernel.kappa_grad(1.0, 1.0, 0.5).is_none() {
-            return Err(Error::problem(
-                "model.activation",
-                format!("{:?}", model.net.activation),
-                "erf, relu or linear (units whose Gaussian kernel has a closed form)",
-            ));
-        }
-        let Target::Teacher(rows) = &model.target else {
-            return Err(Error::problem(
-                "target.kind",
-                "not teacher",
-                "a teacher on Uᵀx for the d-dimensional network's population gradient",
             ));
         };
         let InitialLaw::Isotropic { head, w_std, .. } = initial else {
@@ -95,122 +143,309 @@ impl WideSwarm {
                 "isotropic: the law of w ∈ ℝᵈ",
             ));
         };
-        let (d, k) = (red.sizes.dim, red.sizes.k);
+        let batch = match opts.mode {
+            Mode::Population => match population_refusal(model) {
+                Some(e) => return Err(e),
+                None => 0,
+            },
+            Mode::Sgd { batch } => batch,
+            Mode::FullBatch => {
+                return Err(Error::problem(
+                    "particles.mode",
+                    "\"full_batch\" with [symmetry]",
+                    "population or sgd (a reduced problem has no data set)",
+                ))
+            }
+        };
+        let std = match &model.data_law {
+            DataLaw::Gaussian { std } => *std,
+            _ => 1.0,
+        };
+        let (d, k, m) = (red.sizes.dim, red.sizes.k, opts.m);
         let frozen_a = model.net.frozen_a;
         let wax = usize::from(frozen_a.is_none());
-        let mut a = vec![frozen_a.unwrap_or(0.0); m];
-        let mut w = vec![0.0; m * d];
-        a.par_iter_mut()
-            .zip(w.par_chunks_mut(d))
+        let mut theta = vec![0.0; m * (1 + d)];
+        theta
+            .par_chunks_mut(1 + d)
             .enumerate()
-            .for_each(|(j, (aj, wj))| {
-                let mut rng = neuron_rng(seed, j);
+            .with_min_len(64)
+            .for_each(|(j, th)| {
+                let mut rng = neuron_rng(opts.seed, j);
                 let mut z = || -> f64 { rng.sample(StandardNormal) };
-                if frozen_a.is_none() {
-                    *aj = head.mean[0] + head.std[0] * z();
-                }
-                for (i, wi) in wj.iter_mut().enumerate() {
+                th[0] = match frozen_a {
+                    Some(a0) => a0,
+                    None => head.mean[0] + head.std[0] * z(),
+                };
+                for (i, wi) in th[1..].iter_mut().enumerate() {
                     let mean = if i < k { head.mean[wax + i] } else { 0.0 };
                     *wi = mean + w_std * z();
                 }
             });
-        Ok(WideSwarm {
-            kernel,
+        let teacher = match &model.target {
+            Target::Teacher(rows) => rows.iter().map(|r| (r[0], r[1..].to_vec())).collect(),
+            _ => Vec::new(),
+        };
+        let mut batch_rng = ChaCha8Rng::seed_from_u64(opts.seed);
+        batch_rng.set_stream(u64::MAX);
+        let dim = k + 1 + wax;
+        let mut wide = WideSwarm {
+            model: model.clone(),
             d,
             k,
             m,
-            frozen_a,
-            weight_decay: model.weight_decay,
-            noise: model.noise,
-            teacher: rows.iter().map(|r| (r[0], r[1..].to_vec())).collect(),
-            a,
-            w,
-            seed,
+            trained: frozen_a.is_none(),
+            mode: opts.mode,
+            kernel: Kernel::new(model.net.activation, std),
+            teacher,
+            theta,
+            pos: vec![0.0; m * dim],
+            seed: opts.seed,
             steps: 0,
+            batch_rng,
+            grad: vec![0.0; m * (1 + d)],
             q: vec![0.0; m],
-            g: vec![0.0; m],
-            dg: vec![0.0; m * d],
-        })
+            bx: vec![0.0; batch * d],
+            by: vec![0.0; batch],
+            z: vec![0.0; m * batch],
+            partial: vec![0.0; m.div_ceil(ROWS) * batch],
+        };
+        wide.refresh_positions();
+        Ok(wide)
     }
 
-    /// Number of neurons.
-    pub fn m(&self) -> usize {
-        self.m
+    /// The phase-space dimension D of the positions.
+    fn dim(&self) -> usize {
+        self.pos.len() / self.m
     }
 
-    /// The reduced coordinates (a_j if trained, Uᵀw_j, |w_j⊥|), m × D.
-    pub fn reduced(&self) -> Vec<f64> {
-        let (d, k) = (self.d, self.k);
-        let mut out = Vec::with_capacity(self.m * (k + 2));
-        for (aj, wj) in self.a.iter().zip(self.w.chunks(d)) {
-            if self.frozen_a.is_none() {
-                out.push(*aj);
-            }
-            out.extend_from_slice(&wj[..k]);
-            out.push(wj[k..].iter().map(|x| x * x).sum::<f64>().sqrt());
-        }
-        out
-    }
-
-    /// g(w_j) and ∇g(w_j) of every neuron into `self.g` and `self.dg`: the
-    /// exact population gradient.
-    fn gradients(&mut self) {
-        let (d, k, m) = (self.d, self.k, self.m);
-        for (qj, w) in self.q.iter_mut().zip(self.w.chunks(d)) {
-            *qj = w.iter().map(|x| x * x).sum();
-        }
-        let inv_t = 1.0 / self.teacher.len() as f64;
-        let (q, w, a) = (&self.q, &self.w, &self.a);
-        let (kernel, teacher) = (&self.kernel, &self.teacher);
-        self.g
-            .par_iter_mut()
-            .zip(self.dg.par_chunks_mut(d))
-            .enumerate()
-            .for_each(|(j, (gj, dgj))| {
-                *gj = 0.0;
-                dgj.fill(0.0);
-                let wj = &w[j * d..(j + 1) * d];
-                let mut own = 0.0; // the coefficient of w_j
-                for l in 0..m {
-                    let wl = &w[l * d..(l + 1) * d];
-                    let c: f64 = wj.iter().zip(wl).map(|(x, y)| x * y).sum();
-                    let (kv, kq, kc) = kernel.kappa_grad(q[j], q[l], c).expect("closed form");
-                    let al = a[l] / m as f64;
-                    *gj += al * kv;
-                    own += 2.0 * al * kq;
-                    for (o, x) in dgj.iter_mut().zip(wl) {
-                        *o += al * kc * x;
-                    }
+    /// The reduced coordinates of θ into `pos`.
+    fn refresh_positions(&mut self) {
+        let (d, k, trained) = (self.d, self.k, self.trained);
+        let dim = self.dim();
+        self.pos
+            .par_chunks_mut(dim)
+            .zip(self.theta.par_chunks(1 + d))
+            .with_min_len(64)
+            .for_each(|(p, th)| {
+                let mut i = 0;
+                if trained {
+                    p[0] = th[0];
+                    i = 1;
                 }
-                for (a_star, u) in teacher {
-                    let c: f64 = wj[..k].iter().zip(u).map(|(x, y)| x * y).sum();
-                    let uu: f64 = u.iter().map(|x| x * x).sum();
-                    let (kv, kq, kc) = kernel.kappa_grad(q[j], uu, c).expect("closed form");
-                    let at = a_star * inv_t;
-                    *gj -= at * kv;
-                    own -= 2.0 * at * kq;
-                    for (o, x) in dgj[..k].iter_mut().zip(u) {
-                        *o -= at * kc * x;
-                    }
-                }
-                for (o, x) in dgj.iter_mut().zip(wj) {
-                    *o += own * x;
-                }
+                p[i..i + k].copy_from_slice(&th[1..1 + k]);
+                p[i + k] = th[1 + k..].iter().map(|x| x * x).sum::<f64>().sqrt();
             });
     }
 
-    /// One Euler–Maruyama step of Δt.
-    pub fn step(&mut self, dt: f64) {
-        self.gradients();
-        let (g, dg) = (&self.g, &self.dg);
-        let (d, lam, trained) = (self.d, self.weight_decay, self.frozen_a.is_none());
-        let amp = (self.noise * dt).sqrt();
-        let (seed, step) = (self.seed, self.steps);
-        self.a
-            .par_iter_mut()
-            .zip(self.w.par_chunks_mut(d))
+    /// (g_j, ∇g_j) of every neuron into `grad`: the exact population
+    /// gradient through κ.
+    fn population_gradients(&mut self) {
+        let (d, k, m) = (self.d, self.k, self.m);
+        let s = 1 + d;
+        for (qj, th) in self.q.iter_mut().zip(self.theta.chunks(s)) {
+            *qj = th[1..].iter().map(|x| x * x).sum();
+        }
+        let inv_t = 1.0 / self.teacher.len().max(1) as f64;
+        let (q, theta) = (&self.q, &self.theta);
+        let (kernel, teacher) = (&self.kernel, &self.teacher);
+        let w = &theta[1..];
+        self.grad
+            .par_chunks_mut(ROWS * s)
             .enumerate()
-            .for_each(|(j, (aj, wj))| {
+            .for_each_init(
+                || (vec![0.0; ROWS * COLS], vec![0.0; ROWS * COLS]),
+                |(cbuf, kbuf), (b, out)| {
+                    let j0 = b * ROWS;
+                    let rows = out.len() / s;
+                    out.fill(0.0);
+                    let wj = view(&w[j0 * s..], rows, d, s);
+                    let mut own = [0.0; ROWS]; // the coefficients of w_j
+                    for l0 in (0..m).step_by(COLS) {
+                        let cols = COLS.min(m - l0);
+                        let wl = view(&w[l0 * s..], cols, d, s);
+                        let mut c = view_mut(&mut cbuf[..rows * cols], rows, cols, cols);
+                        general_mat_mul(1.0, &wj, &wl.t(), 0.0, &mut c);
+                        for jj in 0..rows {
+                            let j = j0 + jj;
+                            let mut g = 0.0;
+                            for ll in 0..cols {
+                                let l = l0 + ll;
+                                let (kv, kq, kc) = kernel
+                                    .kappa_grad(q[j], q[l], cbuf[jj * cols + ll])
+                                    .expect("closed form");
+                                let al = theta[l * s] / m as f64;
+                                g += al * kv;
+                                own[jj] += 2.0 * al * kq;
+                                kbuf[jj * cols + ll] = al * kc;
+                            }
+                            out[jj * s] += g;
+                        }
+                        let coef = view(&kbuf[..rows * cols], rows, cols, cols);
+                        let mut dg = view_mut(&mut out[1..], rows, d, s);
+                        general_mat_mul(1.0, &coef, &wl, 1.0, &mut dg);
+                    }
+                    for jj in 0..rows {
+                        let j = j0 + jj;
+                        let wj = &w[j * s..j * s + d];
+                        let o = &mut out[jj * s..(jj + 1) * s];
+                        let mut own = own[jj];
+                        for (a_star, u) in teacher {
+                            let c: f64 = wj[..k].iter().zip(u).map(|(x, y)| x * y).sum();
+                            let uu: f64 = u.iter().map(|x| x * x).sum();
+                            let (kv, kq, kc) = kernel.kappa_grad(q[j], uu, c).expect("closed form");
+                            let at = a_star * inv_t;
+                            o[0] -= at * kv;
+                            own -= 2.0 * at * kq;
+                            for (v, x) in o[1..1 + k].iter_mut().zip(u) {
+                                *v -= at * kc * x;
+                            }
+                        }
+                        for (v, x) in o[1..].iter_mut().zip(wj) {
+                            *v += own * x;
+                        }
+                    }
+                },
+            );
+    }
+
+    /// A fresh batch of B samples of P in ℝᵈ: x = s_c z (class c by the
+    /// inversion of its probabilities), y its label or f*(Uᵀx, |x⊥|).
+    fn draw_batch(&mut self, b: usize) {
+        let (d, k) = (self.d, self.k);
+        let model = &self.model;
+        let rng = &mut self.batch_rng;
+        let mut xbar = [0.0; 3];
+        for i in 0..b {
+            let (scale, label) = match &model.data_law {
+                DataLaw::Gaussian { std } => (*std, None),
+                DataLaw::GaussianScales {
+                    scales,
+                    weights,
+                    labels,
+                } => {
+                    let u: f64 = rng.random();
+                    let mut c = 0;
+                    let mut acc = weights[0];
+                    while u >= acc && c + 1 < weights.len() {
+                        c += 1;
+                        acc += weights[c];
+                    }
+                    (scales[c], labels.as_ref().map(|y| y[c]))
+                }
+                _ => unreachable!("setup refuses other data laws with [symmetry]"),
+            };
+            let x = &mut self.bx[i * d..(i + 1) * d];
+            for v in x.iter_mut() {
+                let z: f64 = rng.sample(StandardNormal);
+                *v = scale * z;
+            }
+            self.by[i] = match label {
+                Some(y) => y,
+                None => {
+                    xbar[..k].copy_from_slice(&x[..k]);
+                    xbar[k] = x[k..].iter().map(|v| v * v).sum::<f64>().sqrt();
+                    model.target_at(&xbar[..k + 1]).unwrap_or(0.0)
+                }
+            };
+        }
+    }
+
+    /// (g_j, ∇g_j) of every neuron into `grad` from a fresh batch of B.
+    fn sgd_gradients(&mut self, b: usize) {
+        self.draw_batch(b);
+        let (d, m, s) = (self.d, self.m, 1 + self.d);
+        let act = self.model.net.activation;
+        let (theta, bx) = (&self.theta, &self.bx);
+        let w = &theta[1..];
+        let x = view(bx, b, d, d);
+        // Z = W Xᵀ by row blocks, with each block's Σ_j a_j σ(Z_ji)
+        self.z
+            .par_chunks_mut(ROWS * b)
+            .zip(self.partial.par_chunks_mut(b))
+            .enumerate()
+            .for_each(|(blk, (zb, part))| {
+                let (j0, rows) = (blk * ROWS, zb.len() / b);
+                let mut zv = view_mut(zb, rows, b, b);
+                general_mat_mul(1.0, &view(&w[j0 * s..], rows, d, s), &x.t(), 0.0, &mut zv);
+                part.fill(0.0);
+                for jj in 0..rows {
+                    let a = theta[(j0 + jj) * s];
+                    for (p, z) in part.iter_mut().zip(&zb[jj * b..(jj + 1) * b]) {
+                        *p += a * act.sigma(*z);
+                    }
+                }
+            });
+        // c_i = (f_i − y_i)/B, the blocks summed in order
+        // (into `by`: the labels are spent)
+        let blocks = m.div_ceil(ROWS);
+        for (i, ci) in self.by.iter_mut().enumerate() {
+            let f = (0..blocks).map(|k| self.partial[k * b + i]).sum::<f64>() / m as f64;
+            *ci = MeanField::weighted_residual_of(1.0 / b as f64, f, *ci);
+        }
+        let c = &self.by;
+        // g_j = Σ_i c_i σ(Z_ji); ∇g_J = (c ⊙ σ′(Z_J)) X
+        self.z
+            .par_chunks_mut(ROWS * b)
+            .zip(self.grad.par_chunks_mut(ROWS * s))
+            .for_each(|(zb, out)| {
+                let rows = zb.len() / b;
+                for jj in 0..rows {
+                    let zr = &mut zb[jj * b..(jj + 1) * b];
+                    let mut g = 0.0;
+                    for (z, ci) in zr.iter_mut().zip(c) {
+                        g += ci * act.sigma(*z);
+                        *z = ci * act.dsigma(*z);
+                    }
+                    out[jj * s] = g;
+                }
+                let mut dg = view_mut(&mut out[1..], rows, d, s);
+                general_mat_mul(1.0, &view(zb, rows, b, b), &x, 0.0, &mut dg);
+            });
+    }
+
+    /// f_m(x) = (1/m) Σ_j a_j φ(p_j, r_j; x̄) at reduced inputs x̄ (each
+    /// summed over the neurons in order).
+    fn f_at(&self, points: impl IndexedParallelIterator<Item = Vec<f64>>) -> Vec<f64> {
+        let (dim, s, wax) = (self.dim(), 1 + self.d, usize::from(self.trained));
+        points
+            .map(|x| {
+                let mut f = 0.0;
+                for (p, th) in self.pos.chunks(dim).zip(self.theta.chunks(s)) {
+                    f += th[0] * self.model.unit(&p[wax..], &x);
+                }
+                f / self.m as f64
+            })
+            .collect()
+    }
+}
+
+impl Neurons for WideSwarm {
+    fn m(&self) -> usize {
+        self.m
+    }
+
+    fn steps(&self) -> u64 {
+        self.steps
+    }
+
+    fn batch_word(&self) -> u128 {
+        self.batch_rng.get_word_pos()
+    }
+
+    fn step(&mut self, dt: f64) {
+        match self.mode {
+            Mode::Sgd { batch } => self.sgd_gradients(batch),
+            _ => self.population_gradients(),
+        }
+        let (s, lam, trained) = (1 + self.d, self.model.weight_decay, self.trained);
+        let amp = (self.model.noise * dt).sqrt();
+        let (seed, step) = (self.seed, self.steps);
+        self.theta
+            .par_chunks_mut(s)
+            .zip(self.grad.par_chunks(s))
+            .enumerate()
+            .with_min_len(64)
+            .for_each(|(j, (th, gr))| {
                 let mut rng = noise_rng(seed, j, step);
                 let mut xi = || -> f64 {
                     if amp > 0.0 {
@@ -219,14 +454,68 @@ impl WideSwarm {
                         0.0
                     }
                 };
-                let a = *aj;
-                for (wi, dgi) in wj.iter_mut().zip(&dg[j * d..(j + 1) * d]) {
+                let a = th[0];
+                for (wi, dgi) in th[1..].iter_mut().zip(&gr[1..]) {
                     *wi += dt * (-a * dgi - lam * *wi) + xi();
                 }
                 if trained {
-                    *aj += dt * (-g[j] - lam * a) + xi();
+                    th[0] += dt * (-gr[0] - lam * a) + xi();
                 }
             });
         self.steps += 1;
+        self.refresh_positions();
+    }
+
+    fn positions(&self) -> &[f64] {
+        &self.pos
+    }
+
+    fn state(&self) -> &[f64] {
+        &self.theta
+    }
+
+    fn restore(&mut self, state: &[f64], steps: u64, batch_word: u128) {
+        assert_eq!(state.len(), self.theta.len(), "θ of m × (1 + d) values");
+        self.theta.copy_from_slice(state);
+        self.steps = steps;
+        self.batch_rng.set_word_pos(batch_word);
+        self.refresh_positions();
+    }
+
+    fn diagnostics(&mut self, t: f64, f_points: &[Vec<f64>]) -> ParticleDiagnostics {
+        let (dim, m) = (self.dim(), self.m as f64);
+        let mut mean = vec![0.0; dim];
+        for p in self.pos.chunks(dim) {
+            for (mk, v) in mean.iter_mut().zip(p) {
+                *mk += v / m;
+            }
+        }
+        let mut cov = vec![0.0; dim * dim];
+        let mut second = 0.0;
+        for p in self.pos.chunks(dim) {
+            for i in 0..dim {
+                second += p[i] * p[i] / m;
+                for j in 0..dim {
+                    cov[i * dim + j] += (p[i] - mean[i]) * (p[j] - mean[j]) / m;
+                }
+            }
+        }
+        let quad = &self.model.quad;
+        let f_nodes = self.f_at(
+            (0..quad.len())
+                .into_par_iter()
+                .map(|q| quad.node(q).to_vec()),
+        );
+        let f_values = self.f_at(f_points.par_iter().cloned());
+        ParticleDiagnostics {
+            time: t,
+            risk: self.model.risk(&f_nodes, second),
+            f_nodes,
+            mean,
+            cov,
+            f_values,
+            steps: self.steps,
+            batch_word: self.batch_word(),
+        }
     }
 }
