@@ -60,18 +60,11 @@ fn png_size(path: &std::path::Path) -> (u32, u32) {
 
 #[test]
 fn mfpde_run_on_every_grid_file_writes_all_datasets_and_plots() {
-    use mfpde::io::plot::{ANIMATION_PANEL, CURVES_SIZE, DENSITY_SIZE, MARGINAL_SIZE};
+    use mfpde::io::plot::{
+        ANIMATION_PANEL, CURVES_SIZE, DENSITY_SIZE, MARGINAL_SIZE, OVER_TIME_PANEL,
+    };
     let dir = tempfile::tempdir().unwrap();
     for path in grid_files() {
-        // a reduced problem (MODEL.md §6) has no [particles] yet: its
-        // d-dimensional networks are not built, `mfpde run` refuses it
-        // (tested in tests/reduction.rs); its PDE is run above
-        if std::fs::read_to_string(&path)
-            .unwrap()
-            .contains("\n[symmetry]")
-        {
-            continue;
-        }
         let stem = path.file_stem().unwrap().to_str().unwrap().to_string();
         let out = dir.path().join(format!("{stem}.h5"));
         let shorten = [
@@ -115,12 +108,26 @@ fn mfpde_run_on_every_grid_file_writes_all_datasets_and_plots() {
         }
         let w1 = file.dataset("compare/w1").unwrap();
         assert_eq!(w1.shape().unwrap(), vec![2, d as u64]);
+        // a plane needs two axes: a 1-D problem has no density figure
+        assert_eq!(
+            dir.path().join(format!("{stem}_density.png")).exists(),
+            d >= 2,
+            "{stem}"
+        );
         for (suffix, size) in [
             ("density", DENSITY_SIZE),
             ("marginals", (MARGINAL_SIZE.0 * d as u32, MARGINAL_SIZE.1)),
             ("curves", CURVES_SIZE),
             ("distances", CURVES_SIZE),
+            // two snapshots, a row per axis
+            (
+                "over_time",
+                (2 * OVER_TIME_PANEL.0, d as u32 * OVER_TIME_PANEL.1),
+            ),
         ] {
+            if suffix == "density" && d < 2 {
+                continue;
+            }
             let png = dir.path().join(format!("{stem}_{suffix}.png"));
             assert!(
                 std::fs::metadata(&png)
@@ -130,6 +137,9 @@ fn mfpde_run_on_every_grid_file_writes_all_datasets_and_plots() {
                 png.display()
             );
             assert_eq!(png_size(&png), size, "{}", png.display());
+        }
+        if d < 2 {
+            continue;
         }
         // the animation: a frame per snapshot, PDE beside particles, each
         // frame a picture (many colours), no partial file left

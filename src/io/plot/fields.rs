@@ -1,9 +1,9 @@
 //! The fields: density beside histogram (PNG and GIF), the marginals, the
-//! Gibbs state.
+//! law over time (PDE against particle histograms), the Gibbs state.
 
 use super::{
     draw_err, legend, Data, ANIMATION_DELAY_MS, ANIMATION_PANEL, DENSITY_SIZE, MARGINAL_SIZE,
-    STEADY_SIZE,
+    OVER_TIME_BINS, OVER_TIME_COLUMNS, OVER_TIME_PANEL, STEADY_SIZE,
 };
 use crate::error::{Error, Result};
 use plotters::prelude::*;
@@ -228,5 +228,95 @@ pub(super) fn draw_steady(data: &Data, rho: &[f64], path: &Path) -> Result<()> {
     let root = BitMapBackend::new(path, STEADY_SIZE).into_drawing_area();
     root.fill(&WHITE).map_err(draw_err)?;
     draw_plane(&root, data, "Gibbs state ρ*".to_string(), rho)?;
+    root.present().map_err(draw_err)
+}
+
+/// Sums of `per` consecutive values, averaged (the last group may be
+/// shorter), with the edges of the groups.
+fn rebin(edges: &[f64], values: &[f64], per: usize) -> (Vec<f64>, Vec<f64>) {
+    let mut e = Vec::new();
+    let mut v = Vec::new();
+    for (i, chunk) in values.chunks(per).enumerate() {
+        e.push(edges[i * per]);
+        v.push(chunk.iter().sum::<f64>() / chunk.len() as f64);
+    }
+    e.push(edges[edges.len() - 1]);
+    (e, v)
+}
+
+/// The snapshots an over-time figure shows: the first, the last and evenly
+/// between, at most `most`.
+fn pick(n: usize, most: usize) -> Vec<usize> {
+    if n <= most {
+        return (0..n).collect();
+    }
+    (0..most).map(|i| i * (n - 1) / (most - 1)).collect()
+}
+
+/// The law over time, PDE against particles (a side-by-side file): one
+/// column per shown snapshot, one row per axis; the PDE's marginal as a
+/// line on its grid, the particles' as a histogram of bins of several
+/// cells (about [`OVER_TIME_BINS`] per axis), the y axis to the bins' top
+/// (a PDE spike narrower than a bin is cut).
+pub(super) fn draw_over_time(data: &Data, path: &Path) -> Result<()> {
+    let d = data.edges.len();
+    let shown = pick(
+        data.density.len().min(data.histogram.len()),
+        OVER_TIME_COLUMNS,
+    );
+    let size = (
+        OVER_TIME_PANEL.0 * shown.len() as u32,
+        OVER_TIME_PANEL.1 * d as u32,
+    );
+    let root = BitMapBackend::new(path, size).into_drawing_area();
+    root.fill(&WHITE).map_err(draw_err)?;
+    let panels = root.split_evenly((d, shown.len()));
+    for k in 0..d {
+        let e = &data.edges[k];
+        let per = (e.len() - 1).div_ceil(OVER_TIME_BINS);
+        let centres: Vec<f64> = e.windows(2).map(|w| 0.5 * (w[0] + w[1])).collect();
+        for (c, &s) in shown.iter().enumerate() {
+            let pm = marginal_density(&data.edges, &data.density[s], k);
+            let hm = marginal_density(&data.edges, &data.histogram[s], k);
+            let (be, bins) = rebin(e, &hm, per);
+            let (_, pbins) = rebin(e, &pm, per);
+            let top = bins.iter().chain(&pbins).cloned().fold(0.0, f64::max) * 1.15;
+            let mut chart = ChartBuilder::on(&panels[k * shown.len() + c])
+                .caption(
+                    format!("{}, t = {:.3}", data.names[k], data.pde_time[s]),
+                    ("sans-serif", 18),
+                )
+                .margin(8)
+                .x_label_area_size(30)
+                .y_label_area_size(45)
+                .build_cartesian_2d(e[0]..e[e.len() - 1], 0.0..top.max(1e-12))
+                .map_err(draw_err)?;
+            chart
+                .configure_mesh()
+                .x_desc(data.names[k].as_str())
+                .draw()
+                .map_err(draw_err)?;
+            let fill = RGBColor(240, 120, 110);
+            chart
+                .draw_series(bins.iter().enumerate().map(|(i, &y)| {
+                    Rectangle::new([(be[i], 0.0), (be[i + 1], y)], fill.mix(0.6).filled())
+                }))
+                .map_err(draw_err)?
+                .label("particles")
+                .legend(move |(x, y)| Rectangle::new([(x, y - 4), (x + 16, y + 4)], fill.filled()));
+            let cut = pm.into_iter().map(|y| y.min(top));
+            chart
+                .draw_series(LineSeries::new(
+                    centres.iter().cloned().zip(cut),
+                    BLUE.stroke_width(2),
+                ))
+                .map_err(draw_err)?
+                .label("PDE")
+                .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLUE));
+            if c == 0 {
+                legend(&mut chart, SeriesLabelPosition::UpperRight)?;
+            }
+        }
+    }
     root.present().map_err(draw_err)
 }

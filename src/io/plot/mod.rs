@@ -11,6 +11,10 @@
 //! - `OUT_marginals.png` (500·D × 450): the one-dimensional marginals at the
 //!   last snapshot, PDE (line) and particles (points), with the PDE's at
 //!   the earlier snapshots as thin lighter lines (the law over time);
+//! - `OUT_over_time.png` (400·S × 300·D, S ≤ 4 snapshots): for a file
+//!   with both the PDE and the particles (`mfpde run`), the law over time —
+//!   per axis and shown snapshot, the PDE's marginal (line) over the
+//!   particles' histogram in bins of several cells;
 //! - `OUT_curves.png` (900 × 600): risk and free energy of the PDE and the
 //!   particles' risk against mean-field time;
 //! - `OUT_distances.png` (900 × 600): L1, W1 per axis, sliced W2, risk and
@@ -44,6 +48,11 @@ pub const DENSITY_SIZE: (u32, u32) = (1500, 1000);
 pub const STEADY_SIZE: (u32, u32) = (700, 600);
 pub const CURVES_SIZE: (u32, u32) = (900, 600);
 pub const MARGINAL_SIZE: (u32, u32) = (500, 450);
+/// One panel of the over-time figure (a snapshot's marginal on one axis),
+/// at most this many snapshots (columns), particle bins per axis.
+pub const OVER_TIME_PANEL: (u32, u32) = (400, 300);
+pub const OVER_TIME_COLUMNS: usize = 4;
+pub const OVER_TIME_BINS: usize = 40;
 /// One panel of the animation; the GIF is a row of them (PDE, particles).
 pub const ANIMATION_PANEL: (u32, u32) = (550, 500);
 /// Time each frame of the animation is shown.
@@ -202,6 +211,11 @@ fn plot_checked(path: &Path) -> Result<Vec<PathBuf>> {
     if has_fields {
         let p = name("marginals");
         fields::draw_marginals(&data, &p)?;
+        out.push(p);
+    }
+    if !data.density.is_empty() && !data.histogram.is_empty() {
+        let p = name("over_time");
+        fields::draw_over_time(&data, &p)?;
         out.push(p);
     }
     if !data.pde_time.is_empty() || !data.part_time.is_empty() {
