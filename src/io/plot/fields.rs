@@ -293,6 +293,7 @@ pub(super) fn draw_over_time(data: &Data, path: &Path) -> Result<()> {
                 .map_err(draw_err)?;
             chart
                 .configure_mesh()
+                .light_line_style(WHITE)
                 .x_desc(data.names[k].as_str())
                 .draw()
                 .map_err(draw_err)?;
@@ -304,12 +305,11 @@ pub(super) fn draw_over_time(data: &Data, path: &Path) -> Result<()> {
                 .map_err(draw_err)?
                 .label("particles")
                 .legend(move |(x, y)| Rectangle::new([(x, y - 4), (x + 16, y + 4)], fill.filled()));
+            // one pixel wide: a thick line's miter at a spike one cell wide
+            // reaches far below the axis
             let cut = pm.into_iter().map(|y| y.min(top));
             chart
-                .draw_series(LineSeries::new(
-                    centres.iter().cloned().zip(cut),
-                    BLUE.stroke_width(2),
-                ))
+                .draw_series(LineSeries::new(centres.iter().cloned().zip(cut), BLUE))
                 .map_err(draw_err)?
                 .label("PDE")
                 .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLUE));
