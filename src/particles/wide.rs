@@ -123,39 +123,53 @@ pub fn population_refusal(model: &MeanField) -> Option<Error> {
     None
 }
 
+/// What the d-dimensional network needs of a problem: a reduction, ρ0
+/// given in ℝᵈ (`isotropic`), and a mode it can take — not `full_batch`
+/// (no data set), not `population` where [`population_refusal`] says why.
+///
+/// # Errors
+/// The first of these that fails, naming the field.
+pub fn check(model: &MeanField, initial: &InitialLaw, mode: Mode) -> Result<()> {
+    if model.reduction.is_none() {
+        return Err(Error::problem(
+            "symmetry",
+            "missing",
+            "a reduced problem (a [symmetry] section)",
+        ));
+    }
+    if !matches!(initial, InitialLaw::Isotropic { .. }) {
+        return Err(Error::problem(
+            "initial.kind",
+            "a law on (a, p, r) with [particles] and [symmetry]",
+            "\"isotropic\" (the law of (a, w ∈ ℝᵈ) the d-dimensional network is drawn from)",
+        ));
+    }
+    match mode {
+        Mode::Population => population_refusal(model).map_or(Ok(()), Err),
+        Mode::Sgd { .. } => Ok(()),
+        Mode::FullBatch => Err(Error::problem(
+            "particles.mode",
+            "\"full_batch\" with [symmetry]",
+            "population or sgd (a reduced problem has no data set)",
+        )),
+    }
+}
+
 impl WideSwarm {
     /// m neurons of ρ0 (an `isotropic` law) in ℝᵈ, from `opts.seed`, with
-    /// the step of `opts.mode`. Refused, naming the field, when the problem
-    /// is not reduced, ρ0 is not isotropic, the mode is `full_batch`, or it
-    /// is `population` and [`population_refusal`] says why not.
+    /// the step of `opts.mode`.
+    ///
+    /// # Errors
+    /// What [`check`] refuses.
     pub fn new(model: &MeanField, initial: &InitialLaw, opts: &ParticleOptions) -> Result<Self> {
-        let Some(red) = &model.reduction else {
-            return Err(Error::problem(
-                "symmetry",
-                "missing",
-                "a reduced problem (a [symmetry] section)",
-            ));
-        };
-        let InitialLaw::Isotropic { head, w_std, .. } = initial else {
-            return Err(Error::problem(
-                "initial.kind",
-                "not isotropic",
-                "isotropic: the law of w ∈ ℝᵈ",
-            ));
+        check(model, initial, opts.mode)?;
+        let (Some(red), InitialLaw::Isotropic { head, w_std, .. }) = (&model.reduction, initial)
+        else {
+            unreachable!("check refuses the others");
         };
         let batch = match opts.mode {
-            Mode::Population => match population_refusal(model) {
-                Some(e) => return Err(e),
-                None => 0,
-            },
             Mode::Sgd { batch } => batch,
-            Mode::FullBatch => {
-                return Err(Error::problem(
-                    "particles.mode",
-                    "\"full_batch\" with [symmetry]",
-                    "population or sgd (a reduced problem has no data set)",
-                ))
-            }
+            _ => 0,
         };
         let std = match &model.data_law {
             DataLaw::Gaussian { std } => *std,

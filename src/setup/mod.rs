@@ -65,7 +65,7 @@ impl Setup {
             Some(spec) => {
                 let o = run::build_particles(spec, &lp.problem.data.law)?;
                 if model.reduction.is_some() {
-                    check_wide(&model, &initial, &o)?;
+                    crate::particles::wide::check(&model, &initial, o.mode)?;
                 }
                 let steps = t_end / o.dt;
                 if steps > scheme.max_steps as f64 {
@@ -112,22 +112,6 @@ impl Setup {
                 "a [particles] section with m and dt",
             )
         })
-    }
-}
-
-/// What the d-dimensional network of a reduced problem needs: ρ0 given in
-/// ℝᵈ (`isotropic`), and for `population` a closed-form κ.
-fn check_wide(model: &MeanField, initial: &InitialLaw, o: &ParticleOptions) -> Result<()> {
-    if !matches!(initial, InitialLaw::Isotropic { .. }) {
-        return Err(Error::problem(
-            "initial.kind",
-            "a law on (a, p, r) with [particles] and [symmetry]",
-            "\"isotropic\" (the law of (a, w ∈ ℝᵈ) the d-dimensional network is drawn from)",
-        ));
-    }
-    match (o.mode, crate::particles::wide::population_refusal(model)) {
-        (crate::particles::Mode::Population, Some(e)) => Err(e),
-        _ => Ok(()),
     }
 }
 
