@@ -128,7 +128,13 @@ def check(path, interrupted):
         trained = problem["model"].get("train_a", True)
         if trained and names[0] != "a":
             fail(f"axis 0 is named {names[0]!r}, expected 'a'")
-        if names[-1] != f"w{d - 1 if trained else d}":
+        if "symmetry" in problem:
+            # the reduced coordinates (a, p1 … pk, r) of MODEL.md §6
+            k = problem["symmetry"]["directions"]
+            want = (["a"] if trained else []) + [f"p{i + 1}" for i in range(k)] + ["r"]
+            if names != want:
+                fail(f"axis names {names}, expected {want}")
+        elif names[-1] != f"w{d - 1 if trained else d}":
             fail(f"axis names {names}")
         t = f["pde/time"][()]
         T = t.shape[0]

@@ -164,6 +164,43 @@ fn mfpde_particles_output_is_read_back_by_h5py() {
     h5py_check(&out, &[]);
 }
 
+/// A reduced problem's side-by-side file (MMN's, d = 40, sgd): the positions
+/// are the neurons' reduced coordinates (r = |w| ≥ 0 here) and h5py reads
+/// the whole file, the problem it came from included.
+#[test]
+fn a_reduced_run_with_the_d_dimensional_network_is_read_by_h5py() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("mmn.h5");
+    let o = Command::new(env!("CARGO_BIN_EXE_mfpde"))
+        .args([
+            "run",
+            root().join("grids/mmn_isotropic.toml").to_str().unwrap(),
+            "-o",
+        ])
+        .arg(&out)
+        .args([
+            "--set",
+            "particles.m=300",
+            "--set",
+            "particles.batch=100",
+            "--set",
+            "dynamics.t_end=0.5",
+            "--set",
+            "dynamics.snapshots=3",
+        ])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let file = hdf5_pure::File::open(&out).unwrap();
+    let pos = file.dataset("particles/positions").unwrap();
+    assert_eq!(pos.shape().unwrap(), vec![3, 300, 1]);
+    let r = pos.read_f64().unwrap();
+    assert!(r.iter().all(|&v| v >= 0.0), "r = |w| ≥ 0");
+    // no checkpoint left in a complete file
+    assert!(file.group("particles/checkpoint").is_err());
+    h5py_check(&out, &[]);
+}
+
 #[test]
 fn steady_and_theorems_files_are_read_by_h5py() {
     let dir = tempfile::tempdir().unwrap();

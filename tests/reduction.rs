@@ -920,7 +920,7 @@ fn propagation_of_chaos_at_d_40() {
 
 /// [`chaos_rate`] at d = 1000: s_w = 0.04 (r ≈ 1.26), to t = 0.1 with Δt = 0.0125.
 #[test]
-#[ignore = "about a minute: run by .ci/run"]
+#[ignore = "about 2 minutes: run by .ci/run"]
 fn propagation_of_chaos_at_d_1000() {
     chaos_rate(1000, 0.04, 0.1, 0.0125, [0.06, 1.09], [0.58, 1.44]);
 }
@@ -937,7 +937,7 @@ fn propagation_of_chaos_at_d_1000() {
 /// which is common to the neurons — with Δt halved or B × 4 the means move
 /// by less than 0.3 s.e. (measured).
 #[test]
-#[ignore = "about 25 s: run by .ci/run"]
+#[ignore = "about 40 s: run by .ci/run"]
 fn mmn_isotropic_pde_and_sgd_agree_on_the_law_of_w() {
     use mfpde::particles::{self, histogram};
     let s = grid_setup("mmn_isotropic", &[]);
