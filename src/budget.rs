@@ -7,7 +7,7 @@
 //! snapshot copies folded at the end), the velocity's σ tables (#nodes ×
 //! (#w-centres + #w-faces)), the particles (m × D, the per-group sums, the
 //! SGD batch; for a reduced problem's d-dimensional network m × (1 + d)
-//! for θ, its gradient and checkpoint, and the m × B products of sgd) and
+//! for θ, its gradient and checkpoint, and sgd's m × B Z and σ(Z)) and
 //! the quadrature. Disk counts what the file will hold: per
 //! snapshot the density, f values and moments, the stored positions and the
 //! histogram. Both are refused above what the machine has (MemAvailable in
@@ -137,7 +137,7 @@ impl Sizes {
                 "particles.batch",
                 p(64.0 * q.max(self.batch)
                     + self.batch * (2.0 + d + self.wide)
-                    + self.m * self.batch * f64::from(self.wide > 0.0)),
+                    + 2.0 * self.m * self.batch * f64::from(self.wide > 0.0)),
             ),
         ]);
         let (disk, disk_key) = total(&[

@@ -159,79 +159,81 @@ impl Kernel {
     /// κ(q, q′, c) = E[σ(X) σ(Y)], Cov(X, Y) = s²[[q, c], [c, q′]]
     /// (c² ≤ q q′ up to round-off).
     pub fn kappa(&self, q: f64, q2: f64, c: f64) -> f64 {
+        if let Some((k, _, _)) = self.kappa_grad(q, q2, c) {
+            return k;
+        }
+        // a 2-D Gauss–Hermite rule: X = √Σ₁₁ z₁,
+        // Y = (Σ₁₂/√Σ₁₁) z₁ + √(Σ₂₂ − Σ₁₂²/Σ₁₁) z₂
         let (x, y, xy) = (self.s2 * q, self.s2 * q2, self.s2 * c);
+        let act = self.activation;
+        let sx = x.sqrt();
+        let (b1, b2) = if sx > 0.0 {
+            let b1 = xy / sx;
+            (b1, (y - b1 * b1).max(0.0).sqrt())
+        } else {
+            (0.0, y.sqrt())
+        };
+        let mut sum = 0.0;
+        for &(z1, w1) in &self.normal {
+            let sx1 = act.sigma(sx * z1);
+            let mut inner = 0.0;
+            for &(z2, w2) in &self.normal {
+                inner += w2 * act.sigma(b1 * z1 + b2 * z2);
+            }
+            sum += w1 * sx1 * inner;
+        }
+        sum
+    }
+
+    /// What the closed forms need of one argument q alone, computed once
+    /// per neuron where κ is taken over many pairs (a Gram matrix):
+    /// 1/√(1 + 2s²q) for erf, √(s²q) for ReLU, 0 otherwise.
+    #[inline]
+    pub fn factor(&self, q: f64) -> f64 {
         match self.activation {
-            Activation::Linear => xy,
-            // Williams (1997): E[erf X erf Y] = (2/π) asin(2Σ₁₂ / √((1 + 2Σ₁₁)(1 + 2Σ₂₂)))
-            Activation::Erf => {
-                let z = 2.0 * xy / ((1.0 + 2.0 * x) * (1.0 + 2.0 * y)).sqrt();
-                std::f64::consts::FRAC_2_PI * z.clamp(-1.0, 1.0).asin()
-            }
-            // Cho & Saul (2009), degree 1: (√(Σ₁₁Σ₂₂)/2π)(sin φ + (π − φ) cos φ)
-            Activation::Relu => {
-                let n = (x * y).sqrt();
-                if n == 0.0 {
-                    return 0.0;
-                }
-                let cos = (xy / n).clamp(-1.0, 1.0);
-                let phi = cos.acos();
-                n / (2.0 * std::f64::consts::PI)
-                    * ((1.0 - cos * cos).sqrt() + (std::f64::consts::PI - phi) * cos)
-            }
-            act => {
-                // X = √Σ₁₁ z₁, Y = (Σ₁₂/√Σ₁₁) z₁ + √(Σ₂₂ − Σ₁₂²/Σ₁₁) z₂
-                let sx = x.sqrt();
-                let (b1, b2) = if sx > 0.0 {
-                    let b1 = xy / sx;
-                    (b1, (y - b1 * b1).max(0.0).sqrt())
-                } else {
-                    (0.0, y.sqrt())
-                };
-                let mut sum = 0.0;
-                for &(z1, w1) in &self.normal {
-                    let sx1 = act.sigma(sx * z1);
-                    let mut inner = 0.0;
-                    for &(z2, w2) in &self.normal {
-                        inner += w2 * act.sigma(b1 * z1 + b2 * z2);
-                    }
-                    sum += w1 * sx1 * inner;
-                }
-                sum
-            }
+            Activation::Erf => 1.0 / (1.0 + 2.0 * self.s2 * q).sqrt(),
+            Activation::Relu => (self.s2 * q).sqrt(),
+            _ => 0.0,
         }
     }
 
     /// (κ, ∂κ/∂q, ∂κ/∂c) at (q, q′, c), for the units with a closed form
     /// (erf, ReLU, linear); `None` for the others.
     pub fn kappa_grad(&self, q: f64, q2: f64, c: f64) -> Option<(f64, f64, f64)> {
-        let s2 = self.s2;
-        let (x, y, xy) = (s2 * q, s2 * q2, s2 * c);
+        self.kappa_grad_with(self.factor(q), self.factor(q2), c)
+    }
+
+    /// [`Kernel::kappa_grad`] from the [`Kernel::factor`]s f, f′ of q and q′
+    /// and c: the closed forms themselves.
+    #[inline]
+    pub fn kappa_grad_with(&self, f: f64, f2: f64, c: f64) -> Option<(f64, f64, f64)> {
+        let (s2, pi) = (self.s2, std::f64::consts::PI);
+        let xy = s2 * c;
         match self.activation {
             Activation::Linear => Some((xy, 0.0, s2)),
             Activation::Erf => {
-                // z = 2Σ₁₂/√((1 + 2Σ₁₁)(1 + 2Σ₂₂)), κ = (2/π) asin z
-                let den = ((1.0 + 2.0 * x) * (1.0 + 2.0 * y)).sqrt();
-                let z = (2.0 * xy / den).clamp(-1.0, 1.0);
+                // Williams (1997): z = 2Σ₁₂/√((1 + 2Σ₁₁)(1 + 2Σ₂₂)), κ = (2/π) asin z
+                let z = (2.0 * xy * f * f2).clamp(-1.0, 1.0);
                 let dk = std::f64::consts::FRAC_2_PI / (1.0 - z * z).max(1e-300).sqrt();
                 Some((
                     std::f64::consts::FRAC_2_PI * z.asin(),
-                    dk * (-z * s2 / (1.0 + 2.0 * x)),
-                    dk * 2.0 * s2 / den,
+                    -dk * z * s2 * f * f,
+                    dk * 2.0 * s2 * f * f2,
                 ))
             }
             Activation::Relu => {
-                // κ = √(XY) J(φ)/2π, J = sin φ + (π − φ) cos φ:
-                // ∂κ/∂C = (π − φ)/2π, ∂κ/∂X = √(Y/X) sin φ / 4π
-                let n = (x * y).sqrt();
+                // Cho & Saul (2009), degree 1: κ = √(XY) J(φ)/2π,
+                // J = sin φ + (π − φ) cos φ; ∂κ/∂C = (π − φ)/2π,
+                // ∂κ/∂X = √(Y/X) sin φ / 4π
+                let n = f * f2;
                 if n == 0.0 {
                     return Some((0.0, 0.0, 0.0));
                 }
                 let cos = (xy / n).clamp(-1.0, 1.0);
                 let (phi, sin) = (cos.acos(), (1.0 - cos * cos).sqrt());
-                let pi = std::f64::consts::PI;
                 Some((
                     n / (2.0 * pi) * (sin + (pi - phi) * cos),
-                    s2 * (y / x).sqrt() * sin / (4.0 * pi),
+                    s2 * (f2 / f) * sin / (4.0 * pi),
                     s2 * (pi - phi) / (2.0 * pi),
                 ))
             }

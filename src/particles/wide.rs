@@ -74,13 +74,17 @@ pub struct WideSwarm {
     seed: u64,
     steps: u64,
     batch_rng: ChaCha8Rng,
-    /// Scratch of a step: (g_j, ∇g_j), m × (1 + d); |w_j|² (population);
-    /// the batch x (B × d), y, Z (m × B) and the blocks' partial f (sgd).
+    /// Scratch of a step: (g_j, ∇g_j), m × (1 + d); per neuron κ's factor
+    /// of |w_j|² and a_j/m (population);
+    /// the batch x (B × d), y, Z and σ(Z) (m × B) and the blocks' partial f
+    /// (sgd).
     grad: Vec<f64>,
-    q: Vec<f64>,
+    fac: Vec<f64>,
+    am: Vec<f64>,
     bx: Vec<f64>,
     by: Vec<f64>,
     z: Vec<f64>,
+    sz: Vec<f64>,
     partial: Vec<f64>,
 }
 
@@ -217,10 +221,12 @@ impl WideSwarm {
             steps: 0,
             batch_rng,
             grad: vec![0.0; m * (1 + d)],
-            q: vec![0.0; m],
+            fac: vec![0.0; m],
+            am: vec![0.0; m],
             bx: vec![0.0; batch * d],
             by: vec![0.0; batch],
             z: vec![0.0; m * batch],
+            sz: vec![0.0; m * batch],
             partial: vec![0.0; m.div_ceil(ROWS) * batch],
         };
         wide.refresh_positions();
@@ -256,11 +262,17 @@ impl WideSwarm {
     fn population_gradients(&mut self) {
         let (d, k, m) = (self.d, self.k, self.m);
         let s = 1 + d;
-        for (qj, th) in self.q.iter_mut().zip(self.theta.chunks(s)) {
-            *qj = th[1..].iter().map(|x| x * x).sum();
+        for ((f, am), th) in self
+            .fac
+            .iter_mut()
+            .zip(&mut self.am)
+            .zip(self.theta.chunks(s))
+        {
+            *f = self.kernel.factor(th[1..].iter().map(|x| x * x).sum());
+            *am = th[0] / m as f64;
         }
         let inv_t = 1.0 / self.teacher.len().max(1) as f64;
-        let (q, theta) = (&self.q, &self.theta);
+        let (fac, am, theta) = (&self.fac, &self.am, &self.theta);
         let (kernel, teacher) = (&self.kernel, &self.teacher);
         let w = &theta[1..];
         self.grad
@@ -279,20 +291,22 @@ impl WideSwarm {
                         let wl = view(&w[l0 * s..], cols, d, s);
                         let mut c = view_mut(&mut cbuf[..rows * cols], rows, cols, cols);
                         general_mat_mul(1.0, &wj, &wl.t(), 0.0, &mut c);
+                        let (fl, al) = (&fac[l0..l0 + cols], &am[l0..l0 + cols]);
                         for jj in 0..rows {
-                            let j = j0 + jj;
-                            let mut g = 0.0;
-                            for ll in 0..cols {
-                                let l = l0 + ll;
-                                let (kv, kq, kc) = kernel
-                                    .kappa_grad(q[j], q[l], cbuf[jj * cols + ll])
-                                    .expect("closed form");
-                                let al = theta[l * s] / m as f64;
-                                g += al * kv;
-                                own[jj] += 2.0 * al * kq;
-                                kbuf[jj * cols + ll] = al * kc;
+                            let fj = fac[j0 + jj];
+                            let (mut g, mut o) = (0.0, 0.0);
+                            let row = jj * cols..(jj + 1) * cols;
+                            for (((kb, &c), &f), &a) in
+                                kbuf[row.clone()].iter_mut().zip(&cbuf[row]).zip(fl).zip(al)
+                            {
+                                let (kv, kq, kc) =
+                                    kernel.kappa_grad_with(fj, f, c).expect("closed form");
+                                g += a * kv;
+                                o += 2.0 * a * kq;
+                                *kb = a * kc;
                             }
                             out[jj * s] += g;
+                            own[jj] += o;
                         }
                         let coef = view(&kbuf[..rows * cols], rows, cols, cols);
                         let mut dg = view_mut(&mut out[1..], rows, d, s);
@@ -306,7 +320,9 @@ impl WideSwarm {
                         for (a_star, u) in teacher {
                             let c: f64 = wj[..k].iter().zip(u).map(|(x, y)| x * y).sum();
                             let uu: f64 = u.iter().map(|x| x * x).sum();
-                            let (kv, kq, kc) = kernel.kappa_grad(q[j], uu, c).expect("closed form");
+                            let (kv, kq, kc) = kernel
+                                .kappa_grad_with(fac[j], kernel.factor(uu), c)
+                                .expect("closed form");
                             let at = a_star * inv_t;
                             o[0] -= at * kv;
                             own -= 2.0 * at * kq;
@@ -372,20 +388,24 @@ impl WideSwarm {
         let (theta, bx) = (&self.theta, &self.bx);
         let w = &theta[1..];
         let x = view(bx, b, d, d);
-        // Z = W Xᵀ by row blocks, with each block's Σ_j a_j σ(Z_ji)
+        // Z = W Xᵀ by row blocks, σ(Z) beside it (one evaluation of the unit
+        // per entry), and each block's Σ_j a_j σ(Z_ji)
         self.z
             .par_chunks_mut(ROWS * b)
+            .zip(self.sz.par_chunks_mut(ROWS * b))
             .zip(self.partial.par_chunks_mut(b))
             .enumerate()
-            .for_each(|(blk, (zb, part))| {
+            .for_each(|(blk, ((zb, sb), part))| {
                 let (j0, rows) = (blk * ROWS, zb.len() / b);
                 let mut zv = view_mut(zb, rows, b, b);
                 general_mat_mul(1.0, &view(&w[j0 * s..], rows, d, s), &x.t(), 0.0, &mut zv);
                 part.fill(0.0);
                 for jj in 0..rows {
                     let a = theta[(j0 + jj) * s];
-                    for (p, z) in part.iter_mut().zip(&zb[jj * b..(jj + 1) * b]) {
-                        *p += a * act.sigma(*z);
+                    let row = jj * b..(jj + 1) * b;
+                    for ((p, z), sv) in part.iter_mut().zip(&zb[row.clone()]).zip(&mut sb[row]) {
+                        *sv = act.sigma(*z);
+                        *p += a * *sv;
                     }
                 }
             });
@@ -400,14 +420,15 @@ impl WideSwarm {
         // g_j = Σ_i c_i σ(Z_ji); ∇g_J = (c ⊙ σ′(Z_J)) X
         self.z
             .par_chunks_mut(ROWS * b)
+            .zip(self.sz.par_chunks(ROWS * b))
             .zip(self.grad.par_chunks_mut(ROWS * s))
-            .for_each(|(zb, out)| {
+            .for_each(|((zb, sb), out)| {
                 let rows = zb.len() / b;
                 for jj in 0..rows {
-                    let zr = &mut zb[jj * b..(jj + 1) * b];
+                    let row = jj * b..(jj + 1) * b;
                     let mut g = 0.0;
-                    for (z, ci) in zr.iter_mut().zip(c) {
-                        g += ci * act.sigma(*z);
+                    for ((z, sv), ci) in zb[row.clone()].iter_mut().zip(&sb[row]).zip(c) {
+                        g += ci * sv;
                         *z = ci * act.dsigma(*z);
                     }
                     out[jj * s] = g;
