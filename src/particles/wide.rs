@@ -23,10 +23,15 @@
 //!
 //! Its positions are the reduced coordinates (a_j if trained, Uᵀw_j = the
 //! first k coordinates of w_j, |w_j⊥|): what histograms, distances and the
-//! snapshot diagnostics see. f_m at the reduced quadrature's nodes is
-//! (1/m) Σ_j a_j φ(p_j, r_j; x̄_q), exact for the finite network too (the
-//! unit's rotation average over x⊥ at fixed |x⊥| depends on w_j only
-//! through (p_j, r_j)), so R(μ^m) is the PDE's R at the empirical measure.
+//! snapshot's moments see. Its f at the reduced quadrature's nodes (and at
+//! the f points) is f̄_m(x̄) = (1/m) Σ_j a_j φ(p_j, r_j; x̄), the network's
+//! function averaged over the x with the same (Uᵀx, |x⊥|) (exact: that
+//! average of σ(w_j·x) depends on w_j only through (p_j, r_j)) — what f_h
+//! is compared with. Its risk is the network's own, ½ E_x[(f_m − f*)²] over
+//! x ∈ ℝᵈ plus the weight decay: exact through κ where κ has a closed form,
+//! else on [`RISK_SAMPLES`] fixed samples of P. It exceeds R at the reduced
+//! empirical measure by ½ E_x[(f_m − f̄_m)²] = O(1/m), as a full-grid
+//! swarm's R(μ^m) exceeds R(ρ) by its O(1/m) self-interaction.
 //!
 //! Reproducible to the bit on any number of threads: neuron j's initial
 //! draw comes from its own ChaCha8 stream, the noise of step n from stream
@@ -54,6 +59,12 @@ use rayon::prelude::*;
 const ROWS: usize = 64;
 /// Neurons per column block of the population's Gram products.
 const COLS: usize = 256;
+
+/// Samples of P a snapshot's risk is estimated on where κ has no closed
+/// form (standard error about 1 % of the risk: the squared residual's
+/// relative spread over √N), in chunks of [`RISK_CHUNK`].
+pub const RISK_SAMPLES: usize = 1 << 14;
+const RISK_CHUNK: usize = 512;
 
 /// The d-dimensional network of a reduced problem.
 #[derive(Debug, Clone)]
@@ -156,6 +167,50 @@ pub fn check(model: &MeanField, initial: &InitialLaw, mode: Mode) -> Result<()> 
             "\"full_batch\" with [symmetry]",
             "population or sgd (a reduced problem has no data set)",
         )),
+    }
+}
+
+/// Samples of P in ℝᵈ into `x` (n × d) and `y` (n): x = s_c z (class c by
+/// the inversion of its probabilities), y its label or f*(Uᵀx, |x⊥|).
+fn draw_samples(
+    model: &MeanField,
+    (d, k): (usize, usize),
+    rng: &mut ChaCha8Rng,
+    x: &mut [f64],
+    y: &mut [f64],
+) {
+    let mut xbar = [0.0; 3];
+    for (xi, yi) in x.chunks_mut(d).zip(y.iter_mut()) {
+        let (scale, label) = match &model.data_law {
+            DataLaw::Gaussian { std } => (*std, None),
+            DataLaw::GaussianScales {
+                scales,
+                weights,
+                labels,
+            } => {
+                let u: f64 = rng.random();
+                let mut c = 0;
+                let mut acc = weights[0];
+                while u >= acc && c + 1 < weights.len() {
+                    c += 1;
+                    acc += weights[c];
+                }
+                (scales[c], labels.as_ref().map(|l| l[c]))
+            }
+            _ => unreachable!("setup refuses other data laws with [symmetry]"),
+        };
+        for v in xi.iter_mut() {
+            let z: f64 = rng.sample(StandardNormal);
+            *v = scale * z;
+        }
+        *yi = match label {
+            Some(l) => l,
+            None => {
+                xbar[..k].copy_from_slice(&xi[..k]);
+                xbar[k] = xi[k..].iter().map(|v| v * v).sum::<f64>().sqrt();
+                model.target_at(&xbar[..k + 1]).unwrap_or(0.0)
+            }
+        };
     }
 }
 
@@ -338,51 +393,11 @@ impl WideSwarm {
             );
     }
 
-    /// A fresh batch of B samples of P in ℝᵈ: x = s_c z (class c by the
-    /// inversion of its probabilities), y its label or f*(Uᵀx, |x⊥|).
-    fn draw_batch(&mut self, b: usize) {
-        let (d, k) = (self.d, self.k);
-        let model = &self.model;
-        let rng = &mut self.batch_rng;
-        let mut xbar = [0.0; 3];
-        for i in 0..b {
-            let (scale, label) = match &model.data_law {
-                DataLaw::Gaussian { std } => (*std, None),
-                DataLaw::GaussianScales {
-                    scales,
-                    weights,
-                    labels,
-                } => {
-                    let u: f64 = rng.random();
-                    let mut c = 0;
-                    let mut acc = weights[0];
-                    while u >= acc && c + 1 < weights.len() {
-                        c += 1;
-                        acc += weights[c];
-                    }
-                    (scales[c], labels.as_ref().map(|y| y[c]))
-                }
-                _ => unreachable!("setup refuses other data laws with [symmetry]"),
-            };
-            let x = &mut self.bx[i * d..(i + 1) * d];
-            for v in x.iter_mut() {
-                let z: f64 = rng.sample(StandardNormal);
-                *v = scale * z;
-            }
-            self.by[i] = match label {
-                Some(y) => y,
-                None => {
-                    xbar[..k].copy_from_slice(&x[..k]);
-                    xbar[k] = x[k..].iter().map(|v| v * v).sum::<f64>().sqrt();
-                    model.target_at(&xbar[..k + 1]).unwrap_or(0.0)
-                }
-            };
-        }
-    }
-
     /// (g_j, ∇g_j) of every neuron into `grad` from a fresh batch of B.
     fn sgd_gradients(&mut self, b: usize) {
-        self.draw_batch(b);
+        let (d, k) = (self.d, self.k);
+        let (x, y) = (&mut self.bx[..b * d], &mut self.by[..b]);
+        draw_samples(&self.model, (d, k), &mut self.batch_rng, x, y);
         let (d, m, s) = (self.d, self.m, 1 + self.d);
         let act = self.model.net.activation;
         let (theta, bx) = (&self.theta, &self.bx);
@@ -436,6 +451,84 @@ impl WideSwarm {
                 let mut dg = view_mut(&mut out[1..], rows, d, s);
                 general_mat_mul(1.0, &view(zb, rows, b, b), &x, 0.0, &mut dg);
             });
+    }
+
+    /// The data part of the network's own risk, ½ E_x[(f_m(x) − f*(x))²]
+    /// over x ∈ ℝᵈ: exact through κ where it has a closed form (one Gaussian,
+    /// a teacher, erf/ReLU/linear), else on [`RISK_SAMPLES`] fixed samples
+    /// of P (the same at every snapshot), with its standard error.
+    pub fn data_risk(&mut self) -> (f64, f64) {
+        if population_refusal(&self.model).is_some() {
+            return self.sampled_data_risk();
+        }
+        // (1/m) Σ_j a_j g(w_j) = (1/m²) Σ_jl a_j a_l κ_jl − (1/m) Σ_j a_j h*(w_j)
+        self.population_gradients();
+        let (s, k, kernel) = (1 + self.d, self.k, &self.kernel);
+        let inv_t = 1.0 / self.teacher.len() as f64;
+        let mut cross = 0.0;
+        let mut with_teacher = 0.0;
+        for (j, th) in self.theta.chunks(s).enumerate() {
+            cross += self.am[j] * self.grad[j * s];
+            for (a_star, u) in &self.teacher {
+                let c: f64 = th[1..1 + k].iter().zip(u).map(|(x, y)| x * y).sum();
+                let uu: f64 = u.iter().map(|x| x * x).sum();
+                let kv = kernel.kappa_grad_with(self.fac[j], kernel.factor(uu), c);
+                with_teacher += self.am[j] * a_star * inv_t * kv.expect("closed form").0;
+            }
+        }
+        // E f*² = (1/T²) Σ_ik a*_i a*_k κ(|u_i|², |u_k|², u_i·u_k)
+        let mut fstar2 = 0.0;
+        for (ai, ui) in &self.teacher {
+            for (ak, uk) in &self.teacher {
+                let dot: f64 = ui.iter().zip(uk).map(|(x, y)| x * y).sum();
+                let (qi, qk) = (
+                    ui.iter().map(|x| x * x).sum::<f64>(),
+                    uk.iter().map(|x| x * x).sum::<f64>(),
+                );
+                fstar2 += ai * ak * inv_t * inv_t * kernel.kappa(qi, qk, dot);
+            }
+        }
+        (0.5 * (cross - with_teacher + fstar2), 0.0)
+    }
+
+    /// ½ (1/N) Σ_i (f_m(x_i) − y_i)² over N = [`RISK_SAMPLES`] samples of P
+    /// in ℝᵈ, drawn from stream u64::MAX − 1 in chunks of [`RISK_CHUNK`]
+    /// (chunk c from word 2³²·c: the same samples at every snapshot and on
+    /// any number of threads), and its standard error.
+    pub fn sampled_data_risk(&self) -> (f64, f64) {
+        let (d, k, m, s) = (self.d, self.k, self.m, 1 + self.d);
+        let act = self.model.net.activation;
+        let w = view(&self.theta[1..], m, d, s);
+        let chunks: Vec<(f64, f64)> = (0..RISK_SAMPLES / RISK_CHUNK)
+            .into_par_iter()
+            .map(|c| {
+                let mut rng = ChaCha8Rng::seed_from_u64(self.seed);
+                rng.set_stream(u64::MAX - 1);
+                rng.set_word_pos((c as u128) << 32);
+                let (mut x, mut y) = (vec![0.0; RISK_CHUNK * d], vec![0.0; RISK_CHUNK]);
+                draw_samples(&self.model, (d, k), &mut rng, &mut x, &mut y);
+                let mut z = vec![0.0; m * RISK_CHUNK];
+                let mut zv = view_mut(&mut z, m, RISK_CHUNK, RISK_CHUNK);
+                general_mat_mul(1.0, &w, &view(&x, RISK_CHUNK, d, d).t(), 0.0, &mut zv);
+                let mut f = vec![0.0; RISK_CHUNK];
+                for (j, zr) in z.chunks(RISK_CHUNK).enumerate() {
+                    let a = self.theta[j * s];
+                    for (fi, zi) in f.iter_mut().zip(zr) {
+                        *fi += a * act.sigma(*zi);
+                    }
+                }
+                f.iter().zip(&y).fold((0.0, 0.0), |(s1, s2), (fi, yi)| {
+                    let e = 0.5 * (fi / m as f64 - yi).powi(2);
+                    (s1 + e, s2 + e * e)
+                })
+            })
+            .collect();
+        let n = RISK_SAMPLES as f64;
+        let (s1, s2) = chunks
+            .iter()
+            .fold((0.0, 0.0), |(a, b), c| (a + c.0, b + c.1));
+        let mean = s1 / n;
+        (mean, ((s2 / n - mean * mean).max(0.0) / (n - 1.0)).sqrt())
     }
 
     /// f_m(x) = (1/m) Σ_j a_j φ(p_j, r_j; x̄) at reduced inputs x̄ (each
@@ -542,9 +635,10 @@ impl Neurons for WideSwarm {
                 .map(|q| quad.node(q).to_vec()),
         );
         let f_values = self.f_at(f_points.par_iter().cloned());
+        let (data, _) = self.data_risk();
         ParticleDiagnostics {
             time: t,
-            risk: self.model.risk(&f_nodes, second),
+            risk: data + self.model.decay_risk(second),
             f_nodes,
             mean,
             cov,
