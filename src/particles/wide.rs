@@ -36,8 +36,9 @@
 //! Reproducible to the bit on any number of threads: neuron j's initial
 //! draw comes from its own ChaCha8 stream, the noise of step n from stream
 //! 2⁶² + j at word 2³²·n (the swarm's streams, one neuron per block), the
-//! batches from stream u64::MAX in order; every sum over neurons runs over
-//! fixed blocks in a fixed order. A step holds O(m d) (+ O(m B) for sgd)
+//! batches from stream u64::MAX in order, the risk's samples from stream
+//! u64::MAX − 1 by chunk; every sum over neurons or samples runs over fixed
+//! blocks in a fixed order. A step holds O(m d) (+ O(m B) for sgd)
 //! and allocates only its per-thread block scratch.
 
 use super::neurons::Neurons;
