@@ -793,6 +793,43 @@ fn the_d_dimensional_networks_risk_sampled_and_exact() {
     assert!(excess[1] < 0.25 * excess[0], "{excess:?}");
 }
 
+/// The d-dimensional network gives the same bits on 1 and 2 threads: its
+/// state after 5 steps and its snapshot diagnostics (the sampled risk
+/// included), in both modes, with noise (MMN's problem: sgd, the ramp,
+/// labels; single_index's: population through κ, d = 100).
+#[test]
+fn the_wide_network_is_the_same_on_one_and_two_threads() {
+    use mfpde::particles;
+    for (name, sets) in [
+        ("mmn_isotropic", ["particles.m=300", "dynamics.noise=0.01"]),
+        ("single_index", ["particles.m=300", "dynamics.noise=0.01"]),
+    ] {
+        let s = grid_setup(name, &sets);
+        let o = s.particles.unwrap();
+        let run = |threads: usize| {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            pool.install(|| {
+                let mut net = particles::network(&s.model, &s.initial, &o).unwrap();
+                for _ in 0..5 {
+                    net.step(o.dt);
+                }
+                let d = net.diagnostics(0.05, &s.f_points);
+                let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<u64>>();
+                (
+                    bits(net.state()),
+                    bits(&[d.risk]),
+                    bits(&d.f_nodes),
+                    bits(&d.f_values),
+                )
+            })
+        };
+        assert!(run(1) == run(2), "{name}: 1 and 2 threads differ");
+    }
+}
+
 /// The d-dimensional network's noise: with the output weights frozen at
 /// a0 = 0 the data drop out (V_w = −a0 ∇g − λw = −λw), so each coordinate
 /// of each w_j is an Euler–Maruyama Ornstein–Uhlenbeck chain,
