@@ -204,9 +204,23 @@ impl Kernel {
     }
 
     /// [`Kernel::kappa_grad`] from the [`Kernel::factor`]s f, f′ of q and q′
-    /// and c: the closed forms themselves.
+    /// and c.
     #[inline]
     pub fn kappa_grad_with(&self, f: f64, f2: f64, c: f64) -> Option<(f64, f64, f64)> {
+        self.closed(f, f2, c, true)
+    }
+
+    /// (∂κ/∂q, ∂κ/∂c) alone from the factors and c: what a step with the
+    /// output weights frozen needs (for erf, no asin).
+    #[inline]
+    pub fn dkappa_with(&self, f: f64, f2: f64, c: f64) -> Option<(f64, f64)> {
+        self.closed(f, f2, c, false).map(|(_, dq, dc)| (dq, dc))
+    }
+
+    /// The closed forms themselves: (κ, ∂κ/∂q, ∂κ/∂c), κ only when `value`
+    /// (0 otherwise, where it costs a function call).
+    #[inline(always)]
+    fn closed(&self, f: f64, f2: f64, c: f64, value: bool) -> Option<(f64, f64, f64)> {
         let (s2, pi) = (self.s2, std::f64::consts::PI);
         let xy = s2 * c;
         match self.activation {
@@ -216,7 +230,11 @@ impl Kernel {
                 let z = (2.0 * xy * f * f2).clamp(-1.0, 1.0);
                 let dk = std::f64::consts::FRAC_2_PI / (1.0 - z * z).max(1e-300).sqrt();
                 Some((
-                    std::f64::consts::FRAC_2_PI * z.asin(),
+                    if value {
+                        std::f64::consts::FRAC_2_PI * z.asin()
+                    } else {
+                        0.0
+                    },
                     -dk * z * s2 * f * f,
                     dk * 2.0 * s2 * f * f2,
                 ))
@@ -402,6 +420,9 @@ mod tests {
                 let fc = (k.kappa(q, q2, c + h) - k.kappa(q, q2, c - h)) / (2.0 * h);
                 assert!((dq - fq).abs() < 1e-8 && (dc - fc).abs() < 1e-8, "{act:?}");
                 assert_eq!(k.kappa_grad(q, q2, c).unwrap().0, k.kappa(q, q2, c));
+                // the derivatives alone are the same numbers
+                let (f, f2) = (k.factor(q), k.factor(q2));
+                assert_eq!(k.dkappa_with(f, f2, c), Some((dq, dc)));
             }
         }
         assert!(Kernel::new(Activation::Tanh, 1.0)

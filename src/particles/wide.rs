@@ -314,8 +314,9 @@ impl WideSwarm {
     }
 
     /// (g_j, ∇g_j) of every neuron into `grad`: the exact population
-    /// gradient through κ.
-    fn population_gradients(&mut self) {
+    /// gradient through κ; g_j only `with_g` (V_a and the risk need it, a
+    /// step with a frozen is spared κ itself).
+    fn population_gradients(&mut self, with_g: bool) {
         let (d, k, m) = (self.d, self.k, self.m);
         let s = 1 + d;
         for ((f, am), th) in self
@@ -355,8 +356,12 @@ impl WideSwarm {
                             for (((kb, &c), &f), &a) in
                                 kbuf[row.clone()].iter_mut().zip(&cbuf[row]).zip(fl).zip(al)
                             {
-                                let (kv, kq, kc) =
-                                    kernel.kappa_grad_with(fj, f, c).expect("closed form");
+                                let (kv, kq, kc) = if with_g {
+                                    kernel.kappa_grad_with(fj, f, c)
+                                } else {
+                                    kernel.dkappa_with(fj, f, c).map(|(dq, dc)| (0.0, dq, dc))
+                                }
+                                .expect("closed form");
                                 g += a * kv;
                                 o += 2.0 * a * kq;
                                 *kb = a * kc;
@@ -463,7 +468,7 @@ impl WideSwarm {
             return self.sampled_data_risk();
         }
         // (1/m) Σ_j a_j g(w_j) = (1/m²) Σ_jl a_j a_l κ_jl − (1/m) Σ_j a_j h*(w_j)
-        self.population_gradients();
+        self.population_gradients(true);
         let (s, k, kernel) = (1 + self.d, self.k, &self.kernel);
         let inv_t = 1.0 / self.teacher.len() as f64;
         let mut cross = 0.0;
@@ -564,7 +569,7 @@ impl Neurons for WideSwarm {
     fn step(&mut self, dt: f64) {
         match self.mode {
             Mode::Sgd { batch } => self.sgd_gradients(batch),
-            _ => self.population_gradients(),
+            _ => self.population_gradients(self.trained),
         }
         let (s, lam, trained) = (1 + self.d, self.model.weight_decay, self.trained);
         let amp = (self.model.noise * dt).sqrt();
