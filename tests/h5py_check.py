@@ -33,6 +33,10 @@ def check_particles(f, problem, cells, interrupted):
         fail(f"particles attrs m={g.attrs['m']} dt={g.attrs['dt']} vs the problem")
     if text(g.attrs["mode"]) != spec.get("mode", "population"):
         fail(f"particles mode {g.attrs['mode']!r}")
+    # how R(mu^m) is taken: the quadrature, or the d-dimensional network's own
+    want = "network's own" if "symmetry" in problem else "quadrature of P"
+    if want not in text(g.attrs["risk"]):
+        fail(f"particles risk attribute {g.attrs['risk']!r}")
     t = g["time"][()]
     T = t.shape[0]
     for name in ["risk", "outside"]:

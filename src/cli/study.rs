@@ -217,6 +217,7 @@ pub fn check(lp: &LoadedProblem) -> Result<()> {
             (setup.t_end / o.dt).ceil(),
             8.0 * (o.m * g.dim()) as f64 / 1048576.0,
         );
+        out!("  particle risk {}", particles::risk_method(&setup.model));
         if let Some(red) = &setup.model.reduction {
             let (m, d) = (o.m as f64, red.sizes.dim as f64);
             let how = match o.mode {

@@ -234,14 +234,18 @@ impl ParticleOutput {
         Ok(w)
     }
 
-    /// Add the `/particles` group (attributes m, seed, dt, mode, and batch
-    /// for sgd) to a file made by [`create`].
+    /// Add the `/particles` group (attributes m, seed, dt, mode, risk (how
+    /// R(μ^m) is taken), and batch for sgd) to a file made by [`create`].
     pub fn add(path: &Path, setup: &Setup, opts: &ParticleOptions) -> Result<Self> {
         let mut attrs = vec![
             ("m", AttrValue::U64(opts.m as u64)),
             ("seed", AttrValue::U64(opts.seed)),
             ("dt", AttrValue::F64(opts.dt)),
             ("mode", AttrValue::String(opts.mode.name().into())),
+            (
+                "risk",
+                AttrValue::String(crate::particles::risk_method(&setup.model)),
+            ),
         ];
         if let Mode::Sgd { batch } = opts.mode {
             attrs.push(("batch", AttrValue::U64(batch as u64)));

@@ -36,7 +36,7 @@ pub mod snapshot;
 pub mod swarm;
 pub mod wide;
 
-pub use neurons::{network, state_dim, Neurons};
+pub use neurons::{network, risk_method, state_dim, Neurons};
 pub use options::{Mode, ParticleOptions};
 pub use snapshot::{histogram, ParticleDiagnostics};
 pub use swarm::{folded_pairs, Swarm, NOISE_BLOCK};

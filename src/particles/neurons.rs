@@ -78,6 +78,22 @@ pub fn state_dim(model: &MeanField) -> usize {
     }
 }
 
+/// How a problem's particle runs take R(μ^m) (the `/particles` attribute
+/// `risk`, and `mfpde check`).
+pub fn risk_method(model: &MeanField) -> String {
+    match &model.reduction {
+        None => "1/2 sum_q w_q (f_m(x_q) - f*(x_q))^2 on the problem's quadrature of P, plus the weight decay".into(),
+        Some(_) if super::wide::population_refusal(model).is_none() => {
+            "the network's own 1/2 E_x[(f_m - f*)^2] over x in R^d, exact through the Gaussian kernel kappa, plus the weight decay".into()
+        }
+        Some(red) => format!(
+            "the network's own 1/2 E_x[(f_m - f*)^2] over x in R^{}, on {} fixed samples of P (standard error about 1 %), plus the weight decay",
+            red.sizes.dim,
+            super::wide::RISK_SAMPLES
+        ),
+    }
+}
+
 /// The neurons of a problem: the d-dimensional network when it is reduced,
 /// the swarm on the grid's coordinates otherwise.
 ///
