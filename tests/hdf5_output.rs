@@ -131,30 +131,33 @@ fn an_interrupted_run_leaves_a_readable_file_with_the_snapshots_so_far() {
     h5py_check(&out, &["--interrupted"]);
 }
 
+/// `mfpde COMMAND grids/GRID.toml -o OUT --set …`, which must succeed.
+fn run_grid(command: &str, grid: &str, out: &Path, sets: &[&str]) {
+    let path = root().join(format!("grids/{grid}.toml"));
+    let mut args = vec![command.into(), path.into_os_string(), "-o".into()];
+    args.push(out.as_os_str().to_owned());
+    for s in sets {
+        args.push("--set".into());
+        args.push((*s).into());
+    }
+    mfpde_ok(args);
+}
+
 #[test]
 fn mfpde_particles_output_is_read_back_by_h5py() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("particles.h5");
-    let o = Command::new(env!("CARGO_BIN_EXE_mfpde"))
-        .args([
-            "particles",
-            root().join("grids/quickstart.toml").to_str().unwrap(),
-            "-o",
-        ])
-        .arg(&out)
-        .args([
-            "--set",
+    run_grid(
+        "particles",
+        "quickstart",
+        &out,
+        &[
             "particles.m=500",
-            "--set",
             "particles.store=200",
-            "--set",
             "dynamics.t_end=0.2",
-            "--set",
             "dynamics.snapshots=3",
-        ])
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        ],
+    );
     let file = hdf5_pure::File::open(&out).unwrap();
     let pos = file.dataset("particles/positions").unwrap();
     assert_eq!(pos.shape().unwrap(), vec![3, 200, 2]);
@@ -171,26 +174,17 @@ fn mfpde_particles_output_is_read_back_by_h5py() {
 fn a_reduced_run_with_the_d_dimensional_network_is_read_by_h5py() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("mmn.h5");
-    let o = Command::new(env!("CARGO_BIN_EXE_mfpde"))
-        .args([
-            "run",
-            root().join("grids/mmn_isotropic.toml").to_str().unwrap(),
-            "-o",
-        ])
-        .arg(&out)
-        .args([
-            "--set",
+    run_grid(
+        "run",
+        "mmn_isotropic",
+        &out,
+        &[
             "particles.m=300",
-            "--set",
             "particles.batch=100",
-            "--set",
             "dynamics.t_end=0.5",
-            "--set",
             "dynamics.snapshots=3",
-        ])
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        ],
+    );
     let file = hdf5_pure::File::open(&out).unwrap();
     let pos = file.dataset("particles/positions").unwrap();
     assert_eq!(pos.shape().unwrap(), vec![3, 300, 1]);

@@ -628,6 +628,30 @@ cells = [64]
     assert!(p.iter().all(|&o| o >= 1.8), "orders {p:?} from {errors:?}");
 }
 
+/// A particle run of m neurons, all stored.
+fn options(
+    m: usize,
+    seed: u64,
+    dt: f64,
+    mode: mfpde::particles::Mode,
+) -> mfpde::particles::ParticleOptions {
+    mfpde::particles::ParticleOptions {
+        m,
+        seed,
+        dt,
+        mode,
+        store: m,
+    }
+}
+
+/// max_i |a_i − b_i|.
+fn max_difference(a: &[f64], b: &[f64]) -> f64 {
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f64::max)
+}
+
 /// The d-dimensional network's exact population gradient through κ
 /// (`particles::wide`) against the full-grid swarm's, which takes E_x from
 /// the problem's Gauss–Hermite rule: the same erf network in d = 2 (a
@@ -642,18 +666,12 @@ cells = [64]
 #[test]
 fn the_wide_network_follows_the_population_gradient() {
     use mfpde::particles::wide::WideSwarm;
-    use mfpde::particles::{Mode, Neurons, ParticleOptions, Swarm};
+    use mfpde::particles::{Mode, Neurons, Swarm};
     let quiet = ["dynamics.noise=0.0"];
     let red = text_setup(&reduced_problem(2, false, &[8, 8, 8], [3.0; 2]), &quiet);
     let full = text_setup(&full_problem(2, false, &[8, 8, 8], [3.0; 2], 200), &quiet);
     let m = 400;
-    let opts = ParticleOptions {
-        m,
-        seed: 7,
-        dt: 0.02,
-        mode: Mode::Population,
-        store: m,
-    };
+    let opts = options(m, 7, 0.02, Mode::Population);
     let mut wide = WideSwarm::new(&red.model, &red.initial, &opts).unwrap();
     let r = wide.positions();
     let r2: Vec<f64> = r.chunks(3).map(|t| t[2] * t[2]).collect();
@@ -670,12 +688,7 @@ fn the_wide_network_follows_the_population_gradient() {
         wide.step(0.02);
         sw.step(0.02);
     }
-    let worst = wide
-        .state()
-        .iter()
-        .zip(&sw.theta)
-        .map(|(x, y)| (x - y).abs())
-        .fold(0.0, f64::max);
+    let worst = max_difference(wide.state(), &sw.theta);
     eprintln!("largest difference after 20 steps: {worst:.3e}");
     assert!(worst < 1e-9, "{worst}");
     // the network's own risk through κ is the swarm's on its 200² rule
@@ -707,18 +720,12 @@ fn the_wide_network_follows_the_population_gradient() {
 #[test]
 fn the_wide_network_sgd_step_is_the_full_swarms_in_d_2() {
     use mfpde::particles::wide::WideSwarm;
-    use mfpde::particles::{Mode, Neurons, ParticleOptions, Swarm};
+    use mfpde::particles::{Mode, Neurons, Swarm};
     let quiet = ["dynamics.noise=0.0"];
     let red = text_setup(&reduced_problem(2, false, &[8, 8, 8], [3.0; 2]), &quiet);
     let full = text_setup(&full_problem(2, false, &[8, 8, 8], [3.0; 2], 8), &quiet);
     let m = 300;
-    let opts = ParticleOptions {
-        m,
-        seed: 11,
-        dt: 0.05,
-        mode: Mode::Sgd { batch: 50 },
-        store: m,
-    };
+    let opts = options(m, 11, 0.05, Mode::Sgd { batch: 50 });
     let mut wide = WideSwarm::new(&red.model, &red.initial, &opts).unwrap();
     let mut sw = Swarm::new(&full.model, &full.initial, &opts);
     sw.restore(wide.state(), 0, 0);
@@ -728,18 +735,9 @@ fn the_wide_network_sgd_step_is_the_full_swarms_in_d_2() {
             wide.step(opts.dt);
             sw.step(opts.dt);
         }
-        before
-            .iter()
-            .zip(wide.state())
-            .map(|(x, y)| (x - y).abs())
-            .fold(0.0, f64::max)
+        max_difference(&before, wide.state())
     };
-    let worst = wide
-        .state()
-        .iter()
-        .zip(&sw.theta)
-        .map(|(x, y)| (x - y).abs())
-        .fold(0.0, f64::max);
+    let worst = max_difference(wide.state(), &sw.theta);
     eprintln!("sgd: moved up to {moved:.3e}, largest difference {worst:.3e}");
     assert!(moved > 0.05, "the network moved ({moved})");
     assert!(worst < 1e-11, "{worst}");
@@ -755,20 +753,14 @@ fn the_wide_network_sgd_step_is_the_full_swarms_in_d_2() {
 #[test]
 fn the_d_dimensional_networks_risk_sampled_and_exact() {
     use mfpde::particles::wide::WideSwarm;
-    use mfpde::particles::{Mode, Neurons, ParticleOptions};
+    use mfpde::particles::{Mode, Neurons};
     let s = text_setup(
         &chaos_problem(40, 0.2, 0.25, [-1.0, 0.35], [1.7, 2.15]),
         &[],
     );
     let mut excess = Vec::new();
     for m in [50, 800] {
-        let o = ParticleOptions {
-            m,
-            seed: 5,
-            dt: 0.02,
-            mode: Mode::Population,
-            store: m,
-        };
+        let o = options(m, 5, 0.02, Mode::Population);
         let mut net = WideSwarm::new(&s.model, &s.initial, &o).unwrap();
         for steps in [0, 10] {
             for _ in 0..steps {
@@ -869,16 +861,10 @@ lo = [-3.0, 0.0]
 hi = [3.0, 4.0]
 cells = [8, 8]
 "#;
-    use mfpde::particles::{Mode, Neurons, ParticleOptions};
+    use mfpde::particles::{Mode, Neurons};
     let s = text_setup(text, &[]);
     let (m, d, dt, lam, eta) = (1000, 40.0, 0.01, 1.0, 0.5);
-    let opts = ParticleOptions {
-        m,
-        seed: 3,
-        dt,
-        mode: Mode::Population,
-        store: m,
-    };
+    let opts = options(m, 3, dt, Mode::Population);
     let mut wide = WideSwarm::new(&s.model, &s.initial, &opts).unwrap();
     let mut v = 0.09;
     for _ in 0..100 {
@@ -958,7 +944,7 @@ cells = [128, 96]
 fn chaos_rate(d: usize, s_w: f64, t_end: f64, dt: f64, lo: [f64; 2], hi: [f64; 2]) {
     use mfpde::compare::{marginal, w1_marginal};
     use mfpde::converge::fit_loglog;
-    use mfpde::particles::{self, Mode, ParticleOptions};
+    use mfpde::particles::{self, Mode};
     let s = text_setup(&chaos_problem(d, s_w, t_end, lo, hi), &[]);
     let pde = run(&s);
     let (rho0, rho) = (&pde.densities[0], pde.densities.last().unwrap());
@@ -966,13 +952,7 @@ fn chaos_rate(d: usize, s_w: f64, t_end: f64, dt: f64, lo: [f64; 2], hi: [f64; 2
     let mut w1 = [[0.0; 3]; 2];
     for (i, (&m, &n)) in ms.iter().zip(&seeds).enumerate() {
         for seed in 0..n {
-            let o = ParticleOptions {
-                m,
-                seed: 40 + seed,
-                dt,
-                mode: Mode::Population,
-                store: m,
-            };
+            let o = options(m, 40 + seed, dt, Mode::Population);
             let mut net = particles::network(&s.model, &s.initial, &o).unwrap();
             net.advance(&mut 0.0, t_end, dt).unwrap();
             for (k, w) in w1.iter_mut().enumerate() {

@@ -63,16 +63,7 @@ fn sample_initial(law: &InitialLaw, rng: &mut ChaCha8Rng, out: &mut [f64]) {
             }
         }
         InitialLaw::Mixture(cs) => {
-            let u: f64 = rng.random();
-            let mut acc = 0.0;
-            let mut pick = cs.len() - 1;
-            for (i, (w, _)) in cs.iter().enumerate() {
-                acc += w;
-                if u < acc {
-                    pick = i;
-                    break;
-                }
-            }
+            let pick = by_inversion(cs.iter().map(|c| c.0), rng.random());
             gauss(&cs[pick].1, rng, out);
         }
         InitialLaw::Isotropic { head, w_std, n } => {
@@ -88,6 +79,22 @@ fn sample_initial(law: &InitialLaw, rng: &mut ChaCha8Rng, out: &mut [f64]) {
             out[last] = w_std * sq.sqrt();
         }
     }
+}
+
+/// The index drawn by inverting the cumulative weights at u ∈ [0, 1): the
+/// first i with u < w₀ + … + w_i, the last when round-off leaves the sum
+/// short of u (a mixture's component, a data class).
+pub(super) fn by_inversion(weights: impl IntoIterator<Item = f64>, u: f64) -> usize {
+    let mut acc = 0.0;
+    let mut last = 0;
+    for (i, w) in weights.into_iter().enumerate() {
+        acc += w;
+        if u < acc {
+            return i;
+        }
+        last = i;
+    }
+    last
 }
 
 /// The stream of neuron j's initial draw.
@@ -298,14 +305,7 @@ impl Swarm {
                     weights,
                     labels,
                 } => {
-                    // the class by inversion of its cumulative weights
-                    let u: f64 = rng.random();
-                    let mut c = 0;
-                    let mut acc = weights[0];
-                    while u >= acc && c + 1 < weights.len() {
-                        c += 1;
-                        acc += weights[c];
-                    }
+                    let c = by_inversion(weights.iter().copied(), rng.random());
                     for v in x.iter_mut() {
                         let z: f64 = rng.sample(StandardNormal);
                         *v = scales[c] * z;

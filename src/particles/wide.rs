@@ -44,7 +44,7 @@
 use super::neurons::Neurons;
 use super::options::{Mode, ParticleOptions};
 use super::snapshot::ParticleDiagnostics;
-use super::swarm::{neuron_rng, noise_rng};
+use super::swarm::{by_inversion, neuron_rng, noise_rng};
 use crate::error::{Error, Result};
 use crate::initial::InitialLaw;
 use crate::model::kernel::Kernel;
@@ -189,13 +189,7 @@ fn draw_samples(
                 weights,
                 labels,
             } => {
-                let u: f64 = rng.random();
-                let mut c = 0;
-                let mut acc = weights[0];
-                while u >= acc && c + 1 < weights.len() {
-                    c += 1;
-                    acc += weights[c];
-                }
+                let c = by_inversion(weights.iter().copied(), rng.random());
                 (scales[c], labels.as_ref().map(|l| l[c]))
             }
             _ => unreachable!("setup refuses other data laws with [symmetry]"),
