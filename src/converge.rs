@@ -12,6 +12,7 @@
 use crate::compare::{self, directions, Context, Measure, Side, SW2_DIRECTIONS};
 use crate::diagnostics::Diagnostics;
 use crate::error::Result;
+use crate::io::store::{Attr, Dim, VarSpec};
 use crate::particles::{self, histogram};
 use crate::problem::LoadedProblem;
 use crate::setup::Setup;
@@ -141,7 +142,8 @@ pub fn converge(
             o.store = m;
             o.seed = opts0.seed + seed as u64;
             let mut sw = particles::network(&fine.model, &fine.initial, &o)?;
-            let sum = particles::run(&mut *sw, o.dt, &fine.snapshot_times, &[], &mut [])?;
+            let times = &fine.snapshot_times;
+            let sum = particles::run(&mut *sw, o.dt, times, &[], &fine.grid, &mut [])?;
             // against the PDE on every resolution (the finest for vs_m)
             for (j, (s, last)) in pdes.iter().enumerate() {
                 if j + 1 < pdes.len() && i + 1 < ms.len() {
@@ -225,6 +227,101 @@ pub fn converge(
         vs_h,
         h,
     })
+}
+
+impl Converged {
+    /// `/converge` as it is stored: `m` [M], `cells`, `h` [H], `vs_m`,
+    /// `vs_m_se` [K, M], `vs_h` [K, H], and per metric `grid_gap`,
+    /// `slope_m_points` (the m fitted: those before the floor), `slope_m`,
+    /// `slope_m_err`, `slope_h`, `slope_h_err`, `floor_m` (NaN: no floor);
+    /// the dimension `metric`'s names are [`Converged::metrics`].
+    pub fn columns(&self) -> Vec<(VarSpec, Vec<f64>)> {
+        const K: &[Dim] = &[Dim::Metric];
+        let per_metric = |f: &dyn Fn(usize) -> f64| (0..self.metrics.len()).map(f).collect();
+        let v = VarSpec::new;
+        vec![
+            (
+                v("m", &[Dim::M], "numbers of neurons"),
+                self.ms.iter().map(|&m| m as f64).collect(),
+            ),
+            (
+                v("cells", &[Dim::Resolution], "cells per axis of the PDE"),
+                self.cells.iter().map(|&n| n as f64).collect(),
+            ),
+            (
+                v("h", &[Dim::Resolution], "cell width h of axis 0"),
+                self.h.clone(),
+            ),
+            (
+                v(
+                    "vs_m",
+                    &[Dim::Metric, Dim::M],
+                    "distance at t_end against m (mean over seeds)",
+                ),
+                self.vs_m.concat(),
+            ),
+            (
+                v("vs_m_se", &[Dim::Metric, Dim::M], "standard error of vs_m"),
+                self.vs_m_se.concat(),
+            ),
+            (
+                v(
+                    "vs_h",
+                    &[Dim::Metric, Dim::Resolution],
+                    "distance at t_end against h",
+                ),
+                self.vs_h.concat(),
+            ),
+            (
+                v(
+                    "grid_gap",
+                    K,
+                    "distance between the PDE on the two finest grids",
+                ),
+                self.grid_gap.clone(),
+            ),
+            (
+                v(
+                    "slope_m_points",
+                    K,
+                    "the m the slope against m is fitted over",
+                ),
+                per_metric(&|i| self.fit_m[i].points as f64),
+            ),
+            (
+                v("slope_m", K, "log-log slope against m"),
+                per_metric(&|i| self.fit_m[i].slope),
+            ),
+            (
+                v("slope_m_err", K, "standard error of slope_m"),
+                per_metric(&|i| self.fit_m[i].stderr),
+            ),
+            (
+                v("slope_h", K, "log-log slope against h"),
+                per_metric(&|i| self.fit_h[i].slope),
+            ),
+            (
+                v("slope_h_err", K, "standard error of slope_h"),
+                per_metric(&|i| self.fit_h[i].stderr),
+            ),
+            (
+                v(
+                    "floor_m",
+                    K,
+                    "the m from which the grid's floor is reached (NaN: none)",
+                ),
+                per_metric(&|i| self.floor_m[i].unwrap_or(f64::NAN)),
+            ),
+        ]
+    }
+
+    /// `/converge`'s attributes: `metrics` (comma separated) and `seeds`.
+    pub fn attrs(&self) -> Vec<(&'static str, Attr)> {
+        vec![
+            ("metrics", Attr::Str(self.metrics.join(","))),
+            ("seeds", Attr::U64(self.seeds as u64)),
+        ]
+    }
 }
 
 #[cfg(test)]

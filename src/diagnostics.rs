@@ -12,6 +12,7 @@
 //! R uses f_h at the nodes as V does (the scheme's own quadrature).
 
 use crate::grid::{Grid, MAX_DIM};
+use crate::io::store::{Dim, Record, Var, VarSpec};
 use crate::model::MeanField;
 use crate::sum::{fixed_fold_into, fixed_sum};
 use crate::velocity::Velocity;
@@ -48,18 +49,65 @@ pub struct Diagnostics {
     pub steps: usize,
 }
 
-impl Diagnostics {
-    /// The scalar diagnostics by their names in the files (`/pde/<name>`).
-    pub fn series(&self) -> [(&'static str, f64); 8] {
-        [
-            ("time", self.time),
-            ("mass", self.mass),
-            ("risk", self.risk),
-            ("entropy", self.entropy),
-            ("free_energy", self.free_energy),
-            ("boundary_mass", self.boundary_mass),
-            ("min_density", self.min_density),
-            ("steps", self.steps as f64),
+/// A PDE snapshot as it is stored in `/pde`: the diagnostics and the
+/// density. Its variables are the group's layout.
+#[derive(Debug, Clone, Copy)]
+pub struct PdeRecord<'a> {
+    pub diag: &'a Diagnostics,
+    pub rho: &'a [f64],
+}
+
+const T: &[Dim] = &[Dim::Time];
+
+impl Record for PdeRecord<'_> {
+    fn group(&self) -> &'static str {
+        "pde"
+    }
+
+    fn vars(&self) -> Vec<Var<'_>> {
+        let d = self.diag;
+        let s = |name, long_name, v| Var::scalar(VarSpec::new(name, T, long_name), v);
+        vec![
+            s("time", "mean-field time t", d.time),
+            s("mass", "mass M = Σ ρ_i |C|", d.mass),
+            s("risk", "risk R_h", d.risk),
+            s("entropy", "entropy term (η/2) Σ ρ_i log ρ_i |C|", d.entropy),
+            s(
+                "free_energy",
+                "free energy F_η = R_h + entropy term",
+                d.free_energy,
+            ),
+            s(
+                "boundary_mass",
+                "mass in the outermost layer of cells",
+                d.boundary_mass,
+            ),
+            s("min_density", "min_i ρ_i", d.min_density),
+            s("steps", "time steps taken", d.steps as f64),
+            Var::array(
+                VarSpec::new(
+                    "density",
+                    &[Dim::Time, Dim::Grid],
+                    "density ρ_i (cell averages)",
+                ),
+                self.rho,
+            ),
+            Var::array(
+                VarSpec::new("f_values", &[Dim::Time, Dim::Point], "f_h at f_points"),
+                &d.f_values,
+            ),
+            Var::array(
+                VarSpec::new("mean", &[Dim::Time, Dim::Axis], "mean of θ under ρ"),
+                &d.mean,
+            ),
+            Var::array(
+                VarSpec::new(
+                    "cov",
+                    &[Dim::Time, Dim::Axis, Dim::Axis2],
+                    "covariance of θ under ρ",
+                ),
+                &d.cov,
+            ),
         ]
     }
 }

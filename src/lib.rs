@@ -14,8 +14,21 @@
 //! (V[ρ] on faces), [`scheme`] (advection, diffusion, splitting),
 //! [`diagnostics`], [`solve`] (time loop and observers), [`particles`] (the
 //! m-neuron network), [`compare`] (distances), [`side_by_side`] (PDE and
-//! network together), [`converge`] (rates in m and h), [`output`] (results
-//! files), [`cli`]; [`io`] writes and reads HDF5 and draws plots.
+//! network together), [`converge`] (rates in m and h), [`run`] (a run's
+//! life cycle, in memory or into a file: the library's entry point),
+//! [`cli`]; [`io`] holds the results store, writes and reads HDF5 and draws
+//! plots.
+//!
+//! ```no_run
+//! // a problem in, its results out, as a value (the groups of the file)
+//! let lp = mfpde::problem::LoadedProblem::quickstart(&["particles.m=1000".into()])?;
+//! let setup = mfpde::setup::Setup::new(&lp)?;
+//! let opts = mfpde::run::Options { command: mfpde::run::Command::Run, theorems: false };
+//! let (_, results) = mfpde::run::run(&setup, opts, &mut mfpde::run::Silent)?;
+//! let rho = results.var("pde", "density").unwrap();
+//! assert_eq!(rho.dims[0], "time");
+//! # Ok::<(), mfpde::Error>(())
+//! ```
 
 pub mod budget;
 pub mod cli;
@@ -28,9 +41,9 @@ pub mod grid;
 pub mod initial;
 pub mod io;
 pub mod model;
-pub mod output;
 pub mod particles;
 pub mod problem;
+pub mod run;
 pub mod scheme;
 pub mod scratch;
 pub mod setup;

@@ -62,9 +62,8 @@ impl Observer for Follower<'_, '_> {
         self.times.particles += clock.elapsed();
         let clock = Instant::now();
         let s = self.setup;
-        let pd = self.swarm.diagnostics(d.time, &s.f_points);
+        let pd = particles::observe(&mut *self.swarm, d.time, &s.f_points, &s.grid);
         let theta = self.swarm.positions();
-        let (hist, outside) = particles::histogram(&s.grid, theta, s.grid.dim());
         let ctx = Context {
             weights: &s.model.quad.weights,
             dirs: &self.dirs,
@@ -77,8 +76,8 @@ impl Observer for Follower<'_, '_> {
         let net = Side {
             measure: Measure::Neurons {
                 theta,
-                hist: &hist,
-                outside,
+                hist: &pd.histogram,
+                outside: pd.outside,
             },
             f_nodes: &pd.f_nodes,
             risk: pd.risk,

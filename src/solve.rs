@@ -5,6 +5,7 @@
 
 use crate::diagnostics::{self, Diagnostics};
 use crate::error::{Error, Result};
+use crate::io::store::{Dim, Record, Var, VarSpec};
 use crate::scheme::Stepper;
 use crate::setup::Setup;
 
@@ -18,15 +19,23 @@ pub struct HistoryRecord {
     pub dt: f64,
 }
 
-impl HistoryRecord {
-    /// The row by its names in the files (`/pde/history/<name>`).
-    pub fn series(&self) -> [(&'static str, f64); 5] {
-        [
-            ("time", self.time),
-            ("risk", self.risk),
-            ("free_energy", self.free_energy),
-            ("mass", self.mass),
-            ("dt", self.dt),
+impl Record for HistoryRecord {
+    /// The light history is a group of its own (`/history`): its rows have
+    /// their own times, which a child of `/pde` could not have beside the
+    /// snapshots' `time` coordinate (xarray's groups inherit coordinates).
+    fn group(&self) -> &'static str {
+        "history"
+    }
+
+    fn vars(&self) -> Vec<Var<'_>> {
+        const T: &[Dim] = &[Dim::Time];
+        let s = |name, long_name, v| Var::scalar(VarSpec::new(name, T, long_name), v);
+        vec![
+            s("time", "mean-field time t", self.time),
+            s("risk", "risk R_h", self.risk),
+            s("free_energy", "free energy F_η", self.free_energy),
+            s("mass", "mass M", self.mass),
+            s("dt", "the step Δt that reached this row", self.dt),
         ]
     }
 }
@@ -137,6 +146,23 @@ pub fn density_fault(rho: &[f64], allow_negative: bool) -> Option<String> {
     None
 }
 
+/// Why the controller would stop before a step of `dt` after `steps`
+/// steps: Δt below [`DT_FLOOR`]·t_end (or NaN), or `solver.max_steps`
+/// reached. `mfpde check` asks the same of the first step.
+pub fn step_fault(setup: &Setup, dt: f64, steps: usize) -> Option<String> {
+    let floor = DT_FLOOR * setup.t_end;
+    if dt.is_nan() || dt < floor {
+        return Some(format!("Δt = {dt:.3e} is below {DT_FLOOR:e}·t_end = {floor:.3e}: the velocity is too fast for the grid (check the scales of λ, the data and the target)"));
+    }
+    if steps >= setup.scheme.max_steps {
+        return Some(format!(
+            "{steps} steps reached solver.max_steps before t_end = {}",
+            setup.t_end
+        ));
+    }
+    None
+}
+
 /// Solve from a run state with a planned stepper, stopping with
 /// [`Error::Run`](crate::Error::Run) when Δt collapses below
 /// [`DT_FLOOR`]·t_end, the steps exceed `solver.max_steps`, or the density
@@ -173,7 +199,6 @@ fn time_loop(
     let mut last = Diagnostics::default();
     let mut last_dt = 0.0;
     let mut max_boundary: f64 = 0.0;
-    let floor = DT_FLOOR * setup.t_end;
     let allow_negative = setup.scheme.diffusion == crate::scheme::DiffusionKind::CrankNicolson;
     // each step's trailing half diffusion merged into the next step's
     // leading half; a history row looks at a diffused copy (so the run does
@@ -206,22 +231,8 @@ fn time_loop(
     for &ts in &setup.snapshot_times[next_snapshot.min(setup.snapshot_times.len())..] {
         while t < ts {
             let mut dt = stepper.stable_dt(&rho);
-            if dt.is_nan() || dt < floor {
-                return Err(stop(
-                    format!("Δt = {dt:.3e} is below {DT_FLOOR:e}·t_end = {floor:.3e}: the velocity is too fast for the grid (check the scales of λ, the data and the target)"),
-                    t,
-                    steps,
-                ));
-            }
-            if steps >= setup.scheme.max_steps {
-                return Err(stop(
-                    format!(
-                        "{steps} steps reached solver.max_steps before t_end = {}",
-                        setup.t_end
-                    ),
-                    t,
-                    steps,
-                ));
+            if let Some(why) = step_fault(setup, dt, steps) {
+                return Err(stop(why, t, steps));
             }
             // land exactly on the snapshot; avoid a sliver of a last step
             let lands = t + dt >= ts;

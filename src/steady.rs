@@ -25,6 +25,7 @@
 use crate::diagnostics;
 use crate::error::{Error, Result};
 use crate::grid::Grid;
+use crate::io::store::{Dim, Var, VarSpec};
 use crate::model::MeanField;
 use crate::velocity::Velocity;
 use rayon::prelude::*;
@@ -39,6 +40,14 @@ pub enum Method {
 }
 
 impl Method {
+    /// Its name (`--method`, the `/steady` attribute `method`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Method::Newton => "newton",
+            Method::Picard => "picard",
+        }
+    }
+
     /// Parse `--method`.
     pub fn parse(s: &str) -> Result<Self> {
         match s {
@@ -92,6 +101,45 @@ pub struct Steady {
     pub iterations: usize,
 }
 
+impl Steady {
+    /// `/steady` as it is stored: ρ*, the residual r_q at the nodes, and
+    /// the scalars, with `starts_l1`, the largest L1 distance between the
+    /// states reached from different starts.
+    pub fn vars(&self, starts_l1: f64) -> Vec<Var<'_>> {
+        const S: &[Dim] = &[Dim::Scalar];
+        let s = |name, long_name, v| Var::scalar(VarSpec::new(name, S, long_name), v);
+        vec![
+            Var::array(
+                VarSpec::new("density", &[Dim::Grid], "Gibbs state ρ* (cell averages)"),
+                &self.rho,
+            ),
+            Var::array(
+                VarSpec::new(
+                    "r_nodes",
+                    &[Dim::Node],
+                    "residual r_q = f_ρ*(x_q) − f*(x_q) at the quadrature nodes",
+                ),
+                &self.residual_nodes,
+            ),
+            s("risk", "risk R(ρ*)", self.risk),
+            s("entropy", "entropy term of ρ*", self.entropy),
+            s("free_energy", "free energy F_η(ρ*)", self.free_energy),
+            s(
+                "residual",
+                "stationarity residual: spread of log ρ + 2Ψ/η over the support",
+                self.stationarity,
+            ),
+            s("iterations", "iterations", self.iterations as f64),
+            s("gap", "duality gap F_η − D", self.gap),
+            s(
+                "starts_l1",
+                "largest L1 distance between the states reached from the starts",
+                starts_l1,
+            ),
+        ]
+    }
+}
+
 /// The state of one iterate r: ρ(r), f at the nodes, the dual and the
 /// free energy (stored convention).
 struct Iterate {
@@ -120,13 +168,7 @@ impl<'a> GibbsSolver<'a> {
     /// # Errors
     /// For η = 0: there is no Gibbs state.
     pub fn new(model: &'a MeanField, grid: &'a Grid) -> Result<Self> {
-        if model.noise <= 0.0 {
-            return Err(Error::problem(
-                "dynamics.noise",
-                model.noise,
-                "η > 0: the Gibbs state ρ* ∝ exp(−2Ψ/η) needs noise (for η = 0, run `mfpde pde`: Theorem 1 is about the flow itself)",
-            ));
-        }
+        Self::check(model)?;
         Ok(GibbsSolver {
             model,
             grid,
@@ -134,6 +176,18 @@ impl<'a> GibbsSolver<'a> {
             psi: vec![0.0; grid.len()],
             shift: 0.5 * model.weight_decay * diagnostics::centre_bias(grid),
         })
+    }
+
+    /// Refuse a model without a Gibbs state (η = 0), by name.
+    pub fn check(model: &MeanField) -> Result<()> {
+        if model.noise <= 0.0 {
+            return Err(Error::problem(
+                "dynamics.noise",
+                model.noise,
+                "η > 0: the Gibbs state ρ* ∝ exp(−2Ψ/η) needs noise (for η = 0, run `mfpde pde`: Theorem 1 is about the flow itself)",
+            ));
+        }
+        Ok(())
     }
 
     /// The residual r = f_ρ − f* of a density (a starting point).

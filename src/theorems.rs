@@ -20,6 +20,7 @@ use crate::diagnostics::Diagnostics;
 use crate::error::Result;
 use crate::fit::{fit_line, Fit};
 use crate::grid::Grid;
+use crate::io::store::{Attr, Dim, Var, VarSpec};
 use crate::model::{MeanField, Target};
 use crate::solve::Observer;
 use crate::steady::{stationarity, GibbsSolver, Steady, SteadyOptions};
@@ -114,11 +115,6 @@ impl Report {
         })
     }
 
-    /// The grid's cells as an HDF5 shape.
-    pub fn grid_shape(&self) -> Vec<u64> {
-        self.grid.n.iter().map(|&n| n as u64).collect()
-    }
-
     /// ∫ |∇Ψ[ρ]|² ρ = Σ_i ρ_i |V_i|² |C|, V at the centre as the mean of its
     /// two faces on each axis.
     fn dissipation(&mut self, rho: &[f64]) -> f64 {
@@ -184,6 +180,111 @@ impl Report {
             slope: -f.slope,
             ..f
         })
+    }
+}
+
+/// The report's rows as columns (what `/theorems` stores).
+#[derive(Debug, Clone, Default)]
+pub struct Columns {
+    time: Vec<f64>,
+    risk: Vec<f64>,
+    gap: Vec<f64>,
+    stationarity: Vec<f64>,
+    l1: Vec<f64>,
+    /// [T, D] row-major.
+    w1: Vec<f64>,
+}
+
+impl Report {
+    /// The rows as columns.
+    pub fn columns(&self) -> Columns {
+        let col = |f: fn(&Row) -> f64| -> Vec<f64> { self.rows.iter().map(f).collect() };
+        Columns {
+            time: col(|x| x.time),
+            risk: col(|x| x.risk),
+            gap: col(|x| x.gap),
+            stationarity: col(|x| x.stationarity),
+            l1: col(|x| x.l1),
+            w1: self.rows.iter().flat_map(|x| x.w1.clone()).collect(),
+        }
+    }
+
+    /// `/theorems`' attributes: `theorem`, `gap` and `stationarity` (what
+    /// they measure), `rate`, `rate_err` (the fitted κ of F − F* ∝ e^{−κt};
+    /// NaN without one), `levelled_off` (1 when F − F* fell by less than a
+    /// factor e over the fit), `steady_free_energy`, `best_risk` (NaN when
+    /// unknown), `support_fraction`, `support_min_ratio` (of ρ0 on the grid).
+    pub fn attrs(&self) -> Vec<(&'static str, Attr)> {
+        let rate = self.rate();
+        let (theorem, gap_means, stat_means, steady_f, best) = match &self.claim {
+            Claim::Gibbs(st) => (
+                "2: η > 0, Gibbs state",
+                "F(ρ_t) − F(ρ*)",
+                "spread of log ρ + 2Ψ/η over the support",
+                st.free_energy,
+                f64::NAN,
+            ),
+            Claim::GlobalMin { best_risk } => (
+                "1: η = 0, global minimum",
+                "R(ρ_t) − R_min",
+                "∫ |∇Ψ|² ρ",
+                f64::NAN,
+                best_risk.unwrap_or(f64::NAN),
+            ),
+        };
+        let s = |v: &str| Attr::Str(v.to_string());
+        vec![
+            ("theorem", s(theorem)),
+            ("gap", s(gap_means)),
+            ("stationarity", s(stat_means)),
+            ("rate", Attr::F64(rate.map_or(f64::NAN, |f| f.slope))),
+            ("rate_err", Attr::F64(rate.map_or(f64::NAN, |f| f.stderr))),
+            ("levelled_off", Attr::U64(u64::from(self.levelled_off()))),
+            ("steady_free_energy", Attr::F64(steady_f)),
+            ("best_risk", Attr::F64(best)),
+            ("support_fraction", Attr::F64(self.support.0)),
+            ("support_min_ratio", Attr::F64(self.support.1)),
+        ]
+    }
+
+    /// The Gibbs state ρ* the report measures against (η > 0), stored as
+    /// `/gibbs/density` (a group of its own: `/theorems` has a `w1`, which
+    /// cannot also be the name of the axis w1 there).
+    pub fn gibbs(&self) -> Option<Var<'_>> {
+        match &self.claim {
+            Claim::Gibbs(st) => Some(Var::array(
+                VarSpec::new("density", &[Dim::Grid], "Gibbs state ρ* (cell averages)"),
+                &st.rho,
+            )),
+            Claim::GlobalMin { .. } => None,
+        }
+    }
+}
+
+impl Columns {
+    /// `/theorems`' variables: `time`, `risk`, `gap`, `stationarity` [T];
+    /// for η > 0 also `l1` [T] and `w1` [T, D] (to ρ*).
+    pub fn vars(&self, gibbs: bool) -> Vec<Var<'_>> {
+        const T: &[Dim] = &[Dim::Time];
+        let a = |name, long_name, v| Var::array(VarSpec::new(name, T, long_name), v);
+        let mut out = vec![
+            a("time", "mean-field time t", &self.time[..]),
+            a("risk", "risk R(ρ_t)", &self.risk),
+            a(
+                "gap",
+                "F(ρ_t) − F(ρ*) (η > 0) or R(ρ_t) − R_min (η = 0)",
+                &self.gap,
+            ),
+            a("stationarity", "stationarity residual", &self.stationarity),
+        ];
+        if gibbs {
+            out.push(a("l1", "L1 distance to ρ*", &self.l1));
+            out.push(Var::array(
+                VarSpec::new("w1", &[Dim::Time, Dim::Axis], "W1 of each marginal to ρ*"),
+                &self.w1,
+            ));
+        }
+        out
     }
 }
 

@@ -88,7 +88,7 @@ fn mfpde_run_on_every_grid_file_writes_all_datasets_and_plots() {
         for ds in [
             "pde/density",
             "pde/risk",
-            "pde/history/risk",
+            "history/risk",
             "particles/positions",
             "particles/histogram",
             "particles/risk",

@@ -4,9 +4,12 @@
     python3 tests/h5py_check.py FILE.h5 [--interrupted]
 
 Checks the root attributes (format, version, problem, status), /grid/edges_k
-with their axis names, every /pde dataset and its shape, the problem TOML
-against the grid, mass 1 and ρ ≥ 0. With --interrupted, checks a file whose run
-stopped early: status "running", snapshots under /pde/snapshots.
+with their axis names, every /pde dataset and its shape, the light history
+/history, the problem TOML against the grid, mass 1 and ρ ≥ 0, and in a
+complete file the dimension scales (each dataset's dimensions named through
+h5py's .dims, the grid's coordinates the midpoints of its edges). With
+--interrupted, checks a file whose run stopped early: status "running",
+snapshots under /pde/snapshots.
 Exits non-zero with a message on the first failure.
 """
 import sys
@@ -23,6 +26,33 @@ def text(v):
 def fail(msg):
     print(f"h5py_check: FAIL: {msg}", file=sys.stderr)
     sys.exit(1)
+
+
+FORMAT = "mfpde-2"
+
+
+def dims(ds):
+    """The names of a dataset's dimension scales (h5py reads DIMENSION_LIST)."""
+    return tuple(d[0].name.split("/")[-1] if len(d) else None for d in ds.dims)
+
+
+def check_dims(f, group, names):
+    """Every variable of a complete file's group has named dimensions; the
+    grid's coordinates in it are the midpoints of /grid/edges_k."""
+    g = f[group]
+    for name, ds in g.items():
+        if not isinstance(ds, h5py.Dataset) or ds.ndim == 0:
+            continue
+        if text(ds.attrs.get("CLASS", b"")) == "DIMENSION_SCALE":
+            continue  # a coordinate: a dimension of its own
+        got = dims(ds)
+        if None in got:
+            fail(f"{group}/{name} has unnamed dimensions {got}")
+    for k, axis in enumerate(names):
+        if axis in g and text(g[axis].attrs.get("CLASS", b"")) == "DIMENSION_SCALE":
+            e = f[f"grid/edges_{k}"][()]
+            if not np.array_equal(g[axis][()], 0.5 * (e[1:] + e[:-1])):
+                fail(f"{group}/{axis} are not the midpoints of grid/edges_{k}")
 
 
 def check_particles(f, problem, cells, interrupted):
@@ -61,6 +91,11 @@ def check_particles(f, problem, cells, interrupted):
     mass = hist.reshape(T, -1).sum(axis=1) * vol + g["outside"][()]
     if not np.allclose(mass, 1.0, atol=1e-12):
         fail(f"histogram mass + outside = {mass}")
+    if not interrupted:
+        names = [text(f[f"grid/edges_{k}"].attrs["name"]) for k in range(d)]
+        check_dims(f, "particles", names)
+        if dims(g["positions"]) != ("time", "neuron", "axis"):
+            fail(f"particles/positions dimensions {dims(g['positions'])}")
     print(f"h5py_check: OK particles: T = {T}, positions {pos.shape}")
 
 
@@ -78,6 +113,10 @@ def check_steady(f, problem, cells):
             fail(f"steady/{name} = {g[name][()]}")
     if abs(g["free_energy"][()][0] - g["risk"][()][0] - g["entropy"][()][0]) > 1e-12:
         fail("steady free_energy != risk + entropy")
+    names = [text(f[f"grid/edges_{k}"].attrs["name"]) for k in range(len(cells))]
+    check_dims(f, "steady", names)
+    if dims(g["density"]) != tuple(names):
+        fail(f"steady/density dimensions {dims(g['density'])}")
     print(f"h5py_check: OK steady: density {rho.shape}, F = {g['free_energy'][()][0]:.10e}")
 
 
@@ -104,13 +143,13 @@ def check(path, interrupted):
         if "pde" not in f:
             a = f.attrs
             want = "running" if interrupted else "complete"
-            if text(a["format"]) != "mfpde-1" or text(a["status"]) != want:
+            if text(a["format"]) != FORMAT or text(a["status"]) != want:
                 fail(f"format/status {a['format']!r} {a['status']!r}")
             problem = tomllib.loads(text(a["problem"]))
             check_particles(f, problem, problem["grid"]["cells"], interrupted)
             return
         a = f.attrs
-        if text(a["format"]) != "mfpde-1":
+        if text(a["format"]) != FORMAT:
             fail(f"format = {a['format']!r}")
         if not text(a["version"]):
             fail("empty version")
@@ -174,9 +213,14 @@ def check(path, interrupted):
         if dens.min() < -1e-12:
             fail(f"min density {dens.min()}")
         for name in ["time", "risk", "free_energy", "mass", "dt"]:
-            h = f[f"pde/history/{name}"]
+            h = f[f"history/{name}"]
             if h.ndim != 1 or h.shape[0] < T:
-                fail(f"pde/history/{name} shape {h.shape}")
+                fail(f"history/{name} shape {h.shape}")
+        if not interrupted:
+            for group in [g for g in ["pde", "history", "particles", "compare", "theorems", "gibbs"] if g in f]:
+                check_dims(f, group, names)
+            if dims(f["pde/density"]) != ("time", *names):
+                fail(f"pde/density dimensions {dims(f['pde/density'])}")
         print(f"h5py_check: OK {path}: {status}, T = {T}, density {dens.shape}, axes {names}")
         if "theorems" in f:
             check_theorems(f, d)

@@ -3,42 +3,106 @@
 
 mod common;
 use common::*;
-use mfpde::diagnostics::Diagnostics;
-use mfpde::io::hdf5::PdeFile;
-use mfpde::output::PdeOutput;
-use mfpde::solve::Observer;
+use mfpde::io::hdf5::{Hdf5Store, PdeFile};
+use mfpde::run::{self, Command as Run, Options, Silent};
 use std::path::Path;
 use std::process::Command;
 
-/// Run tests/h5py_check.py on `file`; skip when h5py is absent unless
-/// MFPDE_REQUIRE_H5PY=1 (CI), where absence fails.
-fn h5py_check(file: &Path, extra: &[&str]) {
+/// Run `tests/<script>` on `files` with the Python of MFPDE_PYTHON; skip
+/// when it cannot import `modules`, unless `require` (an environment
+/// variable) is 1 (CI), where that fails.
+fn python_check(script: &str, modules: &str, require: &str, files: &[&Path], extra: &[&str]) {
     let python = std::env::var("MFPDE_PYTHON").unwrap_or_else(|_| "python3".into());
     let has = Command::new(&python)
-        .args(["-c", "import h5py, numpy"])
+        .args(["-c", &format!("import {modules}")])
         .status()
         .map(|s| s.success())
         .unwrap_or(false);
     if !has {
-        if std::env::var("MFPDE_REQUIRE_H5PY").as_deref() == Ok("1") {
-            panic!("h5py is required (MFPDE_REQUIRE_H5PY=1) but `{python} -c 'import h5py'` fails");
+        if std::env::var(require).as_deref() == Ok("1") {
+            panic!(
+                "{modules} is required ({require}=1) but `{python} -c 'import {modules}'` fails"
+            );
         }
-        eprintln!("skipping the h5py cross-check: no h5py for {python}");
+        eprintln!("skipping {script}: no {modules} for {python}");
         return;
     }
     let out = Command::new(&python)
-        .arg(root().join("tests/h5py_check.py"))
-        .arg(file)
+        .arg(root().join("tests").join(script))
+        .args(files)
         .args(extra)
         .output()
         .expect("python runs");
     assert!(
         out.status.success(),
-        "h5py check failed:\n{}{}",
+        "{script} failed:\n{}{}",
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
     eprint!("{}", String::from_utf8_lossy(&out.stdout));
+}
+
+/// Run tests/h5py_check.py on `file`; skip when h5py is absent unless
+/// MFPDE_REQUIRE_H5PY=1 (CI), where absence fails.
+fn h5py_check(file: &Path, extra: &[&str]) {
+    python_check(
+        "h5py_check.py",
+        "h5py, numpy",
+        "MFPDE_REQUIRE_H5PY",
+        &[file],
+        extra,
+    );
+}
+
+/// A `run` file and a `steady` file open with
+/// `xarray.open_datatree(..., engine="h5netcdf")`: named dimensions in
+/// every group, cell centres the midpoints of the edges, and
+/// `density.sel(time=t)` the stored snapshot (tests/xarray_check.py;
+/// required when MFPDE_REQUIRE_XARRAY=1, as in CI).
+#[test]
+fn run_and_steady_files_open_in_xarray_with_named_dimensions() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run.h5");
+    run_grid(
+        "run",
+        "quickstart",
+        &run,
+        &[
+            "grid.cells=[24,20]",
+            "particles.m=400",
+            "dynamics.t_end=0.3",
+            "dynamics.snapshots=4",
+        ],
+    );
+    let reduced = dir.path().join("reduced.h5");
+    run_grid(
+        "pde",
+        "single_index",
+        &reduced,
+        &["dynamics.t_end=0.1", "dynamics.snapshots=3"],
+    );
+    let steady = dir.path().join("steady.h5");
+    run_grid("steady", "gibbs", &steady, &["grid.cells=[24,20]"]);
+    let theorems = dir.path().join("theorems.h5");
+    let gibbs = root().join("grids/gibbs.toml");
+    mfpde_ok([
+        "pde".as_ref(),
+        gibbs.as_os_str(),
+        "--theorems".as_ref(),
+        "-o".as_ref(),
+        theorems.as_os_str(),
+        "--set".as_ref(),
+        "grid.cells=[24,20]".as_ref(),
+        "--set".as_ref(),
+        "dynamics.t_end=0.5".as_ref(),
+    ]);
+    python_check(
+        "xarray_check.py",
+        "xarray, h5netcdf, h5py",
+        "MFPDE_REQUIRE_XARRAY",
+        &[&run, &reduced, &steady, &theorems],
+        &[],
+    );
 }
 
 #[test]
@@ -73,7 +137,7 @@ fn mfpde_pde_output_is_read_back_by_us_and_by_h5py() {
             String::from_utf8_lossy(&status.stderr)
         );
         let f = PdeFile::read(&out).unwrap();
-        assert_eq!(f.format, "mfpde-1");
+        assert_eq!(f.format, "mfpde-2");
         assert_eq!(f.status, "complete");
         assert_eq!(f.time.len(), 4);
         for (i, t) in f.time.iter().enumerate() {
@@ -92,19 +156,6 @@ fn mfpde_pde_output_is_read_back_by_us_and_by_h5py() {
     }
 }
 
-/// Fails on its `n`-th snapshot, as a run that dies there would stop.
-struct DieAt(usize, usize);
-
-impl Observer for DieAt {
-    fn snapshot(&mut self, _d: &Diagnostics, _rho: &[f64]) -> mfpde::Result<()> {
-        self.1 += 1;
-        if self.1 == self.0 {
-            return Err(mfpde::Error::Hdf5("simulated crash".into()));
-        }
-        Ok(())
-    }
-}
-
 #[test]
 fn an_interrupted_run_leaves_a_readable_file_with_the_snapshots_so_far() {
     let dir = tempfile::tempdir().unwrap();
@@ -117,11 +168,19 @@ fn an_interrupted_run_leaves_a_readable_file_with_the_snapshots_so_far() {
             "dynamics.snapshots=5",
         ],
     );
-    let mut writer = PdeOutput::create(&out, &setup).unwrap();
-    let mut die = DieAt(4, 0);
-    // the writer sees snapshots 1..3; the run dies at the 4th, before finish
-    let err = mfpde::solve::solve(&setup, &mut [&mut writer, &mut die]).unwrap_err();
-    assert!(err.to_string().contains("simulated crash"));
+    // the run dies right after its 4th snapshot is written
+    let mut store = DieAfter {
+        inner: Hdf5Store::create(&out, &run::header(&setup)).unwrap(),
+        group: "pde",
+        n: 4,
+        seen: 0,
+    };
+    let opts = Options {
+        command: Run::Pde,
+        theorems: false,
+    };
+    let err = run::run_into(&setup, opts, &mut store, &mut Silent).unwrap_err();
+    assert!(err.to_string().contains("simulated kill"));
     let f = PdeFile::read(&out).unwrap();
     assert_eq!(f.status, "running");
     assert_eq!(f.time.len(), 4);

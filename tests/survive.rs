@@ -22,7 +22,17 @@ fn datasets(path: &Path) -> Vec<(String, Vec<u64>)> {
     fn walk(g: &hdf5_pure::Group, prefix: &str, out: &mut Vec<(String, Vec<u64>)>) {
         for name in g.datasets().unwrap() {
             let ds = g.dataset(&name).unwrap();
-            let bits = ds.read_f64().unwrap().iter().map(|v| v.to_bits()).collect();
+            // numbers by their bits; a coordinate of labels by its text
+            let bits = match ds.read_f64() {
+                Ok(v) => v.iter().map(|v| v.to_bits()).collect(),
+                Err(_) => ds
+                    .read_vlen_strings(Default::default())
+                    .unwrap()
+                    .concat()
+                    .bytes()
+                    .map(u64::from)
+                    .collect(),
+            };
             out.push((format!("{prefix}/{name}"), bits));
         }
         for name in g.groups().unwrap() {
@@ -38,9 +48,11 @@ fn datasets(path: &Path) -> Vec<(String, Vec<u64>)> {
 
 fn status(path: &Path) -> String {
     let f = hdf5_pure::File::open(path).unwrap();
-    match f.root().attrs().unwrap().get("status") {
-        Some(hdf5_pure::AttrValue::String(s)) => s.clone(),
-        other => format!("{other:?}"),
+    let attrs = f.root().attrs().unwrap();
+    let status = attrs.get("status");
+    match status.and_then(|a| a.as_str()) {
+        Some(s) => s.to_string(),
+        None => format!("{status:?}"),
     }
 }
 
@@ -172,8 +184,11 @@ fn a_second_run_on_the_same_path_is_refused_at_once() {
 
 #[test]
 fn a_nan_stops_the_run_with_a_readable_failed_file() {
+    use mfpde::diagnostics::{Diagnostics, PdeRecord};
+    use mfpde::io::hdf5::Hdf5Store;
+    use mfpde::io::store::{Record, Store};
     use mfpde::io::target::Target;
-    use mfpde::solve::{solve_from, RunState};
+    use mfpde::solve::{solve_from, Observer, RunState};
     // a NaN in the density (as a data set or a scale could make it)
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("n.h5");
@@ -185,10 +200,19 @@ fn a_nan_stops_the_run_with_a_readable_failed_file() {
             "dynamics.snapshots=3",
         ],
     );
+    // the PDE's snapshots written to the store as the driver does
+    struct Writer(Hdf5Store);
+    impl Observer for Writer {
+        fn snapshot(&mut self, d: &Diagnostics, rho: &[f64]) -> mfpde::Result<()> {
+            let r = PdeRecord { diag: d, rho };
+            self.0.append(r.group(), &r.vars(), None)
+        }
+    }
     let target = Target::claim(&out).unwrap();
     let file = target.running().to_path_buf();
-    mfpde::output::create(&file, &s).unwrap();
-    let mut writer = mfpde::output::PdeOutput::add(&file, &s).unwrap();
+    let mut store = Hdf5Store::create(&file, &mfpde::run::header(&s)).unwrap();
+    store.add_group("pde", &[], &[]).unwrap();
+    let mut writer = Writer(store);
     let mut rho = s.rho0();
     rho[100] = f64::NAN;
     let mut stepper = mfpde::solve::make_stepper(&s);
@@ -409,21 +433,8 @@ fn resuming_another_problem_is_refused_naming_the_difference() {
 
 #[test]
 fn groups_one_snapshot_apart_are_cut_back_and_resumed_exactly() {
-    use mfpde::diagnostics::Diagnostics;
-    use mfpde::side_by_side::{run_side_by_side, Start};
-    use mfpde::solve::Observer;
-    // a run that dies after /pde committed its 4th snapshot and before the
-    // particles and the distances did
-    struct DieAt(usize, usize);
-    impl Observer for DieAt {
-        fn snapshot(&mut self, _: &Diagnostics, _: &[f64]) -> mfpde::Result<()> {
-            self.1 += 1;
-            if self.1 == self.0 {
-                return Err(mfpde::Error::Hdf5("simulated kill".into()));
-            }
-            Ok(())
-        }
-    }
+    use mfpde::io::hdf5::Hdf5Store;
+    use mfpde::run::{self, Command, Options, Silent};
     let sets = [
         "grid.cells=[48,48]",
         "dynamics.snapshots=8",
@@ -431,23 +442,21 @@ fn groups_one_snapshot_apart_are_cut_back_and_resumed_exactly() {
         "particles.m=5000",
     ];
     let s = grid_setup("quickstart", &sets);
-    let opts = s.particles.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let part = dir.path().join("cut.running.h5");
-    mfpde::output::create(&part, &s).unwrap();
-    let mut pde = mfpde::output::PdeOutput::add(&part, &s).unwrap();
-    let mut net = mfpde::output::ParticleOutput::add(&part, &s, &opts).unwrap();
-    let dirs = mfpde::compare::directions(2, mfpde::compare::SW2_DIRECTIONS);
-    let mut dist = mfpde::output::CompareOutput::add(&part, 2, &dirs).unwrap();
-    let mut die = DieAt(4, 0);
-    let err = run_side_by_side(
-        &s,
-        &opts,
-        Start::fresh(&s, &opts).unwrap(),
-        &mut [&mut pde, &mut die],
-        &mut [&mut net],
-        &mut [&mut dist],
-    );
+    // a run that dies after /pde committed its 4th snapshot and before the
+    // particles and the distances did
+    let mut store = DieAfter {
+        inner: Hdf5Store::create(&part, &run::header(&s)).unwrap(),
+        group: "pde",
+        n: 4,
+        seen: 0,
+    };
+    let opts = Options {
+        command: Command::Run,
+        theorems: false,
+    };
+    let err = run::run_into(&s, opts, &mut store, &mut Silent);
     assert!(err.is_err());
     let r = mfpde::io::hdf5::Reader::open(&part).unwrap();
     assert_eq!(r.series("pde/time").unwrap().len(), 4);

@@ -1,11 +1,13 @@
-//! **Command line**: `mfpde run`, `pde`, `particles`, `converge`, `plot`,
-//! `check`, and `mfpde` alone (the built-in quickstart into
-//! `output/quickstart.h5`). [`runs`] runs and prints; [`study`] is the
+//! **Command line**: `mfpde run`, `pde`, `particles`, `steady`,
+//! `converge`, `plot`, `check`, and `mfpde` alone (the built-in quickstart
+//! into `output/quickstart.h5`). It parses and prints: the runs themselves
+//! are [`crate::run`]'s. [`runs`] prints the runs; [`study`] the
 //! convergence study and `check`.
 
 use crate::budget;
 use crate::error::Result;
 use crate::problem::LoadedProblem;
+use crate::run::Command as Run;
 use clap::{Args, Parser, Subcommand};
 use std::path::{Path, PathBuf};
 
@@ -31,7 +33,7 @@ mod runs;
 mod steady;
 mod study;
 
-pub use runs::{run_compare, run_particles, run_pde};
+pub use runs::run_command;
 pub use steady::run_steady;
 pub use study::{check, run_converge};
 
@@ -211,19 +213,19 @@ pub fn run(cli: Cli) -> Result<()> {
             let out = Path::new("output/quickstart.h5");
             let est = budget::Sizes::of(&lp).estimate(true);
             budget::check(&est, Some(out), false)?;
-            run_compare(&lp, out, RunOptions::default())
+            run_command(&lp, Run::Run, out, RunOptions::default())
         }
         Some(Command::Run { args, theorems }) => {
             let (lp, out) = args.load("", true)?;
-            run_compare(&lp, &out, args.options(theorems))
+            run_command(&lp, Run::Run, &out, args.options(theorems))
         }
         Some(Command::Pde { args, theorems }) => {
             let (lp, out) = args.load("", false)?;
-            run_pde(&lp, &out, args.options(theorems))
+            run_command(&lp, Run::Pde, &out, args.options(theorems))
         }
         Some(Command::Particles(args)) => {
             let (lp, out) = args.load("_particles", true)?;
-            run_particles(&lp, &out, args.options(false))
+            run_command(&lp, Run::Particles, &out, args.options(false))
         }
         Some(Command::Plot { file }) => plot(&file),
         Some(Command::Converge {
@@ -251,18 +253,6 @@ pub fn run(cli: Cli) -> Result<()> {
             budget::check(&est, None, force)?;
             check(&lp)
         }
-    }
-}
-
-/// Move a claimed target's file into place when `result` is Ok, else
-/// abandon it (the target is left as it was).
-fn settle<T>(target: crate::io::target::Target, result: Result<T>) -> Result<T> {
-    match result {
-        Ok(v) => {
-            target.commit()?;
-            Ok(v)
-        }
-        Err(e) => Err(target.abandon(e)),
     }
 }
 

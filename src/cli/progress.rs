@@ -3,9 +3,6 @@
 //! ten seconds; nothing with `--quiet`. Results (the snapshot table, the
 //! summary) go to stdout; lines printed while a bar is drawn suspend it.
 
-use crate::diagnostics::Diagnostics;
-use crate::error::Result;
-use crate::solve::{HistoryRecord, Observer};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::IsTerminal;
 use std::sync::Mutex;
@@ -32,7 +29,7 @@ pub fn line(text: &str) {
     }
 }
 
-/// Reports a PDE run's progress (an observer of the controller).
+/// Reports a PDE run's progress (told by the run's listener).
 pub struct Progress {
     t_end: f64,
     risk: f64,
@@ -67,7 +64,13 @@ impl Progress {
         }
     }
 
-    fn report(&mut self, t: f64, dt: f64) {
+    /// The latest risk, shown beside t.
+    pub fn risk(&mut self, risk: f64) {
+        self.risk = risk;
+    }
+
+    /// After a step to time t of length Δt.
+    pub fn step(&mut self, t: f64, dt: f64) {
         if self.quiet {
             return;
         }
@@ -111,27 +114,5 @@ impl Progress {
 impl Drop for Progress {
     fn drop(&mut self) {
         Progress::clear();
-    }
-}
-
-impl Observer for Progress {
-    fn snapshot(&mut self, d: &Diagnostics, _rho: &[f64]) -> Result<()> {
-        self.risk = d.risk;
-        Ok(())
-    }
-
-    fn history(&mut self, rec: &HistoryRecord) -> Result<()> {
-        self.risk = rec.risk;
-        Ok(())
-    }
-
-    fn step(&mut self, t: f64, dt: f64, _rho: &[f64]) -> Result<()> {
-        self.report(t, dt);
-        Ok(())
-    }
-
-    fn finish(&mut self) -> Result<()> {
-        Progress::clear();
-        Ok(())
     }
 }

@@ -1,9 +1,8 @@
 //! `converge` (rates in m and h, as a table, a file and a plot) and `check`.
 
-use super::{plot, settle};
+use super::plot;
 use crate::diagnostics;
 use crate::error::Result;
-use crate::output;
 use crate::particles;
 use crate::problem::LoadedProblem;
 use crate::setup::Setup;
@@ -47,13 +46,18 @@ pub fn run_converge(
     Setup::new(lp)?.particle_options()?;
     let start = Instant::now();
     let mut progress = |s: &str| out!("  {s} ({:.1} s)", start.elapsed().as_secs_f64());
+    let list = vec![cells[cells.len() - 1].to_string(); Setup::new(lp)?.grid.dim()].join(",");
+    let fine = Setup::new(&LoadedProblem::from_str(
+        &lp.toml,
+        &[format!("grid.cells=[{list}]")],
+        &lp.base_dir,
+    )?)?;
     // claimed before the study, so a second study on the same path stops at once
-    let target = crate::io::target::Target::claim(out)?;
-    let study = crate::converge::converge(lp, ms, seeds, cells, &mut progress);
-    let c = match study {
-        Ok(c) => c,
-        Err(e) => return settle(target, Err(e)),
-    };
+    let c = crate::run::write_to_file(out, || {
+        let c = crate::converge::converge(lp, ms, seeds, cells, &mut progress)?;
+        let results = crate::run::converge_results(&fine, &c)?;
+        Ok((c, results))
+    })?;
     out!(
         "\ndistances at t_end against m (PDE on {}^D cells; mean ± s.e. over {seeds} seeds):",
         cells[cells.len() - 1]
@@ -113,14 +117,6 @@ pub fn run_converge(
             cells[cells.len() - 1]
         );
     }
-    let list = vec![cells[cells.len() - 1].to_string(); Setup::new(lp)?.grid.dim()].join(",");
-    let fine = Setup::new(&LoadedProblem::from_str(
-        &lp.toml,
-        &[format!("grid.cells=[{list}]")],
-        &lp.base_dir,
-    )?)?;
-    let written = output::write_converge(target.running(), &fine, &c);
-    settle(target, written)?;
     out!("wrote {}", out.display());
     plot(out)
 }
@@ -137,12 +133,10 @@ pub fn check(lp: &LoadedProblem) -> Result<()> {
     let rho0 = setup.rho0();
     let mut stepper = solve::make_stepper(&setup);
     let dt = stepper.stable_dt(&rho0);
-    // what the controller would stop at (solve::solve_from's guards)
-    let floor = solve::DT_FLOOR * setup.t_end;
-    if dt.is_nan() || dt < floor {
+    // what the controller would stop at (its own guard, before step 1)
+    if let Some(why) = solve::step_fault(&setup, dt, 0) {
         return Err(crate::Error::Run(format!(
-            "it would stop at its first step: Δt = {dt:.3e} is below {:e}·t_end = {floor:.3e} (the velocity is too fast for the grid: check the scales of λ, the data and the target)",
-            solve::DT_FLOOR
+            "it would stop at its first step: {why}"
         )));
     }
     let steps = setup.t_end / dt;
@@ -217,7 +211,10 @@ pub fn check(lp: &LoadedProblem) -> Result<()> {
             (setup.t_end / o.dt).ceil(),
             8.0 * (o.m * g.dim()) as f64 / 1048576.0,
         );
-        out!("  particle risk {}", particles::risk_method(&setup.model));
+        out!(
+            "  particle risk {}",
+            particles::risk_method(&setup.model).describe()
+        );
         if let Some(red) = &setup.model.reduction {
             let (m, d) = (o.m as f64, red.sizes.dim as f64);
             let how = match o.mode {

@@ -22,6 +22,7 @@ pub use distance::{
 
 use crate::error::Result;
 use crate::grid::Grid;
+use crate::io::store::{Dim, Record, Var, VarSpec};
 
 /// Directions of the sliced W2 (stored in `/compare/directions`).
 pub const SW2_DIRECTIONS: usize = 64;
@@ -66,6 +67,8 @@ pub struct Distance {
     pub key: &'static str,
     /// Its name in plots.
     pub label: &'static str,
+    /// What it is, in words (the files' `long_name`).
+    pub long_name: &'static str,
     /// One value per phase-space axis (else one value).
     pub per_axis: bool,
     /// Compute it.
@@ -76,30 +79,35 @@ pub struct Distance {
 pub const DISTANCES: &[Distance] = &[
     Distance {
         key: "l1",
+        long_name: "L1 = Σ |ρ_i − H_i| |C| plus the mass outside the box",
         label: "L1",
         per_axis: false,
         eval: eval_l1,
     },
     Distance {
         key: "w1",
+        long_name: "exact W1 of each one-dimensional marginal",
         label: "W1",
         per_axis: true,
         eval: eval_w1,
     },
     Distance {
         key: "sw2",
+        long_name: "sliced 2-Wasserstein distance over fixed directions",
         label: "SW2",
         per_axis: false,
         eval: eval_sw2,
     },
     Distance {
         key: "risk_gap",
+        long_name: "risk gap |R_h − R_m|",
         label: "risk gap",
         per_axis: false,
         eval: |_, a, b| vec![(a.risk - b.risk).abs()],
     },
     Distance {
         key: "f_gap",
+        long_name: "function gap ‖f_h − f_m‖ in L²(P)",
         label: "f gap",
         per_axis: false,
         eval: |c, a, b| vec![l2_gap(c.weights, a.f_nodes, b.f_nodes)],
@@ -221,6 +229,43 @@ pub fn metric_names(axis_names: &[String]) -> Vec<String> {
         })
         .collect()
 }
+
+impl Record for CompareRow {
+    fn group(&self) -> &'static str {
+        "compare"
+    }
+
+    /// `time`, each distance of [`DISTANCES`] under its key (per axis
+    /// [time, axis]), and both risks.
+    fn vars(&self) -> Vec<Var<'_>> {
+        const T: &[Dim] = &[Dim::Time];
+        const PER_AXIS: &[Dim] = &[Dim::Time, Dim::Axis];
+        let mut out = vec![Var::scalar(
+            VarSpec::new("time", T, "mean-field time t"),
+            self.time,
+        )];
+        for (i, d) in DISTANCES.iter().enumerate() {
+            let dims = if d.per_axis { PER_AXIS } else { T };
+            let v = self.values.get(i).map_or(&[][..], Vec::as_slice);
+            out.push(Var::array(VarSpec::new(d.key, dims, d.long_name), v));
+        }
+        let s = |name, long_name, v| Var::scalar(VarSpec::new(name, T, long_name), v);
+        out.push(s("pde_risk", "risk R_h of the PDE", self.pde_risk));
+        out.push(s(
+            "particle_risk",
+            "risk R(μ^m) of the network",
+            self.particle_risk,
+        ));
+        out
+    }
+}
+
+/// The directions of the sliced W2 as `/compare`'s constant.
+pub const DIRECTIONS: VarSpec = VarSpec::new(
+    "directions",
+    &[Dim::Direction, Dim::Axis],
+    "unit directions of the sliced W2",
+);
 
 /// Every distance between side `a` (a density) and side `b` at time t.
 pub fn compare(ctx: &Context, a: &Side, b: &Side, time: f64) -> CompareRow {

@@ -1,7 +1,10 @@
-//! **Input and output**: HDF5 results and PNG plots.
+//! **Input and output**: the results store ([`store`]: what a run writes,
+//! declared as data), HDF5 files ([`hdf5`]), PNG plots ([`plot`]) and where
+//! a run may write ([`target`]).
 
 pub mod hdf5;
 pub mod plot;
+pub mod store;
 pub mod target;
 
 /// Run `f`, turning a panic inside it (the HDF5 reader on a malformed

@@ -36,17 +36,19 @@ pub mod snapshot;
 pub mod swarm;
 pub mod wide;
 
-pub use neurons::{network, risk_method, state_dim, Neurons};
+pub use neurons::{network, risk_method, state_dim, Neurons, RiskMethod};
 pub use options::{Mode, ParticleOptions};
-pub use snapshot::{histogram, ParticleDiagnostics};
+pub use snapshot::{histogram, moments, observe, ParticleDiagnostics, ParticleRecord};
 pub use swarm::{folded_pairs, Swarm, NOISE_BLOCK};
 
 use crate::error::Result;
+use crate::grid::Grid;
 
 /// Receives particle snapshots.
 pub trait ParticleObserver: Send {
-    /// At each snapshot time, with the diagnostics and the neurons (their
-    /// positions m × D, and the state a run continues from).
+    /// At each snapshot time, with the diagnostics (the histogram on the
+    /// problem's grid among them) and the neurons (their positions m × D,
+    /// and the state a run continues from).
     fn snapshot(&mut self, diag: &ParticleDiagnostics, neurons: &dyn Neurons) -> Result<()>;
     /// When the run has reached its last snapshot.
     fn finish(&mut self) -> Result<()> {
@@ -62,15 +64,16 @@ pub struct ParticleSummary {
 }
 
 /// Train the neurons from t = 0 with steps of `dt`, landing exactly on every
-/// snapshot time; f_m is observed at `f_points`.
+/// snapshot time; f_m is observed at `f_points`, the histogram on `grid`.
 pub fn run(
     swarm: &mut dyn Neurons,
     dt: f64,
     times: &[f64],
     f_points: &[Vec<f64>],
+    grid: &Grid,
     observers: &mut [&mut dyn ParticleObserver],
 ) -> Result<ParticleSummary> {
-    run_from(swarm, dt, times, (0.0, 0), f_points, observers)
+    run_from(swarm, dt, times, (0.0, 0), f_points, grid, observers)
 }
 
 /// [`run`] from time `start.0`, before snapshot `start.1` (a resumed run).
@@ -80,6 +83,7 @@ pub fn run_from(
     times: &[f64],
     start: (f64, usize),
     f_points: &[Vec<f64>],
+    grid: &Grid,
     observers: &mut [&mut dyn ParticleObserver],
 ) -> Result<ParticleSummary> {
     let mut t = start.0;
@@ -87,7 +91,7 @@ pub fn run_from(
     let mut last = ParticleDiagnostics::default();
     for &ts in &times[start.1.min(times.len())..] {
         steps += swarm.advance(&mut t, ts, dt)?;
-        last = swarm.diagnostics(t, f_points);
+        last = observe(swarm, t, f_points, grid);
         for o in observers.iter_mut() {
             o.snapshot(&last, &*swarm)?;
         }

@@ -80,17 +80,37 @@ pub fn state_dim(model: &MeanField) -> usize {
 
 /// How a problem's particle runs take R(μ^m) (the `/particles` attribute
 /// `risk`, and `mfpde check`).
-pub fn risk_method(model: &MeanField) -> String {
-    match &model.reduction {
-        None => "1/2 sum_q w_q (f_m(x_q) - f*(x_q))^2 on the problem's quadrature of P, plus the weight decay".into(),
-        Some(_) if super::wide::population_refusal(model).is_none() => {
-            "the network's own 1/2 E_x[(f_m - f*)^2] over x in R^d, exact through the Gaussian kernel kappa, plus the weight decay".into()
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RiskMethod {
+    /// The problem's quadrature of P (the full-grid swarm).
+    Quadrature,
+    /// The d-dimensional network's own risk, exact through the Gaussian
+    /// kernel κ.
+    Kernel,
+    /// The d-dimensional network's own risk on fixed samples of P in ℝ^dim.
+    Sampled { dim: usize },
+}
+
+impl RiskMethod {
+    /// In words (as stored).
+    pub fn describe(self) -> String {
+        match self {
+            RiskMethod::Quadrature => "1/2 sum_q w_q (f_m(x_q) - f*(x_q))^2 on the problem's quadrature of P, plus the weight decay".into(),
+            RiskMethod::Kernel => "the network's own 1/2 E_x[(f_m - f*)^2] over x in R^d, exact through the Gaussian kernel kappa, plus the weight decay".into(),
+            RiskMethod::Sampled { dim } => format!(
+                "the network's own 1/2 E_x[(f_m - f*)^2] over x in R^{dim}, on {} fixed samples of P (standard error about 1 %), plus the weight decay",
+                super::wide::RISK_SAMPLES
+            ),
         }
-        Some(red) => format!(
-            "the network's own 1/2 E_x[(f_m - f*)^2] over x in R^{}, on {} fixed samples of P (standard error about 1 %), plus the weight decay",
-            red.sizes.dim,
-            super::wide::RISK_SAMPLES
-        ),
+    }
+}
+
+/// How a problem's particle runs take R(μ^m).
+pub fn risk_method(model: &MeanField) -> RiskMethod {
+    match &model.reduction {
+        None => RiskMethod::Quadrature,
+        Some(_) if super::wide::population_refusal(model).is_none() => RiskMethod::Kernel,
+        Some(red) => RiskMethod::Sampled { dim: red.sizes.dim },
     }
 }
 

@@ -1,8 +1,10 @@
 //! **What is observed of the swarm** (MODEL.md §5): its risk R(μ^m), mean,
 //! covariance, f_m at points, and its histogram on a grid.
 
+use super::neurons::Neurons;
 use super::swarm::{put_node, Swarm, GROUPS};
 use crate::grid::Grid;
+use crate::io::store::{Dim, Record, Var, VarSpec};
 
 /// What is stored at a particle snapshot.
 #[derive(Debug, Clone, Default)]
@@ -20,20 +22,108 @@ pub struct ParticleDiagnostics {
     /// stream's word position: with θ, what continues the run exactly.
     pub steps: u64,
     pub batch_word: u128,
+    /// The histogram H on the problem's grid and the fraction of neurons
+    /// outside its box ([`histogram`], taken once per snapshot by
+    /// [`observe`]).
+    pub histogram: Vec<f64>,
+    pub outside: f64,
 }
 
-impl ParticleDiagnostics {
-    /// The scalar diagnostics by their names in the files
-    /// (`/particles/<name>`), with the fraction of neurons outside a grid.
-    pub fn series(&self, outside: f64) -> [(&'static str, f64); 5] {
-        [
-            ("time", self.time),
-            ("risk", self.risk),
-            ("outside", outside),
-            ("steps", self.steps as f64),
-            ("batch_word", self.batch_word as f64),
+/// A particle snapshot as it is stored in `/particles`: the diagnostics and
+/// the stored positions (the first `particles.store` neurons, m × D).
+#[derive(Debug, Clone, Copy)]
+pub struct ParticleRecord<'a> {
+    pub diag: &'a ParticleDiagnostics,
+    pub positions: &'a [f64],
+}
+
+impl Record for ParticleRecord<'_> {
+    fn group(&self) -> &'static str {
+        "particles"
+    }
+
+    fn vars(&self) -> Vec<Var<'_>> {
+        const T: &[Dim] = &[Dim::Time];
+        let d = self.diag;
+        let s = |name, long_name, v| Var::scalar(VarSpec::new(name, T, long_name), v);
+        let a = |name, dims, long_name, v| Var::array(VarSpec::new(name, dims, long_name), v);
+        vec![
+            s("time", "mean-field time t", d.time),
+            s("risk", "risk R(μ^m) of the network", d.risk),
+            s(
+                "outside",
+                "fraction of the neurons outside the grid's box",
+                d.outside,
+            ),
+            s("steps", "particle steps taken", d.steps as f64),
+            s(
+                "batch_word",
+                "the SGD batch stream's word position",
+                d.batch_word as f64,
+            ),
+            a(
+                "positions",
+                &[Dim::Time, Dim::Neuron, Dim::Axis],
+                "neurons θ_j in the grid's coordinates",
+                self.positions,
+            ),
+            a(
+                "histogram",
+                &[Dim::Time, Dim::Grid],
+                "histogram H_i = #{j : θ_j ∈ C_i} / (m |C|)",
+                &d.histogram,
+            ),
+            a(
+                "f_values",
+                &[Dim::Time, Dim::Point],
+                "f_m at f_points",
+                &d.f_values,
+            ),
+            a("mean", &[Dim::Time, Dim::Axis], "mean of θ_j", &d.mean),
+            a(
+                "cov",
+                &[Dim::Time, Dim::Axis, Dim::Axis2],
+                "covariance of θ_j",
+                &d.cov,
+            ),
         ]
     }
+}
+
+/// The neurons' diagnostics at time t (f_m at `f_points`) with their
+/// histogram on `grid`: everything a particle snapshot stores, taken once.
+pub fn observe(
+    neurons: &mut dyn Neurons,
+    t: f64,
+    f_points: &[Vec<f64>],
+    grid: &Grid,
+) -> ParticleDiagnostics {
+    let mut d = neurons.diagnostics(t, f_points);
+    let (h, outside) = histogram(grid, neurons.positions(), grid.dim());
+    d.histogram = h;
+    d.outside = outside;
+    d
+}
+
+/// The mean and covariance (row-major D × D, 1/m normalised) of m points
+/// in ℝ^D given row-major.
+pub fn moments(theta: &[f64], d: usize) -> (Vec<f64>, Vec<f64>) {
+    let m = (theta.len() / d) as f64;
+    let mut mean = vec![0.0; d];
+    for th in theta.chunks(d) {
+        for (mk, t) in mean.iter_mut().zip(th) {
+            *mk += t / m;
+        }
+    }
+    let mut cov = vec![0.0; d * d];
+    for th in theta.chunks(d) {
+        for i in 0..d {
+            for j in 0..d {
+                cov[i * d + j] += (th[i] - mean[i]) * (th[j] - mean[j]) / m;
+            }
+        }
+    }
+    (mean, cov)
 }
 
 impl Swarm {
@@ -91,22 +181,7 @@ impl Swarm {
 
     /// All snapshot diagnostics at time t, f_m at `f_points`.
     pub fn diagnostics(&mut self, t: f64, f_points: &[Vec<f64>]) -> ParticleDiagnostics {
-        let d = self.d;
-        let m = self.m as f64;
-        let mut mean = vec![0.0; d];
-        for th in self.theta.chunks(d) {
-            for (mk, t) in mean.iter_mut().zip(th) {
-                *mk += t / m;
-            }
-        }
-        let mut cov = vec![0.0; d * d];
-        for th in self.theta.chunks(d) {
-            for i in 0..d {
-                for j in 0..d {
-                    cov[i * d + j] += (th[i] - mean[i]) * (th[j] - mean[j]) / m;
-                }
-            }
-        }
+        let (mean, cov) = moments(&self.theta, self.d);
         let f_nodes = self.f_nodes_population();
         ParticleDiagnostics {
             time: t,
@@ -117,6 +192,7 @@ impl Swarm {
             f_values: self.f_values(f_points),
             steps: self.steps(),
             batch_word: self.batch_word(),
+            ..ParticleDiagnostics::default()
         }
     }
 }

@@ -612,20 +612,11 @@ impl Neurons for WideSwarm {
 
     fn diagnostics(&mut self, t: f64, f_points: &[Vec<f64>]) -> ParticleDiagnostics {
         let (dim, m) = (self.dim(), self.m as f64);
-        let mut mean = vec![0.0; dim];
-        for p in self.pos.chunks(dim) {
-            for (mk, v) in mean.iter_mut().zip(p) {
-                *mk += v / m;
-            }
-        }
-        let mut cov = vec![0.0; dim * dim];
+        let (mean, cov) = super::snapshot::moments(&self.pos, dim);
         let mut second = 0.0;
         for p in self.pos.chunks(dim) {
-            for i in 0..dim {
-                second += p[i] * p[i] / m;
-                for j in 0..dim {
-                    cov[i * dim + j] += (p[i] - mean[i]) * (p[j] - mean[j]) / m;
-                }
+            for v in p {
+                second += v * v / m;
             }
         }
         let quad = &self.model.quad;
@@ -645,6 +636,7 @@ impl Neurons for WideSwarm {
             f_values,
             steps: self.steps,
             batch_word: self.batch_word(),
+            ..ParticleDiagnostics::default()
         }
     }
 }

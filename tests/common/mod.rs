@@ -120,7 +120,7 @@ pub fn run_swarm(
     sw: &mut mfpde::particles::Swarm,
     observers: &mut [&mut dyn mfpde::particles::ParticleObserver],
 ) -> mfpde::particles::ParticleSummary {
-    mfpde::particles::run(sw, o.dt, &s.snapshot_times, &s.f_points, observers)
+    mfpde::particles::run(sw, o.dt, &s.snapshot_times, &s.f_points, &s.grid, observers)
         .expect("particle run succeeds")
 }
 
@@ -223,4 +223,61 @@ pub fn gaussian2_cells(grid: &mfpde::grid::Grid, mean: [f64; 2], cov: [f64; 3]) 
         }
     }
     out
+}
+
+/// A store that stops the run (as a kill would) right after `group`'s
+/// `n`-th snapshot is written.
+pub struct DieAfter<S> {
+    pub inner: S,
+    pub group: &'static str,
+    pub n: usize,
+    pub seen: usize,
+}
+
+impl<S: mfpde::io::store::Store> mfpde::io::store::Store for DieAfter<S> {
+    fn add_group(
+        &mut self,
+        group: &str,
+        attrs: &[(&str, mfpde::io::store::Attr)],
+        constants: &[mfpde::io::store::Var],
+    ) -> mfpde::Result<()> {
+        self.inner.add_group(group, attrs, constants)
+    }
+
+    fn append(
+        &mut self,
+        group: &str,
+        vars: &[mfpde::io::store::Var],
+        state: Option<&[f64]>,
+    ) -> mfpde::Result<()> {
+        self.inner.append(group, vars, state)?;
+        if group == self.group {
+            self.seen += 1;
+            if self.seen == self.n {
+                return Err(mfpde::Error::Hdf5("simulated kill".into()));
+            }
+        }
+        Ok(())
+    }
+
+    fn append_rows(
+        &mut self,
+        group: &str,
+        rows: &[Vec<mfpde::io::store::Var>],
+    ) -> mfpde::Result<()> {
+        self.inner.append_rows(group, rows)
+    }
+
+    fn add_whole(
+        &mut self,
+        group: &str,
+        attrs: &[(&str, mfpde::io::store::Attr)],
+        vars: &[mfpde::io::store::Var],
+    ) -> mfpde::Result<()> {
+        self.inner.add_whole(group, attrs, vars)
+    }
+
+    fn complete(&mut self) -> mfpde::Result<()> {
+        self.inner.complete()
+    }
 }

@@ -1,22 +1,23 @@
-//! **HDF5 results**, written with the pure-Rust `hdf5-pure` crate: a leaf
-//! that writes and reads groups of named arrays it is handed, and knows
-//! nothing of the solver. What goes where is decided by
-//! [`crate::output`]; the layout (format `mfpde-1`) is in the README.
+//! **HDF5 results**: the [`Hdf5Store`] (a running file appended in place by
+//! the pure-Rust `hdf5-pure` crate, crash-safe), the complete file written
+//! whole with named dimensions ([`netcdf`], by `hdf5-writer`), and the
+//! [`Reader`] of both. A leaf: it writes and reads the groups it is handed
+//! and knows nothing of the solver; the layout is declared by the records
+//! of [`crate::io::store`] and described in the README.
 //!
-//! Crash safety: a file is first written whole (atomically, through a
-//! rename) with the problem and the grid ([`file::create_file`]); each
-//! snapshot then appends in place to a group's rank-1 series and adds its
-//! rank-≥2 arrays as datasets of their own under `<group>/snapshots/`
-//! (adding objects in place is crash-atomic in hdf5-pure;
-//! [`group::GroupWriter`]). At the end they are folded into `<group>/<name>`
-//! [T, …] and the root attribute `status` turns from `running` to
-//! `complete` ([`file::mark_complete`]). A killed run leaves a readable file
-//! with `status = running`; [`read::Reader`] reads both forms.
+//! Crash safety: the running file is first written whole (through a
+//! rename) with the problem and the grid; each snapshot then appends in
+//! place (adding objects in place is crash-atomic in hdf5-pure). A killed
+//! run leaves a readable file with `status = "running"`; at the end the
+//! complete file replaces it whole, `status = "complete"`.
 
 pub mod file;
 pub mod group;
+pub mod netcdf;
 pub mod read;
+pub mod store;
 
-pub use file::{create_file, mark_complete, mark_failed, FileHeader, FORMAT};
-pub use group::{Array, GroupWriter};
+pub use crate::io::store::FORMAT;
+pub use file::mark_failed;
 pub use read::{PdeFile, Reader};
+pub use store::{checkpoint_name, Hdf5Store, Layout};

@@ -14,10 +14,11 @@ pub struct Reader {
 }
 
 fn attr_string(attrs: &HashMap<String, AttrValue>, name: &str) -> String {
-    match attrs.get(name) {
-        Some(AttrValue::String(s)) | Some(AttrValue::AsciiString(s)) => s.clone(),
-        _ => String::new(),
-    }
+    attrs
+        .get(name)
+        .and_then(AttrValue::as_str)
+        .unwrap_or_default()
+        .to_string()
 }
 
 impl Reader {
@@ -100,6 +101,10 @@ impl Reader {
     }
 }
 
+/// The earlier format, which `mfpde plot` still reads (a run cannot
+/// continue it).
+pub const FORMAT_1: &str = "mfpde-1";
+
 /// What a reader gets back from a PDE file, finished or interrupted.
 #[derive(Debug, Clone)]
 pub struct PdeFile {
@@ -127,16 +132,27 @@ impl Reader {
         Error::Hdf5(format!("{}: {what}", self.path))
     }
 
-    /// Refuse a file that is not an mfpde results file.
+    /// Refuse a file that is not an mfpde results file (of this format, or
+    /// of the earlier [`FORMAT_1`], which differs only in where the light
+    /// history is: `/pde/history`).
     pub fn check_format(&self) -> Result<()> {
         let format = self.root_attr("format")?;
-        if format != super::FORMAT {
+        if format != super::FORMAT && format != FORMAT_1 {
             return Err(self.bad(format!(
                 "not an mfpde results file (its root attribute `format` is {format:?}, not {:?})",
                 super::FORMAT
             )));
         }
         Ok(())
+    }
+
+    /// The group of the light history (`/history`; `/pde/history` in
+    /// [`FORMAT_1`] files).
+    pub fn history_group(&self) -> Result<&'static str> {
+        Ok(match self.root_attr("format")?.as_str() {
+            FORMAT_1 => "pde/history",
+            _ => "history",
+        })
     }
 
     /// The grid, checked: every axis's edges finite and increasing.
@@ -201,6 +217,7 @@ impl PdeFile {
         let time = r.checked_times("pde/time")?;
         let (edges, axis_names) = r.checked_grid()?;
         let cells: usize = edges.iter().map(|e| e.len() - 1).product();
+        let history = r.history_group()?;
         let density = if time.is_empty() {
             Vec::new()
         } else {
@@ -218,9 +235,9 @@ impl PdeFile {
             boundary_mass: r.series("pde/boundary_mass")?,
             min_density: r.series("pde/min_density")?,
             density,
-            history_time: r.series("pde/history/time")?,
-            history_risk: r.series("pde/history/risk")?,
-            history_free_energy: r.series("pde/history/free_energy")?,
+            history_time: r.series(&format!("{history}/time"))?,
+            history_risk: r.series(&format!("{history}/risk"))?,
+            history_free_energy: r.series(&format!("{history}/free_energy"))?,
             time,
         })
     }

@@ -6,16 +6,17 @@
 //! continued run therefore writes the same values as one never interrupted.
 //!
 //! A run killed between its groups' commits leaves `/pde` one snapshot ahead
-//! of `/particles` or `/compare`; every group is first cut back to the
-//! snapshots all of them hold.
+//! of `/particles` or `/compare`; every group is cut back to the snapshots
+//! all of them hold ([`crate::io::hdf5::Hdf5Store::reopen`]).
 
-use super::{checkpoint_name, CompareOutput, ParticleOutput, PdeOutput};
+use super::Command;
+use crate::diagnostics::Diagnostics;
 use crate::error::{Error, Result};
-use crate::io::hdf5::group::{truncate, truncate_rows};
-use crate::io::hdf5::Reader;
+use crate::io::hdf5::{checkpoint_name, Reader};
 use crate::particles::ParticleOptions;
 use crate::setup::Setup;
-use crate::solve::RunState;
+use crate::solve::{Observer, RunState};
+use crate::theorems::Report;
 use std::path::Path;
 
 /// The snapshots each group of an interrupted file holds (None: no group).
@@ -34,6 +35,25 @@ impl Found {
             .flatten()
             .min()
             .unwrap_or(0)
+    }
+
+    /// Refuse a file that lacks a group the command continues.
+    pub fn check(&self, path: &Path, command: Command) -> Result<()> {
+        let missing = match command {
+            Command::Pde => self.pde.is_none().then_some("no /pde group to continue"),
+            Command::Particles => self
+                .particles
+                .is_none()
+                .then_some("no /particles group to continue"),
+            Command::Run => {
+                (self.pde.is_none() || self.particles.is_none() || self.compare.is_none())
+                    .then_some("not a file of `mfpde run` (it needs /pde, /particles and /compare)")
+            }
+        };
+        match missing {
+            Some(what) => Err(Error::Hdf5(format!("{}: holds {what}", path.display()))),
+            None => Ok(()),
+        }
     }
 }
 
@@ -77,6 +97,12 @@ fn first_difference(
 pub fn open(path: &Path, problem_toml: &str) -> Result<(Reader, Found)> {
     let r = Reader::open(path)?;
     r.check_format()?;
+    if r.root_attr("format")? != crate::io::store::FORMAT {
+        return Err(r.bad(format!(
+            "it was written in the earlier format {:?}: `mfpde plot` reads it, but a run cannot continue it (start the run again)",
+            r.root_attr("format")?
+        )));
+    }
     let status = r.root_attr("status")?;
     if status != "running" {
         return Err(r.bad(format!(
@@ -105,35 +131,6 @@ pub fn open(path: &Path, problem_toml: &str) -> Result<(Reader, Found)> {
         compare: count("compare"),
     };
     Ok((r, found))
-}
-
-/// Cut every group of the file at `path` back to its first `keep`
-/// snapshots (and the PDE's history to the last kept snapshot's time).
-pub fn cut_back(path: &Path, found: &Found, keep: usize, times: &[f64]) -> Result<()> {
-    if found.pde.is_some_and(|n| n > keep) {
-        let series = PdeOutput::series_names();
-        truncate(
-            path,
-            "pde",
-            &series,
-            &["density", "f_values", "mean", "cov"],
-            keep,
-        )?;
-    }
-    if found.pde.is_some() && keep > 0 {
-        let history = ["time", "risk", "free_energy", "mass", "dt"];
-        truncate_rows(path, "pde/history", &history, times[keep - 1])?;
-    }
-    if found.particles.is_some_and(|n| n > keep) {
-        let series = ParticleOutput::series_names();
-        let arrays = ["positions", "histogram", "f_values", "mean", "cov"];
-        truncate(path, "particles", &series, &arrays, keep)?;
-    }
-    if found.compare.is_some_and(|n| n > keep) {
-        let (series, arrays) = CompareOutput::names();
-        truncate(path, "compare", &series, &arrays, keep)?;
-    }
-    Ok(())
 }
 
 /// The PDE's state after its first `k ≥ 1` snapshots.
@@ -171,7 +168,7 @@ pub fn particle_state(
         let rows = r.rows("particles", "positions", steps.len())?;
         rows[k - 1].clone()
     } else {
-        r.series(&checkpoint_name(k - 1))?
+        r.series(&checkpoint_name("particles", k - 1))?
     };
     if theta.len() != opts.m * d || theta.iter().any(|v| !v.is_finite()) {
         return Err(r.bad(format!(
@@ -181,4 +178,23 @@ pub fn particle_state(
         )));
     }
     Ok((theta, steps[k - 1] as u64, words[k - 1] as u128))
+}
+
+/// Feed the theorems report the first `k` snapshots stored in the
+/// interrupted file.
+pub fn replay(report: &mut Report, file: &Path, setup: &Setup, k: usize) -> Result<()> {
+    let r = Reader::open(file)?;
+    let series = |name: &str| r.series(&format!("pde/{name}"));
+    let (time, risk, free) = (series("time")?, series("risk")?, series("free_energy")?);
+    let rho = r.checked_fields("pde", "density", time.len(), setup.grid.len())?;
+    for i in 0..k {
+        let d = Diagnostics {
+            time: time[i],
+            risk: risk[i],
+            free_energy: free[i],
+            ..Diagnostics::default()
+        };
+        report.snapshot(&d, &rho[i])?;
+    }
+    Ok(())
 }

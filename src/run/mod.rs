@@ -1,0 +1,523 @@
+//! **A run as a value**: one driver for the runs of a problem — the PDE
+//! (`pde`), the network (`particles`), both side by side (`run`), and the
+//! Gibbs state ([`steady`]) — that owns the run's life cycle: claim the
+//! output, create its store (or cut an interrupted one back and continue
+//! it), wire the observers, replay the theorems report, mark the results
+//! complete and move them into place.
+//!
+//! Two entry points: [`run`] keeps the results in memory and returns them
+//! as a value ([`Results`]: what a notebook or a sweep asks for);
+//! [`run_to_file`] writes them to a file, crash-safe, and continues an
+//! interrupted one. The command line only parses and prints: what a run
+//! reports as it goes reaches it through a [`Listener`].
+
+pub mod resume;
+mod sinks;
+pub mod steady;
+
+use crate::compare::{self, CompareRow, DIRECTIONS, DISTANCES, SW2_DIRECTIONS};
+use crate::diagnostics::{Diagnostics, PdeRecord};
+use crate::error::Result;
+use crate::io::hdf5::{Hdf5Store, Layout, Reader};
+use crate::io::store::{
+    Attr, Dim, Dims, GridAxis, Header, MemoryStore, Record, Results, Store, Var, VarSpec,
+};
+use crate::io::target::Target;
+use crate::particles::{
+    self, Mode, Neurons, ParticleDiagnostics, ParticleOptions, ParticleRecord, ParticleSummary,
+};
+use crate::setup::Setup;
+use crate::side_by_side::{run_side_by_side, Start, Times};
+use crate::solve::{self, HistoryRecord, Observer, RunState, RunSummary};
+use crate::theorems::{Claim, Report};
+use sinks::{CompareOut, ParticlesOut, PdeOut, Sink};
+use std::path::Path;
+
+/// Which run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Command {
+    /// The PDE alone (`/pde`, `/history`).
+    Pde,
+    /// The network alone (`/particles`).
+    Particles,
+    /// Both side by side, compared at every snapshot (`/pde`, `/history`,
+    /// `/particles`, `/compare`).
+    Run,
+}
+
+impl Command {
+    fn pde(self) -> bool {
+        matches!(self, Command::Pde | Command::Run)
+    }
+
+    fn particles(self) -> bool {
+        matches!(self, Command::Particles | Command::Run)
+    }
+}
+
+/// What is asked of a run.
+#[derive(Debug, Clone, Copy)]
+pub struct Options {
+    pub command: Command,
+    /// Also the lecture's theorems report (`/theorems`; with η > 0 the
+    /// Gibbs state is solved for first, into `/gibbs`).
+    pub theorems: bool,
+}
+
+/// What a run reports as it goes. Every method does nothing unless
+/// overridden.
+pub trait Listener: Send {
+    /// A line of news (the theorems report planned, a run resumed).
+    fn note(&mut self, _text: &str) {}
+    /// After every PDE step: its time and Δt.
+    fn step(&mut self, _t: f64, _dt: f64) {}
+    /// A row of the PDE's light history.
+    fn history(&mut self, _rec: &HistoryRecord) {}
+    /// A PDE snapshot, written.
+    fn pde(&mut self, _d: &Diagnostics) {}
+    /// A particle snapshot, written.
+    fn particles(&mut self, _d: &ParticleDiagnostics) {}
+    /// A row of distances, written.
+    fn compare(&mut self, _row: &CompareRow) {}
+    /// A start of `steady` has converged (or stopped).
+    fn start(&mut self, _name: &str, _state: &crate::steady::Steady, _seconds: f64) {}
+    /// The run is over (its results are about to be completed).
+    fn finish(&mut self) {}
+}
+
+/// A listener that hears nothing.
+pub struct Silent;
+
+impl Listener for Silent {}
+
+/// What a finished run returns besides its results.
+#[derive(Default)]
+pub struct Outcome {
+    pub pde: Option<RunSummary>,
+    pub particles: Option<ParticleSummary>,
+    /// The distances at each snapshot (`run`).
+    pub rows: Vec<CompareRow>,
+    /// Where the time of a side-by-side run went.
+    pub times: Option<Times>,
+    pub report: Option<Report>,
+    /// Snapshots a resumed run found done (0 for a fresh run).
+    pub resumed_after: usize,
+}
+
+impl std::fmt::Debug for Outcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Outcome")
+            .field("pde", &self.pde.as_ref().map(|s| s.steps))
+            .field("particles", &self.particles.as_ref().map(|s| s.steps))
+            .field("rows", &self.rows.len())
+            .field("report", &self.report.as_ref().map(|r| r.rows.len()))
+            .field("resumed_after", &self.resumed_after)
+            .finish()
+    }
+}
+
+/// The results' header of a setup: its problem and dimensions.
+pub fn header(setup: &Setup) -> Header {
+    let g = &setup.grid;
+    Header {
+        problem: setup.problem_toml.clone(),
+        dims: Dims {
+            grid: (0..g.dim())
+                .map(|k| GridAxis {
+                    name: g.names[k].clone(),
+                    edges: g.edges(k),
+                })
+                .collect(),
+            point: setup.f_points.len(),
+            input: setup.model.net.dim_x,
+            neuron: setup.particles.map_or(0, |o| o.store),
+            node: setup.model.quad.len(),
+            direction: compare::directions(g.dim(), SW2_DIRECTIONS).len(),
+            ..Dims::default()
+        },
+    }
+}
+
+/// Whether a particle run keeps a checkpoint: when fewer positions than
+/// neurons are stored, or the positions are not the state (the
+/// d-dimensional network of a reduced problem: (a, w ∈ ℝᵈ) behind its
+/// (a, p, r)).
+pub fn checkpoints(setup: &Setup, opts: &ParticleOptions) -> bool {
+    opts.store < opts.m || particles::state_dim(&setup.model) != setup.model.dim()
+}
+
+const F_POINTS: VarSpec = VarSpec::new(
+    "f_points",
+    &[Dim::Point, Dim::Input],
+    "points x where f is stored",
+);
+const F_TARGET: VarSpec =
+    VarSpec::new("f_target", &[Dim::Point], "f* at f_points (NaN for labels)");
+
+/// `/particles`' attributes: m, seed, dt, mode, risk (how R(μ^m) is
+/// taken), and batch for sgd.
+fn particle_attrs(setup: &Setup, o: &ParticleOptions) -> Vec<(&'static str, Attr)> {
+    let mut attrs = vec![
+        ("m", Attr::U64(o.m as u64)),
+        ("seed", Attr::U64(o.seed)),
+        ("dt", Attr::F64(o.dt)),
+        ("mode", Attr::Str(o.mode.name().into())),
+        (
+            "risk",
+            Attr::Str(particles::risk_method(&setup.model).describe()),
+        ),
+    ];
+    if let Mode::Sgd { batch } = o.mode {
+        attrs.push(("batch", Attr::U64(batch as u64)));
+    }
+    attrs
+}
+
+/// Add the groups a command writes snapshot by snapshot, with their
+/// attributes and constants.
+fn declare(sink: &Sink, setup: &Setup, command: Command) -> Result<()> {
+    let points: Vec<f64> = setup.f_points.iter().flatten().copied().collect();
+    let target: Vec<f64> = (setup.f_points.iter())
+        .map(|x| setup.model.target_at(x).unwrap_or(f64::NAN))
+        .collect();
+    let f = [Var::array(F_POINTS, &points), Var::array(F_TARGET, &target)];
+    let dirs: Vec<f64> = compare::directions(setup.grid.dim(), SW2_DIRECTIONS).concat();
+    let join = |f: fn(&compare::Distance) -> &'static str| {
+        Attr::Str(DISTANCES.iter().map(f).collect::<Vec<_>>().join(","))
+    };
+    sink.store(|s| {
+        if command.pde() {
+            s.add_group(pde_group(), &[], &f)?;
+        }
+        if command.particles() {
+            let o = setup.particle_options()?;
+            s.add_group(particle_group(), &particle_attrs(setup, &o), &f)?;
+        }
+        if command == Command::Run {
+            let attrs = [("metrics", join(|d| d.key)), ("labels", join(|d| d.label))];
+            s.add_group(
+                CompareRow::default().group(),
+                &attrs,
+                &[Var::array(DIRECTIONS, &dirs)],
+            )?;
+        }
+        Ok(())
+    })
+}
+
+fn pde_group() -> &'static str {
+    PdeRecord {
+        diag: &Diagnostics::default(),
+        rho: &[],
+    }
+    .group()
+}
+
+fn particle_group() -> &'static str {
+    ParticleRecord {
+        diag: &ParticleDiagnostics::default(),
+        positions: &[],
+    }
+    .group()
+}
+
+/// The layouts of the groups a command writes as it goes (what a resumed
+/// file is cut back on).
+pub fn layouts(command: Command) -> Vec<Layout> {
+    let (d, pd) = (Diagnostics::default(), ParticleDiagnostics::default());
+    let layout = |r: &dyn Record, rows: bool| Layout {
+        group: r.group(),
+        record: r.specs(),
+        rows,
+    };
+    let mut out = Vec::new();
+    if command.pde() {
+        out.push(layout(&PdeRecord { diag: &d, rho: &[] }, false));
+        out.push(layout(&HistoryRecord::default(), true));
+    }
+    if command.particles() {
+        out.push(layout(
+            &ParticleRecord {
+                diag: &pd,
+                positions: &[],
+            },
+            false,
+        ));
+    }
+    if command == Command::Run {
+        out.push(layout(&CompareRow::default(), false));
+    }
+    out
+}
+
+/// Where a run starts: after its first `k` snapshots, from the PDE's
+/// state and the neurons at their time.
+struct Begin {
+    k: usize,
+    pde: Option<RunState>,
+    swarm: Option<Box<dyn Neurons>>,
+    t_particles: f64,
+}
+
+impl Begin {
+    /// ρ0 and fresh neurons at t = 0.
+    fn fresh(setup: &Setup, command: Command) -> Result<Self> {
+        Ok(Begin {
+            k: 0,
+            pde: command.pde().then(|| RunState::start(setup.rho0())),
+            swarm: match command.particles() {
+                true => {
+                    let o = setup.particle_options()?;
+                    Some(particles::network(&setup.model, &setup.initial, &o)?)
+                }
+                false => None,
+            },
+            t_particles: 0.0,
+        })
+    }
+
+    /// After the first `k` snapshots of the running file `file`.
+    fn resumed(file: &Path, setup: &Setup, command: Command, k: usize) -> Result<Self> {
+        let mut b = Begin::fresh(setup, command)?;
+        if k == 0 {
+            return Ok(b);
+        }
+        let r = Reader::open(file)?;
+        if command.pde() {
+            b.pde = Some(resume::pde_state(&r, setup, k)?);
+        }
+        if let Some(swarm) = b.swarm.as_mut() {
+            let o = setup.particle_options()?;
+            let (theta, steps, word) = resume::particle_state(&r, setup, &o, k)?;
+            swarm.restore(&theta, steps, word);
+        }
+        b.k = k;
+        b.t_particles = setup.snapshot_times[k - 1];
+        Ok(b)
+    }
+}
+
+/// Run the command from `begin` into `store` (its groups declared here),
+/// the theorems report among the PDE's observers.
+fn drive(
+    setup: &Setup,
+    command: Command,
+    store: &mut dyn Store,
+    begin: Begin,
+    mut report: Option<Report>,
+    listener: &mut dyn Listener,
+) -> Result<Outcome> {
+    let sink = Sink::new(store, listener);
+    declare(&sink, setup, command)?;
+    let mut outcome = Outcome {
+        resumed_after: begin.k,
+        ..Outcome::default()
+    };
+    let mut pde = PdeOut {
+        sink: &sink,
+        rows: Vec::new(),
+    };
+    let mut pde_observers: Vec<&mut dyn Observer> = vec![&mut pde];
+    if let Some(r) = report.as_mut() {
+        pde_observers.push(r);
+    }
+    let particle_out = |o: &ParticleOptions| ParticlesOut {
+        sink: &sink,
+        stored: o.store,
+        checkpoint: checkpoints(setup, o),
+    };
+    let state = || begin.pde.clone().expect("a PDE state for a PDE run");
+    match command {
+        Command::Pde => {
+            let mut stepper = solve::make_stepper(setup);
+            let summary = solve::solve_from(setup, &mut stepper, state(), &mut pde_observers)?;
+            outcome.pde = Some(summary);
+        }
+        Command::Particles => {
+            let o = setup.particle_options()?;
+            let mut swarm = begin.swarm.expect("neurons for a particle run");
+            let mut net = particle_out(&o);
+            let summary = particles::run_from(
+                &mut *swarm,
+                o.dt,
+                &setup.snapshot_times,
+                (begin.t_particles, begin.k),
+                &setup.f_points,
+                &setup.grid,
+                &mut [&mut net],
+            )?;
+            outcome.particles = Some(summary);
+        }
+        Command::Run => {
+            let o = setup.particle_options()?;
+            let start = Start {
+                pde: state(),
+                swarm: begin.swarm.expect("neurons for a side-by-side run"),
+                t_particles: begin.t_particles,
+            };
+            let (mut net, mut distances) = (particle_out(&o), CompareOut { sink: &sink });
+            let run = run_side_by_side(
+                setup,
+                &o,
+                start,
+                &mut pde_observers,
+                &mut [&mut net],
+                &mut [&mut distances],
+            )?;
+            outcome.rows = run.rows;
+            outcome.times = Some(run.times);
+        }
+    }
+    drop(pde_observers);
+    if let Some(r) = &report {
+        let columns = r.columns();
+        let gibbs = matches!(r.claim, Claim::Gibbs(_));
+        sink.store(|s| {
+            s.add_whole("theorems", &r.attrs(), &columns.vars(gibbs))?;
+            if let Some(rho) = r.gibbs() {
+                s.add_whole("gibbs", &[], &[rho])?;
+            }
+            Ok(())
+        })?;
+    }
+    sink.tell(|l| l.finish());
+    outcome.report = report;
+    Ok(outcome)
+}
+
+/// The theorems report of a run, when asked (for η > 0 the Gibbs state is
+/// solved for first).
+fn theorems_report(
+    setup: &Setup,
+    asked: bool,
+    listener: &mut dyn Listener,
+) -> Result<Option<Report>> {
+    if !asked {
+        return Ok(None);
+    }
+    let report = Report::new(&setup.model, &setup.grid, &setup.rho0())?;
+    listener.note(&match &report.claim {
+        Claim::Gibbs(st) => format!(
+            "theorem 2 (η > 0): Gibbs state solved first, F* = {:.10e} ({} Newton iterations, stationarity {:.1e})",
+            st.free_energy, st.iterations, st.stationarity
+        ),
+        Claim::GlobalMin { best_risk } => format!(
+            "theorem 1 (η = 0): ρ0 is positive on {:.1} % of the cells (min/max {:.1e}); the minimum risk is {}",
+            100.0 * report.support.0,
+            report.support.1,
+            best_risk.map_or("not known (not a teacher of the network's units, or λ > 0)".to_string(), |b| format!("{b} (a teacher the network represents)"))
+        ),
+    });
+    Ok(Some(report))
+}
+
+/// Run a problem in memory: its outcome and its results as a value (the
+/// same groups and numbers as the file of [`run_to_file`]).
+pub fn run(
+    setup: &Setup,
+    opts: Options,
+    listener: &mut dyn Listener,
+) -> Result<(Outcome, Results)> {
+    let mut store = MemoryStore::new(&header(setup));
+    let outcome = run_into(setup, opts, &mut store, listener)?;
+    store.complete()?;
+    Ok((outcome, store.into_results()))
+}
+
+/// Run a problem from its start into any store made with its
+/// [`header`] (the store is not completed: its owner decides).
+pub fn run_into(
+    setup: &Setup,
+    opts: Options,
+    store: &mut dyn Store,
+    listener: &mut dyn Listener,
+) -> Result<Outcome> {
+    let report = theorems_report(setup, opts.theorems, listener)?;
+    let begin = Begin::fresh(setup, opts.command)?;
+    drive(setup, opts.command, store, begin, report, listener)
+}
+
+/// Run a problem into the file `out`, or (`resume`) continue the
+/// interrupted run of `out` (its `OUT.running.h5`) from its last snapshot
+/// all groups hold. The file is complete at `out` only when the run is;
+/// see [`crate::io::target`] for what a failed or killed run leaves.
+pub fn run_to_file(
+    setup: &Setup,
+    opts: Options,
+    out: &Path,
+    resume: bool,
+    listener: &mut dyn Listener,
+) -> Result<Outcome> {
+    let mut report = theorems_report(setup, opts.theorems, listener)?;
+    let target = match resume {
+        true => Target::claim_resumed(out)?,
+        false => Target::claim(out)?,
+    };
+    let result = (|| -> Result<Outcome> {
+        let file = target.running();
+        let header = header(setup);
+        let (mut store, begin) = if resume {
+            let (_, found) = resume::open(file, &setup.problem_toml)?;
+            found.check(file, opts.command)?;
+            let k = found.common();
+            let times = &setup.snapshot_times;
+            let until = k.checked_sub(1).map_or(f64::NEG_INFINITY, |i| times[i]);
+            let store = Hdf5Store::reopen(file, &header, &layouts(opts.command), k, until)?;
+            listener.note(&format!(
+                "resuming {} after snapshot {k} of {}",
+                file.display(),
+                times.len()
+            ));
+            if let Some(r) = report.as_mut() {
+                resume::replay(r, file, setup, k)?;
+            }
+            (store, Begin::resumed(file, setup, opts.command, k)?)
+        } else {
+            let begin = Begin::fresh(setup, opts.command)?;
+            (Hdf5Store::create(file, &header)?, begin)
+        };
+        let outcome = drive(setup, opts.command, &mut store, begin, report, listener)?;
+        store.complete()?;
+        Ok(outcome)
+    })();
+    settle(target, result)
+}
+
+/// Move a claimed target's file into place when `result` is Ok, else
+/// abandon it (the target is left as it was).
+pub fn settle<T>(target: Target, result: Result<T>) -> Result<T> {
+    match result {
+        Ok(v) => {
+            target.commit()?;
+            Ok(v)
+        }
+        Err(e) => Err(target.abandon(e)),
+    }
+}
+
+/// Write results made in memory to `out` whole (claimed first, so a
+/// second run on the same path stops at once; `make` runs after the
+/// claim).
+pub fn write_to_file<T>(out: &Path, make: impl FnOnce() -> Result<(T, Results)>) -> Result<T> {
+    let target = Target::claim(out)?;
+    let result = make().and_then(|(v, results)| {
+        crate::io::hdf5::netcdf::write(target.running(), &results)?;
+        Ok(v)
+    });
+    settle(target, result)
+}
+
+/// The results of a convergence study, on the problem and its finest grid
+/// (`fine`): `/converge`, its dimensions `metric`, `m` and `cells`.
+pub fn converge_results(fine: &Setup, c: &crate::converge::Converged) -> Result<Results> {
+    let mut h = header(fine);
+    h.dims.metrics = c.metrics.clone();
+    h.dims.m = c.ms.len();
+    h.dims.resolutions = c.cells.len();
+    let mut store = MemoryStore::new(&h);
+    let columns = c.columns();
+    let vars: Vec<Var> = columns.iter().map(|(s, v)| Var::array(*s, v)).collect();
+    store.add_whole("converge", &c.attrs(), &vars)?;
+    store.complete()?;
+    Ok(store.into_results())
+}

@@ -1,0 +1,120 @@
+//! **Where a run's snapshots go**: one [`Sink`] holds the store and the
+//! listener; the adapters here are the observers of the PDE, the particles
+//! and the distances that write each snapshot to the store first and then
+//! tell the listener (so a printed line is a written snapshot).
+
+use super::Listener;
+use crate::compare::{CompareObserver, CompareRow};
+use crate::diagnostics::{Diagnostics, PdeRecord};
+use crate::error::Result;
+use crate::io::store::{Record, Store};
+use crate::particles::{Neurons, ParticleDiagnostics, ParticleObserver, ParticleRecord};
+use crate::solve::{HistoryRecord, Observer};
+use std::sync::Mutex;
+
+/// The store and the listener of a run, shared by its observers.
+pub struct Sink<'a> {
+    store: Mutex<&'a mut dyn Store>,
+    listener: Mutex<&'a mut dyn Listener>,
+}
+
+impl<'a> Sink<'a> {
+    pub fn new(store: &'a mut dyn Store, listener: &'a mut dyn Listener) -> Self {
+        Sink {
+            store: Mutex::new(store),
+            listener: Mutex::new(listener),
+        }
+    }
+
+    /// Act on the store.
+    pub fn store<T>(&self, f: impl FnOnce(&mut dyn Store) -> Result<T>) -> Result<T> {
+        let mut s = self.store.lock().unwrap_or_else(|p| p.into_inner());
+        f(&mut **s)
+    }
+
+    /// Tell the listener.
+    pub fn tell(&self, f: impl FnOnce(&mut dyn Listener)) {
+        let mut l = self.listener.lock().unwrap_or_else(|p| p.into_inner());
+        f(&mut **l)
+    }
+}
+
+/// Writes the PDE's snapshots to `/pde` and its light history to
+/// `/history` (the rows since the last snapshot go with it).
+pub struct PdeOut<'s, 'a> {
+    pub sink: &'s Sink<'a>,
+    pub rows: Vec<HistoryRecord>,
+}
+
+impl Observer for PdeOut<'_, '_> {
+    fn snapshot(&mut self, d: &Diagnostics, rho: &[f64]) -> Result<()> {
+        let rows: Vec<_> = self.rows.iter().map(|r| r.vars()).collect();
+        self.sink.store(|s| {
+            s.append_rows(history_group(), &rows)?;
+            let rec = PdeRecord { diag: d, rho };
+            s.append(rec.group(), &rec.vars(), None)
+        })?;
+        self.rows.clear();
+        self.sink.tell(|l| l.pde(d));
+        Ok(())
+    }
+
+    fn history(&mut self, rec: &HistoryRecord) -> Result<()> {
+        self.rows.push(*rec);
+        self.sink.tell(|l| l.history(rec));
+        Ok(())
+    }
+
+    fn step(&mut self, t: f64, dt: f64, _rho: &[f64]) -> Result<()> {
+        self.sink.tell(|l| l.step(t, dt));
+        Ok(())
+    }
+
+    fn finish(&mut self) -> Result<()> {
+        let kept = std::mem::take(&mut self.rows);
+        let rows: Vec<_> = kept.iter().map(|r| r.vars()).collect();
+        self.sink.store(|s| s.append_rows(history_group(), &rows))
+    }
+}
+
+/// Writes the particles' snapshots to `/particles`: the first `store`
+/// neurons' positions, and their whole state when `checkpoint`.
+pub struct ParticlesOut<'s, 'a> {
+    pub sink: &'s Sink<'a>,
+    pub stored: usize,
+    pub checkpoint: bool,
+}
+
+impl ParticleObserver for ParticlesOut<'_, '_> {
+    fn snapshot(&mut self, d: &ParticleDiagnostics, neurons: &dyn Neurons) -> Result<()> {
+        let theta = neurons.positions();
+        let dim = theta.len() / neurons.m();
+        let rec = ParticleRecord {
+            diag: d,
+            positions: &theta[..self.stored * dim],
+        };
+        let state = self.checkpoint.then(|| neurons.state());
+        self.sink
+            .store(|s| s.append(rec.group(), &rec.vars(), state))?;
+        self.sink.tell(|l| l.particles(d));
+        Ok(())
+    }
+}
+
+/// Writes the distances to `/compare`.
+pub struct CompareOut<'s, 'a> {
+    pub sink: &'s Sink<'a>,
+}
+
+impl CompareObserver for CompareOut<'_, '_> {
+    fn row(&mut self, r: &CompareRow) -> Result<()> {
+        self.sink.store(|s| s.append(r.group(), &r.vars(), None))?;
+        self.sink.tell(|l| l.compare(r));
+        Ok(())
+    }
+}
+
+/// The history rows' group, as [`HistoryRecord`] names it.
+pub fn history_group() -> &'static str {
+    HistoryRecord::default().group()
+}

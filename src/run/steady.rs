@@ -1,0 +1,131 @@
+//! **`steady`**: the Gibbs state ρ* = exp(−2Ψ[ρ*]/η)/Z solved for directly
+//! from three starting densities, stored in `/steady`. The Gibbs state is
+//! unique (F_η is strictly convex), so starts that reach states apart mean
+//! an iteration stopped early.
+
+use super::{header, write_to_file, Listener};
+use crate::compare::l1;
+use crate::error::Result;
+use crate::initial::{Gaussian, InitialLaw};
+use crate::io::store::{Attr, MemoryStore, Results, Store};
+use crate::setup::Setup;
+use crate::steady::{GibbsSolver, Method, Steady, SteadyOptions};
+use std::path::Path;
+use std::time::Instant;
+
+/// Two starts that reach densities further apart than this (L1) are
+/// reported: the Gibbs state is unique (F_η is strictly convex), so they
+/// mean the iteration stopped early.
+pub const SAME_STATE: f64 = 1e-6;
+
+/// One start and where it went.
+#[derive(Debug, Clone)]
+pub struct Start {
+    pub name: &'static str,
+    pub state: Steady,
+    pub seconds: f64,
+    /// L1 distance of its state to the first start's.
+    pub l1_to_first: f64,
+}
+
+/// What `steady` found.
+#[derive(Debug, Clone)]
+pub struct SteadyOutcome {
+    pub starts: Vec<Start>,
+    /// The largest L1 distance of a start's state to the first's.
+    pub spread: f64,
+    pub opts: SteadyOptions,
+}
+
+impl SteadyOutcome {
+    /// The Gibbs state (from ρ0).
+    pub fn state(&self) -> &Steady {
+        &self.starts[0].state
+    }
+}
+
+/// The three starting densities: ρ0, uniform on the box, and a Gaussian
+/// shifted to a corner of the box.
+fn starts(setup: &Setup) -> Vec<(&'static str, Vec<f64>)> {
+    let g = &setup.grid;
+    let uniform = vec![1.0 / (g.len() as f64 * g.cell_volume()); g.len()];
+    let shifted = InitialLaw::Gaussian(Gaussian {
+        mean: (0..g.dim())
+            .map(|k| g.lo[k] + 0.7 * (g.hi[k] - g.lo[k]))
+            .collect(),
+        std: (0..g.dim()).map(|k| 0.1 * (g.hi[k] - g.lo[k])).collect(),
+    })
+    .cell_averages(g)
+    .0;
+    vec![
+        ("ρ0", setup.rho0()),
+        ("uniform", uniform),
+        ("shifted Gaussian", shifted),
+    ]
+}
+
+/// Solve for the Gibbs state from the three starts.
+pub fn solve(setup: &Setup, method: Method, listener: &mut dyn Listener) -> Result<SteadyOutcome> {
+    let opts = SteadyOptions {
+        method,
+        ..SteadyOptions::default()
+    };
+    let mut solver = GibbsSolver::new(&setup.model, &setup.grid)?;
+    let mut found: Vec<Start> = Vec::new();
+    for (name, rho) in starts(setup) {
+        let clock = Instant::now();
+        let r0 = solver.residual_of(&rho);
+        let state = solver.solve(&r0, &opts);
+        let seconds = clock.elapsed().as_secs_f64();
+        listener.start(name, &state, seconds);
+        let l1_to_first = found
+            .first()
+            .map_or(0.0, |f| l1(&setup.grid, &f.state.rho, &state.rho, 0.0));
+        found.push(Start {
+            name,
+            state,
+            seconds,
+            l1_to_first,
+        });
+    }
+    let spread = found.iter().map(|s| s.l1_to_first).fold(0.0, f64::max);
+    Ok(SteadyOutcome {
+        starts: found,
+        spread,
+        opts,
+    })
+}
+
+/// The results of a steady state: `/steady` with attributes `method` and
+/// `tolerance`.
+pub fn results(setup: &Setup, outcome: &SteadyOutcome) -> Result<Results> {
+    let mut store = MemoryStore::new(&header(setup));
+    let attrs = [
+        ("method", Attr::Str(outcome.opts.method.name().into())),
+        ("tolerance", Attr::F64(outcome.opts.tol)),
+    ];
+    store.add_whole("steady", &attrs, &outcome.state().vars(outcome.spread))?;
+    store.complete()?;
+    Ok(store.into_results())
+}
+
+/// Solve for the Gibbs state into memory.
+pub fn steady(
+    setup: &Setup,
+    method: Method,
+    listener: &mut dyn Listener,
+) -> Result<(SteadyOutcome, Results)> {
+    let outcome = solve(setup, method, listener)?;
+    let results = results(setup, &outcome)?;
+    Ok((outcome, results))
+}
+
+/// Solve for the Gibbs state into the file `out`.
+pub fn steady_to_file(
+    setup: &Setup,
+    method: Method,
+    out: &Path,
+    listener: &mut dyn Listener,
+) -> Result<SteadyOutcome> {
+    write_to_file(out, || steady(setup, method, listener))
+}
