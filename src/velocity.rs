@@ -291,7 +291,7 @@ impl Velocity {
     /// Plan the evaluator: builds the σ and σ′ tables on the fixed grid.
     pub fn new(model: &MeanField, grid: &Grid) -> Self {
         let (net, quad) = (model.net, &model.quad);
-        let wax = usize::from(net.frozen_a.is_none());
+        let wax = net.w_axis();
         let dw = net.dim_w();
         let xt: Vec<Vec<f64>> = (0..quad.len())
             .map(|q| {

@@ -126,7 +126,7 @@ pub fn check(lp: &LoadedProblem) -> Result<()> {
     let setup = Setup::new(lp)?;
     let g = &setup.grid;
     let q = setup.model.quad.len();
-    let wax = usize::from(setup.model.net.frozen_a.is_none());
+    let wax = setup.model.net.w_axis();
     let nw: usize = g.n[wax..].iter().product();
     let nwf: usize = (wax..g.dim()).map(|ax| nw / g.n[ax] * (g.n[ax] + 1)).sum();
     let est = crate::budget::Sizes::of(lp).estimate(setup.particles.is_some());
@@ -158,7 +158,7 @@ pub fn check(lp: &LoadedProblem) -> Result<()> {
                 "  phase space   D = {} ({}) for {} network parameters per neuron",
                 g.dim(),
                 g.names.join(", "),
-                d + usize::from(setup.model.net.frozen_a.is_none())
+                d + setup.model.net.w_axis()
             );
             out!("  cells         {} = {:?}", g.len(), g.n);
             out!(

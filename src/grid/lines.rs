@@ -77,13 +77,6 @@ impl LineBlock<'_> {
         (self.o * self.n + i) * self.s + self.j0 + l
     }
 
-    /// Flat index of face i (0..=n_k) of line l in the face layout of the
-    /// axis (the cell layout with n_k + 1 entries on it).
-    #[inline(always)]
-    pub fn face_index(&self, i: usize, l: usize) -> usize {
-        (self.o * (self.n + 1) + i) * self.s + self.j0 + l
-    }
-
     #[inline(always)]
     fn check(&self, i: usize, l: usize) -> usize {
         assert!(

@@ -5,6 +5,8 @@
 
 use crate::error::{Error, Result};
 use gauss_quad::{GaussHermite, GaussLegendre};
+use rand::{Rng, RngExt};
+use rand_distr::StandardNormal;
 use std::num::NonZeroUsize;
 use std::path::Path;
 
@@ -24,6 +26,86 @@ pub enum DataLaw {
         weights: Vec<f64>,
         labels: Option<Vec<f64>>,
     },
+}
+
+/// What one draw of x from P picked besides x: the class of a mixture of
+/// scales, the sample of a data set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Drawn {
+    /// x drawn from a law without classes.
+    Plain,
+    /// x drawn from class c of [`DataLaw::GaussianScales`].
+    Class(usize),
+    /// x is sample i of the data set (a node of its quadrature).
+    Sample(usize),
+}
+
+impl DataLaw {
+    /// Draw one x from P into `x` (d_x numbers), from `rng` in a fixed
+    /// order: the class (or sample) first, then the coordinates. A data
+    /// set's samples are the nodes of `quad`.
+    pub fn draw<R: Rng + ?Sized>(&self, rng: &mut R, quad: &Quadrature, x: &mut [f64]) -> Drawn {
+        let normal = |rng: &mut R, x: &mut [f64], scale: f64| {
+            for v in x.iter_mut() {
+                let z: f64 = rng.sample(StandardNormal);
+                *v = scale * z;
+            }
+        };
+        match self {
+            DataLaw::Gaussian { std } => {
+                normal(rng, x, *std);
+                Drawn::Plain
+            }
+            DataLaw::Uniform { lo, hi } => {
+                for (k, v) in x.iter_mut().enumerate() {
+                    *v = lo[k] + (hi[k] - lo[k]) * rng.random::<f64>();
+                }
+                Drawn::Plain
+            }
+            DataLaw::Samples => {
+                let n = quad.len();
+                let i = ((rng.random::<f64>() * n as f64) as usize).min(n - 1);
+                x.copy_from_slice(quad.node(i));
+                Drawn::Sample(i)
+            }
+            DataLaw::GaussianScales {
+                scales, weights, ..
+            } => {
+                let c = by_inversion(weights.iter().copied(), rng.random());
+                normal(rng, x, scales[c]);
+                Drawn::Class(c)
+            }
+        }
+    }
+
+    /// The label of a draw, when the law gives one (a class's label).
+    pub fn label(&self, drawn: Drawn) -> Option<f64> {
+        match (self, drawn) {
+            (
+                DataLaw::GaussianScales {
+                    labels: Some(y), ..
+                },
+                Drawn::Class(c),
+            ) => Some(y[c]),
+            _ => None,
+        }
+    }
+}
+
+/// The index drawn by inverting the cumulative weights at u ∈ [0, 1): the
+/// first i with u < w₀ + … + w_i, the last when round-off leaves the sum
+/// short of u (a mixture's component, a data class).
+pub fn by_inversion(weights: impl IntoIterator<Item = f64>, u: f64) -> usize {
+    let mut acc = 0.0;
+    let mut last = 0;
+    for (i, w) in weights.into_iter().enumerate() {
+        acc += w;
+        if u < acc {
+            return i;
+        }
+        last = i;
+    }
+    last
 }
 
 /// A quadrature of P: `q` nodes x_q ∈ R^{d_x} (row-major, `q × dim`) with

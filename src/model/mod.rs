@@ -39,9 +39,15 @@ impl Network {
         self.dim_x + usize::from(self.bias)
     }
 
+    /// The first w axis of phase space, the offset of w in θ: 1 when a is
+    /// trained (axis 0), 0 when it is frozen.
+    pub fn w_axis(&self) -> usize {
+        usize::from(self.frozen_a.is_none())
+    }
+
     /// Phase-space dimension D = 1 + d_w (trained a) or d_w (frozen a).
     pub fn dim_theta(&self) -> usize {
-        self.dim_w() + usize::from(self.frozen_a.is_none())
+        self.dim_w() + self.w_axis()
     }
 
     /// x̃ for an input x, written into `out` (length d_w).

@@ -36,13 +36,77 @@ pub mod snapshot;
 pub mod swarm;
 pub mod wide;
 
-pub use neurons::{network, risk_method, state_dim, Neurons, RiskMethod};
+pub use neurons::Neurons;
 pub use options::{Mode, ParticleOptions};
-pub use snapshot::{histogram, moments, observe, ParticleDiagnostics, ParticleRecord};
+pub use snapshot::{histogram, moments, ParticleDiagnostics, ParticleRecord};
 pub use swarm::{folded_pairs, Swarm, NOISE_BLOCK};
 
 use crate::error::Result;
 use crate::grid::Grid;
+use crate::initial::InitialLaw;
+use crate::model::MeanField;
+use wide::WideSwarm;
+
+/// The numbers per neuron a run continues from: D, or 1 + d for the
+/// d-dimensional network of a reduced problem (a is kept when frozen).
+pub fn state_dim(model: &MeanField) -> usize {
+    match &model.reduction {
+        Some(red) => 1 + red.sizes.dim,
+        None => model.dim(),
+    }
+}
+
+/// How a problem's particle runs take R(μ^m) (the `/particles` attribute
+/// `risk`, and `mfpde check`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RiskMethod {
+    /// The problem's quadrature of P (the full-grid swarm).
+    Quadrature,
+    /// The d-dimensional network's own risk, exact through the Gaussian
+    /// kernel κ.
+    Kernel,
+    /// The d-dimensional network's own risk on fixed samples of P in ℝ^dim.
+    Sampled { dim: usize },
+}
+
+impl RiskMethod {
+    /// In words (as stored).
+    pub fn describe(self) -> String {
+        match self {
+            RiskMethod::Quadrature => "1/2 sum_q w_q (f_m(x_q) - f*(x_q))^2 on the problem's quadrature of P, plus the weight decay".into(),
+            RiskMethod::Kernel => "the network's own 1/2 E_x[(f_m - f*)^2] over x in R^d, exact through the Gaussian kernel kappa, plus the weight decay".into(),
+            RiskMethod::Sampled { dim } => format!(
+                "the network's own 1/2 E_x[(f_m - f*)^2] over x in R^{dim}, on {} fixed samples of P (standard error about 1 %), plus the weight decay",
+                wide::RISK_SAMPLES
+            ),
+        }
+    }
+}
+
+/// How a problem's particle runs take R(μ^m).
+pub fn risk_method(model: &MeanField) -> RiskMethod {
+    match &model.reduction {
+        None => RiskMethod::Quadrature,
+        Some(_) if wide::population_refusal(model).is_none() => RiskMethod::Kernel,
+        Some(red) => RiskMethod::Sampled { dim: red.sizes.dim },
+    }
+}
+
+/// The neurons of a problem: the d-dimensional network when it is reduced,
+/// the swarm on the grid's coordinates otherwise.
+///
+/// # Errors
+/// What [`WideSwarm::new`] refuses (by field name).
+pub fn network(
+    model: &MeanField,
+    initial: &InitialLaw,
+    opts: &ParticleOptions,
+) -> Result<Box<dyn Neurons>> {
+    Ok(match model.reduction {
+        Some(_) => Box::new(WideSwarm::new(model, initial, opts)?),
+        None => Box::new(Swarm::new(model, initial, opts)),
+    })
+}
 
 /// Receives particle snapshots.
 pub trait ParticleObserver: Send {
@@ -61,6 +125,21 @@ pub trait ParticleObserver: Send {
 pub struct ParticleSummary {
     pub steps: usize,
     pub last: ParticleDiagnostics,
+}
+
+/// The neurons' diagnostics at time t (f_m at `f_points`) with their
+/// histogram on `grid`: everything a particle snapshot stores, taken once.
+pub fn observe(
+    neurons: &mut dyn Neurons,
+    t: f64,
+    f_points: &[Vec<f64>],
+    grid: &Grid,
+) -> ParticleDiagnostics {
+    let mut d = neurons.diagnostics(t, f_points);
+    let (h, outside) = histogram(grid, neurons.positions(), grid.dim());
+    d.histogram = h;
+    d.outside = outside;
+    d
 }
 
 /// Train the neurons from t = 0 with steps of `dt`, landing exactly on every

@@ -2,16 +2,11 @@
 //! its files need of the neurons, whichever space they live in — the
 //! full-grid [`Swarm`] (θ is the grid's coordinates) or the d-dimensional
 //! [`WideSwarm`] of a reduced problem (θ = (a, w ∈ ℝᵈ), seen through its
-//! reduced coordinates (a, Uᵀw, |w⊥|)). [`network`] picks the kind from the
-//! model.
+//! reduced coordinates (a, Uᵀw, |w⊥|)). [`super::network`] picks the kind
+//! from the model.
 
-use super::options::ParticleOptions;
 use super::snapshot::ParticleDiagnostics;
-use super::swarm::Swarm;
-use super::wide::WideSwarm;
 use crate::error::{Error, Result};
-use crate::initial::InitialLaw;
-use crate::model::MeanField;
 use rayon::prelude::*;
 
 /// The neurons of a particle run.
@@ -67,65 +62,4 @@ pub trait Neurons: Send {
         }
         Ok(steps)
     }
-}
-
-/// The numbers per neuron a run continues from: D, or 1 + d for the
-/// d-dimensional network of a reduced problem (a is kept when frozen).
-pub fn state_dim(model: &MeanField) -> usize {
-    match &model.reduction {
-        Some(red) => 1 + red.sizes.dim,
-        None => model.dim(),
-    }
-}
-
-/// How a problem's particle runs take R(μ^m) (the `/particles` attribute
-/// `risk`, and `mfpde check`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RiskMethod {
-    /// The problem's quadrature of P (the full-grid swarm).
-    Quadrature,
-    /// The d-dimensional network's own risk, exact through the Gaussian
-    /// kernel κ.
-    Kernel,
-    /// The d-dimensional network's own risk on fixed samples of P in ℝ^dim.
-    Sampled { dim: usize },
-}
-
-impl RiskMethod {
-    /// In words (as stored).
-    pub fn describe(self) -> String {
-        match self {
-            RiskMethod::Quadrature => "1/2 sum_q w_q (f_m(x_q) - f*(x_q))^2 on the problem's quadrature of P, plus the weight decay".into(),
-            RiskMethod::Kernel => "the network's own 1/2 E_x[(f_m - f*)^2] over x in R^d, exact through the Gaussian kernel kappa, plus the weight decay".into(),
-            RiskMethod::Sampled { dim } => format!(
-                "the network's own 1/2 E_x[(f_m - f*)^2] over x in R^{dim}, on {} fixed samples of P (standard error about 1 %), plus the weight decay",
-                super::wide::RISK_SAMPLES
-            ),
-        }
-    }
-}
-
-/// How a problem's particle runs take R(μ^m).
-pub fn risk_method(model: &MeanField) -> RiskMethod {
-    match &model.reduction {
-        None => RiskMethod::Quadrature,
-        Some(_) if super::wide::population_refusal(model).is_none() => RiskMethod::Kernel,
-        Some(red) => RiskMethod::Sampled { dim: red.sizes.dim },
-    }
-}
-
-/// The neurons of a problem: the d-dimensional network when it is reduced,
-/// the swarm on the grid's coordinates otherwise.
-///
-/// # Errors
-/// What [`WideSwarm::new`] refuses (by field name).
-pub fn network(
-    model: &MeanField,
-    initial: &InitialLaw,
-    opts: &ParticleOptions,
-) -> Result<Box<dyn Neurons>> {
-    Ok(match model.reduction {
-        Some(_) => Box::new(WideSwarm::new(model, initial, opts)?),
-        None => Box::new(Swarm::new(model, initial, opts)),
-    })
 }

@@ -1,8 +1,7 @@
-//! **What is observed of the swarm** (MODEL.md §5): its risk R(μ^m), mean,
-//! covariance, f_m at points, and its histogram on a grid.
+//! **What is observed of the neurons** (MODEL.md §5): a snapshot's
+//! diagnostics and how they are stored, their mean and covariance, and
+//! their histogram on a grid.
 
-use super::neurons::Neurons;
-use super::swarm::{put_node, Swarm, GROUPS};
 use crate::grid::Grid;
 use crate::io::store::{Dim, Record, Var, VarSpec};
 
@@ -24,7 +23,7 @@ pub struct ParticleDiagnostics {
     pub batch_word: u128,
     /// The histogram H on the problem's grid and the fraction of neurons
     /// outside its box ([`histogram`], taken once per snapshot by
-    /// [`observe`]).
+    /// [`super::observe`]).
     pub histogram: Vec<f64>,
     pub outside: f64,
 }
@@ -90,21 +89,6 @@ impl Record for ParticleRecord<'_> {
     }
 }
 
-/// The neurons' diagnostics at time t (f_m at `f_points`) with their
-/// histogram on `grid`: everything a particle snapshot stores, taken once.
-pub fn observe(
-    neurons: &mut dyn Neurons,
-    t: f64,
-    f_points: &[Vec<f64>],
-    grid: &Grid,
-) -> ParticleDiagnostics {
-    let mut d = neurons.diagnostics(t, f_points);
-    let (h, outside) = histogram(grid, neurons.positions(), grid.dim());
-    d.histogram = h;
-    d.outside = outside;
-    d
-}
-
 /// The mean and covariance (row-major D × D, 1/m normalised) of m points
 /// in ℝ^D given row-major.
 pub fn moments(theta: &[f64], d: usize) -> (Vec<f64>, Vec<f64>) {
@@ -124,77 +108,6 @@ pub fn moments(theta: &[f64], d: usize) -> (Vec<f64>, Vec<f64>) {
         }
     }
     (mean, cov)
-}
-
-impl Swarm {
-    /// f_m(x) = (1/m) Σ_j a_j σ(w_j·x̃) at any points x, through the same
-    /// vectorised pass (and fixed-order sums) as a step; the scratch grows
-    /// when there are more points than nodes.
-    pub fn f_values(&mut self, points: &[Vec<f64>]) -> Vec<f64> {
-        let e = points.len();
-        if e == 0 {
-            return Vec::new();
-        }
-        let mut table = vec![0.0; e * self.model.net.dim_w()];
-        for (i, x) in points.iter().enumerate() {
-            put_node(&self.model.net, x, &mut table, i, e);
-        }
-        if self.wr.len() < e {
-            self.wr.resize(e, 0.0);
-            self.partial.resize(GROUPS * e, 0.0);
-        }
-        self.f_nodes(&table, e);
-        self.wr[..e].to_vec()
-    }
-
-    /// f_m at the problem's quadrature nodes.
-    pub fn f_nodes_population(&mut self) -> Vec<f64> {
-        if let Some(mr) = self.take_mirror() {
-            self.f_nodes(&mr.xt, mr.pairs.len());
-            let mut f = vec![0.0; self.model.quad.len()];
-            for (i, &(q, p)) in mr.pairs.iter().enumerate() {
-                f[q] = self.wr[i];
-                if let Some(p) = p {
-                    f[p] = -self.wr[i];
-                }
-            }
-            self.mirror = Some(mr);
-            return f;
-        }
-        let xt = std::mem::take(&mut self.pop_xt);
-        let k = self.model.quad.len();
-        self.f_nodes(&xt, k);
-        self.pop_xt = xt;
-        self.wr[..k].to_vec()
-    }
-
-    /// (1/m) Σ_j |θ_j|², the second moment of μ^m.
-    fn second_moment(&self) -> f64 {
-        self.theta.iter().map(|t| t * t).sum::<f64>() / self.m as f64
-    }
-
-    /// R(μ^m) = ½ Σ_q ω_q (f_m(x_q) − f*(x_q))² + (λ/2)(1/m) Σ_j |θ_j|².
-    pub fn risk(&mut self) -> f64 {
-        let f = self.f_nodes_population();
-        self.model.risk(&f, self.second_moment())
-    }
-
-    /// All snapshot diagnostics at time t, f_m at `f_points`.
-    pub fn diagnostics(&mut self, t: f64, f_points: &[Vec<f64>]) -> ParticleDiagnostics {
-        let (mean, cov) = moments(&self.theta, self.d);
-        let f_nodes = self.f_nodes_population();
-        ParticleDiagnostics {
-            time: t,
-            risk: self.model.risk(&f_nodes, self.second_moment()),
-            f_nodes,
-            mean,
-            cov,
-            f_values: self.f_values(f_points),
-            steps: self.steps(),
-            batch_word: self.batch_word(),
-            ..ParticleDiagnostics::default()
-        }
-    }
 }
 
 /// H_i = #{j : θ_j ∈ C_i} / (m |C|) and the fraction of neurons outside the

@@ -3,9 +3,11 @@
 use super::kernel::{self, Layout, Nodes, Simd, Update};
 use super::mirror::Mirror;
 use super::options::{Mode, ParticleOptions};
+use super::snapshot::{moments, ParticleDiagnostics};
 use crate::grid::MAX_DIM;
 use crate::initial::{Gaussian, InitialLaw};
-use crate::model::{DataLaw, MeanField, Network};
+use crate::model::data::{by_inversion, Drawn};
+use crate::model::{MeanField, Network};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::StandardNormal;
@@ -79,22 +81,6 @@ fn sample_initial(law: &InitialLaw, rng: &mut ChaCha8Rng, out: &mut [f64]) {
             out[last] = w_std * sq.sqrt();
         }
     }
-}
-
-/// The index drawn by inverting the cumulative weights at u ∈ [0, 1): the
-/// first i with u < w₀ + … + w_i, the last when round-off leaves the sum
-/// short of u (a mixture's component, a data class).
-pub(super) fn by_inversion(weights: impl IntoIterator<Item = f64>, u: f64) -> usize {
-    let mut acc = 0.0;
-    let mut last = 0;
-    for (i, w) in weights.into_iter().enumerate() {
-        acc += w;
-        if u < acc {
-            return i;
-        }
-        last = i;
-    }
-    last
 }
 
 /// The stream of neuron j's initial draw.
@@ -269,7 +255,7 @@ impl Swarm {
         let net = self.model.net;
         Layout {
             d: self.d,
-            wax: usize::from(net.frozen_a.is_none()),
+            wax: net.w_axis(),
             frozen_a: net.frozen_a,
         }
     }
@@ -282,46 +268,12 @@ impl Swarm {
         let rng = &mut self.batch_rng;
         for i in 0..b {
             let x = &mut self.bx[i * dx..(i + 1) * dx];
-            match &model.data_law {
-                DataLaw::Gaussian { std } => {
-                    for v in x.iter_mut() {
-                        let z: f64 = rng.sample(StandardNormal);
-                        *v = std * z;
-                    }
-                }
-                DataLaw::Uniform { lo, hi } => {
-                    for (k, v) in x.iter_mut().enumerate() {
-                        *v = lo[k] + (hi[k] - lo[k]) * rng.random::<f64>();
-                    }
-                }
-                DataLaw::Samples => {
-                    let n = model.fstar.len();
-                    let idx = ((rng.random::<f64>() * n as f64) as usize).min(n - 1);
-                    x.copy_from_slice(model.quad.node(idx));
-                    self.by[i] = model.fstar[idx];
-                }
-                DataLaw::GaussianScales {
-                    scales,
-                    weights,
-                    labels,
-                } => {
-                    let c = by_inversion(weights.iter().copied(), rng.random());
-                    for v in x.iter_mut() {
-                        let z: f64 = rng.sample(StandardNormal);
-                        *v = scales[c] * z;
-                    }
-                    self.by[i] = match labels {
-                        Some(y) => y[c],
-                        None => model.target_at(x).unwrap_or(0.0),
-                    };
-                }
-            }
-            if matches!(
-                model.data_law,
-                DataLaw::Gaussian { .. } | DataLaw::Uniform { .. }
-            ) {
-                self.by[i] = model.target_at(x).unwrap_or(0.0);
-            }
+            let drawn = model.data_law.draw(rng, &model.quad, x);
+            self.by[i] = match drawn {
+                Drawn::Sample(q) => model.fstar[q],
+                _ => (model.data_law.label(drawn))
+                    .unwrap_or_else(|| model.target_at(x).unwrap_or(0.0)),
+            };
             put_node(&model.net, x, &mut self.bxt, i, b);
         }
     }
@@ -397,6 +349,79 @@ impl Swarm {
                 let mut rng = noise_rng(seed, b, step);
                 kernel::move_pass(simd, net.activation, lay, nodes, up, ths, &mut rng);
             });
+    }
+}
+
+/// What is observed of the swarm (MODEL.md §5): its risk R(μ^m), mean,
+/// covariance and f_m at points.
+impl Swarm {
+    /// f_m(x) = (1/m) Σ_j a_j σ(w_j·x̃) at any points x, through the same
+    /// vectorised pass (and fixed-order sums) as a step; the scratch grows
+    /// when there are more points than nodes.
+    pub fn f_values(&mut self, points: &[Vec<f64>]) -> Vec<f64> {
+        let e = points.len();
+        if e == 0 {
+            return Vec::new();
+        }
+        let mut table = vec![0.0; e * self.model.net.dim_w()];
+        for (i, x) in points.iter().enumerate() {
+            put_node(&self.model.net, x, &mut table, i, e);
+        }
+        if self.wr.len() < e {
+            self.wr.resize(e, 0.0);
+            self.partial.resize(GROUPS * e, 0.0);
+        }
+        self.f_nodes(&table, e);
+        self.wr[..e].to_vec()
+    }
+
+    /// f_m at the problem's quadrature nodes.
+    pub fn f_nodes_population(&mut self) -> Vec<f64> {
+        if let Some(mr) = self.take_mirror() {
+            self.f_nodes(&mr.xt, mr.pairs.len());
+            let mut f = vec![0.0; self.model.quad.len()];
+            for (i, &(q, p)) in mr.pairs.iter().enumerate() {
+                f[q] = self.wr[i];
+                if let Some(p) = p {
+                    f[p] = -self.wr[i];
+                }
+            }
+            self.mirror = Some(mr);
+            return f;
+        }
+        let xt = std::mem::take(&mut self.pop_xt);
+        let k = self.model.quad.len();
+        self.f_nodes(&xt, k);
+        self.pop_xt = xt;
+        self.wr[..k].to_vec()
+    }
+
+    /// (1/m) Σ_j |θ_j|², the second moment of μ^m.
+    fn second_moment(&self) -> f64 {
+        self.theta.iter().map(|t| t * t).sum::<f64>() / self.m as f64
+    }
+
+    /// R(μ^m) = ½ Σ_q ω_q (f_m(x_q) − f*(x_q))² + (λ/2)(1/m) Σ_j |θ_j|².
+    pub fn risk(&mut self) -> f64 {
+        let f = self.f_nodes_population();
+        self.model.risk(&f, self.second_moment())
+    }
+
+    /// All snapshot diagnostics at time t, f_m at `f_points`.
+    pub fn diagnostics(&mut self, t: f64, f_points: &[Vec<f64>]) -> ParticleDiagnostics {
+        let (mean, cov) = moments(&self.theta, self.d);
+        let f_nodes = self.f_nodes_population();
+        ParticleDiagnostics {
+            time: t,
+            risk: self.model.risk(&f_nodes, self.second_moment()),
+            f_nodes,
+            mean,
+            cov,
+            f_values: self.f_values(f_points),
+            steps: self.steps(),
+            batch_word: self.batch_word(),
+            ..ParticleDiagnostics::default()
+        }
     }
 }
 

@@ -1,7 +1,7 @@
 //! **The d-dimensional network of a reduced problem** (MODEL.md §6): m
 //! neurons θ_j = (a_j, w_j ∈ ℝᵈ), trained by Euler–Maruyama in mean-field
-//! time, θ ← θ + Δt V + √(ηΔt) ξ with V_a = −g − λa, V_w = −a ∇g − λw, and
-//! g, ∇g taken one of two ways:
+//! time, θ ← θ + Δt V + √(ηΔt) ξ with V_a = −g − λa, V_w = −a ∇g − λw (the
+//! model's [`crate::model::Drift`]), and g, ∇g taken one of two ways:
 //!
 //! - `population`: the exact population gradient through the Gaussian
 //!   kernel κ (erf, ReLU, linear units; one Gaussian; a teacher on U),
@@ -44,7 +44,7 @@
 use super::neurons::Neurons;
 use super::options::{Mode, ParticleOptions};
 use super::snapshot::ParticleDiagnostics;
-use super::swarm::{by_inversion, neuron_rng, noise_rng};
+use super::swarm::{neuron_rng, noise_rng};
 use crate::error::{Error, Result};
 use crate::initial::InitialLaw;
 use crate::model::kernel::Kernel;
@@ -182,22 +182,9 @@ fn draw_samples(
 ) {
     let mut xbar = [0.0; 3];
     for (xi, yi) in x.chunks_mut(d).zip(y.iter_mut()) {
-        let (scale, label) = match &model.data_law {
-            DataLaw::Gaussian { std } => (*std, None),
-            DataLaw::GaussianScales {
-                scales,
-                weights,
-                labels,
-            } => {
-                let c = by_inversion(weights.iter().copied(), rng.random());
-                (scales[c], labels.as_ref().map(|l| l[c]))
-            }
-            _ => unreachable!("setup refuses other data laws with [symmetry]"),
-        };
-        for v in xi.iter_mut() {
-            let z: f64 = rng.sample(StandardNormal);
-            *v = scale * z;
-        }
+        let label = model
+            .data_law
+            .label(model.data_law.draw(rng, &model.quad, xi));
         *yi = match label {
             Some(l) => l,
             None => {
@@ -231,7 +218,7 @@ impl WideSwarm {
         };
         let (d, k, m) = (red.sizes.dim, red.sizes.k, opts.m);
         let frozen_a = model.net.frozen_a;
-        let wax = usize::from(frozen_a.is_none());
+        let wax = model.net.w_axis();
         let mut theta = vec![0.0; m * (1 + d)];
         theta
             .par_chunks_mut(1 + d)
@@ -565,7 +552,7 @@ impl Neurons for WideSwarm {
             Mode::Sgd { batch } => self.sgd_gradients(batch),
             _ => self.population_gradients(self.trained),
         }
-        let (s, lam, trained) = (1 + self.d, self.model.weight_decay, self.trained);
+        let (s, drift, trained) = (1 + self.d, self.model.drift(), self.trained);
         let amp = (self.model.noise * dt).sqrt();
         let (seed, step) = (self.seed, self.steps);
         self.theta
@@ -584,10 +571,10 @@ impl Neurons for WideSwarm {
                 };
                 let a = th[0];
                 for (wi, dgi) in th[1..].iter_mut().zip(&gr[1..]) {
-                    *wi += dt * (-a * dgi - lam * *wi) + xi();
+                    *wi += dt * drift.w(a, *dgi, *wi) + xi();
                 }
                 if trained {
-                    th[0] += dt * (-gr[0] - lam * a) + xi();
+                    th[0] += dt * drift.a(a, gr[0]) + xi();
                 }
             });
         self.steps += 1;

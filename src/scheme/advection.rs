@@ -13,7 +13,8 @@
 //! stage is one pass per axis. Every loop runs in the CPU's widest
 //! [`Simd`] variant, with the same bits in all of them.
 
-use super::flux::{FaceFlux, FluxFn, FluxKind};
+use super::flux::FaceFlux;
+use super::fluxes::{FluxFn, FluxKind};
 use super::SubStep;
 use crate::grid::lines::par_line_blocks;
 use crate::grid::Grid;

@@ -126,16 +126,6 @@ impl SpectralDiffusion {
         self.factor_dt = f64::NAN;
     }
 
-    /// The kernel half-width of each axis at Δt (None: by DCT).
-    pub fn half_widths(&mut self, dt: f64) -> Vec<Option<usize>> {
-        self.set_factors(dt);
-        self.kernels
-            .iter()
-            .zip(&self.by_kernel)
-            .map(|(k, &by)| by.then(|| k.half_width()))
-            .collect()
-    }
-
     fn set_factors(&mut self, dt: f64) {
         if dt == self.factor_dt {
             return;

@@ -19,6 +19,7 @@
 pub mod advection;
 pub mod diffusion;
 pub mod flux;
+pub mod fluxes;
 pub mod heat_kernel;
 pub mod sg;
 pub mod upwind;
@@ -26,7 +27,8 @@ pub mod upwind;
 use crate::simd::Simd;
 pub use advection::{Advection, AdvectionStep};
 pub use diffusion::{make_diffusion, DiffusionKind, SpectralDiffusion};
-pub use flux::{FaceFlux, FluxKind, Limiter};
+pub use flux::{FaceFlux, Limiter};
+pub use fluxes::FluxKind;
 pub use sg::SgStep;
 
 use crate::error::{Error, Result};
