@@ -10,7 +10,8 @@
 //! Modules, in the order data flows through them (each imports only those
 //! before it; [`error`] and [`io`] are leaves): [`problem`] (TOML files),
 //! [`setup`] (validation), [`model`] ([`model::MeanField`], the one home of
-//! f, R, F, Ψ and V), [`grid`], [`initial`] (ρ0 cell averages), [`velocity`]
+//! f, R, F, Ψ and V), [`grid`] (and its slabs), [`density`] (cell averages
+//! on a grid or a slab), [`initial`] (ρ0 cell averages), [`velocity`]
 //! (V[ρ] on faces), [`scheme`] (advection, diffusion, splitting),
 //! [`diagnostics`], [`solve`] (time loop and observers), [`particles`] (the
 //! m-neuron network), [`compare`] (distances), [`side_by_side`] (PDE and
@@ -34,6 +35,7 @@ pub mod budget;
 pub mod cli;
 pub mod compare;
 pub mod converge;
+pub mod density;
 pub mod diagnostics;
 pub mod error;
 pub mod fit;

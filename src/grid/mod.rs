@@ -3,6 +3,9 @@
 //! is a grid plus a vector of cell averages.
 
 pub mod lines;
+pub mod slab;
+
+pub use slab::Slab;
 
 use ndarray::{ArrayViewD, IxDyn};
 
@@ -53,6 +56,19 @@ impl Grid {
                 .get(axes)
                 .map_or_else(Vec::new, <[String]>::to_vec),
         )
+    }
+
+    /// Rows `rows` of axis 0 as a grid of their own: the same cell widths
+    /// (not recomputed from the bounds) and names.
+    pub fn rows(&self, rows: std::ops::Range<usize>) -> Grid {
+        let mut g = self.clone();
+        g.lo[0] = self.face(0, rows.start);
+        g.hi[0] = self.face(0, rows.end);
+        g.n[0] = rows.len();
+        if rows == (0..self.n[0]) {
+            return self.clone();
+        }
+        g
     }
 
     /// D.

@@ -457,6 +457,44 @@ impl AdvectionStep {
 }
 
 impl AdvectionStep {
+    /// Heun's first stage, u1 = ρ + Δt A(ρ), with V as last evaluated (at
+    /// ρ): the stage value is [`AdvectionStep::stage_value`].
+    pub fn first_stage(&mut self, rho: &[f64], dt: f64) {
+        self.op.stage(
+            rho,
+            &self.velocity,
+            &mut self.du,
+            &mut self.u1,
+            |_, r, a| r + dt * a,
+        );
+    }
+
+    /// Heun's second stage, ρ ← ½ ρ + ½ (u1 + Δt A(u1)), with V as last
+    /// evaluated (at u1).
+    pub fn second_stage(&mut self, rho: &mut [f64], dt: f64) {
+        self.op
+            .stage(&self.u1, &self.velocity, &mut self.du, rho, |r, u1, a| {
+                0.5 * r + 0.5 * (u1 + dt * a)
+            });
+    }
+
+    /// The first moments of the stage value's rows `rows` (a slab's share
+    /// of the moments V at u1 needs; see [`Velocity::first_moments`]).
+    pub fn stage_moments(&self, rows: std::ops::Range<usize>, m1: &mut [f64]) {
+        self.velocity.first_moments(&self.u1, rows, None, m1);
+    }
+
+    /// The first stage's value u1 (a slab's halo rows are filled in it
+    /// between the stages).
+    pub fn stage_value(&mut self) -> &mut [f64] {
+        &mut self.u1
+    }
+
+    /// The velocity the stages read.
+    pub fn velocity(&mut self) -> &mut Velocity {
+        &mut self.velocity
+    }
+
     /// The stable Δt of the velocity last evaluated: the CFL number over the
     /// largest rate.
     pub fn dt_of_velocity(&mut self) -> f64 {
@@ -483,18 +521,9 @@ impl SubStep for AdvectionStep {
     fn advance(&mut self, rho: &mut [f64], dt: f64) {
         assert_eq!(rho.len(), self.u1.len(), "density length against the grid");
         self.velocity.eval(rho);
-        self.op.stage(
-            rho,
-            &self.velocity,
-            &mut self.du,
-            &mut self.u1,
-            |_, r, a| r + dt * a,
-        );
+        self.first_stage(rho, dt);
         self.velocity.eval(&self.u1);
-        self.op
-            .stage(&self.u1, &self.velocity, &mut self.du, rho, |r, u1, a| {
-                0.5 * r + 0.5 * (u1 + dt * a)
-            });
+        self.second_stage(rho, dt);
     }
 }
 

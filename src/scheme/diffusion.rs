@@ -126,6 +126,14 @@ impl SpectralDiffusion {
         self.factor_dt = f64::NAN;
     }
 
+    /// The half-width of the heat kernel of `axis` over `dt`, or None when
+    /// that axis is diffused by DCT (its kernel would be wider than the
+    /// limit or the axis): how far a diffusion reaches along the axis.
+    pub fn kernel_half_width(&mut self, axis: usize, dt: f64) -> Option<usize> {
+        self.set_factors(dt);
+        self.by_kernel[axis].then(|| self.kernels[axis].half_width())
+    }
+
     fn set_factors(&mut self, dt: f64) {
         if dt == self.factor_dt {
             return;

@@ -11,6 +11,11 @@
 //! - or, with `solver.scheme = "sg"`, one equilibrium-exact implicit step
 //!   ([`sg`]: Scharfetter–Gummel fluxes, drift and diffusion together).
 //!
+//! A step over the slabs of a grid (the seam of a run across processes)
+//! is [`slabs`]: the same sub-steps on each slab, coupled through the
+//! velocity's first moments and the halo rows. The deferred half diffusion
+//! of a Strang step has its home in `owed`.
+//!
 //! Each sub-step reports the largest Δt it takes ([`SubStep::stable_dt`]);
 //! the [`Stepper`] offers the smallest, capped by `dt_max`. It is planned
 //! once and allocates nothing per step. The one `unsafe` of the sweeps is in
@@ -21,7 +26,9 @@ pub mod diffusion;
 pub mod flux;
 pub mod fluxes;
 pub mod heat_kernel;
+mod owed;
 pub mod sg;
+pub mod slabs;
 pub mod upwind;
 
 use crate::simd::Simd;
@@ -29,7 +36,9 @@ pub use advection::{Advection, AdvectionStep};
 pub use diffusion::{make_diffusion, DiffusionKind, SpectralDiffusion};
 pub use flux::{FaceFlux, Limiter};
 pub use fluxes::FluxKind;
+use owed::Owed;
 pub use sg::SgStep;
+pub use slabs::SlabStepper;
 
 use crate::error::{Error, Result};
 use crate::grid::Grid;
@@ -133,23 +142,6 @@ enum Parts {
     Sg(SgStep),
 }
 
-/// The trailing half diffusion of a Strang step, held back: the next step
-/// applies it together with its own leading half as one diffusion of the
-/// summed duration (the exact heat flow is a semigroup, D(s) D(t) = D(s + t)
-/// up to round-off), so a step costs one diffusion instead of two.
-struct Owed {
-    /// The duration owed (0: none).
-    time: f64,
-    /// The exact heat flow on the a axis alone and on the w sub-grid.
-    on_a: SpectralDiffusion,
-    on_w: SpectralDiffusion,
-    /// The a centres, and ã = E_a(time) a.
-    a_centres: Vec<f64>,
-    a_weights: Vec<f64>,
-    /// Whether the controller asked for it.
-    active: bool,
-}
-
 /// One time step of the mean-field PDE, planned once.
 pub struct Stepper {
     parts: Parts,
@@ -177,14 +169,7 @@ impl Stepper {
             && d > 0.0
             && model.net.frozen_a.is_none()
             && grid.dim() >= 2;
-        let owed = can_defer.then(|| Owed {
-            time: 0.0,
-            on_a: SpectralDiffusion::new(&grid.sub(0..1), d),
-            on_w: SpectralDiffusion::new(&grid.sub(1..grid.dim()), d),
-            a_centres: (0..grid.n[0]).map(|i| grid.centre(0, i)).collect(),
-            a_weights: vec![0.0; grid.n[0]],
-            active: false,
-        });
+        let owed = can_defer.then(|| Owed::new(grid, d));
         Stepper {
             parts,
             dt_max: opts.dt_max,
@@ -274,7 +259,7 @@ impl Stepper {
     /// (each over its share of the step) and `dt_max`. With a diffusion
     /// owed, the advection's Δt is that of the complete density, its
     /// velocity from the first moments of the owed flow
-    /// ([`Velocity::eval_owed`]) without applying it.
+    /// ([`Owed::velocity_of`]) without applying it.
     pub fn stable_dt(&mut self, rho: &[f64]) -> f64 {
         match &mut self.parts {
             Parts::Split {
@@ -285,12 +270,7 @@ impl Stepper {
                 let share = splitting.diffusion_share();
                 let adv = match &mut self.owed {
                     Some(o) if o.time > 0.0 => {
-                        o.a_weights.copy_from_slice(&o.a_centres);
-                        o.on_a.advance(&mut o.a_weights, o.time);
-                        let (on_w, time) = (&mut o.on_w, o.time);
-                        advection
-                            .velocity
-                            .eval_owed(rho, &o.a_weights, |m1| on_w.advance(m1, time));
+                        o.velocity_of(&mut advection.velocity, rho);
                         advection.dt_of_velocity()
                     }
                     _ => advection.stable_dt(rho),

@@ -16,6 +16,11 @@
 //! contraction is a contiguous loop. Frozen output weights (a ≡ a0) use the
 //! same code with the a-axis absent.
 
+mod faces;
+mod rate;
+
+pub use faces::{AxisVelocity, FaceArray, Faces};
+
 use crate::grid::{Grid, MAX_DIM};
 use crate::model::{Drift, MeanField};
 use crate::scratch::Scratch;
@@ -54,148 +59,6 @@ pub struct Velocity {
     rate_lines: Scratch<(Vec<f64>, Vec<f64>, Vec<f64>)>,
     /// Per axis, the n_k + 1 face coordinates.
     edges: Vec<Vec<f64>>,
-}
-
-/// V_k on the faces of one axis, computed when asked from g (the a axis) or
-/// G_k (w axis k) and the model's [`Drift`]: no array of face velocities is
-/// stored. The face layout is the cell layout with n_k + 1 on axis k; a
-/// line (o, j) runs along the axis, o over the axes before it, j after.
-#[derive(Clone, Copy)]
-pub struct AxisVelocity<'a> {
-    drift: Drift,
-    grid: &'a Grid,
-    axis: usize,
-    /// g (the a axis) or G_k (a w axis) on the w sub-grid's faces.
-    vec: &'a [f64],
-    /// The n + 1 face coordinates of the axis.
-    faces: &'a [f64],
-    is_a: bool,
-    /// The r axis of a reduced problem: V carries the Itô drift.
-    is_r: bool,
-    frozen_a: Option<f64>,
-    /// Π of the cells of the w axes before `axis` (o = a index · ow + o_w).
-    ow: usize,
-    n: usize,
-    s: usize,
-}
-
-/// A source of face velocities on one axis, read by the advection sweeps:
-/// the face layout is the cell layout with n + 1 on the axis; a line (o, j)
-/// runs along the axis, o over the axes before it, j over those after.
-pub trait Faces: Sync {
-    /// V at face i (0..=n) of the lines (o, j0 .. j0 + out.len()).
-    fn row(&self, o: usize, i: usize, j0: usize, out: &mut [f64]);
-    /// V at faces 0..=n of the line (o, j), into `out[..n + 1]`.
-    fn line(&self, o: usize, j: usize, out: &mut [f64]);
-}
-
-/// Face velocities given as an array in the face layout of one axis (n
-/// cells on it, stride s): for tests and for schemes that hold V on faces.
-#[derive(Clone, Copy)]
-pub struct FaceArray<'a> {
-    /// The array, outer × (n + 1) × s.
-    pub values: &'a [f64],
-    /// Cells on the axis.
-    pub n: usize,
-    /// The axis's stride in the cell layout.
-    pub s: usize,
-}
-
-impl Faces for FaceArray<'_> {
-    #[inline(always)]
-    fn row(&self, o: usize, i: usize, j0: usize, out: &mut [f64]) {
-        let at = (o * (self.n + 1) + i) * self.s + j0;
-        out.copy_from_slice(&self.values[at..at + out.len()]);
-    }
-
-    #[inline]
-    fn line(&self, o: usize, j: usize, out: &mut [f64]) {
-        for (i, face) in out[..self.n + 1].iter_mut().enumerate() {
-            *face = self.values[(o * (self.n + 1) + i) * self.s + j];
-        }
-    }
-}
-
-impl Faces for AxisVelocity<'_> {
-    #[inline(always)]
-    fn row(&self, o: usize, i: usize, j0: usize, out: &mut [f64]) {
-        AxisVelocity::row(self, o, i, j0, out)
-    }
-
-    #[inline]
-    fn line(&self, o: usize, j: usize, out: &mut [f64]) {
-        AxisVelocity::line(self, o, j, out)
-    }
-}
-
-impl AxisVelocity<'_> {
-    /// V at face i (0..=n) of the lines (o, j0 .. j0 + out.len()).
-    #[inline(always)]
-    pub fn row(&self, o: usize, i: usize, j0: usize, out: &mut [f64]) {
-        let v = self.drift;
-        if self.is_a {
-            // V_a = −g(w) − λ a_face, j the w point
-            let a = self.grid.face(0, i);
-            let l = out.len();
-            for (face, g) in out.iter_mut().zip(&self.vec[j0..j0 + l]) {
-                *face = v.a(a, *g);
-            }
-        } else {
-            // V_{w_k} = −a G_k(w_face) − λ w_face
-            let a = self
-                .frozen_a
-                .unwrap_or_else(|| self.grid.centre(0, o / self.ow));
-            let w = self.grid.face(self.axis, i);
-            let base = ((o % self.ow) * (self.n + 1) + i) * self.s + j0;
-            let l = out.len();
-            let ito = if self.is_r { v.ito_at(w) } else { 0.0 };
-            for (face, g) in out.iter_mut().zip(&self.vec[base..base + l]) {
-                *face = v.w(a, *g, w) + ito;
-            }
-        }
-    }
-
-    /// V at faces 0..=n of the line (o, j), into `out[..n + 1]`.
-    #[inline]
-    pub fn line(&self, o: usize, j: usize, out: &mut [f64]) {
-        let out = &mut out[..self.n + 1];
-        if !self.is_a && self.s == 1 {
-            // contiguous in i on the last axis
-            let v = self.drift;
-            let a = self
-                .frozen_a
-                .unwrap_or_else(|| self.grid.centre(0, o / self.ow));
-            let base = (o % self.ow) * (self.n + 1) + j;
-            let g = &self.vec[base..base + self.n + 1];
-            for ((face, g), w) in out.iter_mut().zip(g).zip(self.faces) {
-                *face = v.w(a, *g, *w);
-            }
-            if self.is_r {
-                for (face, w) in out.iter_mut().zip(self.faces) {
-                    *face += v.ito_at(*w);
-                }
-            }
-        } else {
-            for (i, face) in out.iter_mut().enumerate() {
-                self.row(o, i, j, std::slice::from_mut(face));
-            }
-        }
-    }
-}
-
-/// The largest value (NaN ignored, 0 for none), over 8 lanes so that the
-/// loop vectorises; max is exact, so the order does not matter.
-#[inline(always)]
-fn lane_max(x: &[f64]) -> f64 {
-    let mut lanes = [0.0f64; 8];
-    let chunks = x.chunks_exact(8);
-    let rest = chunks.remainder();
-    for c in chunks {
-        for (t, v) in lanes.iter_mut().zip(c) {
-            *t = t.max(*v);
-        }
-    }
-    rest.iter().chain(&lanes).fold(0.0, |t, v| t.max(*v))
 }
 
 /// Shape of the w sub-grid with `extra` more points on w axis `k` (faces).
@@ -343,25 +206,47 @@ impl Velocity {
         self.f_from_moments();
     }
 
-    /// m1(w) = Σ_a a ρ(a, w) |C| (a in order for every w; blocks of w in
-    /// parallel), with `a_weights[i]` in place of the centre a_i when given;
-    /// with a frozen, m1 = a0 ρ |C|.
+    /// m1(w) = Σ_a a ρ(a, w) |C| into the evaluator's moments (see
+    /// [`Velocity::first_moments`]).
+    fn moments(&mut self, rho: &[f64], a_weights: Option<&[f64]>) {
+        let mut m1 = std::mem::take(&mut self.m1);
+        self.first_moments(rho, 0..self.grid.n[0], a_weights, &mut m1);
+        self.m1 = m1;
+    }
+
+    /// The first moments m1(w) = Σ_a a ρ(a, w) |C| over the a rows `rows`
+    /// (a in order for every w; blocks of w in parallel), with
+    /// `a_weights[i]` in place of the centre a_i when given; with a frozen,
+    /// m1 = a0 ρ |C| (every row). The rows of a slab's interior give its
+    /// share: m1 of the whole grid is the sum of its slabs' (summed in
+    /// another order, so equal to round-off).
     ///
     /// # Panics
-    /// If `rho` is not of the grid's length.
-    fn moments(&mut self, rho: &[f64], a_weights: Option<&[f64]>) {
+    /// If `rho` is not of the grid's length, or a is frozen and `rows` is
+    /// not every row.
+    pub fn first_moments(
+        &self,
+        rho: &[f64],
+        rows: std::ops::Range<usize>,
+        a_weights: Option<&[f64]>,
+        m1: &mut [f64],
+    ) {
         assert_eq!(
             rho.len(),
             self.grid.len(),
             "density length against the grid"
         );
+        assert_eq!(m1.len(), self.nw, "one moment per w point");
         let vol = self.grid.cell_volume();
         let nw = self.nw;
         let simd = self.simd;
         let frozen = self.model.net.frozen_a;
+        assert!(
+            frozen.is_none() || rows == (0..self.grid.n[0]),
+            "a frozen a has no rows to split"
+        );
         let grid = &self.grid;
-        self.m1
-            .par_chunks_mut(BLOCK * 16)
+        m1.par_chunks_mut(BLOCK * 16)
             .enumerate()
             .for_each(|(b, m1)| {
                 let p0 = b * BLOCK * 16;
@@ -374,7 +259,7 @@ impl Velocity {
                         }
                         None => {
                             m1.fill(0.0);
-                            for ia in 0..grid.n[0] {
+                            for ia in rows.clone() {
                                 let a = a_weights.map_or(grid.centre(0, ia), |w| w[ia]) * vol;
                                 let row = &rho[ia * nw + p0..];
                                 for (m, r) in m1.iter_mut().zip(row) {
@@ -387,6 +272,23 @@ impl Velocity {
             });
     }
 
+    /// V from given first moments (those of every slab of a grid, summed):
+    /// f_h and ω_q r_q at the nodes, g at the w centres and every G_k, as
+    /// [`Velocity::eval`] of the density they are the moments of.
+    ///
+    /// # Panics
+    /// If `m1` is not one value per w point.
+    pub fn eval_moments(&mut self, m1: &[f64]) {
+        self.m1.copy_from_slice(m1);
+        self.f_from_moments();
+        self.contract_all();
+    }
+
+    /// The first moments of the last evaluation.
+    pub fn moments_of_last(&self) -> &[f64] {
+        &self.m1
+    }
+
     /// f_h at the nodes and ω_q r_q from the first moments m1.
     fn f_from_moments(&mut self) {
         let (sig, m1, nw, simd) = (&self.sig, &self.m1, self.nw, self.simd);
@@ -396,28 +298,6 @@ impl Velocity {
         for q in 0..self.fh.len() {
             self.wr[q] = self.model.weighted_residual(q, self.fh[q]);
         }
-    }
-
-    /// V[E ρ] for a diffusion E = E_a ⊗ E_w owed to ρ, without applying it:
-    /// with a trained a, V depends on ρ only through m1, and m1[E ρ] =
-    /// E_w m1_ã[ρ], the first moments weighted by ã = E_a a (E_a is
-    /// symmetric) then diffused on the w sub-grid by `diffuse_w`. Equal to
-    /// [`Velocity::eval`] of E ρ up to round-off.
-    ///
-    /// # Panics
-    /// If a is frozen, or a length does not match the grid.
-    pub fn eval_owed(
-        &mut self,
-        rho: &[f64],
-        a_weights: &[f64],
-        diffuse_w: impl FnOnce(&mut [f64]),
-    ) {
-        assert!(self.wax == 1, "owed diffusion needs a trained a");
-        assert_eq!(a_weights.len(), self.grid.n[0], "one weight per a cell");
-        self.moments(rho, Some(a_weights));
-        diffuse_w(&mut self.m1);
-        self.f_from_moments();
-        self.contract_all();
     }
 
     /// g(w) = Σ_q ω_q σ(w·x̃_q) r_q at every w centre for ρ (w points in the
@@ -498,47 +378,6 @@ impl Velocity {
         }
     }
 
-    /// V on the faces of `axis` from the last [`Velocity::eval`].
-    pub fn axis(&self, axis: usize) -> AxisVelocity<'_> {
-        let grid = &self.grid;
-        let is_a = axis < self.wax;
-        let ow = (self.wax..axis).map(|m| grid.n[m]).product();
-        AxisVelocity {
-            drift: self.drift,
-            grid,
-            axis,
-            vec: if is_a {
-                &self.g
-            } else {
-                &self.gk[axis - self.wax]
-            },
-            faces: &self.edges[axis],
-            is_a,
-            is_r: self.model.net.reduced.is_some() && axis + 1 == grid.dim(),
-            frozen_a: self.model.net.frozen_a,
-            ow,
-            n: grid.n[axis],
-            s: grid.strides[axis],
-        }
-    }
-
-    /// V on every face of `axis` as an array (the face layout), from the
-    /// last [`Velocity::eval`]: for tests and reports, not the step.
-    pub fn face_values(&self, axis: usize) -> Vec<f64> {
-        let grid = &self.grid;
-        let (n, s) = (grid.n[axis], grid.strides[axis]);
-        let outer = grid.len() / (n * s);
-        let v = self.axis(axis);
-        let mut out = vec![0.0; outer * (n + 1) * s];
-        for o in 0..outer {
-            for i in 0..=n {
-                let at = (o * (n + 1) + i) * s;
-                v.row(o, i, 0, &mut out[at..at + s]);
-            }
-        }
-        out
-    }
-
     /// f_h at the nodes (after [`Velocity::eval_f`] or [`Velocity::eval`]).
     pub fn f_nodes(&self) -> &[f64] {
         &self.fh
@@ -561,75 +400,6 @@ impl Velocity {
     /// The model V is computed for.
     pub fn model(&self) -> &MeanField {
         &self.model
-    }
-
-    /// The CFL rate: the largest over cells of Σ_k max(|V_k|) / h_k, the
-    /// larger |V_k| of each cell's two k-faces, from the last
-    /// [`Velocity::eval`].
-    ///
-    /// With a trained a, V is affine in a at fixed w, so each |V_k| and their
-    /// sum are convex in a: along every a-column the rate is largest in an
-    /// end cell, and only the two end rows of a are scanned (the same value
-    /// as a scan of every cell, [`Velocity::max_rate_scan`], up to
-    /// round-off in a tie). With a frozen every cell is scanned. The axes
-    /// are summed in order and max is exact, so the value does not depend
-    /// on the threads.
-    pub fn max_rate(&mut self) -> f64 {
-        let grid = &self.grid;
-        let lines = grid.len() / grid.n[grid.dim() - 1];
-        if self.wax == 1 && grid.dim() > 1 {
-            let per_row = lines / grid.n[0];
-            let last_row = (grid.n[0] - 1) * per_row;
-            self.rate_over((0..per_row).into_par_iter().chain(last_row..lines))
-        } else {
-            self.rate_over((0..lines).into_par_iter())
-        }
-    }
-
-    /// The CFL rate by a scan of every cell (what [`Velocity::max_rate`]
-    /// computes faster).
-    pub fn max_rate_scan(&mut self) -> f64 {
-        let lines = self.grid.len() / self.grid.n[self.grid.dim() - 1];
-        self.rate_over((0..lines).into_par_iter())
-    }
-
-    /// The largest rate over the cells of the given lines of the last axis.
-    fn rate_over(&self, which: impl IndexedParallelIterator<Item = usize>) -> f64 {
-        let grid = &self.grid;
-        let last = grid.dim() - 1;
-        let n = grid.n[last];
-        let simd = self.simd;
-        let this = self;
-        which
-            .map(|line| {
-                this.rate_lines.with(|b| {
-                    crate::simd_run!(simd, {
-                        let (rate, lo, hi) = (&mut b.0, &mut b.1, &mut b.2);
-                        rate.fill(0.0);
-                        let first = line * n;
-                        // the axes before the last: the line's cells share
-                        // o and i, and j runs over n consecutive values
-                        for k in 0..last {
-                            let v = this.axis(k);
-                            let (nk, sk) = (grid.n[k], grid.strides[k]);
-                            let (o, i, j0) = (first / (nk * sk), (first / sk) % nk, first % sk);
-                            v.row(o, i, j0, &mut lo[..n]);
-                            v.row(o, i + 1, j0, &mut hi[..n]);
-                            let inv_h = 1.0 / grid.h[k];
-                            for ((r, l), h) in rate.iter_mut().zip(&lo[..n]).zip(&hi[..n]) {
-                                *r += l.abs().max(h.abs()) * inv_h;
-                            }
-                        }
-                        this.axis(last).line(line, 0, lo);
-                        let inv_h = 1.0 / grid.h[last];
-                        for ((r, l), h) in rate.iter_mut().zip(&lo[..n]).zip(&lo[1..n + 1]) {
-                            *r += l.abs().max(h.abs()) * inv_h;
-                        }
-                        lane_max(rate)
-                    })
-                })
-            })
-            .reduce(|| 0.0, f64::max)
     }
 }
 
