@@ -250,7 +250,7 @@ impl Stepper {
     /// The velocity evaluator (its tables serve the diagnostics too).
     pub fn velocity(&mut self) -> &mut Velocity {
         match &mut self.parts {
-            Parts::Split { advection, .. } => &mut advection.velocity,
+            Parts::Split { advection, .. } => advection.velocity(),
             Parts::Sg(sg) => &mut sg.velocity,
         }
     }
@@ -270,7 +270,7 @@ impl Stepper {
                 let share = splitting.diffusion_share();
                 let adv = match &mut self.owed {
                     Some(o) if o.time > 0.0 => {
-                        o.velocity_of(&mut advection.velocity, rho);
+                        o.velocity_of(advection.velocity(), rho);
                         advection.dt_of_velocity()
                     }
                     _ => advection.stable_dt(rho),
