@@ -34,6 +34,9 @@ pub struct Sizes {
     pub batch: f64,
     /// d of a reduced problem's d-dimensional network (0 otherwise).
     pub wide: f64,
+    /// The runs of a convergence study (no snapshots kept, no file of
+    /// them).
+    pub study: bool,
 }
 
 /// Bytes of memory and of disk, and the key behind the largest part of
@@ -76,7 +79,8 @@ impl Sizes {
         let dim_x = p.data.dim.unwrap_or(1) as f64;
         let classes = p.data.scales.as_ref().map_or(1, Vec::len) as f64;
         let nodes = match (p.data.law.as_str(), p.data.nodes, &p.symmetry) {
-            ("dataset", _, _) => 0.0, // the file's rows; read by the setup
+            // a data set's samples are its nodes: the file's data lines
+            ("dataset", _, _) => data_rows(lp),
             // a reduced problem's nodes are (Uᵀx, |x⊥|): nodes^k × radial
             // (k beyond 2 is refused by the setup, which names it)
             (_, Some(n), Some(s)) => {
@@ -108,6 +112,7 @@ impl Sizes {
             store,
             batch,
             wide: if p.symmetry.is_some() { dim_x } else { 0.0 },
+            study: false,
         }
     }
 
@@ -119,10 +124,9 @@ impl Sizes {
         let with = with_particles && self.m > 0.0;
         let p = |x: f64| if with { 8.0 * x } else { 0.0 };
         // ρ, u1, du, D face arrays, rates, ρ0's masses, sg's Ψ and start;
-        // the snapshot copies folded at the end; the σ tables
-        let (memory, memory_key) = total(&[
+        // the σ tables
+        let (run, run_key) = total(&[
             ("grid.cells", 8.0 * cells * (8.0 + d)),
-            ("dynamics.snapshots", 8.0 * t * cells),
             (
                 "data.nodes",
                 8.0 * (q * (self.w_centres + self.w_faces) + q * (d + 4.0)),
@@ -151,6 +155,23 @@ impl Sizes {
                     + 2.0 * self.m * if self.wide > 0.0 { 1.0 + self.wide } else { d }),
             ),
         ]);
+        if self.study {
+            // a convergence study keeps each resolution's last density and
+            // writes its table: its runs' buffers, one at a time
+            return Estimate {
+                memory: BASE_MEMORY + run + 8.0 * 2.0 * cells,
+                disk: 1048576.0,
+                memory_key: run_key,
+                disk_key: "--m",
+            };
+        }
+        // the run's buffers, or the file's copies while it is completed
+        let completion = COMPLETION_COPIES * disk;
+        let (memory, memory_key) = if completion > run {
+            (BASE_MEMORY + completion, disk_key)
+        } else {
+            (BASE_MEMORY + run, run_key)
+        };
         Estimate {
             memory,
             disk,
@@ -159,6 +180,41 @@ impl Sizes {
         }
     }
 }
+
+/// The data lines of a problem's data file (not blank, not a comment), a
+/// count that streams the file: its rows, and perhaps a header (0 when it
+/// cannot be read: the setup then names why).
+fn data_rows(lp: &LoadedProblem) -> f64 {
+    use std::io::BufRead;
+    let Some(file) = &lp.problem.data.file else {
+        return 0.0;
+    };
+    let path = lp.base_dir.join(file);
+    let small = std::fs::metadata(&path)
+        .is_ok_and(|m| m.is_file() && m.len() <= crate::files::MAX_DATA_BYTES);
+    let Ok(f) = std::fs::File::open(&path).map(std::io::BufReader::new) else {
+        return 0.0;
+    };
+    if !small {
+        return 0.0;
+    }
+    f.lines()
+        .map_while(|l| l.ok())
+        .filter(|l| {
+            let l = l.trim();
+            !l.is_empty() && !l.starts_with('#')
+        })
+        .count() as f64
+}
+
+/// Copies of the results file a run holds while it completes it: the data
+/// read back, then planned and encoded whole with dimension scales (the
+/// encoder's buffer grows by doubling; measured 2.99× on a 645 MB file).
+pub const COMPLETION_COPIES: f64 = 3.0;
+
+/// What the binary holds whatever the problem (code, threads, tables of
+/// the HDF5 crates), measured at about 10 MB.
+pub const BASE_MEMORY: f64 = 16.0 * 1048576.0;
 
 /// MemAvailable of /proc/meminfo, in bytes (None where there is none).
 pub fn available_memory() -> Option<f64> {
@@ -207,6 +263,14 @@ pub fn check(est: &Estimate, out: Option<&Path>, force: bool) -> Result<()> {
         }
     }
     if let Some(free) = out.and_then(available_disk) {
+        if free == 0.0 {
+            let out = out.expect("an output");
+            return Err(Error::problem(
+                "-o",
+                out.display(),
+                "a folder with free space (this one reports none: a virtual file system such as /proc, or a full disk)",
+            ));
+        }
         if est.disk > free {
             return Err(Error::problem(
                 est.disk_key,

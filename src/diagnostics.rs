@@ -49,6 +49,23 @@ pub struct Diagnostics {
     pub steps: usize,
 }
 
+impl Diagnostics {
+    /// The first stored diagnostic that is not finite, named.
+    pub fn fault(&self) -> Option<String> {
+        crate::error::first_non_finite([
+            ("the risk R_h", std::slice::from_ref(&self.risk)),
+            ("the entropy term", std::slice::from_ref(&self.entropy)),
+            (
+                "the free energy F_η",
+                std::slice::from_ref(&self.free_energy),
+            ),
+            ("the mean of θ", &self.mean[..]),
+            ("the covariance of θ", &self.cov[..]),
+            ("f_h at an f point", &self.f_values[..]),
+        ])
+    }
+}
+
 /// A PDE snapshot as it is stored in `/pde`: the diagnostics and the
 /// density. Its variables are the group's layout.
 #[derive(Debug, Clone, Copy)]

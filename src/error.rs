@@ -3,6 +3,18 @@
 
 use std::fmt;
 
+/// The first of named values that is not finite, as "name = value" (a
+/// guard's message: a diagnostic that overflowed, or a NaN).
+pub fn first_non_finite<'a>(
+    values: impl IntoIterator<Item = (&'a str, &'a [f64])>,
+) -> Option<String> {
+    values.into_iter().find_map(|(name, v)| {
+        v.iter()
+            .find(|x| !x.is_finite())
+            .map(|x| format!("{name} = {x}"))
+    })
+}
+
 /// Errors of mfpde.
 #[derive(Debug)]
 pub enum Error {
@@ -114,6 +126,12 @@ pub fn num(x: f64) -> String {
     } else {
         format!("{x:e}")
     }
+}
+
+/// A number to five significant digits, as [`num`] shows it (0.1 for
+/// 0.09999999999999998).
+pub fn sig(x: f64) -> String {
+    num(format!("{x:.4e}").parse().unwrap_or(x))
 }
 
 /// Result with [`Error`].

@@ -24,7 +24,7 @@
 //! // a problem in, its results out, as a value (the groups of the file)
 //! let lp = mfpde::problem::LoadedProblem::quickstart(&["particles.m=1000".into()])?;
 //! let setup = mfpde::setup::Setup::new(&lp)?;
-//! let opts = mfpde::run::Options { command: mfpde::run::Command::Run, theorems: false };
+//! let opts = mfpde::run::Options { command: mfpde::run::Command::Run, theorems: false, plots: false };
 //! let (_, results) = mfpde::run::run(&setup, opts, &mut mfpde::run::Silent)?;
 //! let rho = results.var("pde", "density").unwrap();
 //! assert_eq!(rho.dims[0], "time");
@@ -38,6 +38,7 @@ pub mod converge;
 pub mod density;
 pub mod diagnostics;
 pub mod error;
+pub mod files;
 pub mod fit;
 pub mod grid;
 pub mod initial;

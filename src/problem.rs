@@ -348,10 +348,7 @@ impl LoadedProblem {
 
     /// Read and parse a problem file.
     pub fn from_file(path: &Path, overrides: &[String]) -> Result<Self> {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::Io {
-            path: path.display().to_string(),
-            message: e.to_string(),
-        })?;
+        let text = crate::files::read_text(path, "problem", crate::files::MAX_PROBLEM_BYTES)?;
         let base = path.parent().unwrap_or(Path::new(".")).to_path_buf();
         Self::from_str(&text, overrides, &base)
     }
@@ -416,6 +413,14 @@ fn apply_override(root: &mut toml::Table, ov: &str) -> Result<()> {
     }
     let value: toml::Value = match format!("v = {raw}").parse::<toml::Table>() {
         Ok(mut t) => t.remove("v").expect("parsed key"),
+        // TOML's integers are those of i64: a larger one is not a string
+        Err(_) if raw.parse::<u128>().is_ok() => {
+            return Err(Error::problem(
+                path,
+                format!("{raw} (above 2^63 − 1)"),
+                format!("an integer at most {} (TOML's largest)", i64::MAX),
+            ))
+        }
         Err(_) => toml::Value::String(raw.to_string()),
     };
     let mut table = root;

@@ -62,7 +62,7 @@ impl Observer for Follower<'_, '_> {
         self.times.particles += clock.elapsed();
         let clock = Instant::now();
         let s = self.setup;
-        let pd = particles::observe(&mut *self.swarm, d.time, &s.f_points, &s.grid);
+        let pd = particles::observe(&mut *self.swarm, d.time, &s.f_points, &s.grid)?;
         let theta = self.swarm.positions();
         let ctx = Context {
             weights: &s.model.quad.weights,
@@ -83,6 +83,12 @@ impl Observer for Follower<'_, '_> {
             risk: pd.risk,
         };
         let row = compare::compare(&ctx, &pde, &net, d.time);
+        if let Some(what) = crate::error::first_non_finite(row.named().map(|(d, v)| (d.key, v))) {
+            return Err(crate::Error::Run(format!(
+                "at t = {}: the distance {what} between the PDE and the network is not finite",
+                d.time
+            )));
+        }
         self.times.compare += clock.elapsed();
         let clock = Instant::now();
         for o in self.particle_observers.iter_mut() {

@@ -163,6 +163,23 @@ pub fn step_fault(setup: &Setup, dt: f64, steps: usize) -> Option<String> {
     None
 }
 
+/// Why a run would not end, judged from one step: its Δt below the floor
+/// ([`step_fault`]), or more steps than `solver.max_steps` to t_end at this
+/// Δt (`steps` taken so far at time t).
+pub fn projection_fault(setup: &Setup, dt: f64, t: f64, steps: usize) -> Option<String> {
+    if let Some(why) = step_fault(setup, dt, steps) {
+        return Some(why);
+    }
+    let more = (setup.t_end - t) / dt;
+    if steps as f64 + more > setup.scheme.max_steps as f64 {
+        return Some(format!(
+            "at Δt = {dt:.3e} it would need about {more:.3e} more steps to t_end = {}, above solver.max_steps = {} (check the scales of λ, the data and the target, or solver.dt_max)",
+            setup.t_end, setup.scheme.max_steps
+        ));
+    }
+    None
+}
+
 /// Solve from a run state with a planned stepper, stopping with
 /// [`Error::Run`](crate::Error::Run) when Δt collapses below
 /// [`DT_FLOOR`]·t_end, the steps exceed `solver.max_steps`, or the density
@@ -228,6 +245,14 @@ fn time_loop(
     let stop = |what: String, t: f64, steps: usize| {
         Error::Run(format!("at t = {t}, step {steps}: {what}"))
     };
+    if let Some(fault) = density_fault(&rho, allow_negative) {
+        return Err(stop(fault, t, steps));
+    }
+    // what `mfpde check` predicts from the first step, refused up front
+    let dt0 = stepper.stable_dt(&rho);
+    if let Some(why) = projection_fault(setup, dt0, t, steps) {
+        return Err(stop(why, t, steps));
+    }
     for &ts in &setup.snapshot_times[next_snapshot.min(setup.snapshot_times.len())..] {
         while t < ts {
             let mut dt = stepper.stable_dt(&rho);
@@ -264,6 +289,13 @@ fn time_loop(
         stepper.flush(&mut rho);
         last = diagnostics::compute(t, grid, stepper.velocity(), &rho, &setup.f_points);
         last.steps = steps;
+        if let Some(what) = last.fault() {
+            return Err(stop(
+                format!("{what}, not finite (the target's or the data's scale overflows the diagnostics)"),
+                t,
+                steps,
+            ));
+        }
         if last.boundary_mass > BOUNDARY_WARNING && max_boundary <= BOUNDARY_WARNING {
             eprintln!(
                 "warning: at t = {t} the outermost cells hold {:.2e} of the mass (above {BOUNDARY_WARNING}): the box is too small and its walls distort ρ; widen grid.lo, grid.hi",

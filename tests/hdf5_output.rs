@@ -178,6 +178,7 @@ fn an_interrupted_run_leaves_a_readable_file_with_the_snapshots_so_far() {
     let opts = Options {
         command: Run::Pde,
         theorems: false,
+        plots: false,
     };
     let err = run::run_into(&setup, opts, &mut store, &mut Silent).unwrap_err();
     assert!(err.to_string().contains("simulated kill"));

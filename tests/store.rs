@@ -112,8 +112,16 @@ fn the_library_entry_point_gives_the_numbers_of_the_cli_file() {
         let setup = grid_setup(grid, &sets);
         let theorems = command == Command::Pde;
         let mut heard = Heard::default();
-        let (outcome, results) =
-            run::run(&setup, Options { command, theorems }, &mut heard).unwrap();
+        let (outcome, results) = run::run(
+            &setup,
+            Options {
+                command,
+                theorems,
+                plots: false,
+            },
+            &mut heard,
+        )
+        .unwrap();
         assert_eq!(heard.pde, 3, "{grid}");
         assert!(heard.steps >= 2, "{grid}: {} steps heard", heard.steps);
         if let Some(pde) = &outcome.pde {

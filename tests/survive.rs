@@ -219,7 +219,7 @@ fn a_nan_stops_the_run_with_a_readable_failed_file() {
     let err = solve_from(&s, &mut stepper, RunState::start(rho), &mut [&mut writer]).unwrap_err();
     let err = target.abandon(err).to_string();
     assert!(
-        err.contains("NaN") && err.contains("step 1") && err.contains("n.failed.h5"),
+        err.contains("NaN") && err.contains("step 0") && err.contains("n.failed.h5"),
         "{err}"
     );
     let failed = dir.path().join("n.failed.h5");
@@ -227,8 +227,10 @@ fn a_nan_stops_the_run_with_a_readable_failed_file() {
     assert!(!out.exists() && !file.exists());
     let f = mfpde::io::hdf5::Reader::open(&failed).unwrap();
     assert!(f.root_attr("failure").unwrap().contains("NaN"));
-    assert_eq!(f.series("pde/time").unwrap(), vec![0.0]);
-    // and the particles: a step far too long for the OU velocity overflows
+    // refused before its first snapshot: the density is checked at the start
+    assert!(f.series("pde/time").unwrap().is_empty());
+    // and the particles: a step far too long for the OU velocity (λΔt = 50)
+    // is refused up front, naming the step; nothing is written
     let o = mfpde()
         .arg("particles")
         .arg(grid("ou_exact"))
@@ -244,12 +246,25 @@ fn a_nan_stops_the_run_with_a_readable_failed_file() {
         ])
         .output()
         .unwrap();
-    assert!(!o.status.success());
+    assert_eq!(o.status.code(), Some(2));
     let err = String::from_utf8_lossy(&o.stderr);
-    assert!(
-        err.contains("not finite") && err.contains("particles.dt"),
-        "{err}"
-    );
+    assert!(err.contains("particles.dt") && err.contains("λΔt"), "{err}");
+    assert!(!dir.path().join("p.h5").exists() && !dir.path().join("p.failed.h5").exists());
+    // a target whose scale overflows the network's risk: stopped at its
+    // first snapshot, the failed file kept (it stored risk inf, then NaN,
+    // marked complete, before)
+    let o = mfpde()
+        .arg("particles")
+        .arg(grid("quickstart"))
+        .arg("-o")
+        .arg(dir.path().join("p.h5"))
+        .args(["--set", "target.expression=\"1e160*tanh(x0)\""])
+        .args(["--set", "particles.m=1000", "--set", "dynamics.t_end=1"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("not finite") && err.contains("risk"), "{err}");
     assert_eq!(status(&dir.path().join("p.failed.h5")), "failed");
 }
 
@@ -455,6 +470,7 @@ fn groups_one_snapshot_apart_are_cut_back_and_resumed_exactly() {
     let opts = Options {
         command: Command::Run,
         theorems: false,
+        plots: false,
     };
     let err = run::run_into(&s, opts, &mut store, &mut Silent);
     assert!(err.is_err());

@@ -99,6 +99,7 @@ impl ProblemArgs {
         let out = resumed
             .or_else(|| self.output.clone())
             .unwrap_or_else(|| PathBuf::from(format!("output/{}{suffix}.h5", lp.name())));
+        crate::setup::check_ranges(&lp)?;
         let est = budget::Sizes::of(&lp).estimate(particles);
         budget::check(&est, Some(&out), self.force)?;
         Ok((lp, out))
@@ -236,7 +237,7 @@ pub fn run(cli: Cli) -> Result<()> {
         }) => {
             args.no_resume("converge")?;
             let (lp, out) = args.load("_converge", true)?;
-            run_converge(&lp, &m, seeds, &cells, &out)
+            run_converge(&lp, &m, seeds, &cells, &out, args.force)
         }
         Some(Command::Steady { args, method }) => {
             args.no_resume("steady")?;
@@ -249,6 +250,7 @@ pub fn run(cli: Cli) -> Result<()> {
             force,
         }) => {
             let lp = LoadedProblem::from_file(&problem, &set)?;
+            crate::setup::check_ranges(&lp)?;
             let est = budget::Sizes::of(&lp).estimate(lp.problem.particles.is_some());
             budget::check(&est, None, force)?;
             check(&lp)
@@ -258,8 +260,13 @@ pub fn run(cli: Cli) -> Result<()> {
 
 /// Draw the plots of a results file and list them.
 pub fn plot(file: &Path) -> Result<()> {
-    for p in crate::io::plot::plot_file(file)? {
+    wrote(&crate::io::plot::plot_file(file)?);
+    Ok(())
+}
+
+/// List the figures a command wrote.
+fn wrote(plots: &[PathBuf]) {
+    for p in plots {
         out!("wrote {}", p.display());
     }
-    Ok(())
 }

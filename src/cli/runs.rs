@@ -2,7 +2,7 @@
 //! The run itself is [`crate::run::run_to_file`].
 
 use super::progress::Progress;
-use super::{plot, RunOptions};
+use super::{wrote, RunOptions};
 use crate::compare::{CompareRow, DISTANCES};
 use crate::diagnostics::Diagnostics;
 use crate::error::{num, Result};
@@ -200,6 +200,7 @@ pub fn run_command(
     let options = Options {
         command,
         theorems: ropts.theorems,
+        plots: true,
     };
     let outcome = run_to_file(&setup, options, out, ropts.resume, &mut printer)?;
     drop(printer);
@@ -208,7 +209,8 @@ pub fn run_command(
         super::report::print_report(r);
     }
     summary(&setup, &outcome, secs, out);
-    plot(out)
+    wrote(&outcome.plots);
+    Ok(())
 }
 
 /// The run's summary lines, the last naming the file.

@@ -1,7 +1,6 @@
 //! `steady`: the Gibbs state from three starting points, printed. The
 //! solve is [`crate::run::steady`].
 
-use super::plot;
 use crate::error::Result;
 use crate::problem::LoadedProblem;
 use crate::run::steady::{steady_to_file, SAME_STATE};
@@ -55,7 +54,7 @@ pub fn run_steady(lp: &LoadedProblem, out: &Path, method: &str) -> Result<()> {
         "stationarity",
         "time"
     );
-    let found = steady_to_file(&setup, method, out, &mut Starts)?;
+    let (found, plots) = steady_to_file(&setup, method, out, true, &mut Starts)?;
     for s in &found.starts[1..] {
         if s.l1_to_first > SAME_STATE {
             eprintln!(
@@ -73,5 +72,6 @@ pub fn run_steady(lp: &LoadedProblem, out: &Path, method: &str) -> Result<()> {
         found.spread
     );
     out!("wrote {}", out.display());
-    plot(out)
+    super::wrote(&plots);
+    Ok(())
 }

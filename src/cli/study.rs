@@ -1,6 +1,5 @@
 //! `converge` (rates in m and h, as a table, a file and a plot) and `check`.
 
-use super::plot;
 use crate::diagnostics;
 use crate::error::Result;
 use crate::particles;
@@ -17,6 +16,7 @@ pub fn run_converge(
     seeds: usize,
     cells: &[usize],
     out: &Path,
+    force: bool,
 ) -> Result<()> {
     let check = |field: &str, ok: bool, v: String, allowed: &str| {
         if ok {
@@ -27,9 +27,12 @@ pub fn run_converge(
     };
     check(
         "--m",
-        !ms.is_empty() && ms.windows(2).all(|w| w[0] < w[1]) && ms[0] >= 2,
+        !ms.is_empty()
+            && ms.windows(2).all(|w| w[0] < w[1])
+            && ms[0] >= 2
+            && ms[ms.len() - 1] <= 100_000_000,
         format!("{ms:?}"),
-        "increasing numbers of neurons ≥ 2",
+        "increasing numbers of neurons from 2 to 10⁸",
     )?;
     check(
         "--seeds",
@@ -39,21 +42,41 @@ pub fn run_converge(
     )?;
     check(
         "--cells",
-        !cells.is_empty() && cells.windows(2).all(|w| w[0] < w[1]),
+        !cells.is_empty()
+            && cells.windows(2).all(|w| w[0] < w[1])
+            && cells[0] >= 4
+            && cells[cells.len() - 1] <= 1 << 14,
         format!("{cells:?}"),
-        "increasing cell counts",
+        "increasing cell counts from 4 to 16384",
     )?;
+    // the budget of its largest runs: the finest grid, the most neurons
+    let dim = lp.problem.grid.cells.len();
+    let list = vec![cells[cells.len() - 1].to_string(); dim].join(",");
+    let largest = LoadedProblem::from_str(
+        &lp.toml,
+        &[
+            format!("grid.cells=[{list}]"),
+            format!("particles.m={}", ms[ms.len() - 1]),
+            format!("particles.store={}", ms[ms.len() - 1]),
+        ],
+        &lp.base_dir,
+    )?;
+    let sizes = crate::budget::Sizes {
+        study: true,
+        ..crate::budget::Sizes::of(&largest)
+    };
+    let est = sizes.estimate(true);
+    crate::budget::check(&est, Some(out), force)?;
     Setup::new(lp)?.particle_options()?;
     let start = Instant::now();
     let mut progress = |s: &str| out!("  {s} ({:.1} s)", start.elapsed().as_secs_f64());
-    let list = vec![cells[cells.len() - 1].to_string(); Setup::new(lp)?.grid.dim()].join(",");
     let fine = Setup::new(&LoadedProblem::from_str(
         &lp.toml,
         &[format!("grid.cells=[{list}]")],
         &lp.base_dir,
     )?)?;
     // claimed before the study, so a second study on the same path stops at once
-    let c = crate::run::write_to_file(out, || {
+    let (c, plots) = crate::run::write_to_file(out, true, || {
         let c = crate::converge::converge(lp, ms, seeds, cells, &mut progress)?;
         let results = crate::run::converge_results(&fine, &c)?;
         Ok((c, results))
@@ -118,7 +141,8 @@ pub fn run_converge(
         );
     }
     out!("wrote {}", out.display());
-    plot(out)
+    super::wrote(&plots);
+    Ok(())
 }
 
 /// Validate and print the derived sizes of a problem.
@@ -133,19 +157,13 @@ pub fn check(lp: &LoadedProblem) -> Result<()> {
     let rho0 = setup.rho0();
     let mut stepper = solve::make_stepper(&setup);
     let dt = stepper.stable_dt(&rho0);
-    // what the controller would stop at (its own guard, before step 1)
-    if let Some(why) = solve::step_fault(&setup, dt, 0) {
+    // what the controller refuses before its first step
+    if let Some(why) = solve::projection_fault(&setup, dt, 0.0, 0) {
         return Err(crate::Error::Run(format!(
             "it would stop at its first step: {why}"
         )));
     }
     let steps = setup.t_end / dt;
-    if steps > setup.scheme.max_steps as f64 {
-        return Err(crate::Error::Run(format!(
-            "at its first Δt = {dt:.3e} it would need about {steps:.3e} steps to t_end = {}, above solver.max_steps = {}",
-            setup.t_end, setup.scheme.max_steps
-        )));
-    }
     let d0 = diagnostics::compute(0.0, g, stepper.velocity(), &rho0, &[]);
     out!("problem {}: valid", setup.name);
     match &setup.model.reduction {

@@ -250,55 +250,71 @@ pub struct DataSet {
 
 impl DataSet {
     /// Read a CSV file with columns x0, …, x_{d−1}, y (comma-separated, `#`
-    /// comments, an optional first line of column names; every other field a
-    /// finite number).
+    /// comments, a UTF-8 byte-order mark ignored, an optional first line of
+    /// column names: a line none of whose fields is a number; every other
+    /// field a finite number), through the `csv` crate, capped at
+    /// [`crate::files::MAX_DATA_BYTES`].
     pub fn read_csv(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            Error::problem(
-                "data.file",
-                format!("{:?}", path.display().to_string()),
-                format!("a readable CSV file ({e})"),
-            )
-        })?;
-        let bad = |line: usize, why: String| {
+        let text = crate::files::read_text(path, "data.file", crate::files::MAX_DATA_BYTES)?;
+        Self::parse_csv(&text, path)
+    }
+
+    fn parse_csv(text: &str, path: &Path) -> Result<Self> {
+        let bad = |line: u64, why: String| {
             Error::problem(
                 "data.file",
                 format!("{:?} line {line}", path.display().to_string()),
                 why,
             )
         };
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .comment(Some(b'#'))
+            .flexible(true)
+            .trim(csv::Trim::All)
+            .from_reader(text.as_bytes());
         let mut cols = 0;
-        let mut header: Option<(usize, usize)> = None; // (line, fields)
+        let mut header: Option<(u64, usize)> = None; // (line, fields)
         let (mut x, mut y) = (Vec::new(), Vec::new());
-        for (i, line) in text.lines().enumerate() {
-            let line = line.trim();
-            if line.is_empty() || line.starts_with('#') {
+        let mut first = true;
+        for record in reader.records() {
+            let record = record.map_err(|e| {
+                let line = e.position().map_or(0, |p| p.line());
+                bad(line, format!("not CSV: {e}"))
+            })?;
+            let line = record.position().map_or(0, |p| p.line());
+            if record.iter().all(str::is_empty) {
                 continue;
             }
-            let fields: Vec<&str> = line.split(',').map(str::trim).collect();
-            let parsed: std::result::Result<Vec<f64>, _> =
-                fields.iter().map(|f| f.parse::<f64>()).collect();
-            let Ok(values) = parsed else {
-                // only the first line may be a header: names, none empty
-                if cols == 0 && header.is_none() && fields.iter().all(|f| !f.is_empty()) {
-                    header = Some((i + 1, fields.len()));
-                    continue;
-                }
+            let numbers: Vec<Option<f64>> = record.iter().map(|f| f.parse::<f64>().ok()).collect();
+            // a header: the first line, names only (no field a number)
+            if first && numbers.iter().all(Option::is_none) {
+                header = Some((line, record.len()));
+                first = false;
+                continue;
+            }
+            first = false;
+            if let Some(k) = numbers.iter().position(Option::is_none) {
                 return Err(bad(
-                    i + 1,
-                    "every field must be a number (only the first line may be a header of column names)".into(),
+                    line,
+                    format!(
+                        "field {} is {:?}, not a number (only a first line of names may hold words)",
+                        k + 1,
+                        &record[k]
+                    ),
                 ));
-            };
+            }
+            let values: Vec<f64> = numbers.into_iter().flatten().collect();
             if let Some(k) = values.iter().position(|v| !v.is_finite()) {
                 return Err(bad(
-                    i + 1,
-                    format!("field {} is {}, not a finite number", k + 1, fields[k]),
+                    line,
+                    format!("field {} is {}, not a finite number", k + 1, &record[k]),
                 ));
             }
             if cols == 0 {
                 cols = values.len();
                 if cols < 2 {
-                    return Err(bad(i + 1, "at least two columns: x0, …, y".into()));
+                    return Err(bad(line, "at least two columns: x0, …, y".into()));
                 }
                 if let Some((h, n)) = header.filter(|&(_, n)| n != cols) {
                     return Err(bad(
@@ -308,7 +324,7 @@ impl DataSet {
                 }
             } else if values.len() != cols {
                 return Err(bad(
-                    i + 1,
+                    line,
                     format!("{} fields where earlier lines have {cols}", values.len()),
                 ));
             }
@@ -324,6 +340,15 @@ impl DataSet {
             y,
         })
     }
+}
+
+/// The SHA-256 of a file's bytes, hex (a data set's identity in results).
+pub fn file_digest(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 #[cfg(test)]
@@ -388,11 +413,18 @@ mod csv_tests {
     fn one_header_line_and_finite_numbers_only() {
         let d = read("# comment\nx0,y\n1,2\n3,4\n").unwrap();
         assert_eq!((d.dim, d.y.clone()), (1, vec![2.0, 4.0]));
+        // a byte-order mark is not a header, and no row is dropped
+        let d = read("\u{feff}1,0.5\n2,0.25\n3,0.125\n").unwrap();
+        assert_eq!(d.y, vec![0.5, 0.25, 0.125]);
+        let d = read("\u{feff}x0,y\n1,0.5\n").unwrap();
+        assert_eq!(d.y, vec![0.5]);
         for (text, line, hint) in [
-            ("x0,y\nmore,names\n1,2\n", "line 2", "header"),
+            ("x0,y\nmore,names\n1,2\n", "line 2", "words"),
             ("x0,y\n1,nan\n", "line 2", "finite"),
             ("1,2\n3,inf\n", "line 2", "finite"),
             ("a,b,c\n1,2\n", "line 1", "3 names"),
+            // a typo in the first row is an error, not a header
+            ("1,O.5\n2,0.25\n3,0.1\n", "line 1", "\"O.5\""),
         ] {
             let e = read(text).unwrap_err().to_string();
             assert!(e.contains(line) && e.contains(hint), "{text:?}: {e}");

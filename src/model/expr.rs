@@ -14,8 +14,19 @@
 //! (natural), log10, sqrt, abs, sign, erf, sigmoid, relu, softplus (one
 //! argument); min, max, pow, atan2 (two). Errors say what was expected, and
 //! where, in the user's text.
+//!
+//! An expression is at most [`MAX_LENGTH`] characters and its tree at most
+//! [`MAX_DEPTH`] deep (parentheses, signs, powers and chains of operators
+//! all count): parsing, evaluating and dropping it recurse that deep, so a
+//! hostile text is refused by name instead of overflowing the stack.
 
 use crate::error::{Error, Result};
+
+/// The longest expression, in characters.
+pub const MAX_LENGTH: usize = 10_000;
+
+/// The deepest expression tree.
+pub const MAX_DEPTH: usize = 200;
 
 /// A parsed expression in x0, x1, ….
 #[derive(Debug, Clone, PartialEq)]
@@ -164,11 +175,19 @@ impl Expr {
     /// [`Error::Problem`] on `target.expression`, saying what was expected
     /// at which character.
     pub fn parse(text: &str, dim: usize) -> Result<Self> {
+        if text.len() > MAX_LENGTH {
+            return Err(Error::problem(
+                "target.expression",
+                format!("an expression of {} characters", text.len()),
+                format!("at most {MAX_LENGTH} characters"),
+            ));
+        }
         let mut p = Parser {
             s: text.as_bytes(),
             i: 0,
             text,
             dim,
+            nest: 0,
         };
         let e = p.expr()?;
         p.space();
@@ -184,6 +203,19 @@ struct Parser<'a> {
     i: usize,
     text: &'a str,
     dim: usize,
+    /// How deep the recursion is (parentheses, arguments, signs, powers).
+    nest: usize,
+}
+
+/// The depth of an expression's tree (bounded by [`MAX_DEPTH`] for every
+/// tree the parser builds, so this recursion is too).
+fn depth(e: &Expr) -> usize {
+    match e {
+        Expr::Num(_) | Expr::Var(_) => 1,
+        Expr::Neg(a) => 1 + depth(a),
+        Expr::Bin(_, a, b) => 1 + depth(a).max(depth(b)),
+        Expr::Call(_, args) => 1 + args.iter().map(depth).max().unwrap_or(0),
+    }
 }
 
 impl Parser<'_> {
@@ -201,6 +233,34 @@ impl Parser<'_> {
                 self.dim.saturating_sub(1)
             ),
         )
+    }
+
+    /// Refuse a tree deeper than [`MAX_DEPTH`].
+    fn too_deep(&self) -> Error {
+        Error::problem(
+            "target.expression",
+            format!("{:?}", self.text.chars().take(60).collect::<String>()),
+            format!("an expression nested at most {MAX_DEPTH} deep (parentheses, signs, powers and chains of operators count)"),
+        )
+    }
+
+    /// Go one level deeper.
+    fn enter(&mut self) -> Result<()> {
+        self.nest += 1;
+        if self.nest > MAX_DEPTH {
+            return Err(self.too_deep());
+        }
+        Ok(())
+    }
+
+    /// `Bin(op, a, b)`, refused when deeper than [`MAX_DEPTH`] (`da`: a's
+    /// depth; returns the new one).
+    fn join(&self, op: Op, a: Expr, da: usize, b: Expr) -> Result<(Expr, usize)> {
+        let d = 1 + da.max(depth(&b));
+        if d > MAX_DEPTH {
+            return Err(self.too_deep());
+        }
+        Ok((Expr::Bin(op, Box::new(a), Box::new(b)), d))
     }
 
     fn space(&mut self) {
@@ -224,20 +284,26 @@ impl Parser<'_> {
     }
 
     fn expr(&mut self) -> Result<Expr> {
+        self.enter()?;
         let mut e = self.term()?;
+        let mut d = depth(&e);
         loop {
             let op = match self.peek() {
                 Some(b'+') => Op::Add,
                 Some(b'-') => Op::Sub,
-                _ => return Ok(e),
+                _ => break,
             };
             self.i += 1;
-            e = Expr::Bin(op, Box::new(e), Box::new(self.term()?));
+            let t = self.term()?;
+            (e, d) = self.join(op, e, d, t)?;
         }
+        self.nest -= 1;
+        Ok(e)
     }
 
     fn term(&mut self) -> Result<Expr> {
         let mut e = self.unary()?;
+        let mut d = depth(&e);
         loop {
             let op = match self.peek() {
                 Some(b'*') => Op::Mul,
@@ -245,18 +311,22 @@ impl Parser<'_> {
                 _ => return Ok(e),
             };
             self.i += 1;
-            e = Expr::Bin(op, Box::new(e), Box::new(self.unary()?));
+            let u = self.unary()?;
+            (e, d) = self.join(op, e, d, u)?;
         }
     }
 
     fn unary(&mut self) -> Result<Expr> {
-        if self.eat(b'-') {
-            return Ok(Expr::Neg(Box::new(self.unary()?)));
-        }
-        if self.eat(b'+') {
-            return self.unary();
-        }
-        self.power()
+        self.enter()?;
+        let e = if self.eat(b'-') {
+            Expr::Neg(Box::new(self.unary()?))
+        } else if self.eat(b'+') {
+            self.unary()?
+        } else {
+            self.power()?
+        };
+        self.nest -= 1;
+        Ok(e)
     }
 
     fn power(&mut self) -> Result<Expr> {
@@ -264,7 +334,8 @@ impl Parser<'_> {
         if self.eat(b'^') {
             // right to left, and the exponent may carry its own sign
             let exp = self.unary()?;
-            return Ok(Expr::Bin(Op::Pow, Box::new(base), Box::new(exp)));
+            let d = depth(&base);
+            return Ok(self.join(Op::Pow, base, d, exp)?.0);
         }
         Ok(base)
     }
@@ -431,5 +502,35 @@ mod tests {
             assert_eq!(e.field(), Some("target.expression"));
             assert!(e.to_string().contains(hint), "{text}: {e}");
         }
+    }
+
+    /// Texts that recursed until the stack overflowed: refused by name,
+    /// while long but shallow and deep-enough texts parse.
+    #[test]
+    fn deep_and_long_expressions_are_refused_by_name() {
+        let n = 100_000;
+        let hostile = [
+            format!("{}x0{}", "(".repeat(n), ")".repeat(n)),
+            vec!["1"; n].join("+"),
+            format!("{}x0", "-".repeat(n)),
+            vec!["2"; n].join("^"),
+            format!("{}x0{}", "sin(".repeat(n), ")".repeat(n)),
+            format!("{}1{}", "max(1,".repeat(2000), ")".repeat(2000)),
+            format!("{}x0{}", "(".repeat(150), ")".repeat(150)),
+            vec!["x0"; 300].join("*"),
+        ];
+        for text in &hostile {
+            let e = Expr::parse(text, 1).unwrap_err();
+            assert_eq!(e.field(), Some("target.expression"), "{}", &text[..20]);
+            assert!(
+                e.to_string().contains("nested at most") || e.to_string().contains("characters"),
+                "{e}"
+            );
+        }
+        // within the limits
+        let ok = format!("{}x0{}", "(".repeat(60), ")".repeat(60));
+        assert_eq!(Expr::parse(&ok, 1).unwrap().eval(&[0.5]), 0.5);
+        let sum = vec!["x0"; 150].join("+");
+        assert_eq!(Expr::parse(&sum, 1).unwrap().eval(&[1.0]), 150.0);
     }
 }

@@ -129,17 +129,34 @@ pub struct ParticleSummary {
 
 /// The neurons' diagnostics at time t (f_m at `f_points`) with their
 /// histogram on `grid`: everything a particle snapshot stores, taken once.
+///
+/// # Errors
+/// [`crate::Error::Run`] when a diagnostic is not finite (the network's
+/// f_m or risk overflowed: a target or a scale far out of range), naming it.
 pub fn observe(
     neurons: &mut dyn Neurons,
     t: f64,
     f_points: &[Vec<f64>],
     grid: &Grid,
-) -> ParticleDiagnostics {
+) -> Result<ParticleDiagnostics> {
     let mut d = neurons.diagnostics(t, f_points);
     let (h, outside) = histogram(grid, neurons.positions(), grid.dim());
     d.histogram = h;
     d.outside = outside;
-    d
+    let bad = crate::error::first_non_finite([
+        ("the network's risk R(μ^m)", std::slice::from_ref(&d.risk)),
+        ("f_m at a quadrature node", &d.f_nodes[..]),
+        ("f_m at an f point", &d.f_values[..]),
+        ("the neurons' mean", &d.mean[..]),
+        ("the neurons' covariance", &d.cov[..]),
+    ]);
+    match bad {
+        Some(what) => Err(crate::Error::Run(format!(
+            "at t = {t}, particle step {}: {what}, not finite (the target's or the data's scale overflows the network's diagnostics)",
+            d.steps
+        ))),
+        None => Ok(d),
+    }
 }
 
 /// Train the neurons from t = 0 with steps of `dt`, landing exactly on every
@@ -170,7 +187,7 @@ pub fn run_from(
     let mut last = ParticleDiagnostics::default();
     for &ts in &times[start.1.min(times.len())..] {
         steps += swarm.advance(&mut t, ts, dt)?;
-        last = observe(swarm, t, f_points, grid);
+        last = observe(swarm, t, f_points, grid)?;
         for o in observers.iter_mut() {
             o.snapshot(&last, &*swarm)?;
         }

@@ -62,6 +62,9 @@ pub struct Options {
     /// Also the lecture's theorems report (`/theorems`; with η > 0 the
     /// Gibbs state is solved for first, into `/gibbs`).
     pub theorems: bool,
+    /// Draw the file's figures beside it ([`run_to_file`]; the lock on the
+    /// target is held until they are written).
+    pub plots: bool,
 }
 
 /// What a run reports as it goes. Every method does nothing unless
@@ -102,6 +105,8 @@ pub struct Outcome {
     pub report: Option<Report>,
     /// Snapshots a resumed run found done (0 for a fresh run).
     pub resumed_after: usize,
+    /// The figures drawn beside the file.
+    pub plots: Vec<std::path::PathBuf>,
 }
 
 impl std::fmt::Debug for Outcome {
@@ -121,6 +126,7 @@ pub fn header(setup: &Setup) -> Header {
     let g = &setup.grid;
     Header {
         problem: setup.problem_toml.clone(),
+        data_digest: setup.data_digest.clone(),
         dims: Dims {
             grid: (0..g.dim())
                 .map(|k| GridAxis {
@@ -325,6 +331,7 @@ fn drive(
         sink: &sink,
         stored: o.store,
         checkpoint: checkpoints(setup, o),
+        warned: false,
     };
     let state = || begin.pde.clone().expect("a PDE state for a PDE run");
     match command {
@@ -453,13 +460,15 @@ pub fn run_to_file(
         true => Target::claim_resumed(out)?,
         false => Target::claim(out)?,
     };
+    for note in target.notes() {
+        listener.note(note);
+    }
+    let resume = target.resumed();
     let result = (|| -> Result<Outcome> {
         let file = target.running();
         let header = header(setup);
         let (mut store, begin) = if resume {
-            let (_, found) = resume::open(file, &setup.problem_toml)?;
-            found.check(file, opts.command)?;
-            let k = found.common();
+            let k = resume::check(file, setup, opts.command)?;
             let times = &setup.snapshot_times;
             let until = k.checked_sub(1).map_or(f64::NEG_INFINITY, |i| times[i]);
             let store = Hdf5Store::reopen(file, &header, &layouts(opts.command), k, until)?;
@@ -480,16 +489,28 @@ pub fn run_to_file(
         store.complete()?;
         Ok(outcome)
     })();
-    settle(target, result)
+    let (mut outcome, plots) = settle(target, result, opts.plots)?;
+    outcome.plots = plots.unwrap_or_default();
+    Ok(outcome)
 }
 
-/// Move a claimed target's file into place when `result` is Ok, else
-/// abandon it (the target is left as it was).
-pub fn settle<T>(target: Target, result: Result<T>) -> Result<T> {
+/// Move a claimed target's file into place when `result` is Ok (and draw
+/// its figures, `plots`, before the lock goes), else abandon it (the
+/// target is left as it was).
+pub fn settle<T>(
+    mut target: Target,
+    result: Result<T>,
+    plots: bool,
+) -> Result<(T, Option<Vec<std::path::PathBuf>>)> {
     match result {
         Ok(v) => {
             target.commit()?;
-            Ok(v)
+            let drawn = match plots {
+                true => Some(crate::io::plot::plot_file(target.path())?),
+                false => None,
+            };
+            drop(target);
+            Ok((v, drawn))
         }
         Err(e) => Err(target.abandon(e)),
     }
@@ -497,14 +518,19 @@ pub fn settle<T>(target: Target, result: Result<T>) -> Result<T> {
 
 /// Write results made in memory to `out` whole (claimed first, so a
 /// second run on the same path stops at once; `make` runs after the
-/// claim).
-pub fn write_to_file<T>(out: &Path, make: impl FnOnce() -> Result<(T, Results)>) -> Result<T> {
+/// claim), and draw its figures when `plots`.
+pub fn write_to_file<T>(
+    out: &Path,
+    plots: bool,
+    make: impl FnOnce() -> Result<(T, Results)>,
+) -> Result<(T, Vec<std::path::PathBuf>)> {
     let target = Target::claim(out)?;
     let result = make().and_then(|(v, results)| {
-        crate::io::hdf5::netcdf::write(target.running(), &results)?;
+        crate::io::hdf5::netcdf::write(target.running(), results)?;
         Ok(v)
     });
-    settle(target, result)
+    let (v, drawn) = settle(target, result, plots)?;
+    Ok((v, drawn.unwrap_or_default()))
 }
 
 /// The results of a convergence study, on the problem and its finest grid

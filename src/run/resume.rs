@@ -13,6 +13,7 @@ use super::Command;
 use crate::diagnostics::Diagnostics;
 use crate::error::{Error, Result};
 use crate::io::hdf5::{checkpoint_name, Reader};
+use crate::io::store::DATA_DIGEST;
 use crate::particles::ParticleOptions;
 use crate::setup::Setup;
 use crate::solve::{Observer, RunState};
@@ -37,23 +38,43 @@ impl Found {
             .unwrap_or(0)
     }
 
-    /// Refuse a file that lacks a group the command continues.
+    /// Refuse a file whose groups are not those the command writes: one
+    /// missing cannot be continued, and one more would be left behind,
+    /// incomplete, in a file marked complete (a file of `mfpde run` is
+    /// continued by `mfpde run`).
     pub fn check(&self, path: &Path, command: Command) -> Result<()> {
-        let missing = match command {
-            Command::Pde => self.pde.is_none().then_some("no /pde group to continue"),
-            Command::Particles => self
-                .particles
-                .is_none()
-                .then_some("no /particles group to continue"),
-            Command::Run => {
-                (self.pde.is_none() || self.particles.is_none() || self.compare.is_none())
-                    .then_some("not a file of `mfpde run` (it needs /pde, /particles and /compare)")
-            }
+        let has = (
+            self.pde.is_some(),
+            self.particles.is_some(),
+            self.compare.is_some(),
+        );
+        let wants = match command {
+            Command::Pde => (true, false, false),
+            Command::Particles => (false, true, false),
+            Command::Run => (true, true, true),
         };
-        match missing {
-            Some(what) => Err(Error::Hdf5(format!("{}: holds {what}", path.display()))),
-            None => Ok(()),
+        if has == wants {
+            return Ok(());
         }
+        let writer = match has {
+            (true, false, false) => "`mfpde pde`",
+            (false, true, false) => "`mfpde particles`",
+            (true, true, true) => "`mfpde run`",
+            _ => "no command (its groups are /pde, /particles and /compare in another mix)",
+        };
+        let name = |c: Command| match c {
+            Command::Pde => "`mfpde pde`",
+            Command::Particles => "`mfpde particles`",
+            Command::Run => "`mfpde run`",
+        };
+        Err(Error::problem(
+            "--resume",
+            path.display(),
+            format!(
+                "an interrupted run of {}: this file was written by {writer}; continue it with that command",
+                name(command)
+            ),
+        ))
     }
 }
 
@@ -122,7 +143,7 @@ pub fn open(path: &Path, problem_toml: &str) -> Result<(Reader, Found)> {
         ));
     }
     let count = |g: &str| -> Option<usize> {
-        r.has(&format!("{g}/time"))
+        r.has(g)
             .then(|| r.series(&format!("{g}/time")).map(|t| t.len()).unwrap_or(0))
     };
     let found = Found {
@@ -131,6 +152,61 @@ pub fn open(path: &Path, problem_toml: &str) -> Result<(Reader, Found)> {
         compare: count("compare"),
     };
     Ok((r, found))
+}
+
+/// Check an interrupted file before continuing it with `command`, and
+/// return the snapshots every group holds: the same problem and data set,
+/// the groups the command writes and no other, and in each group every
+/// series as long as its times (or one longer: a group killed between its
+/// series is not possible, a group one snapshot ahead of another is),
+/// times the problem's snapshot times, steps that never fall.
+///
+/// # Errors
+/// Naming the first thing that does not hold.
+pub fn check(path: &Path, setup: &Setup, command: Command) -> Result<usize> {
+    let (r, found) = open(path, &setup.problem_toml)?;
+    found.check(path, command)?;
+    let stored = r.root_attr(DATA_DIGEST)?;
+    let now = setup.data_digest.clone().unwrap_or_default();
+    if stored != now {
+        return Err(Error::problem(
+            "--resume",
+            path.display(),
+            "a run of the same data set: data.file's content has changed since the run began (its SHA-256 differs)",
+        ));
+    }
+    for layout in super::layouts(command) {
+        let g = layout.group;
+        if !r.has(g) || layout.rows {
+            continue;
+        }
+        let times = r.series(&format!("{g}/time"))?;
+        for spec in layout.record.iter().filter(|s| s.is_series()) {
+            let n = r.series(&format!("{g}/{}", spec.name))?.len();
+            if n != times.len() {
+                return Err(r.bad(format!(
+                    "{g}/{} holds {n} values where {g}/time holds {}: not a file an mfpde run wrote",
+                    spec.name,
+                    times.len()
+                )));
+            }
+        }
+        let want = &setup.snapshot_times;
+        if times.len() > want.len() || times[..] != want[..times.len()] {
+            return Err(r.bad(format!(
+                "{g}/time is not the problem's snapshot times {:?}…",
+                &want[..want.len().min(4)]
+            )));
+        }
+        let steps = r.series(&format!("{g}/steps"))?;
+        let integral = |v: &f64| *v >= 0.0 && v.fract() == 0.0;
+        if !steps.iter().all(integral) || !steps.windows(2).all(|w| w[1] >= w[0]) {
+            return Err(r.bad(format!(
+                "{g}/steps are not a count of steps that never falls"
+            )));
+        }
+    }
+    Ok(found.common())
 }
 
 /// The PDE's state after its first `k ≥ 1` snapshots.

@@ -83,6 +83,8 @@ pub struct ParticlesOut<'s, 'a> {
     pub sink: &'s Sink<'a>,
     pub stored: usize,
     pub checkpoint: bool,
+    /// Whether neurons outside the grid were warned about.
+    pub warned: bool,
 }
 
 impl ParticleObserver for ParticlesOut<'_, '_> {
@@ -96,6 +98,15 @@ impl ParticleObserver for ParticlesOut<'_, '_> {
         let state = self.checkpoint.then(|| neurons.state());
         self.sink
             .store(|s| s.append(rec.group(), &rec.vars(), state))?;
+        if d.outside > crate::solve::BOUNDARY_WARNING && !self.warned {
+            self.warned = true;
+            eprintln!(
+                "warning: at t = {} a fraction {:.2e} of the neurons is outside the grid's box (above {}): histograms and distances miss them; widen grid.lo, grid.hi, or shorten particles.dt if they diverge",
+                d.time,
+                d.outside,
+                crate::solve::BOUNDARY_WARNING
+            );
+        }
         self.sink.tell(|l| l.particles(d));
         Ok(())
     }

@@ -77,6 +77,22 @@ pub fn solve(setup: &Setup, method: Method, listener: &mut dyn Listener) -> Resu
         let r0 = solver.residual_of(&rho);
         let state = solver.solve(&r0, &opts);
         let seconds = clock.elapsed().as_secs_f64();
+        let bad = crate::error::first_non_finite([
+            ("F", std::slice::from_ref(&state.free_energy)),
+            ("R", std::slice::from_ref(&state.risk)),
+            ("the duality gap", std::slice::from_ref(&state.gap)),
+            (
+                "the stationarity residual",
+                std::slice::from_ref(&state.stationarity),
+            ),
+            ("ρ*", &state.rho[..]),
+        ]);
+        if let Some(what) = bad {
+            return Err(crate::Error::Run(format!(
+                "the Gibbs iteration from {name} reached {what} after {} iterations (the target's or the data's scale overflows it)",
+                state.iterations
+            )));
+        }
         listener.start(name, &state, seconds);
         let l1_to_first = found
             .first()
@@ -120,12 +136,14 @@ pub fn steady(
     Ok((outcome, results))
 }
 
-/// Solve for the Gibbs state into the file `out`.
+/// Solve for the Gibbs state into the file `out`, and draw its figure
+/// when `plots`: the outcome and the figures.
 pub fn steady_to_file(
     setup: &Setup,
     method: Method,
     out: &Path,
+    plots: bool,
     listener: &mut dyn Listener,
-) -> Result<SteadyOutcome> {
-    write_to_file(out, || steady(setup, method, listener))
+) -> Result<(SteadyOutcome, Vec<std::path::PathBuf>)> {
+    write_to_file(out, plots, || steady(setup, method, listener))
 }

@@ -40,18 +40,64 @@ pub struct Setup {
     pub f_points: Vec<Vec<f64>>,
     /// The finite network, when the problem has a `[particles]` section.
     pub particles: Option<ParticleOptions>,
+    /// The SHA-256 of the data file, hex, when the data are a file (stored
+    /// in the results, checked on `--resume`).
+    pub data_digest: Option<String>,
+}
+
+/// The ranges of the keys that size a run (dimensions, node and neuron
+/// counts), checked before anything is sized by them: a value out of range
+/// is named as such, not as the memory it would take.
+///
+/// # Errors
+/// The first key out of its range, by name.
+pub fn check_ranges(lp: &LoadedProblem) -> Result<()> {
+    let p = &lp.problem;
+    match (&p.symmetry, p.data.dim) {
+        (Some(s), _) => model::check_symmetry_sizes(s, &p.model.activation)?,
+        (None, Some(d)) if !(1..=3).contains(&d) => {
+            return Err(Error::problem(
+                "data.dim",
+                d,
+                "1 to 3 inputs (D = d_x + bias + trained a ≤ 4 on a grid; [symmetry] takes d up to 10⁴)",
+            ))
+        }
+        _ => {}
+    }
+    if let Some(n) = p.data.nodes.filter(|n| !(1..=256).contains(n)) {
+        return Err(Error::problem(
+            "data.nodes",
+            n,
+            "1 to 256 nodes per dimension",
+        ));
+    }
+    if let Some(q) = &p.particles {
+        if !(1..=100_000_000).contains(&q.m) {
+            return Err(Error::problem("particles.m", q.m, "1 to 10⁸ neurons"));
+        }
+        if let Some(b) = q.batch.filter(|b| !(1..=run::MAX_BATCH).contains(b)) {
+            return Err(Error::problem(
+                "particles.batch",
+                b,
+                "a batch size 1 ≤ B ≤ 10⁸",
+            ));
+        }
+    }
+    Ok(())
 }
 
 impl Setup {
     /// Validate a loaded problem and build the solver inputs.
     pub fn new(lp: &LoadedProblem) -> Result<Self> {
+        check_ranges(lp)?;
         let model = model::build(lp)?;
         let grid = run::build_grid(lp, &model.net)?;
         let (t_end, snapshot_times) = run::build_dynamics(lp)?;
         let initial = run::build_initial(lp, &model.net)?;
         let scheme = run::build_scheme(lp)?;
         let f_points = run::build_f_points(lp, &model.quad)?;
-        let box_mass: f64 = initial.cell_masses(&grid).iter().sum();
+        let masses = initial.cell_masses(&grid);
+        let box_mass: f64 = masses.iter().sum();
         if box_mass.is_nan() || box_mass < MIN_BOX_MASS {
             return Err(Error::problem(
                 "initial",
@@ -61,6 +107,7 @@ impl Setup {
                 ),
             ));
         }
+        coarse_cells(&grid, &masses, box_mass)?;
         let particles = match &lp.problem.particles {
             Some(spec) => {
                 let o = run::build_particles(spec, &lp.problem.data.law)?;
@@ -95,6 +142,7 @@ impl Setup {
             scheme,
             f_points,
             particles,
+            data_digest: model::data_digest(lp)?,
         })
     }
 
@@ -103,16 +151,107 @@ impl Setup {
         self.initial.cell_averages(&self.grid).0
     }
 
-    /// The `[particles]` options, or an error naming the missing section.
+    /// The `[particles]` options for a run of the network, or an error
+    /// naming the missing section or a step the network cannot take
+    /// ([`check_step`]).
     pub fn particle_options(&self) -> Result<ParticleOptions> {
-        self.particles.ok_or_else(|| {
+        let o = self.particles.ok_or_else(|| {
             Error::problem(
                 "particles",
                 "missing",
                 "a [particles] section with m and dt",
             )
-        })
+        })?;
+        check_step(&o, &self.model, &self.grid, &self.snapshot_times)?;
+        Ok(o)
     }
+}
+
+/// The largest share of ρ0 one cell of an axis may hold: beyond it the law
+/// lies within a cell of that axis, and nothing of its shape is resolved.
+pub const MAX_CELL_SHARE: f64 = 0.9;
+
+/// Refuse cells too coarse for ρ0: on some axis one cell holds more than
+/// [`MAX_CELL_SHARE`] of the mass inside the box.
+fn coarse_cells(grid: &Grid, masses: &[f64], box_mass: f64) -> Result<()> {
+    let mut idx = [0usize; crate::grid::MAX_DIM];
+    let d = grid.dim();
+    let mut marginals: Vec<Vec<f64>> = grid.n.iter().map(|&n| vec![0.0; n]).collect();
+    for (flat, m) in masses.iter().enumerate() {
+        grid.unravel(flat, &mut idx[..d]);
+        for k in 0..d {
+            marginals[k][idx[k]] += m;
+        }
+    }
+    for (k, marginal) in marginals.iter().enumerate() {
+        let top = marginal.iter().cloned().fold(0.0, f64::max);
+        if top > MAX_CELL_SHARE * box_mass {
+            return Err(Error::problem(
+                "grid.cells",
+                format!("{:?}", grid.n),
+                format!(
+                    "cells fine enough for the initial law: one cell of axis {} ({} wide) holds {:.1} % of ρ0 (at most {:.0} %); take more cells or a smaller box on that axis",
+                    grid.names.get(k).map_or("?", String::as_str),
+                    crate::error::sig(grid.h[k]),
+                    100.0 * top / box_mass,
+                    100.0 * MAX_CELL_SHARE
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Refuse a particle step that would change silently or diverge: longer
+/// than the time between two snapshots (the steps would be shortened to
+/// land on them while `dt` says otherwise), λΔt ≥ 2 (Euler's step of the
+/// weight decay, θ ← (1 − λΔt)θ, then grows), or a step whose noise
+/// √(ηΔt) is wider than the grid's box (every neuron leaves it at once).
+fn check_step(o: &ParticleOptions, model: &MeanField, grid: &Grid, times: &[f64]) -> Result<()> {
+    let gap = times
+        .windows(2)
+        .map(|w| w[1] - w[0])
+        .fold(f64::INFINITY, f64::min);
+    if o.dt > gap * (1.0 + 1e-9) {
+        return Err(Error::problem(
+            "particles.dt",
+            o.dt,
+            format!(
+                "a step no longer than the time between snapshots, {} (the steps land on every snapshot)",
+                crate::error::sig(gap)
+            ),
+        ));
+    }
+    let decay = model.weight_decay * o.dt;
+    if decay >= 2.0 {
+        return Err(Error::problem(
+            "particles.dt",
+            o.dt,
+            format!(
+                "a step with λΔt < 2 (λ = {}: Euler's step of the weight decay, θ ← (1 − λΔt)θ, grows without bound at λΔt = {}; take Δt < {})",
+                crate::error::sig(model.weight_decay),
+                crate::error::sig(decay),
+                crate::error::sig(2.0 / model.weight_decay)
+            ),
+        ));
+    }
+    let kick = (model.noise * o.dt).sqrt();
+    let width = (0..grid.dim())
+        .map(|k| grid.hi[k] - grid.lo[k])
+        .fold(f64::INFINITY, f64::min);
+    if kick > width {
+        return Err(Error::problem(
+            "dynamics.noise",
+            model.noise,
+            format!(
+                "a noise whose step √(η Δt) (= {} at particles.dt = {}) is smaller than the grid's box ({} wide): the neurons would leave it in one step",
+                crate::error::sig(kick),
+                o.dt,
+                crate::error::sig(width)
+            ),
+        ));
+    }
+    Ok(())
 }
 
 pub(crate) fn vec_of(

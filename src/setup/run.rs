@@ -107,12 +107,16 @@ pub(super) fn build_dynamics(lp: &LoadedProblem) -> Result<(f64, Vec<f64>)> {
         Snapshots::Times(ts) => {
             let ok = !ts.is_empty()
                 && ts.windows(2).all(|w| w[0] < w[1])
-                && ts.iter().all(|&t| (0.0..=dy.t_end).contains(&t));
+                && ts.iter().all(|&t| (0.0..=dy.t_end).contains(&t))
+                && ts.last() == Some(&dy.t_end);
             if !ok {
                 return Err(Error::problem(
                     "dynamics.snapshots",
                     format!("{ts:?}"),
-                    format!("increasing times in [0, t_end = {}]", dy.t_end),
+                    format!(
+                        "increasing times in [0, t_end = {}], the last t_end itself (a run ends at its last snapshot)",
+                        crate::error::num(dy.t_end)
+                    ),
                 ));
             }
             ts.clone()
@@ -333,7 +337,7 @@ pub(super) fn build_particles(p: &ParticlesSpec, law: &str) -> Result<ParticleOp
             other => {
                 return Err(Error::problem(
                     "particles.batch",
-                    format!("{other:?}"),
+                    other.map_or("missing".to_string(), |b| b.to_string()),
                     "a batch size 1 ≤ B ≤ 10⁸ for mode = \"sgd\"",
                 ))
             }

@@ -11,6 +11,10 @@ use std::path::Path;
 pub struct Reader {
     file: File,
     path: String,
+    /// The file's length: no dataset mfpde writes holds more bytes (its
+    /// data are not compressed), so a larger declared shape is refused
+    /// before anything is allocated for it.
+    len: u64,
 }
 
 fn attr_string(attrs: &HashMap<String, AttrValue>, name: &str) -> String {
@@ -28,6 +32,7 @@ impl Reader {
         Ok(Reader {
             file,
             path: path.display().to_string(),
+            len: std::fs::metadata(path).map(|m| m.len()).unwrap_or(0),
         })
     }
 
@@ -52,9 +57,26 @@ impl Reader {
     /// The values of the dataset at `path`, flattened (empty when absent).
     pub fn series(&self, path: &str) -> Result<Vec<f64>> {
         match self.file.dataset(path) {
-            Ok(ds) => Ok(ds.read_f64()?),
+            Ok(ds) => self.read(&ds, path),
             Err(_) => Ok(Vec::new()),
         }
+    }
+
+    /// A dataset's numbers, refused when its declared shape holds more
+    /// than the file's bytes.
+    fn read(&self, ds: &hdf5_pure::Dataset, path: &str) -> Result<Vec<f64>> {
+        let declared = ds
+            .shape()?
+            .iter()
+            .try_fold(8u64, |a, &n| a.checked_mul(n))
+            .unwrap_or(u64::MAX);
+        if declared > self.len {
+            return Err(self.bad(format!(
+                "{path} declares {declared} bytes of numbers in a file of {} bytes",
+                self.len
+            )));
+        }
+        Ok(ds.read_f64()?)
     }
 
     /// The shape of the dataset at `path`.
@@ -66,7 +88,7 @@ impl Reader {
     /// unfinished group's `<group>/snapshots/<name>_NNNNN`.
     pub fn rows(&self, group: &str, name: &str, t: usize) -> Result<Vec<Vec<f64>>> {
         if let Ok(ds) = self.file.dataset(&format!("{group}/{name}")) {
-            let all = ds.read_f64()?;
+            let all = self.read(&ds, &format!("{group}/{name}"))?;
             let row = all.len() / t.max(1);
             if row * t != all.len() {
                 return Err(Error::Hdf5(format!(
@@ -79,10 +101,8 @@ impl Reader {
         }
         (0..t)
             .map(|i| {
-                Ok(self
-                    .file
-                    .dataset(&format!("{group}/{}", snapshot_name(name, i)))?
-                    .read_f64()?)
+                let p = format!("{group}/{}", snapshot_name(name, i));
+                self.read(&self.file.dataset(&p)?, &p)
             })
             .collect()
     }
@@ -94,7 +114,7 @@ impl Reader {
             let Ok(ds) = self.file.dataset(&format!("grid/edges_{k}")) else {
                 break;
             };
-            edges.push(ds.read_f64()?);
+            edges.push(self.read(&ds, &format!("grid/edges_{k}"))?);
             names.push(attr_string(&ds.attrs()?, "name"));
         }
         Ok((edges, names))
@@ -183,6 +203,19 @@ impl Reader {
         Ok(t)
     }
 
+    /// A series of `t` values, one per time (empty when `t` is 0 and the
+    /// series is absent).
+    pub fn checked_series(&self, path: &str, t: usize) -> Result<Vec<f64>> {
+        let v = self.series(path)?;
+        if v.len() != t {
+            return Err(self.bad(format!(
+                "{path} holds {} values where its group's time holds {t}",
+                v.len()
+            )));
+        }
+        Ok(v)
+    }
+
     /// The `t` rows of a field on the grid (`cells` values each, finite).
     pub fn checked_fields(
         &self,
@@ -218,6 +251,7 @@ impl PdeFile {
         let (edges, axis_names) = r.checked_grid()?;
         let cells: usize = edges.iter().map(|e| e.len() - 1).product();
         let history = r.history_group()?;
+        let history_time = r.checked_times(&format!("{history}/time"))?;
         let density = if time.is_empty() {
             Vec::new()
         } else {
@@ -229,15 +263,16 @@ impl PdeFile {
             problem: r.root_attr("problem")?,
             edges,
             axis_names,
-            mass: r.series("pde/mass")?,
-            risk: r.series("pde/risk")?,
-            free_energy: r.series("pde/free_energy")?,
-            boundary_mass: r.series("pde/boundary_mass")?,
-            min_density: r.series("pde/min_density")?,
+            mass: r.checked_series("pde/mass", time.len())?,
+            risk: r.checked_series("pde/risk", time.len())?,
+            free_energy: r.checked_series("pde/free_energy", time.len())?,
+            boundary_mass: r.checked_series("pde/boundary_mass", time.len())?,
+            min_density: r.checked_series("pde/min_density", time.len())?,
             density,
-            history_time: r.series(&format!("{history}/time"))?,
-            history_risk: r.series(&format!("{history}/risk"))?,
-            history_free_energy: r.series(&format!("{history}/free_energy"))?,
+            history_risk: r.checked_series(&format!("{history}/risk"), history_time.len())?,
+            history_free_energy: r
+                .checked_series(&format!("{history}/free_energy"), history_time.len())?,
+            history_time,
             time,
         })
     }

@@ -359,13 +359,14 @@ impl Hdf5Store {
             file.commit()?;
             file.close()?;
         }
-        let file = File::open(&self.path)?;
+        // read dataset by dataset, not the whole file into memory
+        let file = File::open_streaming(&self.path)?;
         let mut results = Results::new(&self.header);
         for e in &self.entries {
             results.groups.push(self.read_group(&file, e)?);
         }
         file.close()?;
         results.set_attr("status", Attr::Str("complete".into()));
-        super::netcdf::write(&self.path, &results)
+        super::netcdf::write(&self.path, results)
     }
 }

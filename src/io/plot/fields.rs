@@ -5,7 +5,7 @@ use super::{
     draw_err, legend, Data, ANIMATION_DELAY_MS, ANIMATION_PANEL, DENSITY_SIZE, MARGINAL_SIZE,
     OVER_TIME_BINS, OVER_TIME_COLUMNS, OVER_TIME_PANEL, STEADY_SIZE,
 };
-use crate::error::{Error, Result};
+use crate::error::Result;
 use plotters::prelude::*;
 use std::path::Path;
 
@@ -90,31 +90,25 @@ pub(super) fn draw_density(data: &Data, path: &Path) -> Result<()> {
 }
 
 /// The animation: one frame per snapshot, the PDE density beside the
-/// particle histogram. Written to a temporary name and renamed when whole.
+/// particle histogram.
 pub(super) fn draw_animation(data: &Data, path: &Path) -> Result<()> {
     let rows = density_rows(data);
     let frames = rows.iter().map(|r| r.1.len()).max().unwrap_or(0);
-    let tmp = path.with_extension("gif.part");
-    {
-        let size = (ANIMATION_PANEL.0 * rows.len() as u32, ANIMATION_PANEL.1);
-        let root = BitMapBackend::gif(&tmp, size, ANIMATION_DELAY_MS)
-            .map_err(draw_err)?
-            .into_drawing_area();
-        for i in 0..frames {
-            root.fill(&WHITE).map_err(draw_err)?;
-            let panels = root.split_evenly((1, rows.len()));
-            for (panel, (label, fields, times)) in panels.iter().zip(&rows) {
-                let i = i.min(fields.len() - 1);
-                let title = format!("{label}, t = {:.3}", times[i]);
-                draw_plane(panel, data, title, &fields[i])?;
-            }
-            root.present().map_err(draw_err)?;
+    let size = (ANIMATION_PANEL.0 * rows.len() as u32, ANIMATION_PANEL.1);
+    let root = BitMapBackend::gif(path, size, ANIMATION_DELAY_MS)
+        .map_err(draw_err)?
+        .into_drawing_area();
+    for i in 0..frames {
+        root.fill(&WHITE).map_err(draw_err)?;
+        let panels = root.split_evenly((1, rows.len()));
+        for (panel, (label, fields, times)) in panels.iter().zip(&rows) {
+            let i = i.min(fields.len() - 1);
+            let title = format!("{label}, t = {:.3}", times[i]);
+            draw_plane(panel, data, title, &fields[i])?;
         }
+        root.present().map_err(draw_err)?;
     }
-    std::fs::rename(&tmp, path).map_err(|e| Error::Io {
-        path: path.display().to_string(),
-        message: e.to_string(),
-    })
+    Ok(())
 }
 
 /// Marginal densities (per unit length) of axis k.

@@ -40,6 +40,7 @@ use super::hdf5::{PdeFile, Reader};
 use crate::error::{Error, Result};
 use plotters::prelude::*;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Once;
 
 /// Sizes of the figures, in pixels.
@@ -72,6 +73,37 @@ fn register_font() {
             .unwrap_or_else(|_| panic!("the embedded font parses"));
         }
     });
+}
+
+/// Draw a figure into a fresh temporary file beside `path`, then rename it
+/// over `path`: a link at `path` is replaced, never written through, and no
+/// reader sees half a figure.
+fn write_whole(path: &Path, draw: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
+    static COUNT: AtomicUsize = AtomicUsize::new(0);
+    let name = |p: &Path| p.file_name().map(|n| n.to_string_lossy().to_string());
+    let (stem, ext) = (
+        path.file_stem().map(|s| s.to_string_lossy().to_string()),
+        path.extension().map(|s| s.to_string_lossy().to_string()),
+    );
+    let (Some(stem), Some(ext), Some(_)) = (stem, ext, name(path)) else {
+        return Err(draw_err(format!(
+            "{}: not a figure's file name",
+            path.display()
+        )));
+    };
+    let n = COUNT.fetch_add(1, Ordering::Relaxed);
+    let tmp = path.with_file_name(format!(".{stem}.{}-{n}.part.{ext}", std::process::id()));
+    let _ = std::fs::remove_file(&tmp);
+    let drawn = draw(&tmp).and_then(|()| {
+        std::fs::rename(&tmp, path).map_err(|e| Error::Io {
+            path: path.display().to_string(),
+            message: format!("cannot move the figure into place: {e}"),
+        })
+    });
+    if drawn.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    drawn
 }
 
 pub(super) fn draw_err<E: std::fmt::Display>(e: E) -> Error {
@@ -135,7 +167,7 @@ fn read_compare(r: &Reader, names: &[String], t: usize) -> Result<Vec<(String, V
                 ));
             }
         } else {
-            out.push((label.to_string(), r.series(&path)?));
+            out.push((label.to_string(), r.checked_series(&path, t)?));
         }
     }
     Ok(out)
@@ -158,7 +190,7 @@ fn read(path: &Path) -> Result<Data> {
         read_compare(&r, &pde.axis_names, compare_time.len())?
     };
     Ok(Data {
-        part_risk: r.series("particles/risk")?,
+        part_risk: r.checked_series("particles/risk", part_time.len())?,
         edges: pde.edges,
         names: pde.axis_names,
         pde_time: pde.time,
@@ -202,46 +234,48 @@ fn plot_checked(path: &Path) -> Result<Vec<PathBuf>> {
     let has_fields = !data.density.is_empty() || !data.histogram.is_empty();
     if data.edges.len() >= 2 && has_fields {
         let p = name("density");
-        fields::draw_density(&data, &p)?;
+        write_whole(&p, |t| fields::draw_density(&data, t))?;
         out.push(p);
         let p = PathBuf::from(format!("{}_density.gif", stem.display()));
-        fields::draw_animation(&data, &p)?;
+        write_whole(&p, |t| fields::draw_animation(&data, t))?;
         out.push(p);
     }
     if has_fields {
         let p = name("marginals");
-        fields::draw_marginals(&data, &p)?;
+        write_whole(&p, |t| fields::draw_marginals(&data, t))?;
         out.push(p);
     }
     if !data.density.is_empty() && !data.histogram.is_empty() {
         let p = name("over_time");
-        fields::draw_over_time(&data, &p)?;
+        write_whole(&p, |t| fields::draw_over_time(&data, t))?;
         out.push(p);
     }
     if !data.pde_time.is_empty() || !data.part_time.is_empty() {
         let p = name("curves");
-        curves::draw_curves(&data, &p)?;
+        write_whole(&p, |t| curves::draw_curves(&data, t))?;
         out.push(p);
     }
     if !data.compare.is_empty() {
         let p = name("distances");
-        curves::draw_distances(&data, &p)?;
+        write_whole(&p, |t| curves::draw_distances(&data, t))?;
         out.push(p);
     }
     let r = Reader::open(path)?;
     if r.has("converge/m") {
         let p = name("converge");
-        curves::draw_converge(&r, &p)?;
+        write_whole(&p, |t| curves::draw_converge(&r, t))?;
         out.push(p);
     }
     if r.has("theorems/time") {
         let p = name("theorems");
-        curves::draw_theorems(&r, &data.names, &p)?;
+        write_whole(&p, |t| curves::draw_theorems(&r, &data.names, t))?;
         out.push(p);
     }
     if r.has("steady/density") && data.edges.len() >= 2 {
         let p = name("steady");
-        fields::draw_steady(&data, &r.series("steady/density")?, &p)?;
+        write_whole(&p, |t| {
+            fields::draw_steady(&data, &r.series("steady/density")?, t)
+        })?;
         out.push(p);
     }
     Ok(out)

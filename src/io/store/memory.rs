@@ -128,6 +128,7 @@ mod tests {
     fn snapshots_stack_along_time() {
         let header = Header {
             problem: "x = 1".into(),
+            data_digest: None,
             dims: Dims {
                 grid: vec![GridAxis {
                     name: "a".into(),

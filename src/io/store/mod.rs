@@ -272,13 +272,19 @@ impl Dims {
 }
 
 /// What every results file carries from the start: the problem it came
-/// from and its dimensions.
-#[derive(Debug, Clone, PartialEq)]
+/// from (and its data set's digest) and its dimensions.
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct Header {
     /// The problem TOML (after overrides).
     pub problem: String,
+    /// The SHA-256 of the problem's data file, hex (root attribute
+    /// [`DATA_DIGEST`]; none without a data file).
+    pub data_digest: Option<String>,
     pub dims: Dims,
 }
+
+/// The root attribute naming the SHA-256 of the problem's data file.
+pub const DATA_DIGEST: &str = "data_sha256";
 
 /// Where a run's groups and snapshots go. Every method may fail (a full
 /// disk); the run then stops with that error.

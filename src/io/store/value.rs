@@ -2,7 +2,7 @@
 //! dimension names, shape and numbers — the same groups and names as the
 //! HDF5 file, so that a run in memory and a run on disk are one thing.
 
-use super::{Dims, Header, FORMAT};
+use super::{Dims, Header, DATA_DIGEST, FORMAT};
 
 /// An attribute's value.
 #[derive(Debug, Clone, PartialEq)]
@@ -78,14 +78,18 @@ impl Results {
     /// Results of `header` with no group yet, status `running`.
     pub fn new(header: &Header) -> Self {
         let s = |v: &str| Attr::Str(v.to_string());
+        let mut attrs = vec![
+            ("format".into(), s(FORMAT)),
+            ("version".into(), s(env!("CARGO_PKG_VERSION"))),
+            ("problem".into(), s(&header.problem)),
+            ("status".into(), s("running")),
+            ("time_scale".into(), s("mean-field time t")),
+        ];
+        if let Some(d) = &header.data_digest {
+            attrs.push((DATA_DIGEST.into(), s(d)));
+        }
         Results {
-            attrs: vec![
-                ("format".into(), s(FORMAT)),
-                ("version".into(), s(env!("CARGO_PKG_VERSION"))),
-                ("problem".into(), s(&header.problem)),
-                ("status".into(), s("running")),
-                ("time_scale".into(), s("mean-field time t")),
-            ],
+            attrs,
             dims: header.dims.clone(),
             groups: Vec::new(),
         }
