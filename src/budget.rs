@@ -216,6 +216,33 @@ pub const COMPLETION_COPIES: f64 = 3.0;
 /// the HDF5 crates), measured at about 10 MB.
 pub const BASE_MEMORY: f64 = 16.0 * 1048576.0;
 
+/// The estimate of a convergence study of `lp` over `ms` neurons and
+/// `cells` resolutions: its largest runs, one at a time (the finest grid,
+/// the most neurons), and each resolution's last density.
+///
+/// # Errors
+/// When the largest problem does not load (an override it cannot take).
+pub fn converge_estimate(lp: &LoadedProblem, ms: &[usize], cells: &[usize]) -> Result<Estimate> {
+    let dim = lp.problem.grid.cells.len();
+    let fine = cells.iter().copied().max().unwrap_or(1);
+    let most = ms.iter().copied().max().unwrap_or(1);
+    let list = vec![fine.to_string(); dim].join(",");
+    let largest = LoadedProblem::from_str(
+        &lp.toml,
+        &[
+            format!("grid.cells=[{list}]"),
+            format!("particles.m={most}"),
+            format!("particles.store={most}"),
+        ],
+        &lp.base_dir,
+    )?;
+    let sizes = Sizes {
+        study: true,
+        ..Sizes::of(&largest)
+    };
+    Ok(sizes.estimate(true))
+}
+
 /// MemAvailable of /proc/meminfo, in bytes (None where there is none).
 pub fn available_memory() -> Option<f64> {
     let text = std::fs::read_to_string("/proc/meminfo").ok()?;

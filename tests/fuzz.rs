@@ -290,3 +290,337 @@ fn damaged_results_files_for_plot() {
         })
         .unwrap();
 }
+
+// ---- the second hostile round (issue 19): inputs ----
+
+/// `mfpde ARGS` through [`run_case`] (exit 0 or 2, never a panic, a signal
+/// or a hang), asserting the code, that stderr names `want`, and the time.
+fn refused(args: &[&str], want: &[&str], within: Duration) {
+    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+    let clock = Instant::now();
+    let (code, err) = run_case(&args).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(code, 2, "{args:?} should be refused:\n{err}");
+    for w in want {
+        assert!(err.contains(w), "{args:?}: {err} (wants {w:?})");
+    }
+    assert!(
+        clock.elapsed() < within,
+        "{args:?} took {:?}",
+        clock.elapsed()
+    );
+}
+
+fn g(name: &str) -> String {
+    root()
+        .join(format!("grids/{name}.toml"))
+        .display()
+        .to_string()
+}
+
+/// Items 4–6, 11, 13, 16, 17: each hostile value is refused by name, with
+/// exit 2, quickly, and nothing marked complete.
+#[test]
+fn hostile_values_are_refused_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("o.h5");
+    let out = out.to_str().unwrap();
+    let q = g("quickstart");
+    let (gibbs, si) = (g("gibbs"), g("single_index"));
+    let second = Duration::from_secs(5);
+    let small = [
+        "--set",
+        "grid.cells=[32,32]",
+        "--set",
+        "dynamics.t_end=1",
+        "--set",
+        "particles.m=1000",
+    ];
+    let cases: Vec<(Vec<&str>, Vec<&str>)> = vec![
+        // 4: the network's risk overflows
+        (
+            vec![
+                "particles",
+                &q,
+                "-o",
+                out,
+                "--set",
+                "target.expression=\"1e160*tanh(x0)\"",
+            ],
+            vec!["not finite", "risk"],
+        ),
+        // 5: the Gibbs iteration overflows
+        (
+            vec![
+                "steady",
+                &gibbs,
+                "-o",
+                out,
+                "--set",
+                "grid.cells=[32,32]",
+                "--set",
+                "target.expression=\"1e160*tanh(x0)\"",
+            ],
+            vec!["F = inf"],
+        ),
+        // 6: Euler's step of the weight decay, and a noise wider than the box
+        (
+            vec![
+                "run",
+                &q,
+                "-o",
+                out,
+                "--set",
+                "model.weight_decay=300",
+                "--set",
+                "particles.dt=0.01",
+            ],
+            vec!["particles.dt", "λΔt"],
+        ),
+        (
+            vec!["run", &q, "-o", out, "--set", "dynamics.noise=1e300"],
+            vec!["dynamics.noise", "√(η Δt)"],
+        ),
+        // 13: what check predicts, refused before running
+        (
+            vec!["pde", &q, "-o", out, "--set", "solver.dt_max=1e-8"],
+            vec!["max_steps"],
+        ),
+        (
+            vec!["pde", &q, "-o", out, "--set", "model.weight_decay=1e6"],
+            vec!["Δt"],
+        ),
+        (
+            vec!["pde", &q, "-o", out, "--set", "grid.lo=[-1e6,-6]"],
+            vec!["grid.cells", "one cell of axis a"],
+        ),
+        // 16: input that would change silently
+        (
+            vec!["particles", &q, "-o", out, "--set", "particles.dt=1e300"],
+            vec!["particles.dt", "between snapshots"],
+        ),
+        (
+            vec!["pde", &q, "-o", out, "--set", "dynamics.snapshots=[0.3]"],
+            vec!["dynamics.snapshots", "t_end itself"],
+        ),
+        (
+            vec!["check", &si, "--set", "symmetry.cosine_nodes=1"],
+            vec!["symmetry.cosine_nodes"],
+        ),
+        // 17: named by their range, not by memory or another key
+        (
+            vec!["check", &q, "--set", "data.dim=100000"],
+            vec!["`data.dim`"],
+        ),
+        (
+            vec!["check", &si, "--set", "symmetry.radial_nodes=1000000"],
+            vec!["`symmetry.radial_nodes`"],
+        ),
+        (
+            vec![
+                "check",
+                &q,
+                "--set",
+                "particles.batch=10000000000",
+                "--set",
+                "particles.mode=\"sgd\"",
+            ],
+            vec!["`particles.batch`", "10000000000"],
+        ),
+        (
+            vec!["check", &q, "--set", "particles.mode=\"sgd\""],
+            vec!["`particles.batch` = missing"],
+        ),
+        (
+            vec!["check", &q, "--set", "particles.seed=9223372036854775808"],
+            vec!["`particles.seed`", "2^63"],
+        ),
+        (vec!["pde", &q, "-o", "/proc/x.h5"], vec!["`-o`", "/proc"]),
+        (
+            vec!["check", &q, "--set", "grid.lo=[-1e300,-6]"],
+            vec!["`grid.lo`", "at most"],
+        ),
+        // 12: budgets and capped reads
+        (
+            vec!["converge", &q, "-o", out, "--m", "100,10000000000"],
+            vec!["`--m`"],
+        ),
+        (
+            vec!["converge", &q, "-o", out, "--cells", "4,16384"],
+            vec!["grid.cells", "GiB"],
+        ),
+        (vec!["check", "/dev/zero"], vec!["`problem`", "device"]),
+        (
+            vec![
+                "check",
+                &q,
+                "--set",
+                "data.law=\"dataset\"",
+                "--set",
+                "data.file=\"/dev/zero\"",
+                "--set",
+                "target.kind=\"labels\"",
+            ],
+            vec!["`data.file`", "device"],
+        ),
+    ];
+    for (args, want) in cases {
+        let mut a = args.clone();
+        if a[0] != "check" && !a.contains(&"--cells") {
+            a.extend_from_slice(&small);
+        }
+        refused(&a, &want, second);
+        assert!(!Path::new(out).exists(), "{args:?} left a complete file");
+    }
+    // item 17: the box's mass is not misreported
+    let (_, err) = run_case(&[
+        "check".into(),
+        q.clone(),
+        "--set".into(),
+        "grid.lo=[-1e300,-6]".into(),
+    ])
+    .unwrap();
+    assert!(!err.contains("0.500 of its mass"), "{err}");
+}
+
+/// Item 3: a CSV's first row is data unless it is names only; a BOM is not
+/// a header; rows are never dropped in silence. Huge row counts are read
+/// under a memory limit (or refused by the budget), never aborted.
+#[test]
+fn data_files_with_boms_typos_and_many_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let problem = |csv: &str| {
+        let p = dir.path().join(format!("{csv}.toml"));
+        let text = std::fs::read_to_string(root().join("grids/dataset_labels.toml"))
+            .unwrap()
+            .replace("data/parity.csv", &format!("{csv}.csv"));
+        std::fs::write(&p, text).unwrap();
+        p.display().to_string()
+    };
+    std::fs::write(
+        dir.path().join("bom.csv"),
+        "\u{feff}1,0.5\n2,0.25\n3,0.125\n",
+    )
+    .unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_mfpde"))
+        .args(["check", &problem("bom")])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(text.contains("quadrature    3 nodes"), "{text}");
+    std::fs::write(dir.path().join("typo.csv"), "1,O.5\n2,0.25\n3,0.125\n").unwrap();
+    refused(
+        &["check", &problem("typo")],
+        &["`data.file`", "line 1", "\"O.5\""],
+        Duration::from_secs(5),
+    );
+    // 2·10⁶ rows: the budget counts them as nodes; under 2 GiB of address
+    // space the run is refused or runs, never aborts
+    let mut big = String::from("x0,y\n");
+    for i in 0..2_000_000u32 {
+        let x = -2.0 + 4.0 * (i as f64) / 2e6;
+        big.push_str(&format!("{x:.6},{}\n", if x > 0.0 { 1 } else { 0 }));
+    }
+    std::fs::write(dir.path().join("big.csv"), big).unwrap();
+    let o = Command::new("sh")
+        .args([
+            "-c",
+            &format!(
+                "ulimit -v 2097152; exec {} check {} --set grid.cells=[16,16]",
+                env!("CARGO_BIN_EXE_mfpde"),
+                problem("big")
+            ),
+        ])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.code().is_some(), "killed by a signal: {err}");
+    assert!(
+        !err.contains("panicked") && !err.contains("memory allocation"),
+        "{err}"
+    );
+}
+
+/// Item 11: generated expressions up to 10⁵ deep and long are refused by
+/// name or evaluated, never overflowing the stack.
+#[test]
+fn deep_and_long_generated_expressions() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut runner = proptest::test_runner::TestRunner::new(Config {
+        cases: 24,
+        failure_persistence: None,
+        ..Config::default()
+    });
+    let wrap = prop::sample::select(vec![
+        ("(", ")"),
+        ("-(", ")"),
+        ("sin(", ")"),
+        ("max(1,", ")"),
+        ("2^", ""),
+    ]);
+    let strategy = (
+        wrap,
+        1usize..100_000,
+        prop::sample::select(vec!["+", "*", "^"]),
+        1usize..50_000,
+    );
+    runner
+        .run(&strategy, |((open, close), depth, op, terms)| {
+            let deep = format!("{}x0{}", open.repeat(depth), close.repeat(depth));
+            let long = vec!["x0"; terms].join(op);
+            for text in [deep, long] {
+                // too long for one argument: in the problem file
+                let mut t: toml::Table = std::fs::read_to_string(g("quickstart"))
+                    .unwrap()
+                    .parse()
+                    .unwrap();
+                let mut target = toml::Table::new();
+                target.insert("kind".into(), "expression".into());
+                target.insert("expression".into(), text.into());
+                t.insert("target".into(), toml::Value::Table(target));
+                let p = dir.path().join("deep.toml");
+                std::fs::write(&p, toml::to_string(&t).unwrap()).unwrap();
+                let args: Vec<String> = vec!["check".into(), p.display().to_string()];
+                let (code, err) = run_case(&args)?;
+                prop_assert!(code == 0 || err.contains("target.expression"), "{err}");
+            }
+            Ok(())
+        })
+        .unwrap();
+}
+
+/// Item 12: a results file declaring a density far larger than its bytes is
+/// refused by `plot` before anything is allocated for it.
+#[test]
+fn results_files_declaring_more_than_they_hold() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut fb = hdf5_pure::FileBuilder::new();
+    fb.set_attr("format", hdf5_pure::AttrValue::String("mfpde-2".into()));
+    fb.set_attr("status", hdf5_pure::AttrValue::String("complete".into()));
+    let edges: Vec<f64> = (0..1_001).map(f64::from).collect();
+    let mut grid = fb.create_group("grid");
+    grid.create_dataset("edges_0").with_f64_data(&edges);
+    grid.create_dataset("edges_1").with_f64_data(&edges);
+    fb.add_group(grid.finish());
+    let mut pde = fb.create_group("pde");
+    pde.create_dataset("time")
+        .with_f64_data(&[0.0, 1.0, 2.0, 3.0, 4.0]);
+    // 40 MB of zeros, deflated to a few kB: a shape far beyond the bytes
+    // (mfpde never compresses: a reader that trusted the shape would
+    // allocate what it declares; at (5, 10⁴, 10⁴), 4 GB)
+    pde.create_dataset("density")
+        .with_f64_data(&vec![0.0; 5 * 1000 * 1000])
+        .with_shape(&[5, 1000, 1000])
+        .with_chunks(&[1, 1000, 1000])
+        .with_deflate(9);
+    fb.add_group(pde.finish());
+    let bytes = fb.finish().unwrap_or_else(|e| panic!("{e}"));
+    assert!(bytes.len() < 1_000_000, "{} bytes", bytes.len());
+    let p = dir.path().join("crafted.h5");
+    std::fs::write(&p, bytes).unwrap();
+    refused(
+        &["plot", p.to_str().unwrap()],
+        &["crafted.h5", "declares"],
+        Duration::from_secs(5),
+    );
+}

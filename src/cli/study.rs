@@ -50,26 +50,12 @@ pub fn run_converge(
         "increasing cell counts from 4 to 16384",
     )?;
     // the budget of its largest runs: the finest grid, the most neurons
-    let dim = lp.problem.grid.cells.len();
-    let list = vec![cells[cells.len() - 1].to_string(); dim].join(",");
-    let largest = LoadedProblem::from_str(
-        &lp.toml,
-        &[
-            format!("grid.cells=[{list}]"),
-            format!("particles.m={}", ms[ms.len() - 1]),
-            format!("particles.store={}", ms[ms.len() - 1]),
-        ],
-        &lp.base_dir,
-    )?;
-    let sizes = crate::budget::Sizes {
-        study: true,
-        ..crate::budget::Sizes::of(&largest)
-    };
-    let est = sizes.estimate(true);
+    let est = crate::budget::converge_estimate(lp, ms, cells)?;
     crate::budget::check(&est, Some(out), force)?;
     Setup::new(lp)?.particle_options()?;
     let start = Instant::now();
     let mut progress = |s: &str| out!("  {s} ({:.1} s)", start.elapsed().as_secs_f64());
+    let list = vec![cells[cells.len() - 1].to_string(); lp.problem.grid.cells.len()].join(",");
     let fine = Setup::new(&LoadedProblem::from_str(
         &lp.toml,
         &[format!("grid.cells=[{list}]")],

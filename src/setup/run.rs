@@ -18,6 +18,10 @@ pub const MAX_SNAPSHOTS: usize = 1_000_000;
 /// Samples of an SGD batch at most.
 pub const MAX_BATCH: usize = 100_000_000;
 
+/// The largest |coordinate| of a box: beyond it, lo + i h no longer holds
+/// the digits of a box's other end (a box [−10³⁰⁰, 6] ends at 0).
+pub const MAX_COORDINATE: f64 = 1e8;
+
 pub(super) fn build_grid(lp: &LoadedProblem, net: &Network) -> Result<Grid> {
     let g = &lp.problem.grid;
     let d = net.dim_theta();
@@ -48,6 +52,13 @@ pub(super) fn build_grid(lp: &LoadedProblem, net: &Network) -> Result<Grid> {
     let lo = vec_of("grid.lo", &Some(g.lo.clone()), d, "one per axis")?;
     let hi = vec_of("grid.hi", &Some(g.hi.clone()), d, "one per axis")?;
     check_box("grid", &lo, &hi)?;
+    if let Some(v) = lo.iter().chain(&hi).find(|v| v.abs() > MAX_COORDINATE) {
+        return Err(Error::problem(
+            if lo.contains(v) { "grid.lo" } else { "grid.hi" },
+            crate::error::num(*v),
+            format!("coordinates of at most {} in magnitude (cells of such a box lose the digits of its smaller end)", crate::error::num(MAX_COORDINATE)),
+        ));
+    }
     if net.reduced.is_some() && lo[d - 1] < 0.0 {
         return Err(Error::problem(
             "grid.lo",
