@@ -6,7 +6,7 @@ researcher would in a few hundred lines of numpy: tanh, no bias, trained a,
 x ~ N(0, 1) with 48 Gauss–Hermite nodes, f*(x) = 2 tanh(1.5 x), η = 0.02,
 λ = 0, ρ0 = N(0, 0.5²) × N(0, 1) as exact cell averages on [−6, 6]².
 
-One step (MODEL.md §2–4): the CFL Δt from V at ρⁿ (cfl 0.5, Σ_k |V_k|/h_k
+One step (docs/model.md §2–4): the CFL Δt from V at ρⁿ (cfl 0.5, Σ_k |V_k|/h_k
 with each cell's larger face), then Strang: half a diffusion step exp(Δt/2 ·
 (η/2) L_h) by DCT-II/III (exact for the Neumann Laplacian), SSP-RK2 advection
 with MUSCL-minmod upwind fluxes (first-order boundary cells, no-flux walls)

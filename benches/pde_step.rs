@@ -15,7 +15,7 @@
 //! `PDE_SIZES=256` (a comma list of labels: 256, 512, 1024, 96^3, 40^4)
 //! restricts the sizes.
 //!
-//! The reduced PDE of MODEL.md §6 (grids/single_index.toml, (a, p, r) on
+//! The reduced PDE of docs/model.md §6 (grids/single_index.toml, (a, p, r) on
 //! 64 × 64 × 48 cells, 768 nodes of (Uᵀx, |x⊥|)) at d = 40 and d = 1000:
 //! planning (the tables of the cosine-averaged unit) and one controller
 //! step, under `reduced d=…` (`PDE_SIZES=reduced` selects only these).

@@ -1,9 +1,9 @@
 //! **Rates in m and h**: particle runs over m and seeds, PDE runs over
-//! resolutions, each distance of MODEL.md §5 at t_end against m (PDE on the
+//! resolutions, each distance of docs/model.md §5 at t_end against m (PDE on the
 //! finest grid) and against h (particles at the largest m), with fitted
 //! log-log slopes, their standard errors, and where a floor starts.
 //!
-//! Expected (MODEL.md §4): W1, sliced W2 and the f gap ∝ m^{-1/2} and the
+//! Expected (docs/model.md §4): W1, sliced W2 and the f gap ∝ m^{-1/2} and the
 //! risk gap's bias ∝ 1/m, until the grid's own error is reached; from there
 //! on the distance stops falling with m, and [`Converged::floor_m`] says from
 //! which m. [`Converged::grid_gap`] measures that floor directly: the same
@@ -42,6 +42,15 @@ pub struct Converged {
     /// [metric][m]: mean over seeds, and its standard error.
     pub vs_m: Vec<Vec<f64>>,
     pub vs_m_se: Vec<Vec<f64>>,
+    /// The seeds (`particles.seed` + 0, 1, …).
+    pub seed_values: Vec<u64>,
+    /// [metric, m, seed] row-major: each seed's distance (the samples of
+    /// `vs_m`).
+    pub by_seed: Vec<f64>,
+    /// [m, seed]: the signed risk difference R(μ^m) − R_h (the finest
+    /// grid's): its mean is the 1/m bias, its spread the m^{-1/2}
+    /// fluctuation, which `risk_gap` = |R(μ^m) − R_h| mixes.
+    pub risk_diff: Vec<f64>,
     /// [metric][resolution]: PDE at that resolution against the particles at
     /// the largest m (mean over seeds).
     pub vs_h: Vec<Vec<f64>>,
@@ -110,8 +119,13 @@ pub fn converge(
         let l = LoadedProblem::from_str(&lp.toml, &sets, &lp.base_dir)?;
         let s = Setup::new(&l)?;
         let mut last = FinalDensity::default();
+        let started = std::time::Instant::now();
         solve::solve(&s, &mut [&mut last])?;
-        progress(&format!("PDE {n}^{d}: R = {:.5e}", last.risk));
+        progress(&format!(
+            "PDE {n}^{d}: R = {:.5e} in {:.1} s",
+            last.risk,
+            started.elapsed().as_secs_f64()
+        ));
         pdes.push((s, last));
     }
     let (fine, fine_last) = pdes.last().expect("at least one resolution");
@@ -134,7 +148,10 @@ pub fn converge(
     let mut vs_m = vec![vec![0.0; ms.len()]; k];
     let mut vs_m_se = vec![vec![0.0; ms.len()]; k];
     let mut vs_h = vec![vec![0.0; cells.len()]; k];
+    let mut by_seed = vec![0.0; k * ms.len() * seeds];
+    let mut risk_diff = Vec::with_capacity(ms.len() * seeds);
     for (i, &m) in ms.iter().enumerate() {
+        let started = std::time::Instant::now();
         let mut samples = vec![Vec::new(); k];
         for seed in 0..seeds {
             let mut o = opts0;
@@ -162,9 +179,11 @@ pub fn converge(
                 };
                 let row = compare::compare(&ctx, &last.side(&s.grid), &net, s.t_end).flat();
                 if j + 1 == pdes.len() {
-                    for (smp, v) in samples.iter_mut().zip(&row) {
+                    for (c, (smp, v)) in samples.iter_mut().zip(&row).enumerate() {
                         smp.push(*v);
+                        by_seed[(c * ms.len() + i) * seeds + seed] = *v;
                     }
+                    risk_diff.push(sum.last.risk - last.risk);
                 }
                 // the largest m also against every resolution
                 if i + 1 == ms.len() {
@@ -182,7 +201,10 @@ pub fn converge(
             vs_m[c][i] = mean;
             vs_m_se[c][i] = (var / n).sqrt();
         }
-        progress(&format!("particles m = {m}: {seeds} seeds"));
+        progress(&format!(
+            "particles m = {m}: {seeds} seeds in {:.1} s",
+            started.elapsed().as_secs_f64()
+        ));
     }
     let mf: Vec<f64> = ms.iter().map(|&m| m as f64).collect();
     let h: Vec<f64> = pdes.iter().map(|(s, _)| s.grid.h[0]).collect();
@@ -224,14 +246,18 @@ pub fn converge(
         metrics,
         vs_m,
         vs_m_se,
+        seed_values: (0..seeds as u64).map(|s| opts0.seed + s).collect(),
+        by_seed,
+        risk_diff,
         vs_h,
         h,
     })
 }
 
 impl Converged {
-    /// `/converge` as it is stored: `m` [M], `cells`, `h` [H], `vs_m`,
-    /// `vs_m_se` [K, M], `vs_h` [K, H], and per metric `grid_gap`,
+    /// `/converge` as it is stored: `m` [M], `cells`, `h` [H], `seed` [S],
+    /// `vs_m`, `vs_m_se` [K, M], `by_seed` [K, M, S], `risk_diff` [M, S],
+    /// `vs_h` [K, H], and per metric `grid_gap`,
     /// `slope_m_points` (the m fitted: those before the floor), `slope_m`,
     /// `slope_m_err`, `slope_h`, `slope_h_err`, `floor_m` (NaN: no floor);
     /// the dimension `metric`'s names are [`Converged::metrics`].
@@ -241,11 +267,11 @@ impl Converged {
         let v = VarSpec::new;
         vec![
             (
-                v("m", &[Dim::M], "numbers of neurons"),
+                v("m", &[Dim::M], "numbers of neurons").count(),
                 self.ms.iter().map(|&m| m as f64).collect(),
             ),
             (
-                v("cells", &[Dim::Resolution], "cells per axis of the PDE"),
+                v("cells", &[Dim::Resolution], "cells per axis of the PDE").count(),
                 self.cells.iter().map(|&n| n as f64).collect(),
             ),
             (
@@ -263,6 +289,26 @@ impl Converged {
             (
                 v("vs_m_se", &[Dim::Metric, Dim::M], "standard error of vs_m"),
                 self.vs_m_se.concat(),
+            ),
+            (
+                v("seed", &[Dim::Seed], "the network's seeds").count(),
+                self.seed_values.iter().map(|&s| s as f64).collect(),
+            ),
+            (
+                v(
+                    "by_seed",
+                    &[Dim::Metric, Dim::M, Dim::Seed],
+                    "distance at t_end of each seed (the samples of vs_m)",
+                ),
+                self.by_seed.clone(),
+            ),
+            (
+                v(
+                    "risk_diff",
+                    &[Dim::M, Dim::Seed],
+                    "signed risk difference R(μ^m) − R_h of each seed (mean: the 1/m bias)",
+                ),
+                self.risk_diff.clone(),
             ),
             (
                 v(
@@ -285,7 +331,8 @@ impl Converged {
                     "slope_m_points",
                     K,
                     "the m the slope against m is fitted over",
-                ),
+                )
+                .count(),
                 per_metric(&|i| self.fit_m[i].points as f64),
             ),
             (

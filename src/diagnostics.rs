@@ -1,4 +1,4 @@
-//! **Diagnostics** of a density, named as MODEL.md §5: mass, risk R_h,
+//! **Diagnostics** of a density, named as docs/model.md §5: mass, risk R_h,
 //! entropy term, free energy, boundary mass, min ρ, mean and covariance of θ,
 //! f_h at evaluation points.
 //!
@@ -27,7 +27,7 @@ pub struct Diagnostics {
     /// R_h = ½ Σ_q ω_q r_q² + (λ/2) (Σ_i ρ_i |θ_i|² |C| − M Σ_k h_k²/12).
     pub risk: f64,
     /// The entropy term (η/2) Σ_i ρ_i log ρ_i |C| (0 log 0 = 0); for a
-    /// reduced problem (η/2) Σ_i ρ_i (log ρ_i − (n − 1) log r_i) |C| (MODEL.md §6).
+    /// reduced problem (η/2) Σ_i ρ_i (log ρ_i − (n − 1) log r_i) |C| (docs/model.md §6).
     pub entropy: f64,
     /// F_η = R_h + entropy term.
     pub free_energy: f64,
@@ -100,7 +100,10 @@ impl Record for PdeRecord<'_> {
                 d.boundary_mass,
             ),
             s("min_density", "min_i ρ_i", d.min_density),
-            s("steps", "time steps taken", d.steps as f64),
+            Var::scalar(
+                VarSpec::new("steps", T, "time steps taken").count(),
+                d.steps as f64,
+            ),
             Var::array(
                 VarSpec::new(
                     "density",

@@ -22,7 +22,7 @@ pub enum InitialLaw {
     /// Σ_c weight_c N(mean_c, diag(std_c²)), weights summing to 1.
     Mixture(Vec<(f64, Gaussian)>),
     /// A reduced problem's law of (a, p, r) from a ~ N, w ~ N(U m_p, s_w² I_d)
-    /// (MODEL.md §6): the product Gaussian `head` on every axis but the last
+    /// (docs/model.md §6): the product Gaussian `head` on every axis but the last
     /// (a, p), and r = s_w χ_n on the last.
     Isotropic {
         head: Gaussian,

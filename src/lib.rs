@@ -4,7 +4,7 @@
 //! ∂_t ρ = −div(ρ V[ρ]) + (η/2) Δρ,
 //! ```
 //!
-//! on an (a, w) grid with the conventions of MODEL.md: f_μ(x) = ∫ a σ(w·x̃) μ,
+//! on an (a, w) grid with the conventions of docs/model.md: f_μ(x) = ∫ a σ(w·x̃) μ,
 //! R(μ) = ½ E_x[(f_μ − f*)²] + (λ/2) ∫|θ|² μ, V = −∇_θ δR/δμ, mean-field time t.
 //!
 //! Modules, in the order data flows through them (each imports only those

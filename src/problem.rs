@@ -23,7 +23,7 @@ pub struct Problem {
     pub dynamics: DynamicsSpec,
     pub initial: InitialSpec,
     pub grid: GridSpec,
-    /// The exact reduction of MODEL.md §6 (optional): phase space (a, p, r).
+    /// The exact reduction of docs/model.md §6 (optional): phase space (a, p, r).
     #[serde(default)]
     pub symmetry: Option<SymmetrySpec>,
     #[serde(default)]
@@ -59,7 +59,7 @@ pub struct ParticlesSpec {
 
 /// `[symmetry]`: the problem is invariant under the rotations of ℝᵈ that fix
 /// the first k coordinate axes (U = their unit vectors), and is solved for
-/// the law of (a, p, r), p = Uᵀw, r = |w⊥| (MODEL.md §6).
+/// the law of (a, p, r), p = Uᵀw, r = |w⊥| (docs/model.md §6).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SymmetrySpec {

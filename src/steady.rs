@@ -1,6 +1,6 @@
 //! **The Gibbs state directly** (`mfpde steady`): for η > 0 the stationary
 //! density of the PDE minimises F_η and solves ρ* = exp(−2Ψ[ρ*]/η)/Z
-//! (MODEL.md §3, Theorem 2). On the grid, with Ψ_i at the cell centres,
+//! (docs/model.md §3, Theorem 2). On the grid, with Ψ_i at the cell centres,
 //! this is the fixed point the `sg` scheme keeps exactly.
 //!
 //! Ψ depends on ρ only through the residual r_q = f_ρ(x_q) − f*(x_q) at the
@@ -17,8 +17,19 @@
 //! C the covariance of a σ(w·x̃_q) under ρ(r). Newton's method with a
 //! backtracking line search on D converges from any start. It stops when
 //! the fixed-point residual max_q |f_{ρ(r)}(x_q) − f*_q − r_q| is at most
-//! `tol`; F_η(ρ(r)) − D(r) ≥ 0, the duality gap (zero only at the
-//! solution, quadratic in the error of r), certifies the result. A damped fixed-point iteration r ← r + β (f − f* − r) is
+//! `tol` times the scale of f* and r (an absolute stop can lie below the
+//! round-off of a large grid's sums); when the residual has not fallen to
+//! a new low for [`SteadyOptions::stall`] iterations (round-off reached
+//! first: [`Stop::Stalled`]); or at `max_iterations`. How it stopped is
+//! reported. F_η(ρ(r)) − D(r) ≥ 0, the duality gap (zero only at the
+//! solution, quadratic in the error of r), certifies the result.
+//!
+//! The discrete Gibbs state is a state of point values: ρ*_i ∝
+//! exp(−2Ψ(θ_i)/η) at the cell centres. Its risk and free energy are stored
+//! as the centre sums ([`Steady::point_risk`]), which converge faster than
+//! O(h²); a transient's diagnostics take h²/12 off the centre sums of its
+//! cell averages (crate::diagnostics), and the theorems report compares
+//! with ρ* in that convention ([`Steady::risk`], [`Steady::free_energy`]). A damped fixed-point iteration r ← r + β (f − f* − r) is
 //! kept for comparison (`--method picard`); README, "The Gibbs state",
 //! gives the measurement that chose Newton.
 
@@ -66,8 +77,12 @@ impl Method {
 #[derive(Debug, Clone, Copy)]
 pub struct SteadyOptions {
     pub method: Method,
-    /// Stop when max_q |f_{ρ(r)}(x_q) − f*_q − r_q| ≤ `tol`.
+    /// Stop when max_q |f_{ρ(r)}(x_q) − f*_q − r_q| ≤ `tol` times the scale
+    /// max(1, max_q |f*_q|, max_q |r_q|).
     pub tol: f64,
+    /// Stop as stalled when the residual has not reached a new low for this
+    /// many iterations.
+    pub stall: usize,
     pub max_iterations: usize,
 }
 
@@ -76,7 +91,31 @@ impl Default for SteadyOptions {
         SteadyOptions {
             method: Method::Newton,
             tol: 1e-12,
+            stall: 20,
             max_iterations: 2000,
+        }
+    }
+}
+
+/// How an iteration stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stop {
+    /// The residual fell below the tolerance.
+    Converged,
+    /// The residual stopped falling (round-off, or a problem the iteration
+    /// cannot improve) before the tolerance.
+    Stalled,
+    /// `max_iterations` ran out.
+    IterationLimit,
+}
+
+impl Stop {
+    /// In words (the `/steady` attribute `stopped`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Stop::Converged => "converged",
+            Stop::Stalled => "stalled",
+            Stop::IterationLimit => "iteration limit",
         }
     }
 }
@@ -99,9 +138,25 @@ pub struct Steady {
     /// Spread of log ρ_i + 2Ψ[ρ]_i/η over the support (0 for a Gibbs state).
     pub stationarity: f64,
     pub iterations: usize,
+    /// How the iteration stopped.
+    pub stop: Stop,
+    /// The stored risk's h²/12 shift: the centre sum (point values) is
+    /// `risk + shift`.
+    pub shift: f64,
 }
 
 impl Steady {
+    /// R(ρ*) as the centre sum of the point values ρ*_i (what `/steady`
+    /// stores).
+    pub fn point_risk(&self) -> f64 {
+        self.risk + self.shift
+    }
+
+    /// F_η(ρ*) as the centre sum of the point values.
+    pub fn point_free_energy(&self) -> f64 {
+        self.free_energy + self.shift
+    }
+
     /// `/steady` as it is stored: ρ*, the residual r_q at the nodes, and
     /// the scalars, with `starts_l1`, the largest L1 distance between the
     /// states reached from different starts.
@@ -121,15 +176,26 @@ impl Steady {
                 ),
                 &self.residual_nodes,
             ),
-            s("risk", "risk R(ρ*)", self.risk),
+            s(
+                "risk",
+                "risk R(ρ*) of the point values ρ*_i",
+                self.point_risk(),
+            ),
             s("entropy", "entropy term of ρ*", self.entropy),
-            s("free_energy", "free energy F_η(ρ*)", self.free_energy),
+            s(
+                "free_energy",
+                "free energy F_η(ρ*) of the point values ρ*_i",
+                self.point_free_energy(),
+            ),
             s(
                 "residual",
                 "stationarity residual: spread of log ρ + 2Ψ/η over the support",
                 self.stationarity,
             ),
-            s("iterations", "iterations", self.iterations as f64),
+            Var::scalar(
+                VarSpec::new("iterations", S, "iterations").count(),
+                self.iterations as f64,
+            ),
             s("gap", "duality gap F_η − D", self.gap),
             s(
                 "starts_l1",
@@ -245,6 +311,17 @@ impl<'a> GibbsSolver<'a> {
 
     /// Solve from a starting residual.
     pub fn solve(&mut self, start: &[f64], opts: &SteadyOptions) -> Steady {
+        self.solve_with(start, opts, &mut |_, _| {})
+    }
+
+    /// [`GibbsSolver::solve`], calling `progress` with each iteration's
+    /// count and residual.
+    pub fn solve_with(
+        &mut self,
+        start: &[f64],
+        opts: &SteadyOptions,
+        progress: &mut dyn FnMut(usize, f64),
+    ) -> Steady {
         let m = self.model;
         let q = m.quad.len();
         let mut r = start.to_vec();
@@ -254,11 +331,23 @@ impl<'a> GibbsSolver<'a> {
             (0..q).map(|k| it.f[k] - m.fstar[k] - r[k]).collect()
         };
         let sup = |e: &[f64]| e.iter().fold(0.0f64, |a, v| a.max(v.abs()));
-        while iterations < opts.max_iterations {
+        let (mut best, mut best_at) = (f64::INFINITY, 0);
+        let stop = loop {
             // the ascent direction of D
             let e = residual(&it, &r);
-            if sup(&e) <= opts.tol {
-                break;
+            let err = sup(&e);
+            progress(iterations, err);
+            let scale = sup(&m.fstar).max(sup(&r)).max(1.0);
+            if err <= opts.tol * scale {
+                break Stop::Converged;
+            }
+            if err < best {
+                (best, best_at) = (err, iterations);
+            } else if iterations - best_at >= opts.stall {
+                break Stop::Stalled;
+            }
+            if iterations >= opts.max_iterations {
+                break Stop::IterationLimit;
             }
             iterations += 1;
             let dir = match opts.method {
@@ -278,7 +367,7 @@ impl<'a> GibbsSolver<'a> {
                 }
                 alpha *= 0.5;
             }
-        }
+        };
         let stationarity = stationarity(&mut self.vel, &it.rho, &mut self.psi);
         Steady {
             fixed_point_residual: sup(&residual(&it, &r)),
@@ -290,6 +379,8 @@ impl<'a> GibbsSolver<'a> {
             rho: it.rho,
             stationarity,
             iterations,
+            stop,
+            shift: self.shift,
         }
     }
 

@@ -1,11 +1,14 @@
 //! **The lecture's two theorems as a report** (`mfpde pde|run --theorems`,
-//! stored under `/theorems`), MODEL.md §4:
+//! stored under `/theorems`), docs/model.md §4:
 //!
 //! - Theorem 2 (η > 0): ρ_t converges to the Gibbs state ρ* (found first by
 //!   [`crate::steady`]). Reported at each snapshot: L1(ρ_t, ρ*), the exact
-//!   W1 of each marginal, F_η(ρ_t) − F_η(ρ*) and its exponential rate (a
+//!   W1 of each marginal, F_η(ρ_t) − F_η(ρ*) and its exponential rate κ (a
 //!   least-squares line through log(F − F*) against t over the later half
-//!   of the snapshots above round-off).
+//!   of the snapshots above round-off), converged in Δt: the run driver
+//!   repeats the PDE at Δt/2 ([`Report::shadow`]) and κ is extrapolated to
+//!   Δt → 0 at the scheme's order ([`Rate`]); sg's first-order steps alone
+//!   put κ 4 % low at Δt = 0.5 on `grids/gibbs.toml` at η = 0.01.
 //! - Theorem 1 (η = 0): from a ρ0 of full support, a limit of ρ_t minimises
 //!   R; for a teacher the network represents (a `teacher` target of the
 //!   same units, λ = 0) the minimum is 0. Reported: R(ρ_t) − R_min (R_min =
@@ -63,6 +66,40 @@ pub struct Report {
     pub rows: Vec<Row>,
     /// Fraction of cells where ρ0 > 0, and min ρ0 / max ρ0 on the grid.
     pub support: (f64, f64),
+    /// The rows of the same run at Δt/2 and the scheme's order in Δt,
+    /// once [`Report::set_half_step`] has them.
+    half: Option<(Vec<Row>, u32)>,
+}
+
+/// The exponential rate κ of F − F* ∝ e^{−κt} as reported.
+///
+/// With a run at Δt/2 (order p in Δt), κ is Richardson's extrapolation
+/// κ_R = (2^p κ_{Δt/2} − κ_Δt)/(2^p − 1), and its uncertainty is the fits'
+/// standard errors carried through it plus |κ_R − κ_{Δt/2}|: the size of
+/// the correction, which bounds what is left of the Δt error once the steps
+/// are in the asymptotic range (the remainder is O(Δt^{p+1}), the
+/// correction O(Δt^p)). Without one it is the fit at the run's steps, with
+/// the fit's standard error alone — which says nothing of Δt.
+#[derive(Debug, Clone, Copy)]
+pub struct Rate {
+    pub value: f64,
+    pub uncertainty: f64,
+    /// The fit at the run's steps.
+    pub at_dt: Fit,
+    /// The fit at Δt/2 and the order p, when the run at Δt/2 gave one.
+    pub at_half_dt: Option<(Fit, u32)>,
+}
+
+impl Rate {
+    /// How the rate was found (`/theorems` attribute `rate_method`).
+    pub fn method(&self) -> String {
+        match self.at_half_dt {
+            Some((_, p)) => format!(
+                "converged in the time step: fits at dt and dt/2 extrapolated to dt -> 0 (Richardson, order {p} in dt); rate_err = the fits' standard errors through it + |rate - rate_half_dt|"
+            ),
+            None => "the fit at the run's steps (no run at dt/2 gave a rate): its standard error alone, not the time step's error".into(),
+        }
+    }
 }
 
 /// A teacher of the network's own units that it represents exactly: a
@@ -112,7 +149,30 @@ impl Report {
             faces: Vec::new(),
             rows: Vec::new(),
             support: (positive as f64 / rho0.len() as f64, low / top),
+            half: None,
         })
+    }
+
+    /// A report of the same claim (of `model`'s run) with no rows: what
+    /// observes the run at Δt/2 (its rows are then given to
+    /// [`Report::set_half_step`]).
+    pub fn shadow(&self, model: &MeanField) -> Report {
+        Report {
+            claim: self.claim.clone(),
+            grid: self.grid.clone(),
+            vel: Velocity::new(model, &self.grid),
+            psi: vec![0.0; self.grid.len()],
+            faces: Vec::new(),
+            rows: Vec::new(),
+            support: self.support,
+            half: None,
+        }
+    }
+
+    /// The rows of the same run at Δt/2 (a [`Report::shadow`]'s) and the
+    /// scheme's order in Δt: [`Report::rate`] is then converged in Δt.
+    pub fn set_half_step(&mut self, rows: Vec<Row>, order: u32) {
+        self.half = Some((rows, order));
     }
 
     /// ∫ |∇Ψ[ρ]|² ρ = Σ_i ρ_i |V_i|² |C|, V at the centre as the mean of its
@@ -141,37 +201,32 @@ impl Report {
     }
 
     /// True when F − F* (η > 0) falls by less than a factor e over the
-    /// window of [`Report::rate`]: it has levelled off, the scheme's own
+    /// window of [`Report::fit`]: it has levelled off, the scheme's own
     /// stationary state is not ρ* (the split scheme's fixed point depends on
     /// Δt and h; sg's is ρ*).
     pub fn levelled_off(&self) -> bool {
-        let (Some(fit), Some(window)) = (self.rate(), self.rate_window()) else {
+        let (Some(fit), Some(pts)) = (self.fit(), self.fitted(&self.rows)) else {
             return false;
         };
-        fit.slope * window < 1.0
+        fit.slope * (pts[pts.len() - 1].time - pts[0].time) < 1.0
     }
 
-    /// The snapshots the rate is fitted over.
-    fn fitted(&self) -> Option<Vec<&Row>> {
+    /// The rows a rate is fitted over: the later half of those where F − F*
+    /// is above 1e-11 (1 + |F*|) (round-off below), at least 3.
+    fn fitted<'a>(&self, rows: &'a [Row]) -> Option<Vec<&'a Row>> {
         let Claim::Gibbs(st) = &self.claim else {
             return None;
         };
         let floor = 1e-11 * (1.0 + st.free_energy.abs());
-        let pts: Vec<&Row> = self.rows.iter().filter(|r| r.gap > floor).collect();
+        let pts: Vec<&Row> = rows.iter().filter(|r| r.gap > floor).collect();
         let later = pts[pts.len() / 2..].to_vec();
         (later.len() >= 3).then_some(later)
     }
 
-    fn rate_window(&self) -> Option<f64> {
-        let pts = self.fitted()?;
-        Some(pts[pts.len() - 1].time - pts[0].time)
-    }
-
-    /// The fitted exponential rate of F − F* (η > 0): −slope of log(F − F*)
-    /// against t over the later half of the snapshots where F − F* is above
-    /// 1e-11 (1 + |F*|) (round-off below).
-    pub fn rate(&self) -> Option<Fit> {
-        let later = self.fitted()?;
+    /// κ fitted to rows: −slope of log(F − F*) against t over
+    /// [`Report::fitted`].
+    fn fit_of(&self, rows: &[Row]) -> Option<Fit> {
+        let later = self.fitted(rows)?;
         // log(F − F*) = c − κ t
         let x: Vec<f64> = later.iter().map(|r| r.time).collect();
         let y: Vec<f64> = later.iter().map(|r| r.gap.ln()).collect();
@@ -179,6 +234,41 @@ impl Report {
         Some(Fit {
             slope: -f.slope,
             ..f
+        })
+    }
+
+    /// The exponential rate of F − F* (η > 0) fitted at the run's own
+    /// steps.
+    pub fn fit(&self) -> Option<Fit> {
+        self.fit_of(&self.rows)
+    }
+
+    /// The rate of F − F* (η > 0) as reported: converged in Δt when the
+    /// run at Δt/2 is in ([`Rate`]).
+    pub fn rate(&self) -> Option<Rate> {
+        let at_dt = self.fit()?;
+        let half = self
+            .half
+            .as_ref()
+            .and_then(|(rows, p)| Some((self.fit_of(rows)?, *p)));
+        Some(match half {
+            Some((h, p)) => {
+                let q = f64::from(1u32 << p);
+                let value = (q * h.slope - at_dt.slope) / (q - 1.0);
+                let se = (q * h.stderr).hypot(at_dt.stderr) / (q - 1.0);
+                Rate {
+                    value,
+                    uncertainty: se + (value - h.slope).abs(),
+                    at_dt,
+                    at_half_dt: Some((h, p)),
+                }
+            }
+            None => Rate {
+                value: at_dt.slope,
+                uncertainty: at_dt.stderr,
+                at_dt,
+                at_half_dt: None,
+            },
         })
     }
 }
@@ -210,12 +300,16 @@ impl Report {
     }
 
     /// `/theorems`' attributes: `theorem`, `gap` and `stationarity` (what
-    /// they measure), `rate`, `rate_err` (the fitted κ of F − F* ∝ e^{−κt};
-    /// NaN without one), `levelled_off` (1 when F − F* fell by less than a
-    /// factor e over the fit), `steady_free_energy`, `best_risk` (NaN when
-    /// unknown), `support_fraction`, `support_min_ratio` (of ρ0 on the grid).
+    /// they measure), `rate`, `rate_err`, `rate_method` (κ of F − F* ∝
+    /// e^{−κt} as [`Rate`] reports it; NaN without one), `rate_dt`,
+    /// `rate_dt_err` (the fit at the run's steps), `rate_half_dt`,
+    /// `rate_half_dt_err` (at Δt/2; NaN without that run), `time_order`,
+    /// `levelled_off` (1 when F − F* fell by less than a factor e over the
+    /// fit), `steady_free_energy`, `best_risk` (NaN when unknown),
+    /// `support_fraction`, `support_min_ratio` (of ρ0 on the grid).
     pub fn attrs(&self) -> Vec<(&'static str, Attr)> {
         let rate = self.rate();
+        let half = rate.and_then(|r| r.at_half_dt);
         let (theorem, gap_means, stat_means, steady_f, best) = match &self.claim {
             Claim::Gibbs(st) => (
                 "2: η > 0, Gibbs state",
@@ -237,8 +331,35 @@ impl Report {
             ("theorem", s(theorem)),
             ("gap", s(gap_means)),
             ("stationarity", s(stat_means)),
-            ("rate", Attr::F64(rate.map_or(f64::NAN, |f| f.slope))),
-            ("rate_err", Attr::F64(rate.map_or(f64::NAN, |f| f.stderr))),
+            ("rate", Attr::F64(rate.map_or(f64::NAN, |r| r.value))),
+            (
+                "rate_err",
+                Attr::F64(rate.map_or(f64::NAN, |r| r.uncertainty)),
+            ),
+            (
+                "rate_method",
+                s(&rate.map_or(
+                    "no rate (η = 0, or too few snapshots above round-off)".into(),
+                    |r| r.method(),
+                )),
+            ),
+            (
+                "rate_dt",
+                Attr::F64(rate.map_or(f64::NAN, |r| r.at_dt.slope)),
+            ),
+            (
+                "rate_dt_err",
+                Attr::F64(rate.map_or(f64::NAN, |r| r.at_dt.stderr)),
+            ),
+            (
+                "rate_half_dt",
+                Attr::F64(half.map_or(f64::NAN, |h| h.0.slope)),
+            ),
+            (
+                "rate_half_dt_err",
+                Attr::F64(half.map_or(f64::NAN, |h| h.0.stderr)),
+            ),
+            ("time_order", Attr::U64(half.map_or(0, |h| u64::from(h.1)))),
             ("levelled_off", Attr::U64(u64::from(self.levelled_off()))),
             ("steady_free_energy", Attr::F64(steady_f)),
             ("best_risk", Attr::F64(best)),

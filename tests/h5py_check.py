@@ -9,7 +9,10 @@ with their axis names, every /pde dataset and its shape, the light history
 complete file the dimension scales (each dataset's dimensions named through
 h5py's .dims, the grid's coordinates the midpoints of its edges). With
 --interrupted, checks a file whose run stopped early: status "running",
-snapshots under /pde/snapshots.
+snapshots under /pde/snapshots. A complete file's text attributes must read
+back as `str` (variable-length UTF-8) and its counts (steps, iterations, m,
+cells, seeds) as integers, /steady's scalars as true scalars (shape ()); a
+/converge group's per-seed values must be the samples of its means.
 Exits non-zero with a message on the first failure.
 """
 import sys
@@ -28,7 +31,31 @@ def fail(msg):
     sys.exit(1)
 
 
-FORMAT = "mfpde-2"
+FORMAT = "mfpde-3"
+
+# the dimension-scale attributes of the HDF5 specification, fixed-length by it
+SCALE_ATTRS = {"CLASS", "NAME", "REFERENCE_LIST", "DIMENSION_LIST"}
+
+
+def check_types(f):
+    """A complete file: every text attribute (root, groups, datasets) reads
+    back as str, never bytes; every count is an integer dataset."""
+    def attrs_of(name, obj):
+        for k, v in obj.attrs.items():
+            if k in SCALE_ATTRS:
+                continue
+            if isinstance(v, (bytes, np.bytes_)):
+                fail(f"attribute {name or '/'}@{k} reads back as bytes: {v!r}")
+    attrs_of("", f)
+    f.visititems(attrs_of)
+    counts = ["pde/steps", "particles/steps", "particles/batch_word", "steady/iterations",
+              "converge/m", "converge/cells", "converge/seed", "converge/slope_m_points"]
+    for name in counts:
+        if name in f and f[name].dtype.kind not in "iu":
+            fail(f"{name} is {f[name].dtype}, not an integer type")
+    for k in ["format", "version", "problem", "status"]:
+        if not isinstance(f.attrs[k], str):
+            fail(f"root attribute {k} is {type(f.attrs[k])}, not str")
 
 
 def dims(ds):
@@ -69,9 +96,14 @@ def check_particles(f, problem, cells, interrupted):
         fail(f"particles risk attribute {g.attrs['risk']!r}")
     t = g["time"][()]
     T = t.shape[0]
-    for name in ["risk", "outside"]:
+    for name in ["risk", "risk_se", "outside"]:
         if g[name].shape != (T,):
             fail(f"particles/{name} shape {g[name].shape}")
+    # a standard error from the samples where R is sampled, 0 where exact
+    se = g["risk_se"][()]
+    sampled = "samples" in text(g.attrs["risk"])
+    if np.any(se < 0) or (not sampled and np.any(se != 0)) or (sampled and np.any(se <= 0)):
+        fail(f"particles/risk_se = {se} with risk taken as {text(g.attrs['risk'])!r}")
     d = len(cells)
     store = spec.get("store", spec["m"])
     vol = np.prod([(problem["grid"]["hi"][k] - problem["grid"]["lo"][k]) / cells[k] for k in range(d)])
@@ -109,15 +141,19 @@ def check_steady(f, problem, cells):
     if abs(rho.sum() * vol - 1.0) > 1e-12:
         fail(f"steady mass {rho.sum() * vol}")
     for name in ["risk", "entropy", "free_energy", "residual", "iterations", "gap"]:
+        if g[name].shape != ():
+            fail(f"steady/{name} has shape {g[name].shape}, not a scalar's ()")
         if not np.all(np.isfinite(g[name][()])):
             fail(f"steady/{name} = {g[name][()]}")
-    if abs(g["free_energy"][()][0] - g["risk"][()][0] - g["entropy"][()][0]) > 1e-12:
+    if abs(g["free_energy"][()] - g["risk"][()] - g["entropy"][()]) > 1e-12:
         fail("steady free_energy != risk + entropy")
+    if not isinstance(g.attrs["stopped"], str):
+        fail(f"steady@stopped = {g.attrs['stopped']!r}")
     names = [text(f[f"grid/edges_{k}"].attrs["name"]) for k in range(len(cells))]
     check_dims(f, "steady", names)
     if dims(g["density"]) != tuple(names):
         fail(f"steady/density dimensions {dims(g['density'])}")
-    print(f"h5py_check: OK steady: density {rho.shape}, F = {g['free_energy'][()][0]:.10e}")
+    print(f"h5py_check: OK steady: density {rho.shape}, F = {g['free_energy'][()]:.10e}")
 
 
 def check_theorems(f, d):
@@ -131,11 +167,49 @@ def check_theorems(f, d):
             fail(f"theorems/{name} shape {g[name].shape}")
     if "l1" in g and (g["w1"].shape != (t.shape[0], d) or np.any(g["l1"][()] < 0)):
         fail("theorems/l1 or w1")
+    if "l1" in g and not np.isnan(g.attrs["rate"]):
+        # the rate converged in dt: Richardson of the fits at dt and dt/2
+        p = int(g.attrs["time_order"])
+        q = 2.0 ** p
+        want = (q * g.attrs["rate_half_dt"] - g.attrs["rate_dt"]) / (q - 1)
+        if p < 1 or abs(g.attrs["rate"] - want) > 1e-12 * abs(want) or not g.attrs["rate_err"] > 0:
+            fail(f"theorems rate {g.attrs['rate']} vs Richardson {want} (order {p})")
+        if "Richardson" not in g.attrs["rate_method"]:
+            fail(f"theorems rate_method {g.attrs['rate_method']!r}")
     print(f"h5py_check: OK theorems: {text(g.attrs['theorem'])}, T = {t.shape[0]}")
+
+
+def check_converge(f):
+    """/converge: the per-seed distances are the samples of vs_m, the signed
+    risk differences those of risk_gap."""
+    g = f["converge"]
+    metrics = g.attrs["metrics"].split(",")
+    m, seeds = g["m"][()], g["seed"][()]
+    K, M, S = len(metrics), m.shape[0], seeds.shape[0]
+    if int(g.attrs["seeds"]) != S:
+        fail(f"converge seeds attribute {g.attrs['seeds']} vs {S} seeds")
+    by_seed, diff = g["by_seed"][()], g["risk_diff"][()]
+    if by_seed.shape != (K, M, S) or diff.shape != (M, S):
+        fail(f"converge/by_seed {by_seed.shape}, risk_diff {diff.shape}")
+    if not np.allclose(by_seed.mean(axis=2), g["vs_m"][()], rtol=1e-13, atol=0):
+        fail("converge/by_seed does not average to vs_m")
+    se = by_seed.std(axis=2, ddof=1) / np.sqrt(S)
+    if not np.allclose(se, g["vs_m_se"][()], rtol=1e-10, atol=0):
+        fail("converge/by_seed's standard errors are not vs_m_se")
+    if not np.array_equal(np.abs(diff), by_seed[metrics.index("risk_gap")]):
+        fail("|converge/risk_diff| is not the per-seed risk_gap")
+    if dims(g["by_seed"]) != ("metric", "m", "seed"):
+        fail(f"converge/by_seed dimensions {dims(g['by_seed'])}")
+    print(f"h5py_check: OK converge: {K} metrics, m = {m.tolist()}, {S} seeds")
 
 
 def check(path, interrupted):
     with h5py.File(path, "r") as f:
+        if not interrupted:
+            check_types(f)
+        if "converge" in f:
+            check_converge(f)
+            return
         if "steady" in f:
             problem = tomllib.loads(text(f.attrs["problem"]))
             check_steady(f, problem, problem["grid"]["cells"])
@@ -172,7 +246,7 @@ def check(path, interrupted):
         if trained and names[0] != "a":
             fail(f"axis 0 is named {names[0]!r}, expected 'a'")
         if "symmetry" in problem:
-            # the reduced coordinates (a, p1 … pk, r) of MODEL.md §6
+            # the reduced coordinates (a, p1 … pk, r) of docs/model.md §6
             k = problem["symmetry"]["directions"]
             want = (["a"] if trained else []) + [f"p{i + 1}" for i in range(k)] + ["r"]
             if names != want:

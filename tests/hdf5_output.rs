@@ -137,7 +137,7 @@ fn mfpde_pde_output_is_read_back_by_us_and_by_h5py() {
             String::from_utf8_lossy(&status.stderr)
         );
         let f = PdeFile::read(&out).unwrap();
-        assert_eq!(f.format, "mfpde-2");
+        assert_eq!(f.format, mfpde::io::store::FORMAT);
         assert_eq!(f.status, "complete");
         assert_eq!(f.time.len(), 4);
         for (i, t) in f.time.iter().enumerate() {
@@ -310,5 +310,92 @@ fn steady_and_theorems_files_are_read_by_h5py() {
         assert!(gap[4] < gap[0], "{problem}: {gap:?}");
         assert!(dir.path().join(format!("{problem}_theorems.png")).exists());
         h5py_check(&out, &[]);
+    }
+}
+
+/// `converge` stores every seed's distances and signed risk differences
+/// (issue 20): h5py reads `/converge/by_seed` [metric, m, seed] back as the
+/// samples of `vs_m` (their mean and standard error) and `risk_diff`
+/// [m, seed] as the signed per-seed `risk_gap`; `m`, `cells` and `seed`
+/// are integers, the attributes `str` (tests/h5py_check.py); xarray names
+/// the dimensions (tests/xarray_check.py).
+#[test]
+fn converge_per_seed_values_are_read_back_by_h5py_and_xarray() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("conv.h5");
+    let problem = root().join("grids/quickstart.toml");
+    let o = mfpde_ok([
+        "converge".as_ref(),
+        problem.as_os_str(),
+        "--m".as_ref(),
+        "50,100".as_ref(),
+        "--seeds".as_ref(),
+        "3".as_ref(),
+        "--cells".as_ref(),
+        "16,32".as_ref(),
+        "--no-plots".as_ref(),
+        "-o".as_ref(),
+        out.as_os_str(),
+        "--set".as_ref(),
+        "dynamics.t_end=1.0".as_ref(),
+    ]);
+    // each run's own time, then the study's so far
+    let text = String::from_utf8_lossy(&o.stdout);
+    let line = |what: &str| -> (f64, f64) {
+        let l = text.lines().find(|l| l.contains(what)).expect(what);
+        let own = l.split(" in ").nth(1).unwrap().split(" s").next().unwrap();
+        let total = l
+            .split("(total ")
+            .nth(1)
+            .unwrap()
+            .split(" s")
+            .next()
+            .unwrap();
+        (own.parse().unwrap(), total.parse().unwrap())
+    };
+    let (own50, total50) = line("particles m = 50:");
+    let (own100, total100) = line("particles m = 100:");
+    // per m, not cumulative: the later run's own time is below the total
+    // so far by at least the earlier run's (to the 0.1 s printed)
+    assert!(own100 <= total100 - own50 + 0.1, "{text}");
+    assert!(own50 <= total50 + 0.05 && total50 <= total100, "{text}");
+    let f = hdf5_pure::File::open(&out).unwrap();
+    let shape = f.dataset("converge/by_seed").unwrap().shape().unwrap();
+    assert_eq!(shape, vec![6, 2, 3]);
+    h5py_check(&out, &[]);
+    python_check(
+        "xarray_check.py",
+        "xarray, h5netcdf, h5py",
+        "MFPDE_REQUIRE_XARRAY",
+        &[&out],
+        &[],
+    );
+}
+
+/// Files of the earlier formats (written by mfpde before issue 20: mfpde-2,
+/// float64 counts and fixed-length text; and before issue 18: mfpde-1, the
+/// light history in `/pde/history`; `tests/data/quickstart-mfpde-*.h5`, the
+/// quickstart on 16² cells) are still read: their series and densities by
+/// our reader (mass 1 to round-off), their figures redrawn by `mfpde plot`.
+#[test]
+fn files_of_the_earlier_formats_are_still_read_and_plotted() {
+    let dir = tempfile::tempdir().unwrap();
+    for format in ["mfpde-1", "mfpde-2"] {
+        let old = dir.path().join(format!("{format}.h5"));
+        let fixture = root().join(format!("tests/data/quickstart-{format}.h5"));
+        std::fs::copy(fixture, &old).unwrap();
+        let f = PdeFile::read(&old).unwrap();
+        assert_eq!(f.format, format);
+        assert_eq!(f.status, "complete");
+        assert_eq!(f.time.len(), 3);
+        assert_eq!(f.density.len(), 3);
+        assert!(f.history_time.len() >= 3, "{format}: the light history");
+        let vol = 0.75 * 0.75; // 16² cells on [−6, 6]²
+        for rho in &f.density {
+            let mass: f64 = rho.iter().sum::<f64>() * vol;
+            assert!((mass - 1.0).abs() < 1e-12, "{format}: mass {mass}");
+        }
+        mfpde_ok(["plot".as_ref(), old.as_os_str()]);
+        assert!(dir.path().join(format!("{format}_density.png")).exists());
     }
 }

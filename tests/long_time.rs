@@ -1,4 +1,4 @@
-//! Long-time behaviour (MODEL.md §4): the equilibrium-exact sg scheme, the
+//! Long-time behaviour (docs/model.md §4): the equilibrium-exact sg scheme, the
 //! Gibbs state found directly, and the lecture's two theorems.
 
 mod common;

@@ -51,7 +51,8 @@ fn status(path: &Path) -> String {
     let attrs = f.root().attrs().unwrap();
     let status = attrs.get("status");
     match status.and_then(|a| a.as_str()) {
-        Some(s) => s.to_string(),
+        // a complete file's variable-length string, read back with its NUL
+        Some(s) => s.trim_end_matches('\0').to_string(),
         None => format!("{status:?}"),
     }
 }

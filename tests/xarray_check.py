@@ -37,7 +37,8 @@ EXPECTED = {
     },
     "history": {n: ("time",) for n in ["time", "risk", "free_energy", "mass", "dt"]},
     "particles": {
-        "time": ("time",), "risk": ("time",), "outside": ("time",), "steps": ("time",),
+        "time": ("time",), "risk": ("time",), "risk_se": ("time",), "outside": ("time",),
+        "steps": ("time",),
         "batch_word": ("time",), "positions": ("time", "neuron", "axis"),
         "histogram": ("time", "GRID"), "f_values": ("time", "point"),
         "mean": ("time", "axis"), "cov": ("time", "axis", "axis2"),
@@ -49,16 +50,23 @@ EXPECTED = {
         "particle_risk": ("time",), "directions": ("direction", "axis"),
     },
     "steady": {
-        "density": ("GRID",), "r_nodes": ("node",), "risk": ("scalar",),
-        "entropy": ("scalar",), "free_energy": ("scalar",), "residual": ("scalar",),
-        "iterations": ("scalar",), "gap": ("scalar",), "starts_l1": ("scalar",),
+        "density": ("GRID",), "r_nodes": ("node",), "risk": (),
+        "entropy": (), "free_energy": (), "residual": (),
+        "iterations": (), "gap": (), "starts_l1": (),
     },
     "theorems": {
         "time": ("time",), "risk": ("time",), "gap": ("time",),
         "stationarity": ("time",), "l1": ("time",), "w1": ("time", "axis"),
     },
     "gibbs": {"density": ("GRID",)},
+    "converge": {
+        "vs_m": ("metric", "m"), "by_seed": ("metric", "m", "seed"),
+        "risk_diff": ("m", "seed"), "vs_h": ("metric", "cells"),
+    },
 }
+
+# counts: integers in xarray as in h5py
+COUNTS = {"steps", "batch_word", "iterations", "m", "cells", "seed", "slope_m_points"}
 
 
 def expand(dims, axes):
@@ -82,11 +90,16 @@ def check(path):
     groups = [node.path.strip("/") for node in tree.subtree if node.path != "/"]
     if "grid" not in groups:
         fail(f"{path}: no /grid group")
+    if not isinstance(tree.attrs.get("format"), str):
+        fail(f"{path}: the root attribute format is {tree.attrs.get('format')!r}, not a str")
     for name in groups:
         ds = tree[name].to_dataset()
         for v in ds.variables:
             if any(str(dim).startswith("phony_dim") for dim in ds[v].dims):
                 fail(f"{path}: {name}/{v} has phony dimensions {ds[v].dims}")
+        for v in COUNTS & set(ds.variables):
+            if ds[v].dtype.kind not in "iu":
+                fail(f"{path}: {name}/{v} is {ds[v].dtype}, not an integer type")
         want = EXPECTED.get(name, {})
         for v, dims in want.items():
             if v in ds.variables and ds[v].dims != expand(dims, axes):

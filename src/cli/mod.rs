@@ -66,6 +66,9 @@ pub struct ProblemArgs {
     /// No progress and no table: errors, warnings and the summary only.
     #[arg(long, short)]
     pub quiet: bool,
+    /// Write no figures beside the results file.
+    #[arg(long)]
+    pub no_plots: bool,
     /// Continue the interrupted run of OUT.h5 (its OUT.running.h5) from its
     /// last snapshot (pde, particles, run); the problem must be the same.
     #[arg(long, value_name = "OUT.h5")]
@@ -73,11 +76,26 @@ pub struct ProblemArgs {
 }
 
 /// What a run is asked besides its problem and output.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy)]
 pub struct RunOptions {
     pub theorems: bool,
     pub quiet: bool,
     pub resume: bool,
+    pub plots: bool,
+    /// Run past the budget.
+    pub force: bool,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions {
+            theorems: false,
+            quiet: false,
+            resume: false,
+            plots: true,
+            force: false,
+        }
+    }
 }
 
 impl ProblemArgs {
@@ -111,6 +129,8 @@ impl ProblemArgs {
             theorems,
             quiet: self.quiet,
             resume: self.resume.is_some(),
+            plots: !self.no_plots,
+            force: self.force,
         }
     }
 
@@ -192,6 +212,11 @@ pub enum Command {
         /// fixed point).
         #[arg(long, default_value = "newton")]
         method: String,
+        /// Stop when the fixed-point residual is at most this times the
+        /// scale of f* and r (a start that stalls above it, at round-off,
+        /// is reported as stalled).
+        #[arg(long, default_value_t = 1e-12)]
+        tol: f64,
     },
     /// Validate a problem file and print its derived sizes.
     Check {
@@ -237,12 +262,12 @@ pub fn run(cli: Cli) -> Result<()> {
         }) => {
             args.no_resume("converge")?;
             let (lp, out) = args.load("_converge", true)?;
-            run_converge(&lp, &m, seeds, &cells, &out, args.force)
+            run_converge(&lp, &m, seeds, &cells, &out, args.options(false))
         }
-        Some(Command::Steady { args, method }) => {
+        Some(Command::Steady { args, method, tol }) => {
             args.no_resume("steady")?;
             let (lp, out) = args.load("_steady", false)?;
-            run_steady(&lp, &out, &method)
+            run_steady(&lp, &out, (&method, tol), args.options(false))
         }
         Some(Command::Check {
             problem,

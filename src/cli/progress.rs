@@ -64,6 +64,25 @@ impl Progress {
         }
     }
 
+    /// Show `msg` as the progress (on the bar, or a plain line every ten
+    /// seconds).
+    pub fn note(&mut self, msg: &str) {
+        if self.quiet {
+            return;
+        }
+        if self.plain {
+            if self.last_line.elapsed() >= PLAIN_EVERY {
+                self.last_line = Instant::now();
+                eprintln!("progress: {msg}");
+            }
+        } else if let Ok(b) = BAR.lock() {
+            if let Some(bar) = b.as_ref() {
+                bar.set_message(msg.to_string());
+                bar.tick();
+            }
+        }
+    }
+
     /// The latest risk, shown beside t.
     pub fn risk(&mut self, risk: f64) {
         self.risk = risk;

@@ -12,12 +12,19 @@ pub(super) fn print_report(r: &Report) {
             last.time,
             last.l1
         ),
-        (Claim::Gibbs(_), Some(fit)) => out!(
-            "theorem 2: F − F* = {:.3e} at t = {}, falling like exp(−κ t), κ = {:.4} ± {:.4}; L1 to ρ* {:.3e}",
+        (Claim::Gibbs(_), Some(rate)) => out!(
+            "theorem 2: F − F* = {:.3e} at t = {}, falling like exp(−κ t), κ = {:.4} ± {:.4} ({}); L1 to ρ* {:.3e}",
             last.gap,
             last.time,
-            fit.slope,
-            fit.stderr,
+            rate.value,
+            rate.uncertainty,
+            match rate.at_half_dt {
+                Some((h, p)) => format!(
+                    "converged in Δt: {:.4} at the run's Δt, {:.4} at Δt/2, extrapolated at order {p}",
+                    rate.at_dt.slope, h.slope
+                ),
+                None => "the fit at the run's steps alone: its Δt error is not in the ±".into(),
+            },
             last.l1
         ),
         (Claim::Gibbs(_), None) => out!(

@@ -1,34 +1,57 @@
 //! `steady`: the Gibbs state from three starting points, printed. The
 //! solve is [`crate::run::steady`].
 
+use super::RunOptions;
 use crate::error::Result;
 use crate::problem::LoadedProblem;
 use crate::run::steady::{steady_to_file, SAME_STATE};
 use crate::run::Listener;
 use crate::setup::Setup;
-use crate::steady::{Method, Steady};
+use crate::steady::{Method, Steady, SteadyOptions};
 use std::path::Path;
 
-/// Prints a line per start.
-struct Starts;
+/// Prints a line per start, and the iterations as they go.
+struct Starts {
+    progress: crate::cli::progress::Progress,
+}
 
 impl Listener for Starts {
+    fn iteration(&mut self, name: &str, k: usize, residual: f64) {
+        self.progress.note(&format!(
+            "start {name}: iteration {k}, residual {residual:.3e}"
+        ));
+    }
+
     fn start(&mut self, name: &str, st: &Steady, seconds: f64) {
         out!(
-            "{name:>18} {:>6} {:>15.10e} {:>11.2e} {:>14.2e} {:>8.2}s",
+            "{name:>18} {:>6} {:>15.10e} {:>11.2e} {:>14.2e} {:>8.2}s  {}",
             st.iterations,
-            st.free_energy,
+            st.point_free_energy(),
             st.gap,
             st.stationarity,
-            seconds
+            seconds,
+            st.stop.name()
         );
     }
 }
 
 /// Solve for the Gibbs state of a problem into `out`.
-pub fn run_steady(lp: &LoadedProblem, out: &Path, method: &str) -> Result<()> {
-    let setup = Setup::new(lp)?;
+pub fn run_steady(
+    lp: &LoadedProblem,
+    out: &Path,
+    (method, tol): (&str, f64),
+    ropts: RunOptions,
+) -> Result<()> {
+    let plots = ropts.plots;
     let method = Method::parse(method)?;
+    if !(tol > 0.0 && tol < 1.0) {
+        return Err(crate::Error::problem(
+            "--tol",
+            tol,
+            "a relative tolerance in (0, 1), e.g. 1e-12",
+        ));
+    }
+    let setup = Setup::new(lp)?;
     let (model, g) = (&setup.model, &setup.grid);
     crate::steady::GibbsSolver::check(model)?;
     out!(
@@ -46,7 +69,7 @@ pub fn run_steady(lp: &LoadedProblem, out: &Path, method: &str) -> Result<()> {
         out!("note: λ = 0, so only the box confines the Gibbs state: it depends on grid.lo and grid.hi");
     }
     out!(
-        "{:>18} {:>6} {:>15} {:>11} {:>14} {:>9}",
+        "{:>18} {:>6} {:>15} {:>11} {:>14} {:>9}  stop",
         "start",
         "iters",
         "free_energy",
@@ -54,7 +77,33 @@ pub fn run_steady(lp: &LoadedProblem, out: &Path, method: &str) -> Result<()> {
         "stationarity",
         "time"
     );
-    let (found, plots) = steady_to_file(&setup, method, out, true, &mut Starts)?;
+    let mut listener = Starts {
+        progress: crate::cli::progress::Progress::new(1.0, ropts.quiet),
+    };
+    let opts = SteadyOptions {
+        method,
+        tol,
+        ..SteadyOptions::default()
+    };
+    let (found, plots) = steady_to_file(&setup, opts, out, plots, &mut listener)?;
+    drop(listener);
+    for s in &found.starts {
+        let st = &s.state;
+        match st.stop {
+            crate::steady::Stop::Converged => {}
+            crate::steady::Stop::Stalled => eprintln!(
+                "warning: the start from {} stalled: its fixed-point residual {:.2e} fell no further over its last {} iterations (of {}), above --tol {tol:e} times the scale of f* and r — round-off reached first; its state is not certified at that tolerance (raise --tol)",
+                s.name,
+                st.fixed_point_residual,
+                SteadyOptions::default().stall,
+                st.iterations
+            ),
+            crate::steady::Stop::IterationLimit => eprintln!(
+                "warning: the start from {} stopped at the iteration limit ({} iterations), residual {:.2e} above --tol {tol:e} times the scale of f* and r: its state is not certified",
+                s.name, st.iterations, st.fixed_point_residual
+            ),
+        }
+    }
     for s in &found.starts[1..] {
         if s.l1_to_first > SAME_STATE {
             eprintln!(
@@ -65,9 +114,9 @@ pub fn run_steady(lp: &LoadedProblem, out: &Path, method: &str) -> Result<()> {
     }
     let first = found.state();
     out!(
-        "Gibbs state: F = {:.10e}, R = {:.6e}, stationarity residual {:.2e} (spread of log ρ + 2Ψ/η over the support), starts agree to L1 {:.1e}",
-        first.free_energy,
-        first.risk,
+        "Gibbs state: F = {:.10e}, R = {:.6e} (of the point values ρ*_i, as stored), stationarity residual {:.2e} (spread of log ρ + 2Ψ/η over the support), starts agree to L1 {:.1e}",
+        first.point_free_energy(),
+        first.point_risk(),
         first.stationarity,
         found.spread
     );

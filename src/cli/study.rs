@@ -16,7 +16,7 @@ pub fn run_converge(
     seeds: usize,
     cells: &[usize],
     out: &Path,
-    force: bool,
+    ropts: super::RunOptions,
 ) -> Result<()> {
     let check = |field: &str, ok: bool, v: String, allowed: &str| {
         if ok {
@@ -51,10 +51,11 @@ pub fn run_converge(
     )?;
     // the budget of its largest runs: the finest grid, the most neurons
     let est = crate::budget::converge_estimate(lp, ms, cells)?;
-    crate::budget::check(&est, Some(out), force)?;
+    crate::budget::check(&est, Some(out), ropts.force)?;
     Setup::new(lp)?.particle_options()?;
     let start = Instant::now();
-    let mut progress = |s: &str| out!("  {s} ({:.1} s)", start.elapsed().as_secs_f64());
+    // each line says how long its own run took, then the study so far
+    let mut progress = |s: &str| out!("  {s} (total {:.1} s)", start.elapsed().as_secs_f64());
     let list = vec![cells[cells.len() - 1].to_string(); lp.problem.grid.cells.len()].join(",");
     let fine = Setup::new(&LoadedProblem::from_str(
         &lp.toml,
@@ -62,7 +63,7 @@ pub fn run_converge(
         &lp.base_dir,
     )?)?;
     // claimed before the study, so a second study on the same path stops at once
-    let (c, plots) = crate::run::write_to_file(out, true, || {
+    let (c, plots) = crate::run::write_to_file(out, ropts.plots, || {
         let c = crate::converge::converge(lp, ms, seeds, cells, &mut progress)?;
         let results = crate::run::converge_results(&fine, &c)?;
         Ok((c, results))
@@ -150,13 +151,14 @@ pub fn check(lp: &LoadedProblem) -> Result<()> {
         )));
     }
     let steps = setup.t_end / dt;
+    super::runs::target_scale(&setup);
     let d0 = diagnostics::compute(0.0, g, stepper.velocity(), &rho0, &[]);
     out!("problem {}: valid", setup.name);
     match &setup.model.reduction {
         Some(red) => {
             let (d, k) = (red.sizes.dim, red.sizes.k);
             out!(
-                "  reduction     x in R^{d}, target through U^T x (k = {k}), rho0 invariant: the law of (a, p, r), p = U^T w, r = |w_perp| (MODEL.md §6)"
+                "  reduction     x in R^{d}, target through U^T x (k = {k}), rho0 invariant: the law of (a, p, r), p = U^T w, r = |w_perp| (docs/model.md §6)"
             );
             out!(
                 "  phase space   D = {} ({}) for {} network parameters per neuron",

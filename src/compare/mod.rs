@@ -1,4 +1,4 @@
-//! **Distances between two representations of μ_t** (MODEL.md §5): a PDE
+//! **Distances between two representations of μ_t** (docs/model.md §5): a PDE
 //! density against the m-neuron network, or against the PDE on a finer
 //! grid (the grid's own error). [`DISTANCES`] is the one table of them:
 //! each has its name (the `/compare` dataset, the `converge` metric), its
@@ -59,7 +59,7 @@ pub struct Context<'a> {
     pub dirs: &'a [Vec<f64>],
 }
 
-/// A distance of MODEL.md §5 between side `a`, always a density, and side
+/// A distance of docs/model.md §5 between side `a`, always a density, and side
 /// `b`: neurons, or a density on a grid whose cells nest in a's.
 pub struct Distance {
     /// Its name: the `/compare` dataset and, per axis as `<key>_<axis>`, the

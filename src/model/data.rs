@@ -1,6 +1,6 @@
 //! **The data law P and its quadrature** {(x_q, ω_q)}: Gauss–Hermite for
 //! Gaussian P, Gauss–Legendre for uniform P (tensor products in d_x > 1), the
-//! plain average for a data set (MODEL.md §5). The PDE solver and the particle
+//! plain average for a data set (docs/model.md §5). The PDE solver and the particle
 //! simulator share this rule.
 
 use crate::error::{Error, Result};

@@ -170,11 +170,16 @@ impl Expr {
     }
 
     /// Parse `text` as an expression in x0 … x{dim − 1}.
+    pub fn parse(text: &str, dim: usize) -> Result<Self> {
+        Self::parse_in(text, &Variables::plain(dim))
+    }
+
+    /// Parse `text` as an expression in the variables `vars`.
     ///
     /// # Errors
     /// [`Error::Problem`] on `target.expression`, saying what was expected
     /// at which character.
-    pub fn parse(text: &str, dim: usize) -> Result<Self> {
+    pub fn parse_in(text: &str, vars: &Variables) -> Result<Self> {
         if text.len() > MAX_LENGTH {
             return Err(Error::problem(
                 "target.expression",
@@ -186,7 +191,7 @@ impl Expr {
             s: text.as_bytes(),
             i: 0,
             text,
-            dim,
+            vars,
             nest: 0,
         };
         let e = p.expr()?;
@@ -198,11 +203,52 @@ impl Expr {
     }
 }
 
+/// The variables an expression may name: per input index, its names.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Variables {
+    names: Vec<Vec<String>>,
+}
+
+impl Variables {
+    /// x0 … x{dim − 1}.
+    pub fn plain(dim: usize) -> Self {
+        Variables {
+            names: (0..dim).map(|k| vec![format!("x{k}")]).collect(),
+        }
+    }
+
+    /// A reduced problem's input x̄ = (Uᵀx, |x⊥|) with k directions: `u1` …
+    /// `uk` (also `x0` … `x{k − 1}`: the same coordinates of x along U) and
+    /// `rperp` = |x⊥|, which no `x…` names (x1 would read as a second
+    /// coordinate of x, not as |x⊥|).
+    pub fn reduced(k: usize) -> Self {
+        let mut names: Vec<Vec<String>> = (0..k)
+            .map(|i| vec![format!("u{}", i + 1), format!("x{i}")])
+            .collect();
+        names.push(vec!["rperp".to_string()]);
+        Variables { names }
+    }
+
+    /// The index named `name`.
+    fn index(&self, name: &str) -> Option<usize> {
+        self.names.iter().position(|n| n.iter().any(|v| v == name))
+    }
+
+    /// Every name, for messages.
+    fn list(&self) -> String {
+        self.names
+            .iter()
+            .map(|n| n.join(" = "))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
 struct Parser<'a> {
     s: &'a [u8],
     i: usize,
     text: &'a str,
-    dim: usize,
+    vars: &'a Variables,
     /// How deep the recursion is (parentheses, arguments, signs, powers).
     nest: usize,
 }
@@ -229,8 +275,8 @@ impl Parser<'_> {
             "target.expression",
             format!("{:?}", self.text),
             format!(
-                "{expected}, found {found} (an expression in x0..x{} with + - * / ^, parentheses and functions such as tanh, exp, sin, sqrt, abs, erf, min, max)",
-                self.dim.saturating_sub(1)
+                "{expected}, found {found} (an expression in {} with + - * / ^, parentheses and functions such as tanh, exp, sin, sqrt, abs, erf, min, max)",
+                self.vars.list()
             ),
         )
     }
@@ -400,16 +446,18 @@ impl Parser<'_> {
             self.i += 1;
         }
         let name = &self.text[start..self.i];
-        if let Some(k) = name.strip_prefix('x').and_then(|d| d.parse::<usize>().ok()) {
-            if k < self.dim {
-                return Ok(Expr::Var(k));
-            }
+        if let Some(k) = self.vars.index(name) {
+            return Ok(Expr::Var(k));
+        }
+        let variable_like = name
+            .strip_prefix('x')
+            .is_some_and(|d| d.parse::<usize>().is_ok())
+            || name
+                .strip_prefix('u')
+                .is_some_and(|d| d.parse::<usize>().is_ok());
+        if variable_like {
             self.i = start;
-            return Err(self.error(&format!(
-                "a variable x0..x{} (d_x = {})",
-                self.dim.saturating_sub(1),
-                self.dim
-            )));
+            return Err(self.error(&format!("a variable ({})", self.vars.list())));
         }
         match name {
             "pi" => return Ok(Expr::Num(std::f64::consts::PI)),
@@ -490,7 +538,7 @@ mod tests {
     fn errors_say_what_and_where() {
         for (text, hint) in [
             ("2 +", "the end"),
-            ("x2 + 1", "x0..x1"),
+            ("x2 + 1", "a variable (x0, x1)"),
             ("tanh x0", "`(` after tanh"),
             ("gelu(x0)", "a function"),
             ("1e", "exponent"),

@@ -1,4 +1,4 @@
-//! **Gaussian kernels and the rules of the symmetric reduction** (MODEL.md §6).
+//! **Gaussian kernels and the rules of the symmetric reduction** (docs/model.md §6).
 //!
 //! ```text
 //! κ(q, q′, c) = E[σ(X) σ(Y)],  (X, Y) centred, covariance s²[[q, c], [c, q′]]
@@ -134,7 +134,7 @@ fn normal_rule(n: usize) -> Rule {
     q.nodes.into_iter().zip(q.weights).collect()
 }
 
-/// κ(q, q′, c) for one unit and data scale s (MODEL.md §6).
+/// κ(q, q′, c) for one unit and data scale s (docs/model.md §6).
 #[derive(Debug, Clone)]
 pub struct Kernel {
     pub activation: Activation,

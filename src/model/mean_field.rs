@@ -1,4 +1,4 @@
-//! **The mean-field model of MODEL.md §2**, the one home of its symbols:
+//! **The mean-field model of docs/model.md §2**, the one home of its symbols:
 //!
 //! ```text
 //! f_μ(x)  = ∫ a σ(w·x̃) μ(dθ)                      (MeanField::unit, MeanField::f_of)
@@ -11,7 +11,7 @@
 //! ```
 //!
 //! E_x is the problem's quadrature {(x_q, ω_q)}. For a reduced problem
-//! (MODEL.md §6, [`super::symmetry`]) the unit σ(w·x̃) is the rotation
+//! (docs/model.md §6, [`super::symmetry`]) the unit σ(w·x̃) is the rotation
 //! average φ(p, r; ξ, ρ), x_q are nodes of (Uᵀx, |x⊥|), and the Itô drift
 //! (η/2)(n − 1)/r on r is −∂_r U of U = −(η/2)(n − 1) ln r
 //! ([`MeanField::ito_potential`]), which joins Ψ in the Gibbs state and
@@ -38,7 +38,7 @@ pub struct MeanField {
     pub weight_decay: f64,
     /// η ≥ 0.
     pub noise: f64,
-    /// The symmetry reduction, when the problem is reduced (MODEL.md §6).
+    /// The symmetry reduction, when the problem is reduced (docs/model.md §6).
     pub reduction: Option<Reduction>,
 }
 
@@ -102,7 +102,7 @@ impl MeanField {
         })
     }
 
-    /// The same model posed on the reduced coordinates of MODEL.md §6: the
+    /// The same model posed on the reduced coordinates of docs/model.md §6: the
     /// quadrature must be one of x̄ = (Uᵀx, |x⊥|) ([`Reduction::quadrature`]).
     pub fn reduced(mut self, reduction: Reduction) -> Self {
         self.net.reduced = Some(reduction.sizes);
@@ -201,7 +201,7 @@ impl MeanField {
     }
 
     /// The entropy term (η/2) ∫ μ log μ, from ∫ μ log μ; for a reduced
-    /// problem (η/2)(∫ρ̄ log ρ̄ − (n − 1)∫ρ̄ log r) (MODEL.md §6: the entropy
+    /// problem (η/2)(∫ρ̄ log ρ̄ − (n − 1)∫ρ̄ log r) (docs/model.md §6: the entropy
     /// relative to Lebesgue measure on ℝ^{1+d} up to the constant
     /// −log|S^{n−1}|), from both integrals (`mu_log_r` is unused otherwise).
     pub fn entropy_term(&self, mu_log_mu: f64, mu_log_r: f64) -> f64 {

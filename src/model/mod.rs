@@ -1,4 +1,4 @@
-//! **The two-layer network model** of MODEL.md §1–2: activation, data law and
+//! **The two-layer network model** of docs/model.md §1–2: activation, data law and
 //! quadrature, target f*, and [`MeanField`], the one home of f, R, F, Ψ and V.
 
 pub mod activation;
@@ -26,7 +26,7 @@ pub struct Network {
     /// `None` when a is trained (axis 0 of phase space), `Some(a0)` when frozen.
     pub frozen_a: Option<f64>,
     /// d_x: the length of an input as the model sees it; for a reduced
-    /// problem, x̄ = (Uᵀx, |x⊥|) of length k + 1 (MODEL.md §6).
+    /// problem, x̄ = (Uᵀx, |x⊥|) of length k + 1 (docs/model.md §6).
     pub dim_x: usize,
     /// The symmetry reduction's sizes (d, k), when the problem is reduced:
     /// phase space is then (a, p_1, …, p_k, r).
@@ -59,7 +59,7 @@ impl Network {
         }
     }
 
-    /// The names of the phase-space axes: `a`, `w1`, `w2`, … (MODEL.md §5);
+    /// The names of the phase-space axes: `a`, `w1`, `w2`, … (docs/model.md §5);
     /// `a`, `p1`, …, `pk`, `r` for a reduced problem (§6).
     pub fn axis_names(&self) -> Vec<String> {
         let mut names = Vec::new();
@@ -91,9 +91,14 @@ pub enum Target {
 impl Target {
     /// Parse an expression target in x0, …, x_{dim−1}.
     pub fn expression(text: &str, dim_x: usize) -> Result<Self> {
+        Self::expression_in(text, &expr::Variables::plain(dim_x))
+    }
+
+    /// Parse an expression target in the variables `vars`.
+    pub fn expression_in(text: &str, vars: &expr::Variables) -> Result<Self> {
         Ok(Target::Expression {
             text: text.to_string(),
-            expr: Box::new(Expr::parse(text, dim_x)?),
+            expr: Box::new(Expr::parse_in(text, vars)?),
         })
     }
 
@@ -127,7 +132,10 @@ impl Target {
                 match self.eval(net, x) {
                     Some(v) if v.is_finite() => Ok(v),
                     _ => Err(Error::problem(
-                        "target",
+                        match self {
+                            Target::Expression { .. } => "target.expression",
+                            _ => "target",
+                        },
                         format!("f*({x:?})"),
                         "a finite value at every quadrature node",
                     )),

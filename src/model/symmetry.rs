@@ -1,4 +1,4 @@
-//! **The exact symmetry reduction** of MODEL.md §6: Gaussian data in ℝᵈ (or a
+//! **The exact symmetry reduction** of docs/model.md §6: Gaussian data in ℝᵈ (or a
 //! mixture of centred isotropic Gaussians), a target seen through Uᵀx and
 //! |x⊥|, and ρ0 invariant under the rotations that fix U. The law of
 //! (a, p, r), p = Uᵀw ∈ ℝᵏ, r = |w⊥|, then obeys a PDE in 1 + k + 1
@@ -15,7 +15,7 @@
 //! over the cosine t between w⊥ and x⊥ ([`super::kernel::cosine_rule`]),
 //! and E_x is a quadrature of (ξ, ρ): Gauss–Hermite in ξ times the radial
 //! rule of ρ ([`super::kernel::radial_rule`]). For a rotation-invariant μ,
-//! f_μ(x) = ∫ a φ(p, r; ξ, ρ) dρ̄, and then g, R and V of MODEL.md §2 computed
+//! f_μ(x) = ∫ a φ(p, r; ξ, ρ) dρ̄, and then g, R and V of docs/model.md §2 computed
 //! with φ and this quadrature are exactly those of §6 (K̄ is
 //! E_x̄[φ(w; x̄) φ(w′; x̄)], tested against the κ route). The Itô drift
 //! (η/2)(n − 1)/r on r is −∂_r U for U = −(η/2)(n − 1) ln r, which the model
@@ -196,7 +196,7 @@ mod tests {
     use crate::model::kernel::Kernel;
 
     /// The PDE's route to K̄ (the quadrature of x̄ and the unit φ:
-    /// Σ_q ω_q φ(w; x̄_q) φ(w′; x̄_q)) against the κ route of MODEL.md §6
+    /// Σ_q ω_q φ(w; x̄_q) φ(w′; x̄_q)) against the κ route of docs/model.md §6
     /// (closed-form κ averaged over the cosine rule), for erf, ReLU and
     /// linear units, k = 0, 1, 2 and n from 1 to 1000. Both are rules for
     /// the same integral, so they agree to the quadratures' error: below

@@ -418,7 +418,7 @@ mod tests {
                         simd.name()
                     );
                 }
-                // the velocity pass against the formula of MODEL.md §2, noise off
+                // the velocity pass against the formula of docs/model.md §2, noise off
                 let mut theta = theta0.clone();
                 let still = Update { amp: 0.0, ..up };
                 let mut rng = ChaCha8Rng::seed_from_u64(3);

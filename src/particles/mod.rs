@@ -1,5 +1,5 @@
-//! **The particle side**: the m-neuron network of MODEL.md §1 trained by
-//! Euler–Maruyama on dθ_j = V(θ_j; μ^m) dt + √η dB_j (MODEL.md §3):
+//! **The particle side**: the m-neuron network of docs/model.md §1 trained by
+//! Euler–Maruyama on dθ_j = V(θ_j; μ^m) dt + √η dB_j (docs/model.md §3):
 //!
 //! ```text
 //! θ_j ← θ_j + Δt V(θ_j; μ^m) + √(η Δt) ξ_j,   ξ_j ~ N(0, I)
@@ -76,7 +76,7 @@ impl RiskMethod {
             RiskMethod::Quadrature => "1/2 sum_q w_q (f_m(x_q) - f*(x_q))^2 on the problem's quadrature of P, plus the weight decay".into(),
             RiskMethod::Kernel => "the network's own 1/2 E_x[(f_m - f*)^2] over x in R^d, exact through the Gaussian kernel kappa, plus the weight decay".into(),
             RiskMethod::Sampled { dim } => format!(
-                "the network's own 1/2 E_x[(f_m - f*)^2] over x in R^{dim}, on {} fixed samples of P (standard error about 1 %), plus the weight decay",
+                "the network's own 1/2 E_x[(f_m - f*)^2] over x in R^{dim}, on {} fixed samples of P with the control variates 1/2 f*^2 and f_m f* (their means from the reduced quadrature), plus the weight decay; each snapshot's standard error, from its samples, is risk_se",
                 wide::RISK_SAMPLES
             ),
         }

@@ -1,4 +1,4 @@
-//! **What is observed of the neurons** (MODEL.md §5): a snapshot's
+//! **What is observed of the neurons** (docs/model.md §5): a snapshot's
 //! diagnostics and how they are stored, their mean and covariance, and
 //! their histogram on a grid.
 
@@ -11,6 +11,10 @@ pub struct ParticleDiagnostics {
     pub time: f64,
     /// R(μ^m) with the problem's quadrature, plus (λ/2)(1/m) Σ |θ_j|².
     pub risk: f64,
+    /// The standard error of `risk` where it is estimated on samples (the
+    /// d-dimensional network's own risk where κ has no closed form; from
+    /// the samples themselves), 0 where it is exact.
+    pub risk_se: f64,
     /// f_m at the problem's quadrature nodes.
     pub f_nodes: Vec<f64>,
     pub mean: Vec<f64>,
@@ -50,14 +54,21 @@ impl Record for ParticleRecord<'_> {
             s("time", "mean-field time t", d.time),
             s("risk", "risk R(μ^m) of the network", d.risk),
             s(
+                "risk_se",
+                "standard error of risk (0 where it is exact)",
+                d.risk_se,
+            ),
+            s(
                 "outside",
                 "fraction of the neurons outside the grid's box",
                 d.outside,
             ),
-            s("steps", "particle steps taken", d.steps as f64),
-            s(
-                "batch_word",
-                "the SGD batch stream's word position",
+            Var::scalar(
+                VarSpec::new("steps", T, "particle steps taken").count(),
+                d.steps as f64,
+            ),
+            Var::scalar(
+                VarSpec::new("batch_word", T, "the SGD batch stream's word position").count(),
                 d.batch_word as f64,
             ),
             a(

@@ -352,7 +352,7 @@ impl Swarm {
     }
 }
 
-/// What is observed of the swarm (MODEL.md §5): its risk R(μ^m), mean,
+/// What is observed of the swarm (docs/model.md §5): its risk R(μ^m), mean,
 /// covariance and f_m at points.
 impl Swarm {
     /// f_m(x) = (1/m) Σ_j a_j σ(w_j·x̃) at any points x, through the same

@@ -11,6 +11,7 @@
 //! interrupted one. The command line only parses and prints: what a run
 //! reports as it goes reaches it through a [`Listener`].
 
+mod rate;
 pub mod resume;
 mod sinks;
 pub mod steady;
@@ -82,7 +83,9 @@ pub trait Listener: Send {
     fn particles(&mut self, _d: &ParticleDiagnostics) {}
     /// A row of distances, written.
     fn compare(&mut self, _row: &CompareRow) {}
-    /// A start of `steady` has converged (or stopped).
+    /// An iteration of `steady`'s start `name`, with its residual.
+    fn iteration(&mut self, _name: &str, _iteration: usize, _residual: f64) {}
+    /// A start of `steady` has converged (or stopped: see its `stop`).
     fn start(&mut self, _name: &str, _state: &crate::steady::Steady, _seconds: f64) {}
     /// The run is over (its results are about to be completed).
     fn finish(&mut self) {}
@@ -200,7 +203,17 @@ fn declare(sink: &Sink, setup: &Setup, command: Command) -> Result<()> {
             s.add_group(particle_group(), &particle_attrs(setup, &o), &f)?;
         }
         if command == Command::Run {
-            let attrs = [("metrics", join(|d| d.key)), ("labels", join(|d| d.label))];
+            // what the networks are compared with: sg's transient lags the
+            // PDE's (first order in time), split's follows it
+            let scheme = match setup.scheme.kind {
+                crate::scheme::SchemeKind::Split => "split: the PDE's transient (second order in time with Strang splitting)",
+                crate::scheme::SchemeKind::Sg => "sg: first order in time, its transient lags the PDE's (the distances carry that lag; use split for a run)",
+            };
+            let attrs = [
+                ("metrics", join(|d| d.key)),
+                ("labels", join(|d| d.label)),
+                ("pde_scheme", Attr::Str(scheme.into())),
+            ];
             s.add_group(
                 CompareRow::default().group(),
                 &attrs,
@@ -376,6 +389,11 @@ fn drive(
         }
     }
     drop(pde_observers);
+    if let (Some(r), true) = (report.as_mut(), command.pde()) {
+        let mut converged = Ok(());
+        sink.tell(|l| converged = rate::converge_in_dt(setup, r, l));
+        converged?;
+    }
     if let Some(r) = &report {
         let columns = r.columns();
         let gibbs = matches!(r.claim, Claim::Gibbs(_));
@@ -540,6 +558,7 @@ pub fn converge_results(fine: &Setup, c: &crate::converge::Converged) -> Result<
     h.dims.metrics = c.metrics.clone();
     h.dims.m = c.ms.len();
     h.dims.resolutions = c.cells.len();
+    h.dims.seeds = c.seeds;
     let mut store = MemoryStore::new(&h);
     let columns = c.columns();
     let vars: Vec<Var> = columns.iter().map(|(s, v)| Var::array(*s, v)).collect();

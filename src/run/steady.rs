@@ -9,7 +9,7 @@ use crate::error::Result;
 use crate::initial::{Gaussian, InitialLaw};
 use crate::io::store::{Attr, MemoryStore, Results, Store};
 use crate::setup::Setup;
-use crate::steady::{GibbsSolver, Method, Steady, SteadyOptions};
+use crate::steady::{GibbsSolver, Steady, SteadyOptions};
 use std::path::Path;
 use std::time::Instant;
 
@@ -65,17 +65,17 @@ fn starts(setup: &Setup) -> Vec<(&'static str, Vec<f64>)> {
 }
 
 /// Solve for the Gibbs state from the three starts.
-pub fn solve(setup: &Setup, method: Method, listener: &mut dyn Listener) -> Result<SteadyOutcome> {
-    let opts = SteadyOptions {
-        method,
-        ..SteadyOptions::default()
-    };
+pub fn solve(
+    setup: &Setup,
+    opts: SteadyOptions,
+    listener: &mut dyn Listener,
+) -> Result<SteadyOutcome> {
     let mut solver = GibbsSolver::new(&setup.model, &setup.grid)?;
     let mut found: Vec<Start> = Vec::new();
     for (name, rho) in starts(setup) {
         let clock = Instant::now();
         let r0 = solver.residual_of(&rho);
-        let state = solver.solve(&r0, &opts);
+        let state = solver.solve_with(&r0, &opts, &mut |k, e| listener.iteration(name, k, e));
         let seconds = clock.elapsed().as_secs_f64();
         let bad = crate::error::first_non_finite([
             ("F", std::slice::from_ref(&state.free_energy)),
@@ -116,9 +116,16 @@ pub fn solve(setup: &Setup, method: Method, listener: &mut dyn Listener) -> Resu
 /// `tolerance`.
 pub fn results(setup: &Setup, outcome: &SteadyOutcome) -> Result<Results> {
     let mut store = MemoryStore::new(&header(setup));
+    let stops: Vec<&str> = outcome.starts.iter().map(|s| s.state.stop.name()).collect();
     let attrs = [
         ("method", Attr::Str(outcome.opts.method.name().into())),
         ("tolerance", Attr::F64(outcome.opts.tol)),
+        ("stopped", Attr::Str(outcome.state().stop.name().into())),
+        ("starts_stopped", Attr::Str(stops.join(","))),
+        (
+            "convention",
+            Attr::Str("risk and free_energy of the point values rho*_i at the cell centres (not the h^2/12 correction of a transient's cell averages)".into()),
+        ),
     ];
     store.add_whole("steady", &attrs, &outcome.state().vars(outcome.spread))?;
     store.complete()?;
@@ -128,10 +135,10 @@ pub fn results(setup: &Setup, outcome: &SteadyOutcome) -> Result<Results> {
 /// Solve for the Gibbs state into memory.
 pub fn steady(
     setup: &Setup,
-    method: Method,
+    opts: SteadyOptions,
     listener: &mut dyn Listener,
 ) -> Result<(SteadyOutcome, Results)> {
-    let outcome = solve(setup, method, listener)?;
+    let outcome = solve(setup, opts, listener)?;
     let results = results(setup, &outcome)?;
     Ok((outcome, results))
 }
@@ -140,10 +147,10 @@ pub fn steady(
 /// when `plots`: the outcome and the figures.
 pub fn steady_to_file(
     setup: &Setup,
-    method: Method,
+    opts: SteadyOptions,
     out: &Path,
     plots: bool,
     listener: &mut dyn Listener,
 ) -> Result<(SteadyOutcome, Vec<std::path::PathBuf>)> {
-    write_to_file(out, plots, || steady(setup, method, listener))
+    write_to_file(out, plots, || steady(setup, opts, listener))
 }

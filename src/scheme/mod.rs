@@ -132,6 +132,41 @@ pub struct SchemeOptions {
     pub max_steps: usize,
 }
 
+impl SchemeOptions {
+    /// The order in Δt of the scheme's time error: sg's implicit step 1;
+    /// the split step the least of its splitting's (Strang 2, Lie 1), its
+    /// advection's (SSP-RK2: 2) and its diffusion's (exact, Crank–Nicolson
+    /// 2; backward Euler 1).
+    pub fn time_order(&self) -> u32 {
+        match self.kind {
+            SchemeKind::Sg => 1,
+            SchemeKind::Split => {
+                let splitting = match self.splitting {
+                    Splitting::Strang => 2,
+                    Splitting::Lie => 1,
+                };
+                let diffusion = match self.diffusion {
+                    DiffusionKind::BackwardEuler => 1,
+                    DiffusionKind::Spectral | DiffusionKind::CrankNicolson => 2,
+                };
+                splitting.min(diffusion)
+            }
+        }
+    }
+
+    /// The same choices with every bound on the step halved (the Courant
+    /// number, the largest step; twice the steps allowed): the steps of a
+    /// run at Δt/2.
+    pub fn half_step(&self) -> Self {
+        SchemeOptions {
+            cfl: 0.5 * self.cfl,
+            dt_max: 0.5 * self.dt_max,
+            max_steps: self.max_steps.saturating_mul(2),
+            ..*self
+        }
+    }
+}
+
 /// The parts of a step.
 enum Parts {
     Split {

@@ -3,7 +3,7 @@
 //! dimension-split step (`solver.scheme = "sg"`).
 //!
 //! The PDE in gradient form is ∂_t ρ = div(ρ ∇Ψ + D ∇ρ), D = η/2, Ψ = Ψ[ρ]
-//! of MODEL.md §2 at the cell centres. On a face between cells L and R of
+//! of docs/model.md §2 at the cell centres. On a face between cells L and R of
 //! axis k, with ΔΨ = Ψ_R − Ψ_L, the flux that is exact for a constant flux
 //! along the segment with Ψ linear on it is
 //!

@@ -25,7 +25,7 @@ pub struct Setup {
     pub name: String,
     /// The problem TOML after overrides (stored in every output file).
     pub problem_toml: String,
-    /// Network, data, f*, λ, η: the mathematics (MODEL.md §2).
+    /// Network, data, f*, λ, η: the mathematics (docs/model.md §2).
     pub model: MeanField,
     /// The box Ω and its cells.
     pub grid: Grid,

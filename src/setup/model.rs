@@ -1,6 +1,6 @@
 //! `[model]`, `[data]`, `[target]` and `[symmetry]`: the network, P with
 //! its quadrature, f*, λ and η, checked and built into the [`MeanField`]
-//! (on the reduced coordinates of MODEL.md §6 when `[symmetry]` is given).
+//! (on the reduced coordinates of docs/model.md §6 when `[symmetry]` is given).
 
 use super::{check_box, positive, vec_of};
 use crate::error::{Error, Result};
@@ -336,7 +336,12 @@ fn build_target(lp: &LoadedProblem, net: &Network, labels: Option<Vec<f64>>) -> 
             Ok(Target::Teacher(rows))
         }
         "expression" => match &t.expression {
-            Some(e) => Target::expression(e, net.dim_x),
+            Some(e) => match net.reduced {
+                Some(red) => {
+                    Target::expression_in(e, &crate::model::expr::Variables::reduced(red.k))
+                }
+                None => Target::expression(e, net.dim_x),
+            },
             None => Err(Error::problem(
                 "target.expression",
                 "missing",

@@ -1,4 +1,4 @@
-//! **The mean-field velocity** V[ρ] of MODEL.md §2 on the faces of the grid:
+//! **The mean-field velocity** V[ρ] of docs/model.md §2 on the faces of the grid:
 //! g and its gradient for a density of cell averages, turned into V by the
 //! model's [`Drift`].
 //!
@@ -423,7 +423,7 @@ mod tests {
         MeanField::new(net, quad, DataLaw::Gaussian { std: 1.0 }, target, 0.3, 0.0).unwrap()
     }
 
-    /// V on every face of every axis against the plain loops of MODEL.md
+    /// V on every face of every axis against the plain loops of docs/model.md
     /// §2: f_h(x_q) = Σ_i ρ_i |C| a_i σ(w_i·x̃_q), r = f_h − f*, g(w) =
     /// Σ_q ω_q σ(w·x̃_q) r_q, ∂_k g(w) = Σ_q ω_q σ′(w·x̃_q) x̃_{q,k} r_q,
     /// V_a = −g(w) − λa at a-faces, V_{w_k} = −a ∂_k g(w) − λ w_k at

@@ -36,9 +36,15 @@ fn h5(e: impl std::fmt::Display) -> Error {
     Error::Hdf5(format!("writing the complete file: {e}"))
 }
 
+/// A text attribute: a scalar variable-length UTF-8 string, which h5py
+/// reads back as `str` (netCDF: NC_STRING).
+fn text(name: &str, value: impl AsRef<str>) -> Result<A> {
+    A::vlen_string(name, value).map_err(h5)
+}
+
 fn attribute(name: &str, value: &Attr) -> Result<A> {
     Ok(match value {
-        Attr::Str(s) => A::fixed_string(name, s),
+        Attr::Str(s) => text(name, s)?,
         Attr::F64(v) => A::scalar(name, *v).map_err(h5)?,
         Attr::U64(v) => A::scalar(name, *v).map_err(h5)?,
     })
@@ -116,12 +122,9 @@ fn made_dataset(r: &Results, name: &str, s: &Scale) -> Result<D> {
         Made::Numbers(v) => {
             let k = r.dims.grid.iter().position(|a| a.name == name);
             let mut d = D::typed_data(&s.path, shape(v.len()), v).map_err(h5)?;
-            d = d.attribute(A::fixed_string(
-                "long_name",
-                format!("cell centres of axis {name}"),
-            ));
+            d = d.attribute(text("long_name", format!("cell centres of axis {name}"))?);
             if let Some(k) = k {
-                d = d.attribute(A::fixed_string("edges", format!("/grid/edges_{k}")));
+                d = d.attribute(text("edges", format!("/grid/edges_{k}"))?);
             }
             d
         }
@@ -141,6 +144,15 @@ fn f64_bytes(data: Vec<f64>) -> Vec<u8> {
     bytes
 }
 
+/// A count's numbers as 64-bit integers' little-endian bytes.
+fn i64_bytes(data: Vec<f64>) -> Vec<u8> {
+    let mut bytes = Vec::with_capacity(8 * data.len());
+    for v in data {
+        bytes.extend_from_slice(&(v as i64).to_le_bytes());
+    }
+    bytes
+}
+
 /// The complete file's bytes. The results are consumed variable by
 /// variable: the peak is the planned data and the encoded file, about
 /// twice the file's size.
@@ -153,11 +165,11 @@ pub fn encode(mut r: Results) -> Result<Vec<u8>> {
         let path = format!("grid/edges_{k}");
         let d = D::typed_data(&path, vec![axis.edges.len() as u64], &axis.edges)
             .map_err(h5)?
-            .attribute(A::fixed_string("name", &axis.name))
-            .attribute(A::fixed_string(
+            .attribute(text("name", &axis.name)?)
+            .attribute(text(
                 "long_name",
                 format!("cell edges of axis {}", axis.name),
-            ))
+            )?)
             .attribute(A::fixed_string("CLASS", "DIMENSION_SCALE"))
             .attribute(A::fixed_string("NAME", format!("edges_{k}")));
         b = b.dataset(d);
@@ -176,12 +188,15 @@ pub fn encode(mut r: Results) -> Result<Vec<u8>> {
         for v in g.vars {
             let path = format!("{}/{}", g.path, v.name);
             let shape: Vec<u64> = v.shape.iter().map(|&n| n as u64).collect();
-            let mut d = D::typed::<f64>(&path, shape).raw_data(f64_bytes(v.data));
+            let mut d = match v.integer {
+                true => D::typed::<i64>(&path, shape).raw_data(i64_bytes(v.data)),
+                false => D::typed::<f64>(&path, shape).raw_data(f64_bytes(v.data)),
+            };
             if !v.long_name.is_empty() {
-                d = d.attribute(A::fixed_string("long_name", &v.long_name));
+                d = d.attribute(text("long_name", &v.long_name)?);
             }
             if !v.units.is_empty() {
-                d = d.attribute(A::fixed_string("units", &v.units));
+                d = d.attribute(text("units", &v.units)?);
             }
             if v.dims.len() == 1 && v.dims[0] == v.name {
                 d = scale_attrs(d, &v.name, &scales[&v.name], false);

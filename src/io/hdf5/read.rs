@@ -17,11 +17,14 @@ pub struct Reader {
     len: u64,
 }
 
+/// A text attribute (a variable-length string written null-terminated
+/// reads back with its NUL in hdf5-pure 0.47; h5py drops it).
 fn attr_string(attrs: &HashMap<String, AttrValue>, name: &str) -> String {
     attrs
         .get(name)
         .and_then(AttrValue::as_str)
         .unwrap_or_default()
+        .trim_end_matches('\0')
         .to_string()
 }
 
@@ -121,9 +124,12 @@ impl Reader {
     }
 }
 
-/// The earlier format, which `mfpde plot` still reads (a run cannot
-/// continue it).
+/// The earlier formats, which `mfpde plot` still reads (a run cannot
+/// continue them): mfpde-1 kept the light history in `/pde/history`;
+/// mfpde-2 stored counts as float64, text attributes as fixed-length
+/// strings (bytes in h5py) and `/steady`'s scalars with shape (1,).
 pub const FORMAT_1: &str = "mfpde-1";
+pub const FORMAT_2: &str = "mfpde-2";
 
 /// What a reader gets back from a PDE file, finished or interrupted.
 #[derive(Debug, Clone)]
@@ -153,11 +159,10 @@ impl Reader {
     }
 
     /// Refuse a file that is not an mfpde results file (of this format, or
-    /// of the earlier [`FORMAT_1`], which differs only in where the light
-    /// history is: `/pde/history`).
+    /// of the earlier [`FORMAT_1`] or [`FORMAT_2`]).
     pub fn check_format(&self) -> Result<()> {
         let format = self.root_attr("format")?;
-        if format != super::FORMAT && format != FORMAT_1 {
+        if ![super::FORMAT, FORMAT_2, FORMAT_1].contains(&format.as_str()) {
             return Err(self.bad(format!(
                 "not an mfpde results file (its root attribute `format` is {format:?}, not {:?})",
                 super::FORMAT

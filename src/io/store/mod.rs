@@ -26,7 +26,7 @@ pub use value::{Attr, Group, Results, Variable};
 use crate::error::{Error, Result};
 
 /// The value of the root attribute `format` of results written now.
-pub const FORMAT: &str = "mfpde-2";
+pub const FORMAT: &str = "mfpde-3";
 
 /// A named dimension of the results.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -57,7 +57,10 @@ pub enum Dim {
     M,
     /// The resolutions of a convergence study (coordinate `cells`).
     Resolution,
-    /// A single value.
+    /// The seeds of a convergence study (coordinate `seed`).
+    Seed,
+    /// A single value: a variable of this dimension alone is a true scalar
+    /// (shape (), no dimension).
     Scalar,
 }
 
@@ -78,19 +81,23 @@ impl Dim {
             Dim::Metric => "metric",
             Dim::M => "m",
             Dim::Resolution => "cells",
+            Dim::Seed => "seed",
             Dim::Scalar => "scalar",
         }
     }
 }
 
 /// How a variable is declared: its name in the group, its dimensions, a
-/// long name (MODEL.md's symbols) and its units ("" for none).
+/// long name (docs/model.md's symbols), its units ("" for none) and whether
+/// it counts (steps, neurons, cells: stored as 64-bit integers; its values
+/// are carried as f64, exact below 2⁵³).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct VarSpec {
     pub name: &'static str,
     pub dims: &'static [Dim],
     pub long_name: &'static str,
     pub units: &'static str,
+    pub integer: bool,
 }
 
 impl VarSpec {
@@ -101,12 +108,21 @@ impl VarSpec {
             dims,
             long_name,
             units: "",
+            integer: false,
         }
     }
 
     /// The same with units.
     pub const fn units(self, units: &'static str) -> Self {
         VarSpec { units, ..self }
+    }
+
+    /// The same, a count (stored as 64-bit integers).
+    pub const fn count(self) -> Self {
+        VarSpec {
+            integer: true,
+            ..self
+        }
     }
 
     /// One number per snapshot (appended in place to a running file).
@@ -198,6 +214,7 @@ pub struct Dims {
     pub metrics: Vec<String>,
     pub m: usize,
     pub resolutions: usize,
+    pub seeds: usize,
 }
 
 impl Dims {
@@ -207,6 +224,7 @@ impl Dims {
         for d in dims {
             match d {
                 Dim::Grid => out.extend(self.grid.iter().map(|a| a.name.clone())),
+                Dim::Scalar => {}
                 d => out.push(d.name().to_string()),
             }
         }
@@ -225,8 +243,8 @@ impl Dims {
             Dim::Metric => self.metrics.len(),
             Dim::M => self.m,
             Dim::Resolution => self.resolutions,
-            Dim::Scalar => 1,
-            Dim::Time | Dim::Grid => 0,
+            Dim::Seed => self.seeds,
+            Dim::Time | Dim::Grid | Dim::Scalar => 0,
         }
     }
 
@@ -245,6 +263,7 @@ impl Dims {
                     time_at = Some(shape.len());
                     shape.push(0);
                 }
+                Dim::Scalar => {}
                 d => shape.push(self.size(*d)),
             }
         }
@@ -311,6 +330,7 @@ pub trait Store: Send {
 pub fn variable(dims: &Dims, var: &Var) -> Result<Variable> {
     let data = var.value.numbers().to_vec();
     Ok(Variable {
+        integer: var.spec.integer,
         name: var.spec.name.to_string(),
         dims: dims.names(var.spec.dims),
         shape: dims.shape(&var.spec, data.len())?,

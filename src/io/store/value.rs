@@ -41,6 +41,8 @@ pub struct Variable {
     pub data: Vec<f64>,
     pub long_name: String,
     pub units: String,
+    /// A count: stored as 64-bit integers.
+    pub integer: bool,
 }
 
 /// A group of variables (`pde`, `particles`, `compare`, `history`, …).

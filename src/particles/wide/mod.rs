@@ -1,4 +1,4 @@
-//! **The d-dimensional network of a reduced problem** (MODEL.md §6): m
+//! **The d-dimensional network of a reduced problem** (docs/model.md §6): m
 //! neurons θ_j = (a_j, w_j ∈ ℝᵈ), trained by Euler–Maruyama in mean-field
 //! time, θ ← θ + Δt V + √(ηΔt) ξ with V_a = −g − λa, V_w = −a ∇g − λw (the
 //! model's [`crate::model::Drift`]), and g, ∇g taken one of two ways:
@@ -518,10 +518,11 @@ impl Neurons for WideSwarm {
                 .map(|q| quad.node(q).to_vec()),
         );
         let f_values = self.f_at(f_points.par_iter().cloned());
-        let (data, _) = self.data_risk();
+        let (data, risk_se) = self.data_risk(&f_nodes);
         ParticleDiagnostics {
             time: t,
             risk: data + self.model.decay_risk(second),
+            risk_se,
             f_nodes,
             mean,
             cov,

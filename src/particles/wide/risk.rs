@@ -9,19 +9,100 @@ use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 
 /// Samples of P a snapshot's risk is estimated on where κ has no closed
-/// form (standard error about 1 % of the risk: the squared residual's
-/// relative spread over √N), in chunks of [`RISK_CHUNK`].
+/// form, in chunks of [`RISK_CHUNK`]. The estimate's standard error is
+/// computed from the samples themselves at every snapshot (`risk_se` in
+/// `/particles`); the control variates of [`WideSwarm::sampled_data_risk`]
+/// take out the spread of f*'s own tails, which alone was ~3 % of R for
+/// f* = x₀² − 1.
 pub const RISK_SAMPLES: usize = 1 << 14;
 const RISK_CHUNK: usize = 512;
 
+/// Sums over samples of (e, c₁, c₂) and of their products: what the
+/// control-variate estimate needs, added chunk by chunk in a fixed order.
+#[derive(Debug, Clone, Copy, Default)]
+struct Sums {
+    n: f64,
+    /// Σ e, Σ c₁, Σ c₂.
+    s: [f64; 3],
+    /// Σ of the products, row-major 3 × 3.
+    p: [[f64; 3]; 3],
+}
+
+impl Sums {
+    fn add(&mut self, v: [f64; 3]) {
+        self.n += 1.0;
+        for i in 0..3 {
+            self.s[i] += v[i];
+            for j in 0..3 {
+                self.p[i][j] += v[i] * v[j];
+            }
+        }
+    }
+
+    fn merge(mut self, o: &Sums) -> Sums {
+        self.n += o.n;
+        for i in 0..3 {
+            self.s[i] += o.s[i];
+            for j in 0..3 {
+                self.p[i][j] += o.p[i][j];
+            }
+        }
+        self
+    }
+
+    /// The regression estimate of E e with controls c of known means
+    /// `known`, and its standard error (residual spread over √N): ē −
+    /// β·(c̄ − E c), β the least-squares fit of e on c (a control whose
+    /// spread is round-off, or that the other explains, is left out).
+    fn estimate(&self, known: [f64; 2]) -> (f64, f64) {
+        let n = self.n;
+        let mean = self.s.map(|v| v / n);
+        let cov = |i: usize, j: usize| self.p[i][j] / n - mean[i] * mean[j];
+        let mut beta = [0.0; 2];
+        let mut used: Vec<usize> = Vec::new();
+        // the controls' covariance, and theirs with e
+        let a = [[cov(1, 1), cov(1, 2)], [cov(2, 1), cov(2, 2)]];
+        let b = [cov(0, 1), cov(0, 2)];
+        for i in 0..2 {
+            // the spread of c_i left after the controls already used
+            let mut left = a[i][i];
+            for &u in &used {
+                left -= a[i][u] * a[i][u] / a[u][u];
+            }
+            if left > 1e-12 * a[i][i] && a[i][i] > 0.0 {
+                used.push(i);
+            }
+        }
+        match used[..] {
+            [i] => beta[i] = b[i] / a[i][i],
+            [_, _] => {
+                let det = a[0][0] * a[1][1] - a[0][1] * a[1][0];
+                beta[0] = (b[0] * a[1][1] - b[1] * a[0][1]) / det;
+                beta[1] = (b[1] * a[0][0] - b[0] * a[1][0]) / det;
+            }
+            _ => {}
+        }
+        let est = mean[0] - beta[0] * (mean[1] - known[0]) - beta[1] * (mean[2] - known[1]);
+        // Var(e − β·c) = Var e − 2 β·Cov(c, e) + βᵀ Cov(c) β
+        let var = cov(0, 0) - 2.0 * (beta[0] * b[0] + beta[1] * b[1])
+            + beta[0] * beta[0] * a[0][0]
+            + 2.0 * beta[0] * beta[1] * a[0][1]
+            + beta[1] * beta[1] * a[1][1];
+        // the residual's unbiased variance var·N/(N − 1 − controls), over N
+        let dof = n - 1.0 - used.len() as f64;
+        (est, (var.max(0.0) / dof).sqrt())
+    }
+}
+
 impl WideSwarm {
     /// The data part of the network's own risk, ½ E_x[(f_m(x) − f*(x))²]
-    /// over x ∈ ℝᵈ: exact through κ where it has a closed form (one Gaussian,
-    /// a teacher, erf/ReLU/linear), else on [`RISK_SAMPLES`] fixed samples
-    /// of P (the same at every snapshot), with its standard error.
-    pub fn data_risk(&mut self) -> (f64, f64) {
+    /// over x ∈ ℝᵈ, and its standard error: exact through κ where it has a
+    /// closed form (one Gaussian, a teacher, erf/ReLU/linear; standard error
+    /// 0), else [`WideSwarm::sampled_data_risk`] (`f_nodes`: f̄_m at the
+    /// reduced quadrature's nodes, its control variate's known mean).
+    pub fn data_risk(&mut self, f_nodes: &[f64]) -> (f64, f64) {
         if population_refusal(&self.model).is_some() {
-            return self.sampled_data_risk();
+            return self.sampled_data_risk(f_nodes);
         }
         // (1/m) Σ_j a_j g(w_j) = (1/m²) Σ_jl a_j a_l κ_jl − (1/m) Σ_j a_j h*(w_j)
         self.population_gradients(true);
@@ -53,15 +134,28 @@ impl WideSwarm {
         (0.5 * (cross - with_teacher + fstar2), 0.0)
     }
 
-    /// ½ (1/N) Σ_i (f_m(x_i) − y_i)² over N = [`RISK_SAMPLES`] samples of P
-    /// in ℝᵈ, drawn from stream u64::MAX − 1 in chunks of [`RISK_CHUNK`]
-    /// (chunk c from word 2³²·c: the same samples at every snapshot and on
-    /// any number of threads), and its standard error.
-    pub fn sampled_data_risk(&self) -> (f64, f64) {
+    /// ½ E_x[(f_m(x) − y)²] on N = [`RISK_SAMPLES`] samples x_i ∈ ℝᵈ of P,
+    /// with its standard error from the samples: the mean of
+    /// e_i = ½ (f_m(x_i) − y_i)² corrected by two control variates whose
+    /// means the reduced quadrature gives (y depends on x only through
+    /// x̄ = (Uᵀx, |x⊥|), and E[f_m(x) | x̄] = f̄_m(x̄)):
+    ///
+    /// ```text
+    /// c₁ = ½ y²,   E c₁ = ½ Σ_q ω_q f*_q²
+    /// c₂ = f_m y,  E c₂ = Σ_q ω_q f̄_m(x̄_q) f*_q      (f̄_m = `f_nodes`)
+    /// R̂ = ē − β·(c̄ − E c),  β the least-squares fit of e on (c₁, c₂)
+    /// ```
+    ///
+    /// R̂ is unbiased but for the quadrature's error in E c (β times it) and
+    /// has the spread of e left after the fit: at f_m = 0 none, near f_m =
+    /// f* that of the residual alone. The samples are drawn from stream
+    /// u64::MAX − 1 in chunks of [`RISK_CHUNK`] (chunk c from word 2³²·c: the
+    /// same samples at every snapshot and on any number of threads).
+    pub fn sampled_data_risk(&self, f_nodes: &[f64]) -> (f64, f64) {
         let (d, k, m, s) = (self.d, self.k, self.m, 1 + self.d);
         let act = self.model.net.activation;
         let w = view(&self.theta[1..], m, d, s);
-        let chunks: Vec<(f64, f64)> = (0..RISK_SAMPLES / RISK_CHUNK)
+        let sums = (0..RISK_SAMPLES / RISK_CHUNK)
             .into_par_iter()
             .map(|c| {
                 let mut rng = ChaCha8Rng::seed_from_u64(self.seed);
@@ -79,18 +173,23 @@ impl WideSwarm {
                         *fi += a * act.sigma(*zi);
                     }
                 }
-                f.iter().zip(&y).fold((0.0, 0.0), |(s1, s2), (fi, yi)| {
-                    let e = 0.5 * (fi / m as f64 - yi).powi(2);
-                    (s1 + e, s2 + e * e)
-                })
+                let mut sums = Sums::default();
+                for (fi, yi) in f.iter().zip(&y) {
+                    let fm = fi / m as f64;
+                    sums.add([0.5 * (fm - yi).powi(2), 0.5 * yi * yi, fm * yi]);
+                }
+                sums
             })
-            .collect();
-        let n = RISK_SAMPLES as f64;
-        let (s1, s2) = chunks
+            .collect::<Vec<_>>()
             .iter()
-            .fold((0.0, 0.0), |(a, b), c| (a + c.0, b + c.1));
-        let mean = s1 / n;
-        (mean, ((s2 / n - mean * mean).max(0.0) / (n - 1.0)).sqrt())
+            .fold(Sums::default(), |a, c| a.merge(c));
+        let quad = &self.model.quad;
+        let (mut half_y2, mut f_y) = (0.0, 0.0);
+        for ((w, y), f) in quad.weights.iter().zip(&self.model.fstar).zip(f_nodes) {
+            half_y2 += 0.5 * w * y * y;
+            f_y += w * f * y;
+        }
+        sums.estimate([half_y2, f_y])
     }
 
     /// f_m(x) = (1/m) Σ_j a_j φ(p_j, r_j; x̄) at reduced inputs x̄ (each

@@ -64,7 +64,7 @@ pub struct Advection {
     simd: Simd,
     /// MUSCL's ghost beyond the last axis's lower wall is −ρ₀ instead of ρ₀:
     /// for the r = 0 wall of a reduced problem with n even, where
-    /// ρ̄ = r^{n−1} u(r²) is odd in r (MODEL.md §6). The slope of the wall
+    /// ρ̄ = r^{n−1} u(r²) is odd in r (docs/model.md §6). The slope of the wall
     /// cell then sees ρ̄ ∝ r; with the even ghost it is 0, the face value
     /// half of ρ̄'s, and the Itô drift (η/2)(n − 1)/h times that error is an
     /// O(1) flux error at the first face (measured for n = 2: E[r²]'s error
