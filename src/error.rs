@@ -34,6 +34,10 @@ pub enum Error {
     /// A run stopped by a guard (NaN, a negative density, a collapsing Δt,
     /// a step budget): what, where and when.
     Run(String),
+    /// A run stopped because its caller asked (Ctrl-C in Python, a
+    /// progress callback that raised): where, and where its running file
+    /// is (it stays, resumable).
+    Interrupted(String),
 }
 
 impl Error {
@@ -68,6 +72,7 @@ impl Error {
             },
             Error::Hdf5(m) => Error::Hdf5(fix(m)),
             Error::Run(m) => Error::Run(fix(m)),
+            Error::Interrupted(m) => Error::Interrupted(fix(m)),
             other => other,
         }
     }
@@ -81,6 +86,7 @@ impl Error {
                 message: format!("{message}; {text}"),
             },
             Error::Hdf5(m) => Error::Hdf5(format!("{m}; {text}")),
+            Error::Interrupted(m) => Error::Interrupted(format!("{m}; {text}")),
             other => other,
         }
     }
@@ -106,6 +112,7 @@ impl fmt::Display for Error {
             Error::Io { path, message } => write!(f, "{path}: {message}"),
             Error::Hdf5(m) => write!(f, "HDF5: {m}"),
             Error::Run(m) => write!(f, "the run stopped: {m}"),
+            Error::Interrupted(m) => write!(f, "interrupted: {m}"),
         }
     }
 }

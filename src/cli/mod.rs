@@ -275,10 +275,7 @@ pub fn run(cli: Cli) -> Result<()> {
             force,
         }) => {
             let lp = LoadedProblem::from_file(&problem, &set)?;
-            crate::setup::check_ranges(&lp)?;
-            let est = budget::Sizes::of(&lp).estimate(lp.problem.particles.is_some());
-            budget::check(&est, None, force)?;
-            check(&lp)
+            check(&lp, force)
         }
     }
 }

@@ -123,34 +123,14 @@ fn compare_header(grid: &Grid) -> String {
     h
 }
 
-/// Validate a problem, warning about choices that are allowed but risky.
-pub(super) fn setup_of(lp: &LoadedProblem) -> Result<Setup> {
+/// Validate a problem for `command`, warning about choices that are
+/// allowed but risky.
+pub(super) fn setup_of(lp: &LoadedProblem, command: Command) -> Result<Setup> {
     let setup = Setup::new(lp)?;
-    if setup.scheme.diffusion == crate::scheme::DiffusionKind::CrankNicolson {
-        eprintln!("warning: crank_nicolson diffusion can make ρ negative for Δt η/2 > h²; backward_euler or spectral stay positive");
+    for w in crate::run::check::warnings(&setup, command) {
+        eprintln!("warning: {w}");
     }
-    target_scale(&setup);
     Ok(setup)
-}
-
-/// The largest root-mean-square target over P not warned about: units of
-/// O(1) output weights fit targets of O(1).
-pub const TARGET_SCALE_WARNING: f64 = 100.0;
-
-/// Warn about a target whose scale is far from the data's and the units'.
-pub(super) fn target_scale(setup: &Setup) {
-    let m = &setup.model;
-    let ms: f64 = (m.quad.weights.iter())
-        .zip(&m.fstar)
-        .map(|(w, f)| w * f * f)
-        .sum();
-    if ms.sqrt() > TARGET_SCALE_WARNING {
-        eprintln!(
-            "warning: the target's root-mean-square over P is {:.3e}, far above the O(1) the units reach (R(0) ≈ {:.3e}; in a reduced problem rperp = |x⊥| is about √(d − k))",
-            ms.sqrt(),
-            0.5 * ms
-        );
-    }
 }
 
 /// The first line of a run: problem, grid, nodes, η, λ, t_end.
@@ -185,15 +165,7 @@ pub fn run_command(
     out: &Path,
     ropts: RunOptions,
 ) -> Result<()> {
-    let setup = match command {
-        Command::Particles => Setup::new(lp)?,
-        _ => setup_of(lp)?,
-    };
-    if command == Command::Run && setup.scheme.kind == crate::scheme::SchemeKind::Sg {
-        eprintln!(
-            "warning: solver.scheme = \"sg\" is first order in time: the networks are compared with its transient, which lags the PDE's (use solver.scheme = \"split\" for `run`; sg is for long times and the Gibbs state)"
-        );
-    }
+    let setup = setup_of(lp, command)?;
     let opts = match command {
         Command::Pde => None,
         _ => Some(setup.particle_options()?),

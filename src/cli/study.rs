@@ -1,11 +1,7 @@
 //! `converge` (rates in m and h, as a table, a file and a plot) and `check`.
 
-use crate::diagnostics;
 use crate::error::Result;
-use crate::particles;
 use crate::problem::LoadedProblem;
-use crate::setup::Setup;
-use crate::solve;
 use std::path::Path;
 use std::time::Instant;
 
@@ -18,56 +14,17 @@ pub fn run_converge(
     out: &Path,
     ropts: super::RunOptions,
 ) -> Result<()> {
-    let check = |field: &str, ok: bool, v: String, allowed: &str| {
-        if ok {
-            Ok(())
-        } else {
-            Err(crate::Error::problem(field, v, allowed))
-        }
+    let study = crate::run::study::Study {
+        ms: ms.to_vec(),
+        seeds,
+        cells: cells.to_vec(),
     };
-    check(
-        "--m",
-        !ms.is_empty()
-            && ms.windows(2).all(|w| w[0] < w[1])
-            && ms[0] >= 2
-            && ms[ms.len() - 1] <= 100_000_000,
-        format!("{ms:?}"),
-        "increasing numbers of neurons from 2 to 10⁸",
-    )?;
-    check(
-        "--seeds",
-        seeds >= 2,
-        seeds.to_string(),
-        "at least 2 seeds (for standard errors)",
-    )?;
-    check(
-        "--cells",
-        !cells.is_empty()
-            && cells.windows(2).all(|w| w[0] < w[1])
-            && cells[0] >= 4
-            && cells[cells.len() - 1] <= 1 << 14,
-        format!("{cells:?}"),
-        "increasing cell counts from 4 to 16384",
-    )?;
-    // the budget of its largest runs: the finest grid, the most neurons
-    let est = crate::budget::converge_estimate(lp, ms, cells)?;
-    crate::budget::check(&est, Some(out), ropts.force)?;
-    Setup::new(lp)?.particle_options()?;
+    study.prepare(lp, Some(out), ropts.force)?;
     let start = Instant::now();
     // each line says how long its own run took, then the study so far
     let mut progress = |s: &str| out!("  {s} (total {:.1} s)", start.elapsed().as_secs_f64());
-    let list = vec![cells[cells.len() - 1].to_string(); lp.problem.grid.cells.len()].join(",");
-    let fine = Setup::new(&LoadedProblem::from_str(
-        &lp.toml,
-        &[format!("grid.cells=[{list}]")],
-        &lp.base_dir,
-    )?)?;
     // claimed before the study, so a second study on the same path stops at once
-    let (c, plots) = crate::run::write_to_file(out, ropts.plots, || {
-        let c = crate::converge::converge(lp, ms, seeds, cells, &mut progress)?;
-        let results = crate::run::converge_results(&fine, &c)?;
-        Ok((c, results))
-    })?;
+    let (c, plots) = crate::run::write_to_file(out, ropts.plots, || study.run(lp, &mut progress))?;
     out!(
         "\ndistances at t_end against m (PDE on {}^D cells; mean ± s.e. over {seeds} seeds):",
         cells[cells.len() - 1]
@@ -133,62 +90,54 @@ pub fn run_converge(
 }
 
 /// Validate and print the derived sizes of a problem.
-pub fn check(lp: &LoadedProblem) -> Result<()> {
-    let setup = Setup::new(lp)?;
-    let g = &setup.grid;
-    let q = setup.model.quad.len();
-    let wax = setup.model.net.w_axis();
-    let nw: usize = g.n[wax..].iter().product();
-    let nwf: usize = (wax..g.dim()).map(|ax| nw / g.n[ax] * (g.n[ax] + 1)).sum();
-    let est = crate::budget::Sizes::of(lp).estimate(setup.particles.is_some());
-    let rho0 = setup.rho0();
-    let mut stepper = solve::make_stepper(&setup);
-    let dt = stepper.stable_dt(&rho0);
-    // what the controller refuses before its first step
-    if let Some(why) = solve::projection_fault(&setup, dt, 0.0, 0) {
-        return Err(crate::Error::Run(format!(
-            "it would stop at its first step: {why}"
-        )));
+pub fn check(lp: &LoadedProblem, force: bool) -> Result<()> {
+    let f = crate::run::check::check(lp, force)?;
+    for w in &f.warnings {
+        eprintln!("warning: {w}");
     }
-    let steps = setup.t_end / dt;
-    super::runs::target_scale(&setup);
-    let d0 = diagnostics::compute(0.0, g, stepper.velocity(), &rho0, &[]);
-    out!("problem {}: valid", setup.name);
-    match &setup.model.reduction {
+    out!("problem {}: valid", f.name);
+    let cells: usize = f.cells.iter().product();
+    match &f.reduction {
         Some(red) => {
-            let (d, k) = (red.sizes.dim, red.sizes.k);
             out!(
-                "  reduction     x in R^{d}, target through U^T x (k = {k}), rho0 invariant: the law of (a, p, r), p = U^T w, r = |w_perp| (docs/model.md §6)"
+                "  reduction     x in R^{}, target through U^T x (k = {}), rho0 invariant: the law of (a, p, r), p = U^T w, r = |w_perp| (docs/model.md §6)",
+                red.dim,
+                red.k
             );
             out!(
                 "  phase space   D = {} ({}) for {} network parameters per neuron",
-                g.dim(),
-                g.names.join(", "),
-                d + setup.model.net.w_axis()
+                f.axes.len(),
+                f.axes.join(", "),
+                red.parameters
             );
-            out!("  cells         {} = {:?}", g.len(), g.n);
+            out!("  cells         {cells} = {:?}", f.cells);
             out!(
-                "  quadrature    {q} nodes of (U^T x, |x_perp|), cosine rule of {} nodes (n = {}), Ito drift (eta/2)(n - 1)/r = {:.4e}/r",
-                red.cosine.len(),
-                red.sizes.n(),
-                setup.model.ito()
+                "  quadrature    {} nodes of (U^T x, |x_perp|), cosine rule of {} nodes (n = {}), Ito drift (eta/2)(n - 1)/r = {:.4e}/r",
+                f.nodes,
+                red.cosine_nodes,
+                red.n,
+                red.ito
             );
         }
         None => {
-            out!("  phase space   D = {} ({})", g.dim(), g.names.join(", "));
-            out!("  cells         {} = {:?}", g.len(), g.n);
             out!(
-                "  quadrature    {} nodes (d_x = {})",
-                q,
-                setup.model.net.dim_x
+                "  phase space   D = {} ({})",
+                f.axes.len(),
+                f.axes.join(", ")
             );
+            out!("  cells         {cells} = {:?}", f.cells);
+            out!("  quadrature    {} nodes (d_x = {})", f.nodes, f.dim_x);
         }
     }
-    out!("  w points      {nw} centres, {nwf} faces");
+    out!(
+        "  w points      {} centres, {} faces",
+        f.w_centres,
+        f.w_faces
+    );
     out!(
         "  memory        {:.1} MiB (grids, tables, snapshots{})",
-        est.memory / 1048576.0,
-        if setup.particles.is_some() {
+        f.memory_bytes / 1048576.0,
+        if f.particles.is_some() {
             ", particles"
         } else {
             ""
@@ -196,60 +145,29 @@ pub fn check(lp: &LoadedProblem) -> Result<()> {
     );
     out!(
         "  disk          {:.1} MiB (the results file)",
-        est.disk / 1048576.0
+        f.disk_bytes / 1048576.0
     );
     out!(
-        "  first dt      {dt:.4e} (cfl {}; about {:.0} steps to t_end at this Δt)",
-        setup.scheme.cfl,
-        steps.ceil()
+        "  first dt      {:.4e} (cfl {}; about {:.0} steps to t_end at this Δt)",
+        f.first_dt,
+        f.cfl,
+        f.steps
     );
-    out!("  snapshots     {}", setup.snapshot_times.len());
-    out!("  rho0 in box   {:.6}", setup.box_mass);
-    out!("  boundary mass {:.3e}", d0.boundary_mass);
-    out!("  risk at t=0   {:.6e}", d0.risk);
-    if let Some(o) = setup.particles {
-        let k = o.nodes_per_step(q);
+    out!("  snapshots     {}", f.snapshots);
+    out!("  rho0 in box   {:.6}", f.box_mass);
+    out!("  boundary mass {:.3e}", f.boundary_mass);
+    out!("  risk at t=0   {:.6e}", f.risk0);
+    if let Some(p) = &f.particles {
         out!(
             "  particles     m = {}, dt = {}, {} mode, {} steps, positions {:.1} MiB",
-            o.m,
-            o.dt,
-            o.mode.name(),
-            (setup.t_end / o.dt).ceil(),
-            8.0 * (o.m * g.dim()) as f64 / 1048576.0,
+            p.m,
+            p.dt,
+            p.mode,
+            p.steps,
+            p.positions_bytes / 1048576.0,
         );
-        out!(
-            "  particle risk {}",
-            particles::risk_method(&setup.model).describe()
-        );
-        if let Some(red) = &setup.model.reduction {
-            let (m, d) = (o.m as f64, red.sizes.dim as f64);
-            let how = match o.mode {
-                particles::Mode::Sgd { batch } => format!(
-                    "B = {batch} fresh samples in R^{}, O(m B d) = {:.1e} flops",
-                    red.sizes.dim,
-                    4.0 * m * batch as f64 * d
-                ),
-                _ => format!(
-                    "the exact population gradient through kappa, O(m^2 d) = {:.1e} flops",
-                    4.0 * m * m * d
-                ),
-            };
-            out!(
-                "  particle step neurons in R^{} seen through their reduced coordinates; {how}",
-                red.sizes.dim
-            );
-            return Ok(());
-        }
-        let pairs = particles::folded_pairs(&setup.model, &o);
-        out!(
-            "  particle step {k} nodes{}, {} loops",
-            if pairs > 0 {
-                format!(" ({pairs} pairs ±x folded)")
-            } else {
-                String::new()
-            },
-            particles::kernel::Simd::detect().name()
-        );
+        out!("  particle risk {}", p.risk);
+        out!("  particle step {}", p.step);
     }
     Ok(())
 }

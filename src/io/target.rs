@@ -219,6 +219,11 @@ impl Target {
                     Err(_) => err,
                 }
             }
+            // asked to stop: the running file stays, to be resumed
+            Error::Interrupted(_) if self.running.exists() => err.note(&format!(
+                "the run so far is in {} (status \"running\"): --resume (resume=True from Python) continues it",
+                self.running.display()
+            )),
             _ if self.resumed => err.note(&format!(
                 "the interrupted run is still in {}",
                 self.running.display()

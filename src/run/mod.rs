@@ -11,10 +11,12 @@
 //! interrupted one. The command line only parses and prints: what a run
 //! reports as it goes reaches it through a [`Listener`].
 
+pub mod check;
 mod rate;
 pub mod resume;
 mod sinks;
 pub mod steady;
+pub mod study;
 
 use crate::compare::{self, CompareRow, DIRECTIONS, DISTANCES, SW2_DIRECTIONS};
 use crate::diagnostics::{Diagnostics, PdeRecord};
@@ -47,11 +49,13 @@ pub enum Command {
 }
 
 impl Command {
-    fn pde(self) -> bool {
+    /// Whether it solves the PDE.
+    pub fn pde(self) -> bool {
         matches!(self, Command::Pde | Command::Run)
     }
 
-    fn particles(self) -> bool {
+    /// Whether it trains the network.
+    pub fn particles(self) -> bool {
         matches!(self, Command::Particles | Command::Run)
     }
 }
@@ -89,6 +93,12 @@ pub trait Listener: Send {
     fn start(&mut self, _name: &str, _state: &crate::steady::Steady, _seconds: f64) {}
     /// The run is over (its results are about to be completed).
     fn finish(&mut self) {}
+    /// Asked after every PDE step and every particle snapshot: true stops
+    /// the run there with [`crate::Error::Interrupted`] (a file run keeps
+    /// its running file, resumable).
+    fn interrupted(&mut self) -> bool {
+        false
+    }
 }
 
 /// A listener that hears nothing.

@@ -37,6 +37,16 @@ impl<'a> Sink<'a> {
         let mut l = self.listener.lock().unwrap_or_else(|p| p.into_inner());
         f(&mut **l)
     }
+
+    /// Stop with [`crate::Error::Interrupted`] (`at`: where) when the
+    /// listener asks.
+    pub fn stop_if_asked(&self, at: impl FnOnce() -> String) -> Result<()> {
+        let mut l = self.listener.lock().unwrap_or_else(|p| p.into_inner());
+        match l.interrupted() {
+            true => Err(crate::Error::Interrupted(at())),
+            false => Ok(()),
+        }
+    }
 }
 
 /// Writes the PDE's snapshots to `/pde` and its light history to
@@ -67,7 +77,8 @@ impl Observer for PdeOut<'_, '_> {
 
     fn step(&mut self, t: f64, dt: f64, _rho: &[f64]) -> Result<()> {
         self.sink.tell(|l| l.step(t, dt));
-        Ok(())
+        self.sink
+            .stop_if_asked(|| format!("after the PDE step to t = {t}"))
     }
 
     fn finish(&mut self) -> Result<()> {
@@ -108,7 +119,8 @@ impl ParticleObserver for ParticlesOut<'_, '_> {
             );
         }
         self.sink.tell(|l| l.particles(d));
-        Ok(())
+        self.sink
+            .stop_if_asked(|| format!("after the particle snapshot at t = {}", d.time))
     }
 }
 
