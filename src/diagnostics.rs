@@ -200,12 +200,18 @@ pub fn centre_bias(grid: &Grid) -> f64 {
     grid.h.iter().map(|h| h * h / 12.0).sum()
 }
 
+/// The axis whose lower side is not a wall: r = 0 of a reduced problem
+/// (`reduced`) is its symmetry boundary, so only the other walls count.
+pub fn open_side(grid: &Grid, reduced: bool) -> Option<usize> {
+    let d = grid.dim();
+    (reduced && grid.face(d - 1, 0) == 0.0).then_some(d - 1)
+}
+
 /// The sums at the cell centres.
 fn centre_sums(grid: &Grid, rho: &[f64], log_r: bool, parts: &mut Vec<Sums>) -> Sums {
     let d = grid.dim();
     let vol = grid.cell_volume();
-    // r = 0 is the reduction's symmetry boundary: only the other walls count
-    let open = (log_r && grid.face(d - 1, 0) == 0.0).then_some(d - 1);
+    let open = open_side(grid, log_r);
     fixed_fold_into(
         rho,
         Sums::zero,

@@ -45,6 +45,21 @@ pub fn chi_interval(n: usize, s: f64, lo: f64, hi: f64) -> f64 {
     }
 }
 
+/// Var χ_n = n − 2 Γ((n+1)/2)² / Γ(n/2)²: from log-gamma up to n = 200
+/// (there its round-off, about n·1e-16·ln Γ, is below 1e-11), and above
+/// from ln Γ(x + ½) − ln Γ(x) = ½ ln x − 1/(8x) + 1/(192x³) − 1/(640x⁵) +
+/// O(x⁻⁷), x = n/2, as −2x expm1(2(…)), which keeps its digits as n grows.
+pub fn chi_variance(n: usize) -> f64 {
+    let nf = n as f64;
+    if n <= 200 {
+        let ratio = (libm::lgamma((nf + 1.0) / 2.0) - libm::lgamma(nf / 2.0)).exp();
+        return (nf - 2.0 * ratio * ratio).max(0.0);
+    }
+    let x = nf / 2.0;
+    let l = -1.0 / (8.0 * x) + 1.0 / (192.0 * x.powi(3)) - 1.0 / (640.0 * x.powi(5));
+    -2.0 * x * (2.0 * l).exp_m1()
+}
+
 /// P(lo ≤ X ≤ hi) for X ~ N(m, s²).
 pub fn gaussian_interval(m: f64, s: f64, lo: f64, hi: f64) -> f64 {
     let z = |x: f64| (x - m) / (s * std::f64::consts::SQRT_2);
@@ -91,6 +106,32 @@ fn add_product(grid: &Grid, axis: &[Vec<f64>], w: f64, out: &mut [f64]) {
 }
 
 impl InitialLaw {
+    /// The smallest standard deviation of the law along each of `dim` axes
+    /// over its components (a mixture is as fine as its finest component):
+    /// what the grid must resolve there ([`crate::grid::fit`]). Uniform:
+    /// (hi − lo)/√12; r = s_w χ_n: s_w √(n − 2 Γ((n+1)/2)² / Γ(n/2)²).
+    pub fn spreads(&self, dim: usize) -> Vec<f64> {
+        let head = |g: &Gaussian| -> Vec<f64> {
+            (0..dim)
+                .map(|k| g.std.get(k).copied().unwrap_or(f64::INFINITY))
+                .collect()
+        };
+        match self {
+            InitialLaw::Gaussian(g) => head(g),
+            InitialLaw::Mixture(cs) => cs.iter().fold(vec![f64::INFINITY; dim], |acc, (_, g)| {
+                acc.iter().zip(head(g)).map(|(a, b)| a.min(b)).collect()
+            }),
+            InitialLaw::Uniform { lo, hi } => {
+                (0..dim).map(|k| (hi[k] - lo[k]) / 12f64.sqrt()).collect()
+            }
+            InitialLaw::Isotropic { head: g, w_std, n } => {
+                let mut s = head(g);
+                s[dim - 1] = w_std * chi_variance(*n).sqrt();
+                s
+            }
+        }
+    }
+
     /// Cell masses ∫_{C_i} ρ0 (their sum is the mass of ρ0 inside Ω, ≤ 1).
     pub fn cell_masses(&self, grid: &Grid) -> Vec<f64> {
         let mut out = vec![0.0; grid.len()];
@@ -141,6 +182,57 @@ impl InitialLaw {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn spreads_are_the_laws_standard_deviations() {
+        // r = χ_1 = |N(0, 1)|: std √(1 − 2/π); χ_n → 1/√2 as n grows;
+        // a mixture is as fine as its finest component
+        let chi = |n: usize| {
+            InitialLaw::Isotropic {
+                head: Gaussian {
+                    mean: vec![0.0],
+                    std: vec![0.5],
+                },
+                w_std: 1.0,
+                n,
+            }
+            .spreads(2)
+        };
+        let s1 = chi(1);
+        assert_eq!(s1[0], 0.5);
+        assert!((s1[1] - (1.0 - 2.0 / std::f64::consts::PI).sqrt()).abs() < 1e-14);
+        // Var χ_n = 1/2 − 1/(8n) + 1/(16n²) + O(n⁻³)
+        let s = chi(10_000)[1];
+        assert!((s * s - (0.5 - 1.0 / 80_000.0)).abs() < 1e-9, "{s}");
+        // against mpmath at 40 digits (2x − 2 exp(2(lnΓ(x+½) − lnΓ(x)))):
+        // the series' next term, 17/(14336 x⁷)·4x, is below 1e-16 at x = 100.5,
+        // log-gamma's round-off (n = 200) about n·1e-16·ln Γ(100) ≈ 1e-11
+        assert!((chi_variance(201) - 0.499_376_567_326_502_95).abs() < 1e-14);
+        assert!((chi_variance(2000) - 0.499_937_484_379_888_43).abs() < 1e-14);
+        assert!((chi_variance(200) - 0.499_373_442_438_798_6).abs() < 1e-10);
+        let mix = InitialLaw::Mixture(vec![
+            (
+                0.5,
+                Gaussian {
+                    mean: vec![0.0, 0.0],
+                    std: vec![1.0, 0.1],
+                },
+            ),
+            (
+                0.5,
+                Gaussian {
+                    mean: vec![1.0, 0.0],
+                    std: vec![0.3, 2.0],
+                },
+            ),
+        ]);
+        assert_eq!(mix.spreads(2), vec![0.3, 0.1]);
+        let u = InitialLaw::Uniform {
+            lo: vec![0.0],
+            hi: vec![12f64.sqrt()],
+        };
+        assert!((u.spreads(1)[0] - 1.0).abs() < 1e-15);
+    }
 
     #[test]
     fn gaussian_cell_masses_are_exact_and_sum_to_the_box_mass() {

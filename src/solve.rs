@@ -297,9 +297,11 @@ fn time_loop(
             ));
         }
         if last.boundary_mass > BOUNDARY_WARNING && max_boundary <= BOUNDARY_WARNING {
+            let open = diagnostics::open_side(grid, setup.model.reduction.is_some());
             eprintln!(
-                "warning: at t = {t} the outermost cells hold {:.2e} of the mass (above {BOUNDARY_WARNING}): the box is too small and its walls distort ρ; widen grid.lo, grid.hi",
-                last.boundary_mass
+                "warning: at t = {t} the outermost cells hold {:.2e} of the mass (above {BOUNDARY_WARNING}), and the walls distort ρ: {}",
+                last.boundary_mass,
+                crate::grid::fit::boundary_advice(grid, &rho, open)
             );
         }
         max_boundary = max_boundary.max(last.boundary_mass);

@@ -143,6 +143,10 @@ pub struct Steady {
     /// The stored risk's h²/12 shift: the centre sum (point values) is
     /// `risk + shift`.
     pub shift: f64,
+    /// The mass of ρ* in the outermost cells (r = 0 of a reduced problem
+    /// not a wall): above [`crate::solve::BOUNDARY_WARNING`] the box cuts
+    /// the Gibbs state off.
+    pub boundary_mass: f64,
 }
 
 impl Steady {
@@ -197,6 +201,11 @@ impl Steady {
                 self.iterations as f64,
             ),
             s("gap", "duality gap F_η − D", self.gap),
+            s(
+                "boundary_mass",
+                "mass of ρ* in the outermost cells",
+                self.boundary_mass,
+            ),
             s(
                 "starts_l1",
                 "largest L1 distance between the states reached from the starts",
@@ -369,7 +378,9 @@ impl<'a> GibbsSolver<'a> {
             }
         };
         let stationarity = stationarity(&mut self.vel, &it.rho, &mut self.psi);
+        let open = crate::diagnostics::open_side(self.grid, m.reduction.is_some());
         Steady {
+            boundary_mass: crate::grid::fit::boundary_mass(self.grid, &it.rho, open),
             fixed_point_residual: sup(&residual(&it, &r)),
             gap: self.gap(&it),
             residual_nodes: r,

@@ -362,6 +362,13 @@ impl Report {
             ("time_order", Attr::U64(half.map_or(0, |h| u64::from(h.1)))),
             ("levelled_off", Attr::U64(u64::from(self.levelled_off()))),
             ("steady_free_energy", Attr::F64(steady_f)),
+            (
+                "gibbs_boundary_mass",
+                Attr::F64(match &self.claim {
+                    Claim::Gibbs(st) => st.boundary_mass,
+                    Claim::GlobalMin { .. } => f64::NAN,
+                }),
+            ),
             ("best_risk", Attr::F64(best)),
             ("support_fraction", Attr::F64(self.support.0)),
             ("support_min_ratio", Attr::F64(self.support.1)),

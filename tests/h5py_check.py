@@ -140,7 +140,12 @@ def check_steady(f, problem, cells):
     vol = np.prod([(problem["grid"]["hi"][k] - problem["grid"]["lo"][k]) / cells[k] for k in range(len(cells))])
     if abs(rho.sum() * vol - 1.0) > 1e-12:
         fail(f"steady mass {rho.sum() * vol}")
-    for name in ["risk", "entropy", "free_energy", "residual", "iterations", "gap"]:
+    # the mass of the outermost layer of cells, each once
+    inner = rho[tuple(slice(1, -1) for _ in cells)]
+    outer = (rho.sum() - inner.sum()) * vol
+    if abs(g["boundary_mass"][()] - outer) > 1e-12:
+        fail(f"steady/boundary_mass {g['boundary_mass'][()]} is not the outer cells' mass {outer}")
+    for name in ["risk", "entropy", "free_energy", "residual", "iterations", "gap", "boundary_mass"]:
         if g[name].shape != ():
             fail(f"steady/{name} has shape {g[name].shape}, not a scalar's ()")
         if not np.all(np.isfinite(g[name][()])):

@@ -52,7 +52,7 @@ EXPECTED = {
     "steady": {
         "density": ("GRID",), "r_nodes": ("node",), "risk": (),
         "entropy": (), "free_energy": (), "residual": (),
-        "iterations": (), "gap": (), "starts_l1": (),
+        "iterations": (), "gap": (), "starts_l1": (), "boundary_mass": (),
     },
     "theorems": {
         "time": ("time",), "risk": ("time",), "gap": ("time",),

@@ -391,13 +391,21 @@ impl Request {
                         "a relative tolerance in (0, 1), e.g. 1e-12",
                     ));
                 }
-                match out {
+                let (found, done) = match out {
                     Some(path) => {
-                        run::steady::steady_to_file(&setup, opts, path, self.plots, relay)?;
-                        Ok(Done::File(path.to_path_buf()))
+                        let found =
+                            run::steady::steady_to_file(&setup, opts, path, self.plots, relay)?.0;
+                        (found, Done::File(path.to_path_buf()))
                     }
-                    None => Ok(Done::Memory(run::steady::steady(&setup, opts, relay)?.1)),
+                    None => {
+                        let (found, results) = run::steady::steady(&setup, opts, relay)?;
+                        (found, Done::Memory(results))
+                    }
+                };
+                for w in &found.warnings {
+                    relay.note(&format!("warning: {w}"));
                 }
+                Ok(done)
             }
             "converge" => {
                 let study = self.study.clone().expect("a study for converge");

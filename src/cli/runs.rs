@@ -59,7 +59,11 @@ impl Printer {
 
 impl Listener for Printer {
     fn note(&mut self, text: &str) {
-        out!("{text}");
+        if text.starts_with("warning: ") {
+            eprintln!("{text}");
+        } else {
+            out!("{text}");
+        }
     }
 
     fn step(&mut self, t: f64, dt: f64) {

@@ -4,7 +4,7 @@
 use super::RunOptions;
 use crate::error::Result;
 use crate::problem::LoadedProblem;
-use crate::run::steady::{steady_to_file, SAME_STATE};
+use crate::run::steady::steady_to_file;
 use crate::run::Listener;
 use crate::setup::Setup;
 use crate::steady::{Method, Steady, SteadyOptions};
@@ -87,30 +87,8 @@ pub fn run_steady(
     };
     let (found, plots) = steady_to_file(&setup, opts, out, plots, &mut listener)?;
     drop(listener);
-    for s in &found.starts {
-        let st = &s.state;
-        match st.stop {
-            crate::steady::Stop::Converged => {}
-            crate::steady::Stop::Stalled => eprintln!(
-                "warning: the start from {} stalled: its fixed-point residual {:.2e} fell no further over its last {} iterations (of {}), above --tol {tol:e} times the scale of f* and r — round-off reached first; its state is not certified at that tolerance (raise --tol)",
-                s.name,
-                st.fixed_point_residual,
-                SteadyOptions::default().stall,
-                st.iterations
-            ),
-            crate::steady::Stop::IterationLimit => eprintln!(
-                "warning: the start from {} stopped at the iteration limit ({} iterations), residual {:.2e} above --tol {tol:e} times the scale of f* and r: its state is not certified",
-                s.name, st.iterations, st.fixed_point_residual
-            ),
-        }
-    }
-    for s in &found.starts[1..] {
-        if s.l1_to_first > SAME_STATE {
-            eprintln!(
-                "warning: the start from {} reached a density at L1 distance {:.2e} from the one from ρ0 (the Gibbs state is unique: raise the iterations or lower the tolerance)",
-                s.name, s.l1_to_first
-            );
-        }
+    for w in &found.warnings {
+        eprintln!("warning: {w}");
     }
     let first = found.state();
     out!(

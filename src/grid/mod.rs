@@ -2,6 +2,7 @@
 //! axis k, row-major (the last axis varies fastest). Geometry only: a density
 //! is a grid plus a vector of cell averages.
 
+pub mod fit;
 pub mod lines;
 pub mod slab;
 
@@ -11,6 +12,9 @@ use ndarray::{ArrayViewD, IxDyn};
 
 /// Largest phase-space dimension D of a grid.
 pub const MAX_DIM: usize = 4;
+
+/// Most cells on one axis.
+pub const MAX_AXIS_CELLS: usize = 1 << 14;
 
 /// A uniform Cartesian grid in D = 1..4 dimensions.
 #[derive(Debug, Clone, PartialEq)]

@@ -31,9 +31,18 @@ pub fn target_scale_warning(setup: &Setup) -> Option<String> {
     })
 }
 
+/// The axes along which ρ0 spans fewer than two cells per standard
+/// deviation (`grid::fit`): its moments and early dynamics there are the
+/// grid's.
+pub fn unresolved_rho0(setup: &Setup) -> Vec<String> {
+    let g = &setup.grid;
+    crate::grid::fit::unresolved(g, &setup.initial.spreads(g.dim()), "ρ0")
+}
+
 /// What a run of `command` on `setup` should be told that is not an error:
-/// crank_nicolson diffusion (can make ρ negative), a target far from O(1)
-/// (not for a particle run alone), sg for `run` (the networks would be
+/// crank_nicolson diffusion (can make ρ negative), a target far from O(1),
+/// ρ0 narrower than two cells along an axis (these not for a particle run
+/// alone), sg for `run` (the networks would be
 /// compared with a transient that lags the PDE's).
 pub fn warnings(setup: &Setup, command: super::Command) -> Vec<String> {
     use super::Command;
@@ -43,6 +52,7 @@ pub fn warnings(setup: &Setup, command: super::Command) -> Vec<String> {
             out.push("crank_nicolson diffusion can make ρ negative for Δt η/2 > h²; backward_euler or spectral stay positive".to_string());
         }
         out.extend(target_scale_warning(setup));
+        out.extend(unresolved_rho0(setup));
     }
     if command == Command::Run && setup.scheme.kind == crate::scheme::SchemeKind::Sg {
         out.push("solver.scheme = \"sg\" is first order in time: the networks are compared with its transient, which lags the PDE's (use solver.scheme = \"split\" for `run`; sg is for long times and the Gibbs state)".to_string());
@@ -204,6 +214,19 @@ pub fn check(lp: &LoadedProblem, force: bool) -> Result<Figures> {
         boundary_mass: d0.boundary_mass,
         risk0: d0.risk,
         particles,
-        warnings: target_scale_warning(&setup).into_iter().collect(),
+        warnings: {
+            let mut w: Vec<String> = target_scale_warning(&setup).into_iter().collect();
+            w.extend(unresolved_rho0(&setup));
+            if d0.boundary_mass > solve::BOUNDARY_WARNING {
+                let open = diagnostics::open_side(g, setup.model.reduction.is_some());
+                w.push(format!(
+                    "ρ0's outermost cells hold {:.2e} of its mass (above {}): {}",
+                    d0.boundary_mass,
+                    solve::BOUNDARY_WARNING,
+                    crate::grid::fit::boundary_advice(g, &rho0, open)
+                ));
+            }
+            w
+        },
     })
 }

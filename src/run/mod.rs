@@ -443,6 +443,18 @@ fn theorems_report(
             best_risk.map_or("not known (not a teacher of the network's units, or λ > 0)".to_string(), |b| format!("{b} (a teacher the network represents)"))
         ),
     });
+    if let Claim::Gibbs(st) = &report.claim {
+        if st.boundary_mass > crate::solve::BOUNDARY_WARNING {
+            let g = &setup.grid;
+            let open = crate::diagnostics::open_side(g, setup.model.reduction.is_some());
+            listener.note(&format!(
+                "warning: the Gibbs state's outermost cells hold {:.2e} of its mass (above {}; /theorems@gibbs_boundary_mass), so the walls cut it off and F* is the box's: {}",
+                st.boundary_mass,
+                crate::solve::BOUNDARY_WARNING,
+                crate::grid::fit::boundary_advice(g, &st.rho, open)
+            ));
+        }
+    }
     Ok(Some(report))
 }
 

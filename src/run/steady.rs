@@ -35,6 +35,10 @@ pub struct SteadyOutcome {
     /// The largest L1 distance of a start's state to the first's.
     pub spread: f64,
     pub opts: SteadyOptions,
+    /// What the states are not: a start stalled or stopped at the
+    /// iteration limit, starts that reached states apart, a box that cuts
+    /// the Gibbs state off (each a sentence, without "warning: ").
+    pub warnings: Vec<String>,
 }
 
 impl SteadyOutcome {
@@ -105,11 +109,56 @@ pub fn solve(
         });
     }
     let spread = found.iter().map(|s| s.l1_to_first).fold(0.0, f64::max);
+    let warnings = warnings(setup, &found, &opts);
     Ok(SteadyOutcome {
         starts: found,
         spread,
         opts,
+        warnings,
     })
+}
+
+/// The warnings of [`SteadyOutcome::warnings`].
+fn warnings(setup: &Setup, found: &[Start], opts: &SteadyOptions) -> Vec<String> {
+    use crate::steady::Stop;
+    let tol = opts.tol;
+    let mut out = Vec::new();
+    for s in found {
+        let st = &s.state;
+        match st.stop {
+            Stop::Converged => {}
+            Stop::Stalled => out.push(format!(
+                "the start from {} stalled: its fixed-point residual {:.2e} fell no further over its last {} iterations (of {}), above --tol {tol:e} times the scale of f* and r — round-off reached first; its state is not certified at that tolerance (raise --tol)",
+                s.name, st.fixed_point_residual, opts.stall, st.iterations
+            )),
+            Stop::IterationLimit => out.push(format!(
+                "the start from {} stopped at the iteration limit ({} iterations), residual {:.2e} above --tol {tol:e} times the scale of f* and r: its state is not certified",
+                s.name, st.iterations, st.fixed_point_residual
+            )),
+        }
+    }
+    for s in found.iter().skip(1) {
+        if s.l1_to_first > SAME_STATE {
+            out.push(format!(
+                "the start from {} reached a density at L1 distance {:.2e} from the one from ρ0 (the Gibbs state is unique: raise the iterations or lower the tolerance)",
+                s.name, s.l1_to_first
+            ));
+        }
+    }
+    if let Some(first) = found.first() {
+        let st = &first.state;
+        if st.boundary_mass > crate::solve::BOUNDARY_WARNING {
+            let g = &setup.grid;
+            let open = crate::diagnostics::open_side(g, setup.model.reduction.is_some());
+            out.push(format!(
+                "the Gibbs state's outermost cells hold {:.2e} of its mass (above {}; /steady/boundary_mass), so the walls cut it off and its R and F are the box's: {}",
+                st.boundary_mass,
+                crate::solve::BOUNDARY_WARNING,
+                crate::grid::fit::boundary_advice(g, &st.rho, open)
+            ));
+        }
+    }
+    out
 }
 
 /// The results of a steady state: `/steady` with attributes `method` and

@@ -66,7 +66,11 @@ pub(super) fn build_grid(lp: &LoadedProblem, net: &Network) -> Result<Grid> {
             "r = |w⊥| ≥ 0 on the last axis of a reduced problem (its lo at 0 or above)",
         ));
     }
-    if let Some(&n) = g.cells.iter().find(|&&n| !(4..=1 << 14).contains(&n)) {
+    if let Some(&n) = g
+        .cells
+        .iter()
+        .find(|&&n| !(4..=crate::grid::MAX_AXIS_CELLS).contains(&n))
+    {
         return Err(Error::problem(
             "grid.cells",
             format!("{:?} (has {n})", g.cells),
