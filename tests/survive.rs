@@ -449,6 +449,14 @@ fn resuming_another_problem_is_refused_naming_the_difference() {
 
 #[test]
 fn groups_one_snapshot_apart_are_cut_back_and_resumed_exactly() {
+    // n = 1: /pde has its first snapshot, no other group any: nothing to
+    // continue from, the run starts again (found killing sweeps)
+    for n in [1, 4] {
+        die_after_pde_snapshot_and_resume(n);
+    }
+}
+
+fn die_after_pde_snapshot_and_resume(n: usize) {
     use mfpde::io::hdf5::Hdf5Store;
     use mfpde::run::{self, Command, Options, Silent};
     let sets = [
@@ -465,7 +473,7 @@ fn groups_one_snapshot_apart_are_cut_back_and_resumed_exactly() {
     let mut store = DieAfter {
         inner: Hdf5Store::create(&part, &run::header(&s)).unwrap(),
         group: "pde",
-        n: 4,
+        n,
         seen: 0,
     };
     let opts = Options {
@@ -476,8 +484,8 @@ fn groups_one_snapshot_apart_are_cut_back_and_resumed_exactly() {
     let err = run::run_into(&s, opts, &mut store, &mut Silent);
     assert!(err.is_err());
     let r = mfpde::io::hdf5::Reader::open(&part).unwrap();
-    assert_eq!(r.series("pde/time").unwrap().len(), 4);
-    assert_eq!(r.series("compare/time").unwrap().len(), 3);
+    assert_eq!(r.series("pde/time").unwrap().len(), n);
+    assert_eq!(r.series("compare/time").unwrap().len(), n - 1);
     drop(r);
     // resume through the command line, and compare with a whole run
     let target = dir.path().join("cut.h5");
@@ -496,6 +504,8 @@ fn groups_one_snapshot_apart_are_cut_back_and_resumed_exactly() {
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let said = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(said.contains("started again"), n == 1, "{said}");
     let whole = dir.path().join("whole.h5");
     assert!(mfpde()
         .args(&args)
@@ -505,6 +515,59 @@ fn groups_one_snapshot_apart_are_cut_back_and_resumed_exactly() {
         .unwrap()
         .success());
     assert_eq!(datasets(&target), datasets(&whole));
+}
+
+/// A run killed after its running file was complete and before its move
+/// into place (found killing sweeps): `--resume` moves it into place, the
+/// same bytes, and says so; it is not refused, nor run again.
+#[test]
+fn a_finished_run_killed_before_its_move_is_moved_by_resume() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("done.h5");
+    let args = [
+        "--set",
+        "grid.cells=[32,32]",
+        "--set",
+        "dynamics.t_end=0.5",
+        "-q",
+        "--no-plots",
+    ];
+    let o = mfpde()
+        .arg("pde")
+        .arg(grid("quickstart"))
+        .args(args)
+        .arg("-o")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    let bytes = std::fs::read(&out).unwrap();
+    let running = dir.path().join("done.running.h5");
+    std::fs::rename(&out, &running).unwrap();
+    let o = mfpde()
+        .arg("pde")
+        .arg(grid("quickstart"))
+        .args(args)
+        .arg("--resume")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("held the finished run"));
+    assert!(!running.exists());
+    assert_eq!(std::fs::read(&out).unwrap(), bytes);
+    // of another problem: refused, naming --resume
+    std::fs::rename(&out, &running).unwrap();
+    let o = mfpde()
+        .arg("pde")
+        .arg(grid("quickstart"))
+        .args(args)
+        .args(["--set", "dynamics.noise=0.5", "--resume"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--resume"));
 }
 
 #[test]

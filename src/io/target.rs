@@ -14,7 +14,10 @@
 //!   `OUT.running.h5` (readable, `status = "running"`), which the next run on
 //!   that target reports instead of overwriting (resume it, or remove it);
 //!   one that holds no snapshot yet (killed while starting) is restarted,
-//!   with a note, since nothing of it can be lost.
+//!   with a note, since nothing of it can be lost; one killed after its
+//!   running file was complete, before it was moved into place, is moved
+//!   into place by the next claim (a resume then has nothing left to do:
+//!   [`Target::finished`]).
 
 use crate::error::{Error, Result};
 use std::fs::{File, OpenOptions, TryLockError};
@@ -31,6 +34,9 @@ pub struct Target {
     resumed: bool,
     /// What the claim did that the user should hear of.
     notes: Vec<String>,
+    /// The claim found the run finished (its complete running file, moved
+    /// into place now): a resume has nothing to do.
+    finished: bool,
 }
 
 /// `dir/stem.<tag>.h5` beside `path` (`stem` without the `.h5`).
@@ -141,9 +147,22 @@ impl Target {
             lock,
             resumed: resume,
             notes: Vec::new(),
+            finished: false,
         };
         // from here an error drops the target, and with it the lock file
         match running_file(&target.running)? {
+            Leftover::Complete => {
+                std::fs::rename(&target.running, &target.path).map_err(|e| {
+                    io_err(&target.path, "cannot move the finished run's file into place", e)
+                })?;
+                target.notes.push(format!(
+                    "{} held the finished run, killed before its move into place: moved to {}",
+                    target.running.display(),
+                    target.path.display()
+                ));
+                target.finished = resume;
+                Ok(target)
+            }
             Leftover::None if resume => Err(Error::Io {
                 path: target.running.display().to_string(),
                 message: "no interrupted run to resume here".into(),
@@ -169,6 +188,12 @@ impl Target {
                 ),
             }),
         }
+    }
+
+    /// Whether the claim found the run to resume finished (and moved it
+    /// into place): nothing is left to run.
+    pub fn finished(&self) -> bool {
+        self.finished
     }
 
     /// Whether an interrupted run is continued (false when there was none
@@ -244,6 +269,8 @@ enum Leftover {
     None,
     /// An interrupted run with no snapshot in any group.
     Empty,
+    /// A finished run's complete file, not yet moved into place.
+    Complete,
     Snapshots,
 }
 
@@ -289,6 +316,7 @@ fn running_file(path: &Path) -> Result<Leftover> {
         Ok((format, status, snapshots))
     });
     match counts {
+        Ok((f, s, _)) if f.starts_with("mfpde-") && s == "complete" => Ok(Leftover::Complete),
         Ok((f, s, n)) if f.starts_with("mfpde-") && s == "running" => Ok(if n == 0 {
             Leftover::Empty
         } else {

@@ -17,10 +17,11 @@ pub mod resume;
 mod sinks;
 pub mod steady;
 pub mod study;
+mod whole;
 
 use crate::compare::{self, CompareRow, DIRECTIONS, DISTANCES, SW2_DIRECTIONS};
 use crate::diagnostics::{Diagnostics, PdeRecord};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::io::hdf5::{Hdf5Store, Layout, Reader};
 use crate::io::store::{
     Attr, Dim, Dims, GridAxis, Header, MemoryStore, Record, Results, Store, Var, VarSpec,
@@ -35,6 +36,7 @@ use crate::solve::{self, HistoryRecord, Observer, RunState, RunSummary};
 use crate::theorems::{Claim, Report};
 use sinks::{CompareOut, ParticlesOut, PdeOut, Sink};
 use std::path::Path;
+pub use whole::{settle, write_to_file};
 
 /// Which run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -503,12 +505,35 @@ pub fn run_to_file(
     for note in target.notes() {
         listener.note(note);
     }
+    if target.finished() {
+        // the finished run must be this problem's, as a resumed one must
+        let stored = crate::io::hdf5::Reader::open(out)?.root_attr("problem")?;
+        if stored != setup.problem_toml {
+            return Err(Error::problem(
+                "--resume",
+                out.display(),
+                "a run of the same problem (the finished run moved into place is of another)",
+            ));
+        }
+        return Ok(Outcome::default());
+    }
     let resume = target.resumed();
     let result = (|| -> Result<Outcome> {
         let file = target.running();
         let header = header(setup);
-        let (mut store, begin) = if resume {
-            let k = resume::check(file, setup, opts.command)?;
+        // a run killed after one group's first snapshot but before the
+        // others' has no snapshot to continue from: it starts again
+        let k = match resume {
+            true => resume::check(file, setup, opts.command)?,
+            false => 0,
+        };
+        if resume && k == 0 {
+            listener.note(&format!(
+                "{} held no snapshot that every group had written: started again",
+                file.display()
+            ));
+        }
+        let (mut store, begin) = if k > 0 {
             let times = &setup.snapshot_times;
             let until = k.checked_sub(1).map_or(f64::NEG_INFINITY, |i| times[i]);
             let store = Hdf5Store::reopen(file, &header, &layouts(opts.command), k, until)?;
@@ -532,45 +557,6 @@ pub fn run_to_file(
     let (mut outcome, plots) = settle(target, result, opts.plots)?;
     outcome.plots = plots.unwrap_or_default();
     Ok(outcome)
-}
-
-/// Move a claimed target's file into place when `result` is Ok (and draw
-/// its figures, `plots`, before the lock goes), else abandon it (the
-/// target is left as it was).
-pub fn settle<T>(
-    mut target: Target,
-    result: Result<T>,
-    plots: bool,
-) -> Result<(T, Option<Vec<std::path::PathBuf>>)> {
-    match result {
-        Ok(v) => {
-            target.commit()?;
-            let drawn = match plots {
-                true => Some(crate::io::plot::plot_file(target.path())?),
-                false => None,
-            };
-            drop(target);
-            Ok((v, drawn))
-        }
-        Err(e) => Err(target.abandon(e)),
-    }
-}
-
-/// Write results made in memory to `out` whole (claimed first, so a
-/// second run on the same path stops at once; `make` runs after the
-/// claim), and draw its figures when `plots`.
-pub fn write_to_file<T>(
-    out: &Path,
-    plots: bool,
-    make: impl FnOnce() -> Result<(T, Results)>,
-) -> Result<(T, Vec<std::path::PathBuf>)> {
-    let target = Target::claim(out)?;
-    let result = make().and_then(|(v, results)| {
-        crate::io::hdf5::netcdf::write(target.running(), results)?;
-        Ok(v)
-    });
-    let (v, drawn) = settle(target, result, plots)?;
-    Ok((v, drawn.unwrap_or_default()))
 }
 
 /// The results of a convergence study, on the problem and its finest grid
