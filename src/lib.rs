@@ -55,6 +55,7 @@ pub mod simd;
 pub mod solve;
 pub mod steady;
 pub mod sum;
+pub mod sweep;
 pub mod theorems;
 pub mod velocity;
 

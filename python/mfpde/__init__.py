@@ -51,6 +51,7 @@ __all__ = [
     "run",
     "steady",
     "converge",
+    "sweep",
     "open",
     "FORMAT",
     "VERSION",
@@ -339,6 +340,34 @@ def converge(
     return _start("converge", problem, out, t_end_of=False, threads=_threads(threads), plots=plots,
                   force=force, m=[int(x) for x in m], seeds=int(seeds), cells=[int(x) for x in cells],
                   progress=progress)
+
+
+def sweep(
+    study: PathLike,
+    out: PathLike,
+    *,
+    jobs: int = 1,
+    threads: Optional[int] = None,
+    progress: Progress = None,
+) -> xr.DataTree:
+    """Run a study file (``mfpde sweep``, README "Studies"): each point a
+    run of its own into ``OUT.points/pNNNNN.h5`` (a rerun keeps the
+    finished points and resumes interrupted ones), ``jobs`` at once on
+    ``threads`` in all, gathered into ``out``: ``/study``, a dimension per
+    axis (and ``seed``) with the axes' values as coordinates, each measure
+    on them, each curve on them and ``time``, ``failed`` where a point's
+    run failed (its error in ``/study.attrs["errors"]``; a failed point is
+    warned about and the others complete)."""
+    path = pathlib.Path(study).expanduser().absolute()
+    try:
+        text = path.read_text()
+    except OSError as e:
+        raise OSError(f"{path}: cannot read the study: {e}") from e
+    if int(jobs) < 1:
+        raise ProblemError(f"invalid `jobs` = {jobs}: at least 1")
+    out_path = str(pathlib.Path(out).expanduser().absolute())
+    job = _mfpde.Job("sweep", text, str(path.parent), out_path, threads=_threads(threads), jobs=int(jobs))
+    return open(_drive(job, 0.0, progress))
 
 
 def open(path: PathLike) -> xr.DataTree:  # noqa: A001 - mirrors xarray.open_*

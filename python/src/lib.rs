@@ -331,6 +331,8 @@ struct Request {
     force: bool,
     steady: (String, f64),
     study: Option<Study>,
+    /// Points of a sweep run at once.
+    jobs: usize,
 }
 
 fn command_of(name: &str) -> Option<Command> {
@@ -346,6 +348,9 @@ impl Request {
     /// Validate, then run: everything the CLI does before and around a run
     /// but its printing (its warnings are the job's notes).
     fn work(&self, relay: &mut Relay) -> mfpde::Result<Done> {
+        if self.command == "sweep" {
+            return self.sweep(relay);
+        }
         let lp = LoadedProblem::from_str(&self.text, &[], Path::new(&self.base_dir))?;
         mfpde::setup::check_ranges(&lp)?;
         let out = self.out.as_deref();
@@ -422,9 +427,40 @@ impl Request {
             other => Err(Error::problem(
                 "command",
                 other,
-                "pde, particles, run, steady or converge",
+                "pde, particles, run, steady, converge or sweep",
             )),
         }
+    }
+}
+
+impl Request {
+    /// A study (its text in `text`) into `out`, each point's line a note;
+    /// Ctrl-C does not reach its points (each is a run of its own: a
+    /// rerun keeps the finished ones and resumes the rest).
+    fn sweep(&self, relay: &mut Relay) -> mfpde::Result<Done> {
+        let study = mfpde::sweep::Study::from_str(&self.text, Path::new(&self.base_dir))?;
+        let out = self.out.as_deref().ok_or_else(|| {
+            Error::problem(
+                "out",
+                "None",
+                "a results file: a sweep writes a file per point in the folder beside it",
+            )
+        })?;
+        let shared = Arc::clone(&relay.0);
+        let tell = |p: &mfpde::sweep::Point, d: &mfpde::sweep::Done| {
+            let what = match &d.status {
+                mfpde::sweep::Status::Failed(e) => {
+                    format!("warning: point p{:05} ({}) failed: {e}", p.index, p.label)
+                }
+                s => format!("p{:05} ({}): {s:?}", p.index, p.label),
+            };
+            if let Ok(mut n) = shared.notes.lock() {
+                n.push(what);
+            }
+        };
+        let threads = rayon::current_num_threads();
+        mfpde::sweep::sweep_to_file(&study, out, self.jobs, threads, &tell)?;
+        Ok(Done::File(out.to_path_buf()))
     }
 }
 
@@ -439,9 +475,10 @@ struct Job {
 impl Job {
     /// Start `command` ("pde", "particles", "run", "steady", "converge") on
     /// the problem `text` (paths in it relative to `base_dir`), in memory
-    /// or into `out`, on `threads` workers (0: every core).
+    /// or into `out`, on `threads` workers (0: every core); "sweep": `text`
+    /// is a study file's, run `jobs` points at once into `out`.
     #[new]
-    #[pyo3(signature = (command, text, base_dir, out=None, resume=false, threads=0, theorems=false, plots=false, force=false, method="newton".to_string(), tol=1e-12, m=None, seeds=None, cells=None))]
+    #[pyo3(signature = (command, text, base_dir, out=None, resume=false, threads=0, theorems=false, plots=false, force=false, method="newton".to_string(), tol=1e-12, m=None, seeds=None, cells=None, jobs=1))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         command: String,
@@ -458,6 +495,7 @@ impl Job {
         m: Option<Vec<usize>>,
         seeds: Option<usize>,
         cells: Option<Vec<usize>>,
+        jobs: usize,
     ) -> PyResult<Self> {
         let study = match (command.as_str(), m, seeds, cells) {
             ("converge", Some(ms), Some(seeds), Some(cells)) => Some(Study { ms, seeds, cells }),
@@ -477,6 +515,7 @@ impl Job {
             force,
             steady: (method, tol),
             study,
+            jobs,
         };
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(threads)

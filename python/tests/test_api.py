@@ -201,3 +201,27 @@ def test_steady_and_converge_return_their_groups():
     assert c.by_seed.dims == ("metric", "m", "seed")
     assert list(c.m.values) == [50, 100]
     np.testing.assert_allclose(c.by_seed.mean("seed"), c.vs_m, rtol=1e-13)
+
+
+def test_sweep_is_the_cli_sweep_to_the_bit(cli, tmp_path):
+    """`mfpde.sweep` on grids/studies/small.toml gives every variable of
+    `mfpde sweep`'s collected file to the bit, with the axes as labelled
+    coordinates; a measure selected by them is its point's own."""
+    study = ROOT / "grids" / "studies" / "small.toml"
+    subprocess.run([cli, "sweep", study, "-q", "-o", tmp_path / "cli.h5"], check=True)
+    tree = mfpde.sweep(study, tmp_path / "py.h5", jobs=2)
+    ds = tree["study"].to_dataset()
+    assert ds.risk.dims == ("noise", "unit", "seed")
+    assert list(ds.unit.values) == ["tanh", "erf"]
+    theirs = mfpde.open(tmp_path / "cli.h5")["study"].to_dataset()
+    for name in ds.variables:
+        a, b = ds[name].values, theirs[name].values
+        if a.dtype.kind == "f":
+            assert np.array_equal(a.view(np.int64), b.view(np.int64)), name
+        else:
+            assert np.array_equal(a, b), name
+    with h5py.File(tmp_path / "py.points" / "p00005.h5") as f:
+        own = f["pde/risk"][-1]
+    assert float(ds.risk.sel(noise=0.01, unit="tanh", seed=1)) == own
+    with pytest.raises(mfpde.ProblemError, match="jobs"):
+        mfpde.sweep(study, tmp_path / "x.h5", jobs=0)

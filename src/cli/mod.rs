@@ -32,6 +32,7 @@ mod report;
 mod runs;
 mod steady;
 mod study;
+mod sweep;
 
 pub use runs::run_command;
 pub use steady::run_steady;
@@ -218,6 +219,41 @@ pub enum Command {
         #[arg(long, default_value_t = 1e-12)]
         tol: f64,
     },
+    /// Run a study (a base problem, axes of overrides, seeds, measures:
+    /// grids/studies/*.toml): each point into its own crash-safe file in
+    /// OUT.points/ (a rerun keeps finished points and resumes interrupted
+    /// ones), gathered into one labelled file (/study).
+    Sweep {
+        /// Study file (TOML).
+        study: PathBuf,
+        /// Collected file (default: output/<study file name>.h5).
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+        /// Points run at once (the threads divided between them).
+        #[arg(long, default_value_t = 1)]
+        jobs: usize,
+        /// Threads in all (default: every core).
+        #[arg(long, default_value_t = 0)]
+        threads: usize,
+        /// A line for the summary and warnings only.
+        #[arg(long, short)]
+        quiet: bool,
+        /// Run only the points of this task (task, task + --tasks, …), one
+        /// at a time, and gather nothing (a Slurm array task).
+        #[arg(long, value_name = "I")]
+        task: Option<usize>,
+        /// The number of tasks the points are dealt to (--task, --slurm;
+        /// default: one per point).
+        #[arg(long, value_name = "N")]
+        tasks: Option<usize>,
+        /// Gather the points' files into the collected file, running none.
+        #[arg(long, conflicts_with_all = ["task", "slurm"])]
+        collect: bool,
+        /// Write OUT.sbatch, the study as a Slurm job array (--tasks tasks,
+        /// --threads CPUs each), and print how to submit and gather it.
+        #[arg(long, conflicts_with = "task")]
+        slurm: bool,
+    },
     /// Validate a problem file and print its derived sizes.
     Check {
         /// Problem file (TOML).
@@ -268,6 +304,25 @@ pub fn run(cli: Cli) -> Result<()> {
             args.no_resume("steady")?;
             let (lp, out) = args.load("_steady", false)?;
             run_steady(&lp, &out, (&method, tol), args.options(false))
+        }
+        Some(Command::Sweep {
+            study,
+            output,
+            jobs,
+            threads,
+            quiet,
+            task,
+            tasks,
+            collect,
+            slurm,
+        }) => {
+            let how = match (task, collect, slurm) {
+                (Some(i), ..) => sweep::How::Task(i, tasks),
+                (None, true, _) => sweep::How::Collect,
+                (None, false, true) => sweep::How::Slurm(tasks),
+                _ => sweep::How::Local(jobs),
+            };
+            sweep::run_sweep(&study, output, how, threads, quiet)
         }
         Some(Command::Check {
             problem,

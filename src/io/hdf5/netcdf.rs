@@ -69,6 +69,9 @@ fn coordinate(r: &Results, dim: &str) -> Option<Made> {
     if let Some(axis) = r.dims.grid.iter().find(|a| a.name == dim) {
         return Some(Made::Numbers(axis.centres()));
     }
+    if let Some((_, labels)) = r.dims.labels.iter().find(|(d, _)| d == dim) {
+        return Some(Made::Labels(labels.clone()));
+    }
     let names = || r.dims.grid.iter().map(|a| a.name.clone()).collect();
     match dim {
         "axis" | "axis2" => Some(Made::Labels(names())),

@@ -30,11 +30,16 @@
 //!   fitted log-log slope in the legend, and dashed at its level the same
 //!   distance between the PDE on the two finest grids (the grid's floor).
 //!
+//! - `OUT_<measure>.png` (900 × 600): for a `mfpde sweep` file, each
+//!   measure against the study's first axis, a line per value of its
+//!   second, the mean over seeds ± one standard error.
+//!
 //! The figures present in the file are drawn: a PDE-only file gives density
 //! (and its animation) and curves.
 
 mod curves;
 mod fields;
+mod study;
 
 use super::hdf5::{PdeFile, Reader};
 use crate::error::{Error, Result};
@@ -217,6 +222,9 @@ pub fn plot_file(path: &Path) -> Result<Vec<PathBuf>> {
 
 fn plot_checked(path: &Path) -> Result<Vec<PathBuf>> {
     register_font();
+    if Reader::open(path)?.has("study/failed") {
+        return plot_study(path);
+    }
     let data = read(path)?;
     if data.pde_time.is_empty()
         && data.part_time.is_empty()
@@ -276,6 +284,19 @@ fn plot_checked(path: &Path) -> Result<Vec<PathBuf>> {
         write_whole(&p, |t| {
             fields::draw_steady(&data, &r.series("steady/density")?, t)
         })?;
+        out.push(p);
+    }
+    Ok(out)
+}
+
+/// A study file's figures: `OUT_<measure>.png` for each measure.
+fn plot_study(path: &Path) -> Result<Vec<PathBuf>> {
+    let r = Reader::open(path)?;
+    let stem = path.with_extension("");
+    let mut out = Vec::new();
+    for m in study::measures(&r)? {
+        let p = PathBuf::from(format!("{}_{m}.png", stem.display()));
+        write_whole(&p, |t| study::draw_study(&r, &m, t))?;
         out.push(p);
     }
     Ok(out)

@@ -215,6 +215,9 @@ pub struct Dims {
     pub m: usize,
     pub resolutions: usize,
     pub seeds: usize,
+    /// Text coordinates of other dimensions (a study's axes whose values
+    /// are not numbers): the dimension's name and its labels.
+    pub labels: Vec<(String, Vec<String>)>,
 }
 
 impl Dims {
