@@ -463,3 +463,36 @@ fn a_slurm_job_array_gives_the_local_sweep() {
     }
     collect_same(&study, &out, &whole);
 }
+
+/// Under `mpirun -n 3` (the binary built with `--features mpi`, named by
+/// MFPDE_MPI_BIN; `.ci/run` builds it and runs this ignored test): the
+/// points dealt to the ranks, gathered by rank 0, equal the local sweep to
+/// the bit.
+#[test]
+#[ignore]
+fn mpirun_gives_the_local_sweep() {
+    let bin =
+        std::env::var("MFPDE_MPI_BIN").expect("MFPDE_MPI_BIN: mfpde built with --features mpi");
+    let dir = tempfile::tempdir().unwrap();
+    let study = root().join(SMALL);
+    let whole = dir.path().join("whole.h5");
+    sweep(&study, &whole, 2);
+    let out = dir.path().join("mpi.h5");
+    let o = Command::new("mpirun")
+        .args(["--oversubscribe", "-n", "3", &bin, "sweep"])
+        .arg(&study)
+        .arg("-o")
+        .arg(&out)
+        .env("OMPI_ALLOW_RUN_AS_ROOT", "1")
+        .env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        o.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(text.contains("12 points over 3 ranks, 0 failed"), "{text}");
+    assert_same(&whole, &out);
+}

@@ -114,6 +114,12 @@ pub fn run_sweep(
             d.seconds
         );
     };
+    #[cfg(feature = "mpi")]
+    if let How::Local(_) = how {
+        if let Some(done) = under_mpi(&study, &out, threads, &tell)? {
+            return summary(&out, &done);
+        }
+    }
     let done = match how {
         How::Task(i, tasks) => {
             let done = run_task(&study, &out, i, tasks.unwrap_or(n), threads, &tell)?;
@@ -131,6 +137,14 @@ pub fn run_sweep(
         How::Collect => collect_to_file(&study, &out)?,
         _ => sweep_to_file(&study, &out, jobs, threads, &tell)?,
     };
+    summary(&out, &done)
+}
+
+/// The sweep's last lines: how its points went, and a warning for failed ones.
+fn summary(out: &Path, done: &[Done]) -> Result<()> {
+    if done.is_empty() {
+        return Ok(());
+    }
     let count = |f: fn(&Status) -> bool| done.iter().filter(|d| f(&d.status)).count();
     let failed = count(|s| matches!(s, Status::Failed(_)));
     out!(
@@ -148,4 +162,61 @@ pub fn run_sweep(
         );
     }
     Ok(())
+}
+
+/// Under `mpirun -n N` (N > 1; built with `--features mpi`): rank r runs
+/// the points r, r + N, … (as `--task r --tasks N`), on its share of the
+/// node's cores unless `--threads` says otherwise; after a barrier rank 0
+/// gathers them into `out` and the others return no points. `None` when
+/// not started by mpirun, or on one rank (then the sweep runs as usual).
+#[cfg(feature = "mpi")]
+fn under_mpi(
+    study: &Study,
+    out: &Path,
+    threads: usize,
+    tell: &(dyn Fn(&Point, &Done) + Sync),
+) -> Result<Option<Vec<Done>>> {
+    use mpi::traits::*;
+    let var = |k: &str| std::env::var(k).ok().and_then(|v| v.parse::<usize>().ok());
+    if var("OMPI_COMM_WORLD_SIZE").or(var("PMI_SIZE")).unwrap_or(1) < 2 {
+        return Ok(None);
+    }
+    let universe =
+        mpi::initialize().ok_or_else(|| Error::Run("MPI was initialised already".into()))?;
+    let world = universe.world();
+    let (rank, size) = (world.rank() as usize, world.size() as usize);
+    let threads = match threads {
+        0 => {
+            let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+            (cores / var("OMPI_COMM_WORLD_LOCAL_SIZE").unwrap_or(size).max(1)).max(1)
+        }
+        t => t,
+    };
+    // a rank that fails still reaches the barrier: rank 0's gathering then
+    // names its points as not finished
+    let mine = run_task(study, out, rank, size, threads, tell);
+    if let Err(e) = &mine {
+        eprintln!("error: rank {rank} of {size}: {e}");
+    }
+    world.barrier();
+    if rank > 0 {
+        return mine.map(|_| Some(Vec::new()));
+    }
+    let done = collect_to_file(study, out)?;
+    let failed = done
+        .iter()
+        .filter(|d| matches!(d.status, Status::Failed(_)))
+        .count();
+    out!(
+        "{} points over {size} ranks, {failed} failed; wrote {}",
+        done.len(),
+        out.display()
+    );
+    if failed > 0 {
+        eprintln!(
+            "warning: {failed} of {} points failed; their measures are NaN, /study/failed marks them and /study@errors has each error",
+            done.len()
+        );
+    }
+    Ok(Some(Vec::new()))
 }
