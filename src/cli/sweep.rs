@@ -140,6 +140,15 @@ pub fn run_sweep(
     summary(&out, &done)
 }
 
+/// The warning for points whose runs failed (none when `failed` is 0).
+fn warn_failed(failed: usize, points: usize) {
+    if failed > 0 {
+        eprintln!(
+            "warning: {failed} of {points} points failed; their measures are NaN, /study/failed marks them and /study@errors has each error"
+        );
+    }
+}
+
 /// The sweep's last lines: how its points went, and a warning for failed ones.
 fn summary(out: &Path, done: &[Done]) -> Result<()> {
     if done.is_empty() {
@@ -155,12 +164,7 @@ fn summary(out: &Path, done: &[Done]) -> Result<()> {
         count(|s| *s == Status::Kept),
         out.display()
     );
-    if failed > 0 {
-        eprintln!(
-            "warning: {failed} of {} points failed; their measures are NaN, /study/failed marks them and /study@errors has each error",
-            done.len()
-        );
-    }
+    warn_failed(failed, done.len());
     Ok(())
 }
 
@@ -212,11 +216,6 @@ fn under_mpi(
         done.len(),
         out.display()
     );
-    if failed > 0 {
-        eprintln!(
-            "warning: {failed} of {} points failed; their measures are NaN, /study/failed marks them and /study@errors has each error",
-            done.len()
-        );
-    }
+    warn_failed(failed, done.len());
     Ok(Some(Vec::new()))
 }

@@ -274,22 +274,22 @@ impl Study {
                     rest /= shape[k];
                 }
                 let mut overrides = Vec::new();
-                let mut label = Vec::new();
+                let mut parts = Vec::new();
                 for (k, a) in self.axes.iter().enumerate() {
                     let i = if self.zip { at[0] } else { at[k] };
                     overrides.push(format!("{}={}", a.key, a.values[i]));
-                    label.push(format!("{} = {}", a.name, label_of(&a.values[i])));
+                    parts.push(format!("{} = {}", a.name, label(&a.values[i])));
                 }
                 if self.seeds.is_some() {
                     let s = at[shape.len() - 1];
                     overrides.push(format!("particles.seed={s}"));
-                    label.push(format!("seed = {s}"));
+                    parts.push(format!("seed = {s}"));
                 }
                 Point {
                     index,
                     at,
                     overrides,
-                    label: label.join(", "),
+                    label: parts.join(", "),
                 }
             })
             .collect()
@@ -308,10 +308,6 @@ impl Study {
     pub fn point_file(dir: &Path, p: &Point) -> PathBuf {
         dir.join(format!("p{:05}.h5", p.index))
     }
-}
-
-fn label_of(v: &toml::Value) -> String {
-    label(v)
 }
 
 #[cfg(test)]
