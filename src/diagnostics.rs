@@ -145,9 +145,20 @@ pub struct Sums {
     min: f64,
     m1: [f64; MAX_DIM],
     m2: [[f64; MAX_DIM]; MAX_DIM],
+    /// Per stretched axis k, Σ ρ_i |C_i| h_{k,i}²/12 (0 on uniform axes).
+    bias: [f64; MAX_DIM],
 }
 
 impl Sums {
+    /// What the centre sum of θ_k² exceeds ∫ ρ θ_k² by.
+    fn m2_bias(&self, grid: &Grid, k: usize) -> f64 {
+        if grid.stretch[k].is_some() {
+            self.bias[k]
+        } else {
+            self.mass * grid.h[k] * grid.h[k] / 12.0
+        }
+    }
+
     fn zero() -> Self {
         Sums {
             mass: 0.0,
@@ -158,6 +169,7 @@ impl Sums {
             min: f64::INFINITY,
             m1: [0.0; MAX_DIM],
             m2: [[0.0; MAX_DIM]; MAX_DIM],
+            bias: [0.0; MAX_DIM],
         }
     }
 
@@ -170,6 +182,7 @@ impl Sums {
         self.min = self.min.min(o.min);
         for i in 0..MAX_DIM {
             self.m1[i] += o.m1[i];
+            self.bias[i] += o.bias[i];
             for j in 0..MAX_DIM {
                 self.m2[i][j] += o.m2[i][j];
             }
@@ -186,11 +199,21 @@ fn cell_sums(grid: &Grid, rho: &[f64], log_r: bool) -> Sums {
 /// has grown); Σ ρ log r |C| over the last axis when `log_r`.
 fn cell_sums_into(grid: &Grid, rho: &[f64], log_r: bool, parts: &mut Vec<Sums>) -> Sums {
     let mut s = centre_sums(grid, rho, log_r, parts);
-    // Σ ρ_i θ_{i,k}² |C| exceeds ∫ ρ θ_k² by M h_k²/12 (module docs)
+    // Σ ρ_i θ_{i,k}² |C| exceeds ∫ ρ θ_k² by M h_k²/12 (module docs); on a
+    // stretched axis by Σ_i ρ_i |C_i| h_{k,i}²/12, summed with the moments
     for k in 0..grid.dim() {
-        s.m2[k][k] -= s.mass * grid.h[k] * grid.h[k] / 12.0;
+        let b = if grid.stretch[k].is_some() {
+            s.bias[k]
+        } else {
+            s.mass * grid.h[k] * grid.h[k] / 12.0
+        };
+        s.m2[k][k] -= b;
     }
-    s.theta2 -= s.mass * centre_bias(grid);
+    if grid.is_uniform() {
+        s.theta2 -= s.mass * centre_bias(grid);
+    } else {
+        s.theta2 -= (0..grid.dim()).map(|k| s.m2_bias(grid, k)).sum::<f64>();
+    }
     s
 }
 
@@ -198,6 +221,18 @@ fn cell_sums_into(grid: &Grid, rho: &[f64], log_r: bool, parts: &mut Vec<Sums>) 
 /// 1 exceeds ∫ |θ|² ρ by (module docs).
 pub fn centre_bias(grid: &Grid) -> f64 {
     grid.h.iter().map(|h| h * h / 12.0).sum()
+}
+
+/// Σ_i ρ_i |C_i| Σ_k h_{k,i}²/12: what the centre sum Σ_i ρ_i |θ_i|² |C_i|
+/// exceeds ∫ |θ|² ρ by, cell by cell (on uniform cells M [`centre_bias`]).
+pub fn centre_bias_of(grid: &Grid, rho: &[f64]) -> f64 {
+    let d = grid.dim();
+    fixed_sum(rho, |flat, r| {
+        let mut idx = [0usize; MAX_DIM];
+        grid.unravel(flat, &mut idx[..d]);
+        let b: f64 = (0..d).map(|k| grid.width(k, idx[k]).powi(2) / 12.0).sum();
+        r * grid.volume_of(&idx[..d]) * b
+    })
 }
 
 /// The axis whose lower side is not a wall: r = 0 of a reduced problem
@@ -211,6 +246,7 @@ pub fn open_side(grid: &Grid, reduced: bool) -> Option<usize> {
 fn centre_sums(grid: &Grid, rho: &[f64], log_r: bool, parts: &mut Vec<Sums>) -> Sums {
     let d = grid.dim();
     let vol = grid.cell_volume();
+    let uniform = grid.is_uniform();
     let open = open_side(grid, log_r);
     fixed_fold_into(
         rho,
@@ -218,7 +254,18 @@ fn centre_sums(grid: &Grid, rho: &[f64], log_r: bool, parts: &mut Vec<Sums>) -> 
         |mut s, flat, &r| {
             let mut idx = [0usize; MAX_DIM];
             grid.unravel(flat, &mut idx[..d]);
-            let m = r * vol;
+            let m = if uniform {
+                r * vol
+            } else {
+                let m = r * grid.volume_of(&idx[..d]);
+                for (k, (b, &i)) in s.bias.iter_mut().zip(&idx[..d]).enumerate() {
+                    if let Some(st) = &grid.stretch[k] {
+                        let w = st.widths[i];
+                        *b += m * w * w / 12.0;
+                    }
+                }
+                m
+            };
             let mut th = [0.0; MAX_DIM];
             grid.centre_of(flat, &mut th[..d]);
             s.mass += m;
@@ -248,7 +295,11 @@ fn centre_sums(grid: &Grid, rho: &[f64], log_r: bool, parts: &mut Vec<Sums>) -> 
 
 /// Mass M = Σ ρ_i |C|.
 pub fn mass(grid: &Grid, rho: &[f64]) -> f64 {
-    fixed_sum(rho, |_, r| *r) * grid.cell_volume()
+    if grid.is_uniform() {
+        fixed_sum(rho, |_, r| *r) * grid.cell_volume()
+    } else {
+        fixed_sum(rho, |i, r| *r * grid.volume_at(i))
+    }
 }
 
 /// Risk, entropy term and free energy of ρ without the snapshot extras (for

@@ -173,8 +173,14 @@ impl InitialLaw {
     pub fn cell_averages(&self, grid: &Grid) -> (Vec<f64>, f64) {
         let mut m = self.cell_masses(grid);
         let inside: f64 = m.iter().sum();
-        let scale = 1.0 / (inside * grid.cell_volume());
-        m.iter_mut().for_each(|v| *v *= scale);
+        if grid.is_uniform() {
+            let scale = 1.0 / (inside * grid.cell_volume());
+            m.iter_mut().for_each(|v| *v *= scale);
+        } else {
+            for (i, v) in m.iter_mut().enumerate() {
+                *v /= inside * grid.volume_at(i);
+            }
+        }
         (m, inside)
     }
 }

@@ -194,6 +194,9 @@ pub struct GridSpec {
     pub lo: Vec<f64>,
     pub hi: Vec<f64>,
     pub cells: Vec<usize>,
+    /// `[grid.map.<axis>]`: stretched axes by name (the others uniform).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub map: std::collections::BTreeMap<String, crate::grid::AxisMap>,
 }
 
 /// `[solver]`: scheme choices.

@@ -224,6 +224,8 @@ struct Iterate {
     free_energy: f64,
     risk: f64,
     entropy: f64,
+    /// The risk's h²/12 shift at this ρ (a constant on uniform cells).
+    shift: f64,
 }
 
 /// The solver's tables and scratch.
@@ -292,8 +294,11 @@ impl<'a> GibbsSolver<'a> {
             .par_iter()
             .map(|p| (scale * p - top).exp())
             .collect();
-        let vol = grid.cell_volume();
-        let z = crate::sum::fixed_sum(&rho, |_, v| *v) * vol;
+        let z = if grid.is_uniform() {
+            crate::sum::fixed_sum(&rho, |_, v| *v) * grid.cell_volume()
+        } else {
+            crate::sum::fixed_sum(&rho, |i, v| *v * grid.volume_at(i))
+        };
         rho.par_iter_mut().for_each(|v| *v /= z);
         let log_z = top + z.ln();
         let dual = -0.5 * m.noise * log_z
@@ -303,7 +308,13 @@ impl<'a> GibbsSolver<'a> {
                 .map(|((r, y), w)| w * r * y + 0.5 * w * r * r)
                 .sum::<f64>();
         let (risk, entropy, free_energy) = diagnostics::energies(grid, &mut self.vel, &rho);
+        let shift = if grid.is_uniform() {
+            self.shift
+        } else {
+            0.5 * m.weight_decay * diagnostics::centre_bias_of(grid, &rho)
+        };
         Iterate {
+            shift,
             f: self.vel.f_nodes().to_vec(),
             rho,
             dual,
@@ -315,7 +326,7 @@ impl<'a> GibbsSolver<'a> {
 
     /// F(ρ(r)) − D(r), in the centre-sum convention of the duality.
     fn gap(&self, it: &Iterate) -> f64 {
-        it.free_energy + self.shift - it.dual
+        it.free_energy + it.shift - it.dual
     }
 
     /// Solve from a starting residual.
@@ -391,7 +402,7 @@ impl<'a> GibbsSolver<'a> {
             stationarity,
             iterations,
             stop,
-            shift: self.shift,
+            shift: it.shift,
         }
     }
 
@@ -408,14 +419,24 @@ impl<'a> GibbsSolver<'a> {
             Some(a0) => mu2
                 .iter_mut()
                 .zip(rho)
-                .for_each(|(v, r)| *v = a0 * a0 * r * vol),
-            None => {
+                .enumerate()
+                .for_each(|(p, (v, r))| *v = a0 * a0 * r * grid.volume_at(p)),
+            None if grid.is_uniform() => {
                 for ia in 0..grid.n[0] {
                     let a = grid.centre(0, ia);
                     let row = &rho[ia * nw..(ia + 1) * nw];
                     mu2.iter_mut()
                         .zip(row)
                         .for_each(|(v, r)| *v += a * a * r * vol);
+                }
+            }
+            None => {
+                for ia in 0..grid.n[0] {
+                    let a = grid.centre(0, ia);
+                    let row = &rho[ia * nw..(ia + 1) * nw];
+                    for (p, (v, r)) in mu2.iter_mut().zip(row).enumerate() {
+                        *v += a * a * r * grid.volume_at(ia * nw + p);
+                    }
                 }
             }
         }

@@ -185,7 +185,7 @@ impl Report {
             self.faces.push(self.vel.face_values(k));
         }
         let faces = &self.faces;
-        let vol = grid.cell_volume();
+        let (vol, uniform) = (grid.cell_volume(), grid.is_uniform());
         let d = grid.dim();
         fixed_sum(rho, |flat, r| {
             let mut v2 = 0.0;
@@ -196,7 +196,7 @@ impl Report {
                 let v = 0.5 * (f[lo] + f[lo + s]);
                 v2 += v * v;
             }
-            r * v2 * vol
+            r * v2 * if uniform { vol } else { grid.volume_at(flat) }
         })
     }
 

@@ -67,6 +67,32 @@ fn planned_steps_allocate_nothing() {
         ),
         ("bias3d", vec!["grid.cells=[12,10,14]"]),
         ("gibbs", vec!["grid.cells=[40,48]", "solver.dt_max=2.0"]),
+        // stretched axes: the split scheme (each Δt rebuilds the heat
+        // matrices), Crank–Nicolson, and sg
+        (
+            "quickstart",
+            vec![
+                "grid.cells=[48,40]",
+                "grid.map.a={kind=\"geometric\", ratio=3.0}",
+                "grid.map.w1={kind=\"sinh\", centre=0.0, width=1.0}",
+            ],
+        ),
+        (
+            "quickstart",
+            vec![
+                "grid.cells=[48,40]",
+                "grid.map.w1={kind=\"sinh\", centre=0.0, width=1.0}",
+                "solver.diffusion=\"crank_nicolson\"",
+            ],
+        ),
+        (
+            "gibbs",
+            vec![
+                "grid.cells=[40,48]",
+                "solver.dt_max=2.0",
+                "grid.map.a={kind=\"sinh\", centre=0.0, width=1.0}",
+            ],
+        ),
     ] {
         let s = grid_setup(name, &sets);
         let mut stepper = mfpde::solve::make_stepper(&s);

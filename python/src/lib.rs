@@ -154,6 +154,7 @@ fn figures_dict<'py>(py: Python<'py>, f: &Figures) -> PyResult<Bound<'py, PyDict
     d.set_item("dim_x", f.dim_x)?;
     d.set_item("w_centres", f.w_centres)?;
     d.set_item("w_faces", f.w_faces)?;
+    d.set_item("stretched", f.stretched.clone())?;
     d.set_item("memory_bytes", f.memory_bytes)?;
     d.set_item("disk_bytes", f.disk_bytes)?;
     d.set_item("first_dt", f.first_dt)?;

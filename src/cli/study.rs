@@ -129,6 +129,9 @@ pub fn check(lp: &LoadedProblem, force: bool) -> Result<()> {
             out!("  quadrature    {} nodes (d_x = {})", f.nodes, f.dim_x);
         }
     }
+    for s in &f.stretched {
+        out!("  stretched     {s}");
+    }
     out!(
         "  w points      {} centres, {} faces",
         f.w_centres,

@@ -10,6 +10,12 @@ use rayon::prelude::*;
 
 /// L1 = Σ_i |ρ_i − H_i| |C| + (fraction of particles outside the box).
 pub fn l1(grid: &Grid, rho: &[f64], hist: &[f64], outside: f64) -> f64 {
+    if !grid.is_uniform() {
+        let s: f64 = (rho.iter().zip(hist).enumerate())
+            .map(|(i, (a, b))| (a - b).abs() * grid.volume_at(i))
+            .sum();
+        return s + outside;
+    }
     let s: f64 = rho.iter().zip(hist).map(|(a, b)| (a - b).abs()).sum();
     s * grid.cell_volume() + outside
 }
@@ -19,8 +25,9 @@ pub fn marginal(grid: &Grid, rho: &[f64], k: usize) -> Vec<f64> {
     let (n, s) = (grid.n[k], grid.strides[k]);
     let vol = grid.cell_volume();
     let mut out = vec![0.0; n];
+    let uniform = grid.is_uniform();
     for (flat, r) in rho.iter().enumerate() {
-        out[(flat / s) % n] += r * vol;
+        out[(flat / s) % n] += r * if uniform { vol } else { grid.volume_at(flat) };
     }
     out
 }
@@ -192,7 +199,14 @@ pub fn density_cloud(grid: &Grid, rho: &[f64]) -> (Vec<f64>, Vec<f64>) {
         grid.centre_of(flat, p);
     }
     let vol = grid.cell_volume();
-    (pts, rho.iter().map(|r| r * vol).collect())
+    let uniform = grid.is_uniform();
+    let masses = rho.iter().enumerate();
+    (
+        pts,
+        masses
+            .map(|(i, r)| r * if uniform { vol } else { grid.volume_at(i) })
+            .collect(),
+    )
 }
 
 /// ‖f − g‖_{L²(P)} with the quadrature weights ω_q.

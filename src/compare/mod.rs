@@ -124,8 +124,7 @@ fn eval_l1(_: &Context, a: &Side, b: &Side) -> Vec<f64> {
             let factor = gf.n[0] / gc.n[0];
             if (0..d).all(|k| gc.n[k] * factor == gf.n[k]) {
                 let r = crate::grid::restrict(gf, rf, factor);
-                let s: f64 = rc.iter().zip(&r).map(|(a, b)| (a - b).abs()).sum();
-                s * gc.cell_volume()
+                crate::compare::distance::l1(gc, rc, &r, 0.0)
             } else {
                 f64::NAN
             }

@@ -20,12 +20,14 @@ pub fn marginals(grid: &Grid, rho: &[f64]) -> Vec<Vec<f64>> {
     assert_eq!(rho.len(), grid.len(), "density length matches the grid");
     let d = grid.dim();
     let vol = grid.cell_volume();
+    let uniform = grid.is_uniform();
     let mut out: Vec<Vec<f64>> = grid.n.iter().map(|&n| vec![0.0; n]).collect();
     let mut idx = vec![0usize; d];
     for (flat, &r) in rho.iter().enumerate() {
         grid.unravel(flat, &mut idx);
+        let m = r * if uniform { vol } else { grid.volume_of(&idx) };
         for (k, &i) in idx.iter().enumerate() {
-            out[k][i] += r * vol;
+            out[k][i] += m;
         }
     }
     out
@@ -51,13 +53,18 @@ pub fn boundary_mass(grid: &Grid, rho: &[f64], open: Option<usize>) -> f64 {
     assert_eq!(rho.len(), grid.len(), "density length matches the grid");
     let mut idx = vec![0usize; grid.dim()];
     let mut sum = 0.0;
+    let uniform = grid.is_uniform();
     for (flat, &r) in rho.iter().enumerate() {
         grid.unravel(flat, &mut idx);
         if grid.on_boundary_but(&idx, open) {
-            sum += r;
+            sum += if uniform { r } else { r * grid.volume_of(&idx) };
         }
     }
-    sum * grid.cell_volume()
+    if uniform {
+        sum * grid.cell_volume()
+    } else {
+        sum
+    }
 }
 
 /// The standard deviation of each axis's marginal, from the cell averages:
@@ -80,7 +87,15 @@ pub fn spreads(grid: &Grid, marginals: &[Vec<f64>]) -> Vec<f64> {
                 .map(|(i, w)| w * (c(i) - mean).powi(2))
                 .sum::<f64>()
                 / mass;
-            (var - grid.h[k] * grid.h[k] / 12.0).max(0.0).sqrt()
+            // what a cell adds: h²/12, each cell's own on a stretched axis
+            let cell = match &grid.stretch[k] {
+                None => grid.h[k] * grid.h[k] / 12.0,
+                Some(s) => {
+                    let v: f64 = m.iter().zip(&s.widths).map(|(m, h)| m * h * h).sum();
+                    v / (12.0 * mass)
+                }
+            };
+            (var - cell).max(0.0).sqrt()
         })
         .collect()
 }
@@ -88,24 +103,27 @@ pub fn spreads(grid: &Grid, marginals: &[Vec<f64>]) -> Vec<f64> {
 /// The axes along which a law of standard deviations `spreads` spans fewer
 /// than [`MIN_CELLS_PER_STD`] cells, each with what to do, naming the key:
 /// "ρ0's standard deviation along p1 is … (0.05 cells …): refine
-/// grid.cells[1] to at least …". `what` names the law.
+/// grid.cells[1] to at least …". `what` names the law. On a stretched axis
+/// the finest cells are the measure (a map puts them where the law is).
 pub fn unresolved(grid: &Grid, spreads: &[f64], what: &str) -> Vec<String> {
     (0..grid.dim())
-        .filter(|&k| spreads[k] < MIN_CELLS_PER_STD * grid.h[k])
+        .filter(|&k| spreads[k] < MIN_CELLS_PER_STD * grid.min_width(k))
         .map(|k| {
-            let (s, h) = (spreads[k], grid.h[k]);
+            let (s, h) = (spreads[k], grid.min_width(k));
             let need = (MIN_CELLS_PER_STD * (grid.hi[k] - grid.lo[k]) / s).ceil();
-            let refine = if need.is_finite() && need <= super::MAX_AXIS_CELLS as f64 {
-                format!("refine grid.cells[{k}] to at least {need} or narrow grid.lo[{k}]..grid.hi[{k}]")
+            let name = &grid.names[k];
+            let refine = if grid.stretch[k].is_some() {
+                format!("refine grid.cells[{k}] or narrow the finest cells of [grid.map.{name}]")
+            } else if need.is_finite() && need <= super::MAX_AXIS_CELLS as f64 {
+                format!("refine grid.cells[{k}] to at least {need}, narrow grid.lo[{k}]..grid.hi[{k}], or stretch the axis ([grid.map.{name}] kind = \"sinh\", fine where the law is)")
             } else {
                 format!(
-                    "it would need {need:.0} cells on this box, more than the {} an axis may have: narrow grid.lo[{k}]..grid.hi[{k}]",
+                    "it would need {need:.0} uniform cells on this box, more than the {} an axis may have: stretch the axis ([grid.map.{name}] kind = \"sinh\", fine where the law is) or narrow grid.lo[{k}]..grid.hi[{k}]",
                     super::MAX_AXIS_CELLS
                 )
             };
             format!(
                 "{what}'s standard deviation along {name} is {s:.3e}, {cells:.2} cells of width {h:.3e} (fewer than {MIN_CELLS_PER_STD}): the grid cannot resolve it, and what depends on its shape there (its moments, the early dynamics) is the grid's, not the law's; {refine}",
-                name = grid.names[k],
                 cells = s / h,
             )
         })
@@ -130,11 +148,11 @@ pub fn wall_advice(grid: &Grid, walls: &[[f64; 2]], spreads: &[f64]) -> String {
         _ => ("hi", grid.hi[k]),
     };
     let mass = walls[k][side];
-    if spreads[k] < MIN_CELLS_PER_STD * grid.h[k] {
+    if spreads[k] < MIN_CELLS_PER_STD * grid.min_width(k) {
         format!(
             "the grid is too coarse along {name}: the most mass, {mass:.2e}, is in the outer cells at grid.{key}[{k}] = {at}, and ρ's standard deviation there, {s:.3e}, spans {c:.2} cells; refine grid.cells[{k}]",
             s = spreads[k],
-            c = spreads[k] / grid.h[k]
+            c = spreads[k] / grid.min_width(k)
         )
     } else {
         let dir = if side == 0 { "lower" } else { "raise" };

@@ -4,11 +4,14 @@
 
 pub mod fit;
 pub mod lines;
+pub mod map;
 pub mod slab;
 
+pub use map::{AxisMap, Stretch};
 pub use slab::Slab;
 
 use ndarray::{ArrayViewD, IxDyn};
+use std::sync::Arc;
 
 /// Largest phase-space dimension D of a grid.
 pub const MAX_DIM: usize = 4;
@@ -16,14 +19,17 @@ pub const MAX_DIM: usize = 4;
 /// Most cells on one axis.
 pub const MAX_AXIS_CELLS: usize = 1 << 14;
 
-/// A uniform Cartesian grid in D = 1..4 dimensions.
+/// A Cartesian grid in D = 1..4 dimensions: uniform cells on each axis, or
+/// stretched ones ([`map`]) on some.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Grid {
     pub lo: Vec<f64>,
     pub hi: Vec<f64>,
     pub n: Vec<usize>,
-    /// Cell widths h_k.
+    /// Cell widths h_k: the mean width (hi − lo)/n on a stretched axis.
     pub h: Vec<f64>,
+    /// Per axis, its stretched geometry (None: uniform cells of width h_k).
+    pub stretch: Vec<Option<Arc<Stretch>>>,
     /// Row-major strides.
     pub strides: Vec<usize>,
     /// Axis names (`a`, `w1`, …).
@@ -40,6 +46,7 @@ impl Grid {
         for k in (0..n.len().saturating_sub(1)).rev() {
             strides[k] = strides[k + 1] * n[k + 1];
         }
+        let d = n.len();
         Grid {
             lo,
             hi,
@@ -47,19 +54,38 @@ impl Grid {
             h,
             strides,
             names,
+            stretch: vec![None; d],
         }
     }
 
-    /// The grid of some of the axes (same bounds, cells and names).
+    /// This grid with axis `k` on the given n_k + 1 edges (from lo_k to
+    /// hi_k, increasing: see [`AxisMap::edges`]).
+    ///
+    /// # Panics
+    /// If the edges are not n_k + 1 from lo_k to hi_k.
+    pub fn with_edges(mut self, k: usize, edges: Vec<f64>) -> Grid {
+        assert!(
+            edges.len() == self.n[k] + 1
+                && edges[0] == self.lo[k]
+                && edges[self.n[k]] == self.hi[k],
+            "edges of axis {k}"
+        );
+        self.stretch[k] = Some(Arc::new(Stretch::from_edges(edges)));
+        self
+    }
+
+    /// The grid of some of the axes (same bounds, cells, maps and names).
     pub fn sub(&self, axes: std::ops::Range<usize>) -> Grid {
-        Grid::new(
+        let mut g = Grid::new(
             self.lo[axes.clone()].to_vec(),
             self.hi[axes.clone()].to_vec(),
             self.n[axes.clone()].to_vec(),
             self.names
-                .get(axes)
+                .get(axes.clone())
                 .map_or_else(Vec::new, <[String]>::to_vec),
-        )
+        );
+        g.stretch = self.stretch[axes].to_vec();
+        g
     }
 
     /// Rows `rows` of axis 0 as a grid of their own: the same cell widths
@@ -72,7 +98,63 @@ impl Grid {
         if rows == (0..self.n[0]) {
             return self.clone();
         }
+        if let Some(s) = &self.stretch[0] {
+            g.stretch[0] = Some(Arc::new(s.slice(rows)));
+        }
         g
+    }
+
+    /// True when every axis has cells of one width.
+    pub fn is_uniform(&self) -> bool {
+        self.stretch.iter().all(Option::is_none)
+    }
+
+    /// The width of cell `i` of axis `k`.
+    #[inline]
+    pub fn width(&self, k: usize, i: usize) -> f64 {
+        match &self.stretch[k] {
+            Some(s) => s.widths[i],
+            None => self.h[k],
+        }
+    }
+
+    /// The n_k cell widths of axis `k`.
+    pub fn widths(&self, k: usize) -> Vec<f64> {
+        match &self.stretch[k] {
+            Some(s) => s.widths.clone(),
+            None => vec![self.h[k]; self.n[k]],
+        }
+    }
+
+    /// |C_i| of the cell at multi-index `idx`.
+    #[inline]
+    pub fn volume_of(&self, idx: &[usize]) -> f64 {
+        if self.is_uniform() {
+            return self.cell_volume();
+        }
+        idx.iter()
+            .enumerate()
+            .map(|(k, &i)| self.width(k, i))
+            .product()
+    }
+
+    /// |C_i| of flat cell `flat`.
+    #[inline]
+    pub fn volume_at(&self, flat: usize) -> f64 {
+        if self.is_uniform() {
+            return self.cell_volume();
+        }
+        let mut idx = [0; MAX_DIM];
+        self.unravel(flat, &mut idx[..self.dim()]);
+        self.volume_of(&idx[..self.dim()])
+    }
+
+    /// The smallest cell width of axis `k`.
+    pub fn min_width(&self, k: usize) -> f64 {
+        match &self.stretch[k] {
+            Some(s) => s.widths.iter().copied().fold(f64::INFINITY, f64::min),
+            None => self.h[k],
+        }
     }
 
     /// D.
@@ -90,26 +172,46 @@ impl Grid {
         self.len() == 0
     }
 
-    /// |C|.
+    /// |C| of a uniform grid (on a stretched grid, the mean cell volume:
+    /// cell integrals there take [`Grid::volume_of`]).
     pub fn cell_volume(&self) -> f64 {
         self.h.iter().product()
     }
 
-    /// Centre coordinate of cell `i` on axis `k`.
+    /// Centre coordinate of cell `i` on axis `k` (the midpoint of its edges).
     #[inline]
     pub fn centre(&self, k: usize, i: usize) -> f64 {
-        self.lo[k] + (i as f64 + 0.5) * self.h[k]
+        match &self.stretch[k] {
+            Some(s) => s.centres[i],
+            None => self.lo[k] + (i as f64 + 0.5) * self.h[k],
+        }
     }
 
     /// Coordinate of face `i` (0..=n_k) on axis `k`.
     #[inline]
     pub fn face(&self, k: usize, i: usize) -> f64 {
-        self.lo[k] + i as f64 * self.h[k]
+        match &self.stretch[k] {
+            Some(s) => s.edges[i],
+            None => self.lo[k] + i as f64 * self.h[k],
+        }
     }
 
     /// The n_k + 1 edges of axis k.
     pub fn edges(&self, k: usize) -> Vec<f64> {
         (0..=self.n[k]).map(|i| self.face(k, i)).collect()
+    }
+
+    /// The cell of axis `k` holding coordinate `t` (None outside [lo, hi];
+    /// hi itself is in the last cell).
+    #[inline]
+    pub fn cell_of(&self, k: usize, t: f64) -> Option<usize> {
+        if !(self.lo[k]..=self.hi[k]).contains(&t) {
+            return None;
+        }
+        Some(match &self.stretch[k] {
+            Some(s) => s.edges.partition_point(|&e| e <= t).clamp(1, self.n[k]) - 1,
+            None => (((t - self.lo[k]) / self.h[k]) as usize).min(self.n[k] - 1),
+        })
     }
 
     /// Multi-index of flat cell `flat`, written into `idx`.
@@ -133,12 +235,14 @@ impl Grid {
     /// The grid of axes `from..D` alone (the w sub-grid when `from` is the
     /// first w axis).
     pub fn tail(&self, from: usize) -> Grid {
-        Grid::new(
+        let mut g = Grid::new(
             self.lo[from..].to_vec(),
             self.hi[from..].to_vec(),
             self.n[from..].to_vec(),
             self.names.get(from..).unwrap_or_default().to_vec(),
-        )
+        );
+        g.stretch = self.stretch[from..].to_vec();
+        g
     }
 
     /// True when the cell lies in the outermost layer of cells.
@@ -178,6 +282,24 @@ pub fn restrict(fine: &Grid, rho: &[f64], factor: usize) -> Vec<f64> {
         fine.n.iter().all(|n| n % factor == 0),
         "factor divides the cells"
     );
+    if !fine.is_uniform() {
+        // cell averages weighted by the fine cells' volumes
+        let coarse_n: Vec<usize> = fine.n.iter().map(|n| n / factor).collect();
+        let cg = Grid::new(fine.lo.clone(), fine.hi.clone(), coarse_n, vec![]);
+        let (mut mass, mut vol) = (vec![0.0; cg.len()], vec![0.0; cg.len()]);
+        let d = fine.dim();
+        let mut idx = [0; MAX_DIM];
+        for (flat, r) in rho.iter().enumerate() {
+            fine.unravel(flat, &mut idx[..d]);
+            let v = fine.volume_of(&idx[..d]);
+            let c = (0..d)
+                .map(|k| idx[k] / factor * cg.strides[k])
+                .sum::<usize>();
+            mass[c] += r * v;
+            vol[c] += v;
+        }
+        return mass.iter().zip(&vol).map(|(m, v)| m / v).collect();
+    }
     let block = vec![factor; fine.dim()];
     fine.view(rho)
         .exact_chunks(IxDyn(&block))

@@ -128,17 +128,33 @@ pub fn histogram(grid: &Grid, theta: &[f64], d: usize) -> (Vec<f64>, f64) {
     let mut h = vec![0.0; grid.len()];
     let mut outside = 0usize;
     let unit = 1.0 / (m as f64 * grid.cell_volume());
+    let uniform = grid.is_uniform();
     'neurons: for th in theta.chunks(d) {
         let mut flat = 0;
         for (k, t) in th.iter().enumerate() {
-            let x = (t - grid.lo[k]) / grid.h[k];
-            if !(0.0..grid.n[k] as f64).contains(&x) {
-                outside += 1;
-                continue 'neurons;
-            }
-            flat += (x as usize).min(grid.n[k] - 1) * grid.strides[k];
+            let i = if grid.stretch[k].is_none() {
+                let x = (t - grid.lo[k]) / grid.h[k];
+                if !(0.0..grid.n[k] as f64).contains(&x) {
+                    outside += 1;
+                    continue 'neurons;
+                }
+                (x as usize).min(grid.n[k] - 1)
+            } else {
+                match grid.cell_of(k, *t).filter(|_| *t < grid.hi[k]) {
+                    Some(i) => i,
+                    None => {
+                        outside += 1;
+                        continue 'neurons;
+                    }
+                }
+            };
+            flat += i * grid.strides[k];
         }
-        h[flat] += unit;
+        h[flat] += if uniform {
+            unit
+        } else {
+            1.0 / (m as f64 * grid.volume_at(flat))
+        };
     }
     (h, outside as f64 / m as f64)
 }

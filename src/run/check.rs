@@ -108,6 +108,8 @@ pub struct Figures {
     /// w points: cell centres and faces.
     pub w_centres: usize,
     pub w_faces: usize,
+    /// The stretched axes, each as "name: kind, cells from … to … wide".
+    pub stretched: Vec<String>,
     /// Estimated bytes of memory and of the results file.
     pub memory_bytes: f64,
     pub disk_bytes: f64,
@@ -123,6 +125,32 @@ pub struct Figures {
     pub particles: Option<ParticleFigures>,
     /// What the problem runs into that is not an error.
     pub warnings: Vec<String>,
+}
+
+/// Each stretched axis as "name: kind, cells from … to … wide".
+fn stretched(lp: &LoadedProblem, g: &crate::grid::Grid) -> Vec<String> {
+    use crate::grid::AxisMap;
+    (0..g.dim())
+        .filter_map(|k| {
+            let s = g.stretch[k].as_ref()?;
+            let kind = match lp.problem.grid.map.get(&g.names[k])? {
+                AxisMap::Uniform => return None,
+                AxisMap::Sinh { centre, width } => format!("sinh about {centre} (width {width})"),
+                AxisMap::Geometric { ratio, from } => {
+                    format!("geometric from {from} (ratio {ratio})")
+                }
+                AxisMap::Edges { .. } => "given edges".to_string(),
+            };
+            let lo = s.widths.iter().copied().fold(f64::INFINITY, f64::min);
+            let hi = s.widths.iter().copied().fold(0.0, f64::max);
+            Some(format!(
+                "{}: {kind}, cells {} to {} wide",
+                g.names[k],
+                crate::error::sig(lo),
+                crate::error::sig(hi)
+            ))
+        })
+        .collect()
 }
 
 /// Validate a problem (its ranges, its budget unless `force`, its setup, its
@@ -204,6 +232,7 @@ pub fn check(lp: &LoadedProblem, force: bool) -> Result<Figures> {
         reduction,
         w_centres: nw,
         w_faces: nwf,
+        stretched: stretched(lp, g),
         memory_bytes: est.memory,
         disk_bytes: est.disk,
         first_dt: dt,

@@ -52,7 +52,12 @@ impl SteadyOutcome {
 /// shifted to a corner of the box.
 fn starts(setup: &Setup) -> Vec<(&'static str, Vec<f64>)> {
     let g = &setup.grid;
-    let uniform = vec![1.0 / (g.len() as f64 * g.cell_volume()); g.len()];
+    let box_volume = if g.is_uniform() {
+        g.len() as f64 * g.cell_volume()
+    } else {
+        (0..g.dim()).map(|k| g.hi[k] - g.lo[k]).product()
+    };
+    let uniform = vec![1.0 / box_volume; g.len()];
     let shifted = InitialLaw::Gaussian(Gaussian {
         mean: (0..g.dim())
             .map(|k| g.lo[k] + 0.7 * (g.hi[k] - g.lo[k]))

@@ -14,11 +14,16 @@
 //!
 //!   Either way mass is conserved to round-off and exp(Δt D L_h) is a
 //!   positive operator.
+//!
+//!   A stretched axis ([`crate::grid::map`]) takes the exact flow of its own
+//!   Laplacian through that Laplacian's eigenvectors
+//!   ([`super::stretched_heat`]).
 //! - [`ImplicitDiffusion`]: θ-scheme by tridiagonal sweeps, backward Euler
 //!   (θ = 1, positive at any step) or Crank–Nicolson (θ = ½, second order in
 //!   time but negative values for Δt D / h² > 1).
 
 use super::heat_kernel::{apply16, reflect, HeatKernel};
+use super::stretched_heat::StretchedHeat;
 use super::SubStep;
 use crate::error::{Error, Result};
 use crate::grid::lines::{par_line_blocks, LineSweeper};
@@ -86,6 +91,16 @@ pub struct SpectralDiffusion {
     max_half: usize,
     factors: Vec<Vec<f64>>,
     factor_dt: f64,
+    /// Per stretched axis, its planned heat flow ([`super::stretched_heat`]).
+    stretched: Vec<Option<StretchedHeat>>,
+}
+
+/// The heat flows of a grid's stretched axes.
+fn plan_stretched(grid: &Grid) -> Vec<Option<StretchedHeat>> {
+    grid.stretch
+        .iter()
+        .map(|s| s.as_ref().map(|s| StretchedHeat::new(&s.edges)))
+        .collect()
 }
 
 impl SpectralDiffusion {
@@ -112,6 +127,7 @@ impl SpectralDiffusion {
             max_half: KERNEL_MAX_HALF,
             factors: grid.n.iter().map(|&n| vec![0.0; n]).collect(),
             factor_dt: f64::NAN,
+            stretched: plan_stretched(grid),
         }
     }
 
@@ -140,6 +156,11 @@ impl SpectralDiffusion {
         }
         let g = self.sweeper.grid();
         for (k, f) in self.factors.iter_mut().enumerate() {
+            if let Some(sh) = &mut self.stretched[k] {
+                sh.set(dt * self.d);
+                self.by_kernel[k] = false;
+                continue;
+            }
             let n = g.n[k];
             let h2 = g.h[k] * g.h[k];
             let r = dt * self.d / h2;
@@ -249,6 +270,13 @@ impl SubStep for SpectralDiffusion {
         }
         self.set_factors(dt);
         for k in 0..self.plans.len() {
+            if let Some(sh) = &self.stretched[k] {
+                self.sweeper.sweep(k, rho, |line, sc, _| {
+                    let n = line.len();
+                    sh.apply(line, &mut sc.work[..n]);
+                });
+                continue;
+            }
             if self.by_kernel[k] {
                 let w = &self.kernels[k].weights;
                 kernel_sweep(self.sweeper.grid(), k, rho, w, self.simd, &self.padded);
@@ -271,6 +299,7 @@ pub struct ImplicitDiffusion {
     sweeper: LineSweeper,
     d: f64,
     theta: f64,
+    stretched: Vec<Option<StretchedHeat>>,
 }
 
 impl ImplicitDiffusion {
@@ -280,6 +309,7 @@ impl ImplicitDiffusion {
             sweeper: LineSweeper::new(grid, 0),
             d,
             theta,
+            stretched: plan_stretched(grid),
         }
     }
 }
@@ -323,6 +353,14 @@ impl SubStep for ImplicitDiffusion {
             return;
         }
         for k in 0..self.sweeper.grid().dim() {
+            if let Some(sh) = &self.stretched[k] {
+                let (t, theta) = (dt * self.d, self.theta);
+                self.sweeper.sweep(k, rho, |line, sc, _| {
+                    let n = line.len();
+                    sh.theta_line(line, t, theta, &mut sc.work[..n], &mut sc.extra[..n]);
+                });
+                continue;
+            }
             let h = self.sweeper.grid().h[k];
             let r = dt * self.d / (h * h);
             let theta = self.theta;

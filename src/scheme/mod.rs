@@ -29,6 +29,7 @@ pub mod heat_kernel;
 mod owed;
 pub mod sg;
 pub mod slabs;
+pub mod stretched_heat;
 pub mod upwind;
 
 use crate::simd::Simd;

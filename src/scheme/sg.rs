@@ -91,6 +91,47 @@ pub fn implicit_line(
     }
     cl[n - 1] = 0.0;
     cr[n - 1] = 0.0;
+    solve_generator(u, cl, cr, m);
+}
+
+/// [`implicit_line`] on a stretched axis: the same step on the cell masses
+/// μ_i = h_i u_i, whose matrix has unit column sums again, with the face
+/// fluxes over the centres' distances δ: c·cl_i = Δt D B(ΔΨ/D)/(δ h_i)
+/// leaves cell i to the right, c·cr_i = Δt D B(−ΔΨ/D)/(δ h_{i+1}) cell
+/// i + 1 to the left. It vanishes on the same Gibbs state
+/// u_{i+1}/u_i = e^{−ΔΨ/D}.
+#[allow(clippy::too_many_arguments)]
+pub fn implicit_line_stretched(
+    u: &mut [f64],
+    psi: &[f64],
+    dt: f64,
+    d: f64,
+    stretch: &crate::grid::Stretch,
+    cl: &mut [f64],
+    cr: &mut [f64],
+    m: &mut [f64],
+) {
+    let n = u.len();
+    let (w, c) = (&stretch.widths, &stretch.centres);
+    assert!(psi.len() == n && w.len() == n && cl.len() >= n && cr.len() >= n && m.len() >= n);
+    for i in 0..n - 1 {
+        let (l, r) = coefficients(psi[i + 1] - psi[i], d);
+        let k = dt / (c[i + 1] - c[i]);
+        cl[i] = k * l / w[i];
+        cr[i] = k * r / w[i + 1];
+    }
+    cl[n - 1] = 0.0;
+    cr[n - 1] = 0.0;
+    u.iter_mut().zip(w).for_each(|(u, w)| *u *= w);
+    solve_generator(u, cl, cr, m);
+    u.iter_mut().zip(w).for_each(|(u, w)| *u /= w);
+}
+
+/// Solve (I + A) x = u in place for the generator A of the face rates
+/// `cl` (rightward out of cell i) and `cr` (leftward out of cell i + 1),
+/// by GTH pivots (see [`implicit_line`]).
+fn solve_generator(u: &mut [f64], cl: &[f64], cr: &[f64], m: &mut [f64]) {
+    let n = u.len();
     // forward: pivots from the column slack t, right-hand side d'
     let mut t = 1.0;
     m[0] = t + cl[0];
@@ -162,13 +203,20 @@ impl SgStep {
         let (psi, d) = (&self.psi, self.d);
         for k in 0..self.grid.dim() {
             let c = dt / (self.grid.h[k] * self.grid.h[k]);
+            let stretch = self.grid.stretch[k].as_deref();
             self.sweeper.sweep(k, rho, |line, sc, at: LineIndex| {
                 let n = line.len();
                 for (i, p) in sc.more[..n].iter_mut().enumerate() {
                     *p = psi[at.at(i)];
                 }
                 let (lower, diag) = sc.work.split_at_mut(n);
-                implicit_line(line, &sc.more[..n], c, d, lower, diag, &mut sc.extra[..n]);
+                let m = &mut sc.extra[..n];
+                match stretch {
+                    None => implicit_line(line, &sc.more[..n], c, d, lower, diag, m),
+                    Some(s) => {
+                        implicit_line_stretched(line, &sc.more[..n], dt, d, s, lower, diag, m)
+                    }
+                }
             });
         }
     }

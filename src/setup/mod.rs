@@ -184,7 +184,11 @@ fn coarse_cells(grid: &Grid, masses: &[f64], box_mass: f64) -> Result<()> {
         }
     }
     for (k, marginal) in marginals.iter().enumerate() {
-        let top = marginal.iter().cloned().fold(0.0, f64::max);
+        let (at, top) = marginal
+            .iter()
+            .copied()
+            .enumerate()
+            .fold((0, 0.0), |b, (i, m)| if m > b.1 { (i, m) } else { b });
         if top > MAX_CELL_SHARE * box_mass {
             return Err(Error::problem(
                 "grid.cells",
@@ -192,7 +196,7 @@ fn coarse_cells(grid: &Grid, masses: &[f64], box_mass: f64) -> Result<()> {
                 format!(
                     "cells fine enough for the initial law: one cell of axis {} ({} wide) holds {:.1} % of ρ0 (at most {:.0} %); take more cells or a smaller box on that axis",
                     grid.names.get(k).map_or("?", String::as_str),
-                    crate::error::sig(grid.h[k]),
+                    crate::error::sig(grid.width(k, at)),
                     100.0 * top / box_mass,
                     100.0 * MAX_CELL_SHARE
                 ),

@@ -4,7 +4,7 @@
 
 use super::{check_box, positive, vec_of};
 use crate::error::{Error, Result};
-use crate::grid::{Grid, MAX_DIM};
+use crate::grid::{AxisMap, Grid, MAX_DIM};
 use crate::initial::{Gaussian, InitialLaw};
 use crate::model::{Network, Quadrature};
 use crate::particles::{Mode, ParticleOptions};
@@ -88,7 +88,26 @@ pub(super) fn build_grid(lp: &LoadedProblem, net: &Network) -> Result<Grid> {
             ),
         ));
     }
-    Ok(Grid::new(lo, hi, g.cells.clone(), net.axis_names()))
+    let names = net.axis_names();
+    let mut grid = Grid::new(lo.clone(), hi.clone(), g.cells.clone(), names.clone());
+    for (axis, map) in &g.map {
+        let field = format!("grid.map.{axis}");
+        let Some(k) = names.iter().position(|n| n == axis) else {
+            return Err(Error::problem(
+                &field,
+                format!("axis {axis:?}"),
+                format!("one of this problem's axes ({})", names.join(", ")),
+            ));
+        };
+        if *map == AxisMap::Uniform {
+            continue;
+        }
+        let edges = map
+            .edges(lo[k], hi[k], g.cells[k])
+            .map_err(|(got, allowed)| Error::problem(&field, got, allowed))?;
+        grid = grid.with_edges(k, edges);
+    }
+    Ok(grid)
 }
 
 /// t_end and the snapshot times (η is the model's).

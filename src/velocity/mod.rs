@@ -59,6 +59,9 @@ pub struct Velocity {
     rate_lines: Scratch<(Vec<f64>, Vec<f64>, Vec<f64>)>,
     /// Per axis, the n_k + 1 face coordinates.
     edges: Vec<Vec<f64>>,
+    /// On a stretched grid, the volume of each w point's cell of the w
+    /// sub-grid (None: uniform, |C| is one number).
+    wvol: Option<Vec<f64>>,
 }
 
 /// Shape of the w sub-grid with `extra` more points on w axis `k` (faces).
@@ -193,6 +196,10 @@ impl Velocity {
                 Scratch::new(|| (vec![0.0; n], vec![0.0; n + 1], vec![0.0; n + 1]))
             },
             edges: (0..grid.dim()).map(|k| grid.edges(k)).collect(),
+            wvol: (!grid.is_uniform()).then(|| {
+                let wg = grid.tail(wax);
+                (0..wg.len()).map(|p| wg.volume_at(p)).collect()
+            }),
         }
     }
 
@@ -238,6 +245,7 @@ impl Velocity {
         );
         assert_eq!(m1.len(), self.nw, "one moment per w point");
         let vol = self.grid.cell_volume();
+        let wvol = self.wvol.as_deref();
         let nw = self.nw;
         let simd = self.simd;
         let frozen = self.model.net.frozen_a;
@@ -251,13 +259,33 @@ impl Velocity {
             .for_each(|(b, m1)| {
                 let p0 = b * BLOCK * 16;
                 crate::simd_run!(simd, {
-                    match frozen {
-                        Some(a0) => {
+                    match (frozen, wvol) {
+                        (Some(a0), None) => {
                             for (m, r) in m1.iter_mut().zip(&rho[p0..]) {
                                 *m = a0 * r * vol;
                             }
                         }
-                        None => {
+                        (Some(a0), Some(wv)) => {
+                            for ((m, r), v) in m1.iter_mut().zip(&rho[p0..]).zip(&wv[p0..]) {
+                                *m = a0 * r * v;
+                            }
+                        }
+                        (None, Some(wv)) => {
+                            // |C| = h_a(i) |C_w(p)| on a stretched grid
+                            m1.fill(0.0);
+                            for ia in rows.clone() {
+                                let a = a_weights.map_or(grid.centre(0, ia), |w| w[ia])
+                                    * grid.width(0, ia);
+                                let row = &rho[ia * nw + p0..];
+                                for (m, r) in m1.iter_mut().zip(row) {
+                                    *m += a * r;
+                                }
+                            }
+                            for (m, v) in m1.iter_mut().zip(&wv[p0..]) {
+                                *m *= v;
+                            }
+                        }
+                        (None, None) => {
                             m1.fill(0.0);
                             for ia in rows.clone() {
                                 let a = a_weights.map_or(grid.centre(0, ia), |w| w[ia]) * vol;

@@ -1,5 +1,6 @@
 //! **The CFL rate** of the velocity: the largest Σ_k |V_k| / h_k over the
-//! cells, what the advection's stable Δt is the CFL number over.
+//! cells (h_k the cell's own width on a stretched axis), what the
+//! advection's stable Δt is the CFL number over.
 
 use super::Velocity;
 use rayon::prelude::*;
@@ -34,7 +35,9 @@ impl Velocity {
     pub fn max_rate(&mut self) -> f64 {
         let grid = &self.grid;
         let lines = grid.len() / grid.n[grid.dim() - 1];
-        if self.wax == 1 && grid.dim() > 1 {
+        // on a stretched a axis the a-rate's width varies along a column,
+        // and the convexity argument fails: every cell is scanned
+        if self.wax == 1 && grid.dim() > 1 && grid.stretch[0].is_none() {
             let per_row = lines / grid.n[0];
             let last_row = (grid.n[0] - 1) * per_row;
             self.rate_over((0..per_row).into_par_iter().chain(last_row..lines))
@@ -50,7 +53,7 @@ impl Velocity {
         let grid = &self.grid;
         let per_row = grid.len() / grid.n[grid.dim() - 1] / grid.n[0];
         let lines = rows.start * per_row..rows.end * per_row;
-        if self.wax == 1 && grid.dim() > 1 {
+        if self.wax == 1 && grid.dim() > 1 && grid.stretch[0].is_none() {
             let first = lines.start..lines.start + per_row;
             let last = lines.end - per_row..lines.end;
             self.rate_over(first.into_par_iter().chain(last))
@@ -88,15 +91,26 @@ impl Velocity {
                             let (o, i, j0) = (first / (nk * sk), (first / sk) % nk, first % sk);
                             v.row(o, i, j0, &mut lo[..n]);
                             v.row(o, i + 1, j0, &mut hi[..n]);
-                            let inv_h = 1.0 / grid.h[k];
+                            let inv_h = 1.0 / grid.width(k, i);
                             for ((r, l), h) in rate.iter_mut().zip(&lo[..n]).zip(&hi[..n]) {
                                 *r += l.abs().max(h.abs()) * inv_h;
                             }
                         }
                         this.axis(last).line(line, 0, lo);
-                        let inv_h = 1.0 / grid.h[last];
-                        for ((r, l), h) in rate.iter_mut().zip(&lo[..n]).zip(&lo[1..n + 1]) {
-                            *r += l.abs().max(h.abs()) * inv_h;
+                        match &grid.stretch[last] {
+                            None => {
+                                let inv_h = 1.0 / grid.h[last];
+                                let faces = lo[..n].iter().zip(&lo[1..n + 1]);
+                                for (r, (l, h)) in rate.iter_mut().zip(faces) {
+                                    *r += l.abs().max(h.abs()) * inv_h;
+                                }
+                            }
+                            Some(s) => {
+                                let faces = lo[..n].iter().zip(&lo[1..n + 1]).zip(&s.widths);
+                                for (r, ((l, h), w)) in rate.iter_mut().zip(faces) {
+                                    *r += l.abs().max(h.abs()) / w;
+                                }
+                            }
                         }
                         lane_max(rate)
                     })

@@ -67,6 +67,8 @@ pub struct Recorder {
     pub step_min: Vec<f64>,
     pub step_mass: Vec<f64>,
     pub cell_volume: f64,
+    /// Each cell's volume, on a stretched grid.
+    pub volumes: Option<Vec<f64>>,
 }
 
 impl Observer for Recorder {
@@ -82,8 +84,11 @@ impl Observer for Recorder {
     fn step(&mut self, _t: f64, _dt: f64, rho: &[f64]) -> mfpde::Result<()> {
         self.step_min
             .push(rho.iter().cloned().fold(f64::INFINITY, f64::min));
-        let s: f64 = rho.iter().sum();
-        self.step_mass.push(s * self.cell_volume);
+        let mass = match &self.volumes {
+            None => rho.iter().sum::<f64>() * self.cell_volume,
+            Some(v) => rho.iter().zip(v).map(|(r, v)| r * v).sum(),
+        };
+        self.step_mass.push(mass);
         Ok(())
     }
 }
@@ -92,6 +97,11 @@ impl Observer for Recorder {
 pub fn run(setup: &Setup) -> Recorder {
     let mut rec = Recorder {
         cell_volume: setup.grid.cell_volume(),
+        volumes: (!setup.grid.is_uniform()).then(|| {
+            (0..setup.grid.len())
+                .map(|i| setup.grid.volume_at(i))
+                .collect()
+        }),
         ..Default::default()
     };
     mfpde::solve::solve(setup, &mut [&mut rec]).expect("run succeeds");
@@ -101,6 +111,15 @@ pub fn run(setup: &Setup) -> Recorder {
 /// L1 distance Σ |a − b| |C|.
 pub fn l1(a: &[f64], b: &[f64], vol: f64) -> f64 {
     a.iter().zip(b).map(|(x, y)| (x - y).abs()).sum::<f64>() * vol
+}
+
+/// L1 distance Σ |a − b| |C_i| on any grid (stretched or not).
+pub fn l1_on(grid: &mfpde::grid::Grid, a: &[f64], b: &[f64]) -> f64 {
+    a.iter()
+        .zip(b)
+        .enumerate()
+        .map(|(i, (x, y))| (x - y).abs() * grid.volume_at(i))
+        .sum()
 }
 
 /// Observed orders log2(e_k / e_{k+1}) of errors at successive halvings of h.
@@ -215,7 +234,10 @@ pub fn gaussian2_cells(grid: &mfpde::grid::Grid, mean: [f64; 2], cov: [f64; 3]) 
             let mut s = 0.0;
             for p in 0..gl.len() {
                 for q in 0..gl.len() {
-                    let (u, v) = (gl.nodes[p] * grid.h[0], gl.nodes[q] * grid.h[1]);
+                    let (u, v) = (
+                        gl.nodes[p] * grid.width(0, i),
+                        gl.nodes[q] * grid.width(1, j),
+                    );
                     s += gl.weights[p] * gl.weights[q] * pdf(ca + u, cw + v);
                 }
             }

@@ -9,6 +9,17 @@ use crate::error::Result;
 use plotters::prelude::*;
 use std::path::Path;
 
+/// The volume of each cell of the grid of these edges, row-major (the true
+/// widths of stretched axes).
+fn volumes(edges: &[Vec<f64>]) -> Vec<f64> {
+    edges.iter().fold(vec![1.0], |acc, e| {
+        let w: Vec<f64> = e.windows(2).map(|p| p[1] - p[0]).collect();
+        acc.iter()
+            .flat_map(|a| w.iter().map(move |w| a * w))
+            .collect()
+    })
+}
+
 /// The density of the marginal on axes (0, 1) (or axis 0 alone when D = 1).
 fn plane(edges: &[Vec<f64>], rho: &[f64]) -> Vec<f64> {
     let n: Vec<usize> = edges.iter().map(|e| e.len() - 1).collect();
@@ -16,9 +27,9 @@ fn plane(edges: &[Vec<f64>], rho: &[f64]) -> Vec<f64> {
         return rho.to_vec();
     }
     let rest: usize = n[2..].iter().product();
-    let vol: f64 = edges[2..].iter().map(|e| e[1] - e[0]).product();
+    let vol = volumes(&edges[2..]);
     rho.chunks(rest)
-        .map(|c| c.iter().sum::<f64>() * vol)
+        .map(|c| c.iter().zip(&vol).map(|(r, v)| r * v).sum::<f64>())
         .collect()
 }
 
@@ -115,11 +126,13 @@ pub(super) fn draw_animation(data: &Data, path: &Path) -> Result<()> {
 fn marginal_density(edges: &[Vec<f64>], rho: &[f64], k: usize) -> Vec<f64> {
     let n: Vec<usize> = edges.iter().map(|e| e.len() - 1).collect();
     let inner: usize = n[k + 1..].iter().product();
-    let vol: f64 = edges.iter().map(|e| e[1] - e[0]).product();
-    let hk = edges[k][1] - edges[k][0];
+    let vol = volumes(edges);
     let mut out = vec![0.0; n[k]];
-    for (f, r) in rho.iter().enumerate() {
-        out[(f / inner) % n[k]] += r * vol / hk;
+    for (f, (r, v)) in rho.iter().zip(&vol).enumerate() {
+        out[(f / inner) % n[k]] += r * v;
+    }
+    for (o, e) in out.iter_mut().zip(edges[k].windows(2)) {
+        *o /= e[1] - e[0];
     }
     out
 }
@@ -225,14 +238,20 @@ pub(super) fn draw_steady(data: &Data, rho: &[f64], path: &Path) -> Result<()> {
     root.present().map_err(draw_err)
 }
 
-/// Sums of `per` consecutive values, averaged (the last group may be
-/// shorter), with the edges of the groups.
+/// Densities of `per` consecutive cells merged (the last group may be
+/// shorter): their mass over their width, with the edges of the groups.
 fn rebin(edges: &[f64], values: &[f64], per: usize) -> (Vec<f64>, Vec<f64>) {
     let mut e = Vec::new();
     let mut v = Vec::new();
     for (i, chunk) in values.chunks(per).enumerate() {
-        e.push(edges[i * per]);
-        v.push(chunk.iter().sum::<f64>() / chunk.len() as f64);
+        let (a, b) = (i * per, i * per + chunk.len());
+        e.push(edges[a]);
+        let mass: f64 = chunk
+            .iter()
+            .zip(edges[a..=b].windows(2))
+            .map(|(v, w)| v * (w[1] - w[0]))
+            .sum();
+        v.push(mass / (edges[b] - edges[a]));
     }
     e.push(edges[edges.len() - 1]);
     (e, v)

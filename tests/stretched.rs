@@ -1,0 +1,314 @@
+//! Stretched axes ([grid.map.<axis>]): exact solutions and observed orders
+//! on sinh and geometric maps, the uniform map's bits, mass and positivity.
+
+mod common;
+use common::*;
+use mfpde::grid::Grid;
+use mfpde::initial::{Gaussian, InitialLaw};
+use mfpde::scheme::{make_diffusion, DiffusionKind};
+
+/// The scheme's nominal order 2 less the 0.2 that the O(h³) terms and the
+/// limiter's clipping at the extremum still take at 64–256 cells (the
+/// uniform tests' bound, tests/convergence.rs).
+const SECOND_ORDER: f64 = 1.8;
+
+/// Exact cell averages of N(mean, diag(var)) on `grid`, renormalised to
+/// the box as ρ0 is.
+fn gaussian_cells(grid: &Grid, mean: &[f64], var: &[f64]) -> Vec<f64> {
+    InitialLaw::Gaussian(Gaussian {
+        mean: mean.to_vec(),
+        std: var.iter().map(|v| v.sqrt()).collect(),
+    })
+    .cell_averages(grid)
+    .0
+}
+
+/// OU's closed form (grids/ou_exact.toml): mean m0 e^{−λt}, variance
+/// s0² e^{−2λt} + (η/2λ)(1 − e^{−2λt}).
+fn ou_exact(t: f64, eta: f64) -> (Vec<f64>, Vec<f64>) {
+    let e = (-t).exp();
+    let (m0, s0) = ([0.0, 1.0], [0.8, 0.6]);
+    let mean = m0.iter().map(|m| m * e).collect();
+    let var = s0
+        .iter()
+        .map(|s| s * s * e * e + eta / 2.0 * (1.0 - e * e))
+        .collect();
+    (mean, var)
+}
+
+/// The maps the tests refine: a sinh map on w1 fine at the law's mean, and
+/// a geometric map on a from its lower wall (cells 4× wider at the top).
+const SINH_W: &str = "grid.map.w1={kind=\"sinh\", centre=1.0, width=0.7}";
+const GEOMETRIC_A: &str = "grid.map.a={kind=\"geometric\", ratio=4.0}";
+
+/// L1 errors of the OU problem at t = 1 against its closed form on n²
+/// cells, n = 64, 128, 256, with the given overrides.
+fn ou_errors(sets: &[&str]) -> Vec<f64> {
+    [64, 128, 256]
+        .iter()
+        .map(|n| {
+            let cells = format!("grid.cells=[{n},{n}]");
+            let mut all = sets.to_vec();
+            all.extend([cells.as_str(), "dynamics.snapshots=2"]);
+            let s = grid_setup("ou_exact", &all);
+            let rec = run(&s);
+            let (mean, var) = ou_exact(1.0, 0.5);
+            let exact = gaussian_cells(&s.grid, &mean, &var);
+            // every step keeps the mass and ρ ≥ 0
+            for (m, lo) in rec.step_mass.iter().zip(&rec.step_min) {
+                assert!((m - 1.0).abs() < 1e-12, "mass {m}");
+                assert!(*lo >= 0.0, "min ρ {lo}");
+            }
+            l1_on(&s.grid, rec.densities.last().unwrap(), &exact)
+        })
+        .collect()
+}
+
+#[test]
+fn ornstein_uhlenbeck_is_second_order_on_sinh_and_geometric_axes() {
+    // both maps at once (each alone measured 2.00, 2.00 and 1.98, 1.99)
+    let errors = ou_errors(&[SINH_W, GEOMETRIC_A]);
+    let p = orders(&errors);
+    eprintln!("OU (sinh on w1, geometric on a) L1 errors {errors:?}, orders {p:?}");
+    assert!(
+        p.iter().all(|&o| o >= SECOND_ORDER),
+        "orders {p:?} from {errors:?}"
+    );
+}
+
+#[test]
+fn diffusion_alone_is_second_order_on_stretched_axes() {
+    // pure heat flow of a Gaussian (variance grows by 2 D t), both axes
+    // stretched, by the exact flow of the stretched Laplacian and by
+    // Crank–Nicolson at a step far below its time error's reach
+    let (d, t) = (0.25, 0.8);
+    for kind in [DiffusionKind::Spectral, DiffusionKind::CrankNicolson] {
+        let mut errors = Vec::new();
+        for n in [32, 64, 128, 256] {
+            let sinh = mfpde::grid::AxisMap::Sinh {
+                centre: 0.3,
+                width: 0.5,
+            };
+            let geo = mfpde::grid::AxisMap::Geometric {
+                ratio: 5.0,
+                from: "hi".into(),
+            };
+            let grid = Grid::new(vec![-6.0, -5.0], vec![6.0, 7.0], vec![n, n], vec![])
+                .with_edges(0, sinh.edges(-6.0, 6.0, n).unwrap())
+                .with_edges(1, geo.edges(-5.0, 7.0, n).unwrap());
+            let mut rho = gaussian_cells(&grid, &[0.3, 1.0], &[0.25, 0.5]);
+            let mass0 = mfpde::diagnostics::mass(&grid, &rho);
+            let mut diff = make_diffusion(kind, &grid, d);
+            let steps = if kind == DiffusionKind::Spectral {
+                4
+            } else {
+                400
+            };
+            for _ in 0..steps {
+                diff.advance(&mut rho, t / steps as f64);
+            }
+            assert!((mfpde::diagnostics::mass(&grid, &rho) - mass0).abs() < 1e-12);
+            assert!(rho.iter().all(|&r| r >= 0.0));
+            let exact =
+                gaussian_cells(&grid, &[0.3, 1.0], &[0.25 + 2.0 * d * t, 0.5 + 2.0 * d * t]);
+            errors.push(l1_on(&grid, &rho, &exact));
+        }
+        let p = orders(&errors);
+        eprintln!("{kind:?} on stretched axes: L1 errors {errors:?}, orders {p:?}");
+        assert!(
+            p.iter().all(|&o| o >= SECOND_ORDER),
+            "{kind:?}: orders {p:?} from {errors:?}"
+        );
+    }
+}
+
+#[test]
+fn a_uniform_map_gives_todays_bits_and_uniform_edges_agree_to_round_off() {
+    // Δt fixed by dt_max below the CFL step (0.0104 here): a CFL step one
+    // ulp shorter would split the snapshot intervals into one more step
+    let base = [
+        "grid.cells=[48,40]",
+        "dynamics.snapshots=3",
+        "solver.dt_max=0.005",
+    ];
+    let plain = run(&grid_setup("ou_exact", &base));
+    // `kind = "uniform"` is today's grid
+    let mut sets = base.to_vec();
+    sets.extend([
+        "grid.map.a={kind=\"uniform\"}",
+        "grid.map.w1={kind=\"uniform\"}",
+    ]);
+    let uniform = run(&grid_setup("ou_exact", &sets));
+    for (a, b) in plain.densities.iter().zip(&uniform.densities) {
+        assert!(a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits()));
+    }
+    // the uniform edges given outright take the stretched code path (its
+    // own widths, difference weights and eigenvector diffusion): the same
+    // solution, to the round-off of the operations that differ
+    let edges = |lo: f64, hi: f64, n: usize| -> String {
+        let e: Vec<String> = (0..=n)
+            .map(|i| format!("{:?}", lo + (hi - lo) * i as f64 / n as f64))
+            .collect();
+        format!("[{}]", e.join(","))
+    };
+    let a = format!(
+        "grid.map.a={{kind=\"edges\", edges={}}}",
+        edges(-5.0, 5.0, 48)
+    );
+    let w = format!(
+        "grid.map.w1={{kind=\"edges\", edges={}}}",
+        edges(-4.0, 6.0, 40)
+    );
+    let mut sets = base.to_vec();
+    sets.extend([a.as_str(), w.as_str()]);
+    let s = grid_setup("ou_exact", &sets);
+    assert!(!s.grid.is_uniform());
+    let stretched = run(&s);
+    assert_eq!(plain.densities.len(), stretched.densities.len());
+    // ∫_Ω |θ|²/2 over the box, by the cells: what a density error of δ
+    // per cell moves the weight-decay part of the risk by, at most
+    let g = &s.grid;
+    let mut th = [0.0; 2];
+    let theta2: f64 = (0..g.len())
+        .map(|i| {
+            g.centre_of(i, &mut th);
+            0.5 * (th[0] * th[0] + th[1] * th[1]) * g.volume_at(i)
+        })
+        .sum();
+    let snaps = plain.snapshots.iter().zip(&stretched.snapshots);
+    for ((a, b), (da, db)) in plain.densities.iter().zip(&stretched.densities).zip(snaps) {
+        let top = a.iter().cloned().fold(0.0, f64::max);
+        let diff = a
+            .iter()
+            .zip(b)
+            .map(|(x, y)| (x - y).abs())
+            .fold(0.0, f64::max);
+        // a few hundred steps of O(1) operations on values ≤ top, each
+        // off by a few ulps: 1e-12 of the peak
+        assert!(diff < 1e-12 * top, "max difference {diff:e} of {top}");
+        // f ≡ 0 here, so the risk is the weight decay: within δ ∫|θ|²/2
+        let bound = diff * theta2 + 1e-14;
+        assert!(
+            (da.risk - db.risk).abs() < bound,
+            "{} vs {}",
+            da.risk,
+            db.risk
+        );
+        assert!((da.cov[0] - db.cov[0]).abs() < 2.0 * bound);
+    }
+}
+
+/// The maps of the linear-Gaussian tests: sinh on a about the transient's
+/// path, geometric on w1 from the upper wall.
+const LINEAR_MAPS: [&str; 2] = [
+    "grid.map.a={kind=\"sinh\", centre=0.3, width=1.2}",
+    "grid.map.w1={kind=\"geometric\", ratio=3.0, from=\"hi\"}",
+];
+
+/// L1 errors of the linear-Gaussian transient at t = 3 against its closed
+/// form at 64², 128², 256² on stretched axes, with the given scheme
+/// overrides (`dt` sets Δt = dt · h̄², h̄ the mean width, when given).
+fn linear_errors(scheme: &[&str], dt: Option<f64>) -> Vec<f64> {
+    [64, 128, 256]
+        .iter()
+        .map(|&n| {
+            let h = 8.0 / n as f64;
+            let mut sets: Vec<String> = vec![
+                format!("grid.cells=[{n},{n}]"),
+                "dynamics.snapshots=2".into(),
+            ];
+            sets.extend(LINEAR_MAPS.iter().chain(scheme).map(|s| s.to_string()));
+            if let Some(c) = dt {
+                sets.push(format!("solver.dt_max={}", c * h * h));
+            }
+            let sets: Vec<&str> = sets.iter().map(String::as_str).collect();
+            let s = grid_setup("linear_gaussian", &sets);
+            let rec = run(&s);
+            for (m, lo) in rec.step_mass.iter().zip(&rec.step_min) {
+                assert!((m - 1.0).abs() < 1e-12 && *lo >= 0.0, "mass {m}, min {lo}");
+            }
+            let (mean, cov) = linear_gaussian_moments(s.t_end, 1.0, 0.5, [0.5, -0.3], [0.36, 0.64]);
+            l1_on(
+                &s.grid,
+                rec.densities.last().unwrap(),
+                &gaussian2_cells(&s.grid, mean, cov),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn the_linear_gaussian_transient_is_second_order_on_stretched_axes_split_and_sg() {
+    // split at its CFL step; sg at Δt = h̄² (first order in Δt, second in
+    // h: both O(h²), as tests/long_time.rs on uniform cells)
+    for (name, errors) in [
+        ("split", linear_errors(&[], None)),
+        ("sg", linear_errors(&["solver.scheme=\"sg\""], Some(1.0))),
+    ] {
+        let p = orders(&errors);
+        eprintln!("{name} linear-Gaussian on stretched axes: L1 errors {errors:?}, orders {p:?}");
+        assert!(
+            p.iter().all(|&o| o >= SECOND_ORDER),
+            "{name}: orders {p:?} from {errors:?}"
+        );
+    }
+}
+
+/// The reduced r axis of tests/reduction.rs's r = 0 wall test (linear
+/// units, d = 2, n = 1: E[r²] = 2 s_w² e^{−2t} + η (1 − e^{−2t})) on a
+/// geometric map fine at r = 0, where ρ̄ ∝ r and the Itô drift meets the
+/// odd ghost: E[r²]'s error falls at order ≥ 1.8 from 64 to 256 cells.
+#[test]
+fn the_reduced_r_axis_is_second_order_on_a_geometric_map() {
+    let (s_w, eta) = (0.6f64, 0.5);
+    let text = format!(
+        r#"
+[model]
+activation = "linear"
+weight_decay = 1.0
+train_a = false
+[data]
+law = "gaussian"
+dim = 2
+nodes = 2
+[symmetry]
+directions = 0
+radial_nodes = 2
+cosine_nodes = 2
+[target]
+kind = "expression"
+expression = "0"
+[dynamics]
+noise = {eta}
+t_end = 1.0
+snapshots = 2
+[initial]
+kind = "isotropic"
+std = [{s_w}]
+[grid]
+lo = [0.0]
+hi = [4.0]
+cells = [64]
+[grid.map.r]
+kind = "geometric"
+ratio = 6.0
+"#
+    );
+    let mut errors = Vec::new();
+    for cells in [64, 128, 256] {
+        let set = format!("grid.cells=[{cells}]");
+        let s = text_setup(&text, &[&set]);
+        assert!(!s.grid.is_uniform());
+        let rec = run(&s);
+        for (m, lo) in rec.step_mass.iter().zip(&rec.step_min) {
+            assert!((m - 1.0).abs() < 1e-12 && *lo >= 0.0, "mass {m}, min {lo}");
+        }
+        let d = rec.snapshots.last().unwrap();
+        let e = (-2.0f64 * d.time).exp();
+        let want = 2.0 * s_w * s_w * e + eta * (1.0 - e);
+        errors.push((d.cov[0] + d.mean[0] * d.mean[0] - want).abs());
+    }
+    let p = orders(&errors);
+    eprintln!("geometric r axis: E[r²] errors {errors:?}, orders {p:?}");
+    assert!(p.iter().all(|&o| o >= 1.8), "orders {p:?} from {errors:?}");
+}
