@@ -312,3 +312,87 @@ ratio = 6.0
     eprintln!("geometric r axis: E[r²] errors {errors:?}, orders {p:?}");
     assert!(p.iter().all(|&o| o >= 1.8), "orders {p:?} from {errors:?}");
 }
+
+/// The escape delay of grids/he2_escape.toml (README, "Stretched axes"):
+/// the escape time (the first time R ≤ 0.9) grows by the same amount from
+/// d = 50 to d = 500 in the PDE on its sinh-stretched p axis as in the
+/// networks (SGD, m = 1000 in ℝᵈ, 3 seeds), within two standard errors of
+/// the difference: the networks' over seeds, and the PDE's grid error,
+/// taken as 0.8 × the change of the delay from a grid 2/3 as fine on
+/// every axis (second order: the fine grid's error is (t_fine −
+/// t_coarse)/(1.5² − 1)). The uniform p axis of as many cells, where
+/// ρ0's overlap spans 1.1 cells at d = 50 and 0.34 at d = 500, misses the
+/// delay by more than that.
+///
+/// Run by CI (.ci/run), about 6 minutes on 2 cores:
+/// cargo test --release --test stretched -- --ignored
+#[test]
+#[ignore]
+fn the_escape_delay_in_d_is_the_networks_on_a_stretched_p_axis() {
+    let dir = tempfile::tempdir().unwrap();
+    let studies = root().join("grids").join("studies");
+    let pde = dir.path().join("pde.h5");
+    sweep_ok(&studies.join("he2_escape.toml"), &pde, 1);
+    let coarse_study = dir.path().join("coarse.toml");
+    std::fs::write(
+        &coarse_study,
+        format!(
+            r#"base = "{}"
+command = "pde"
+combine = "zip"
+measures = ["time_below(0.9)"]
+[set]
+"grid.cells" = [40, 66, 32]
+[[axes]]
+key = "data.dim"
+values = [50, 500]
+[[axes]]
+key = "initial.std"
+values = [[1.0, 0.141421356237], [1.0, 0.0447213595500]]
+"#,
+            root().join("grids").join("he2_escape.toml").display()
+        ),
+    )
+    .unwrap();
+    let coarse = dir.path().join("coarse.h5");
+    sweep_ok(&coarse_study, &coarse, 1);
+    let networks = dir.path().join("networks.h5");
+    sweep_ok(&studies.join("he2_escape_networks.toml"), &networks, 2);
+
+    // the PDE: points (d, p axis) = (50, sinh), (500, sinh), (50, uniform), (500, uniform)
+    let t = study_series(&pde, "time_below_0.9");
+    let tc = study_series(&coarse, "time_below_0.9");
+    let (stretched, uniform, coarse_delay) = (t[1] - t[0], t[3] - t[2], tc[1] - tc[0]);
+    let grid_error = 0.8 * (stretched - coarse_delay).abs();
+    // the networks: [d][seed]
+    let tn = study_series(&networks, "time_below_0.9");
+    let stats = |s: &[f64]| {
+        let n = s.len() as f64;
+        let mean = s.iter().sum::<f64>() / n;
+        let var = s.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0);
+        (mean, (var / n).sqrt())
+    };
+    let ((m50, se50), (m500, se500)) = (stats(&tn[..3]), stats(&tn[3..]));
+    let delay = m500 - m50;
+    let se = (se50 * se50 + se500 * se500 + grid_error * grid_error).sqrt();
+    eprintln!(
+        "escape times: PDE sinh {:?} (coarse {tc:?}), uniform {:?}; networks {m50:.4} ± {se50:.4}, {m500:.4} ± {se500:.4}",
+        &t[..2],
+        &t[2..]
+    );
+    eprintln!(
+        "delays: PDE sinh {stretched:.4} (grid error {grid_error:.4}), uniform {uniform:.4}, networks {delay:.4}; combined standard error {se:.4}"
+    );
+    assert!(
+        t.iter().chain(&tc).chain(&tn).all(|v| v.is_finite()),
+        "every run escapes"
+    );
+    assert!(
+        (stretched - delay).abs() <= 2.0 * se,
+        "stretched p: delay {stretched} against the networks' {delay} ± {se}"
+    );
+    assert!(
+        delay - uniform > 2.0 * se,
+        "uniform p: delay {uniform} against the networks' {delay} ± {se}"
+    );
+}

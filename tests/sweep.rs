@@ -30,14 +30,7 @@ const VARS: [&str; 13] = [
 ];
 
 fn sweep(study: &Path, out: &Path, jobs: usize) -> std::process::Output {
-    mfpde_ok([
-        "sweep".as_ref(),
-        study.as_os_str(),
-        "-o".as_ref(),
-        out.as_os_str(),
-        "--jobs".as_ref(),
-        jobs.to_string().as_ref(),
-    ])
+    sweep_ok(study, out, jobs)
 }
 
 /// `mfpde sweep STUDY --collect -o OUT`, then OUT is `whole` to the bit.
@@ -54,10 +47,7 @@ fn collect_same(study: &Path, out: &Path, whole: &Path) {
 
 /// `/study/<name>`'s numbers.
 fn read(file: &Path, name: &str) -> Vec<f64> {
-    Reader::open(file)
-        .unwrap()
-        .series(&format!("study/{name}"))
-        .unwrap()
+    study_series(file, name)
 }
 
 /// Every numeric variable of two collected files, to the bit.

@@ -113,6 +113,26 @@ pub fn l1(a: &[f64], b: &[f64], vol: f64) -> f64 {
     a.iter().zip(b).map(|(x, y)| (x - y).abs()).sum::<f64>() * vol
 }
 
+/// `mfpde sweep STUDY -o OUT --jobs J`, which must succeed.
+pub fn sweep_ok(study: &Path, out: &Path, jobs: usize) -> std::process::Output {
+    mfpde_ok([
+        "sweep".as_ref(),
+        study.as_os_str(),
+        "-o".as_ref(),
+        out.as_os_str(),
+        "--jobs".as_ref(),
+        jobs.to_string().as_ref(),
+    ])
+}
+
+/// `/study/<name>`'s numbers in a collected study file.
+pub fn study_series(file: &Path, name: &str) -> Vec<f64> {
+    mfpde::io::hdf5::read::Reader::open(file)
+        .unwrap()
+        .series(&format!("study/{name}"))
+        .unwrap()
+}
+
 /// L1 distance Σ |a − b| |C_i| on any grid (stretched or not).
 pub fn l1_on(grid: &mfpde::grid::Grid, a: &[f64], b: &[f64]) -> f64 {
     a.iter()
