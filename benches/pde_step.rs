@@ -12,8 +12,9 @@
 //!     cargo bench --bench pde_step [-- FILTER]
 //!     RAYON_NUM_THREADS=1 cargo bench --bench pde_step
 //!
-//! `PDE_SIZES=256` (a comma list of labels: 256, 512, 1024, 96^3, 40^4)
-//! restricts the sizes.
+//! `PDE_SIZES=256` (a comma list of labels: 256, 512, 1024, 96^3, 40^4,
+//! 256s — the quickstart at 256² on sinh-stretched axes) restricts the
+//! sizes.
 //!
 //! The reduced PDE of docs/model.md §6 (grids/single_index.toml, (a, p, r) on
 //! 64 × 64 × 48 cells, 768 nodes of (Uᵀx, |x⊥|)) at d = 40 and d = 1000:
@@ -191,5 +192,72 @@ fn bench_steps(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, bench_steps, bench_reduced);
+/// The quickstart at 256² with both axes sinh-stretched (README, "Stretched
+/// axes") against the same cells uniform (`PDE_SIZES=256,256s`): the
+/// advection on each cell's width, the stretched axes' banded heat flow at
+/// a fixed Δt (its matrices built) and at a new Δt every call (rebuilt, as
+/// a CFL step changes), and the whole step.
+fn bench_stretched(c: &mut Criterion) {
+    let wanted = std::env::var("PDE_SIZES").ok();
+    if wanted
+        .as_ref()
+        .is_some_and(|w| !w.split(',').any(|x| x == "256s"))
+    {
+        return;
+    }
+    let threads = rayon::current_num_threads();
+    let s = setup_with(
+        "quickstart.toml",
+        &[
+            "grid.cells=[256,256]".to_string(),
+            "grid.map.a={kind=\"sinh\", centre=0.0, width=0.5}".to_string(),
+            "grid.map.w1={kind=\"sinh\", centre=0.0, width=0.5}".to_string(),
+        ],
+    );
+    let mut group = c.benchmark_group(format!("pde 256 stretched ({threads} threads)"));
+    group
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(4))
+        .throughput(Throughput::Elements(s.grid.len() as u64));
+    let mut stepper = make_stepper(&s);
+    let mut rho = s.rho0();
+    in_pool(|| {
+        for _ in 0..5 {
+            let dt = stepper.stable_dt(&rho);
+            stepper.step(&mut rho, dt);
+        }
+    });
+    let mut du = vec![0.0; s.grid.len()];
+    let adv = Advection::new(&s.grid, s.scheme.flux);
+    let half_dt = 0.5 * in_pool(|| stepper.stable_dt(&rho));
+    group.bench_function("advection stage", |b| {
+        pooled(b, || {
+            let vel = stepper.velocity();
+            vel.eval(&rho);
+            adv.rhs(&rho, vel, &mut du);
+        })
+    });
+    let d = 0.5 * s.model.noise;
+    let mut diff = SpectralDiffusion::new(&s.grid, d);
+    let mut r2 = rho.clone();
+    group.bench_function("half diffusion (banded, built)", |b| {
+        pooled(b, || diff.advance(&mut r2, half_dt))
+    });
+    let mut k = 0u32;
+    group.bench_function("half diffusion (banded, rebuilt)", |b| {
+        pooled(b, || {
+            k += 1;
+            diff.advance(&mut r2, half_dt * (1.0 + 1e-9 * f64::from(k % 2)))
+        })
+    });
+    group.bench_function("step, both half diffusions", |b| {
+        pooled(b, || {
+            let dt = stepper.stable_dt(&rho);
+            stepper.step(&mut rho, dt);
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench_steps, bench_reduced, bench_stretched);
 criterion_main!(benches);

@@ -429,7 +429,16 @@ impl Observer for Report {
                         w1_cells(&e, &marginal(grid, rho, k), &e, &marginal(grid, &st.rho, k))
                     })
                     .collect(),
-                gap: d.free_energy - st.free_energy,
+                // in the centre-sum convention, whose minimiser ρ* is: the
+                // stored F's h²/12 shift is a constant on uniform cells
+                // and depends on ρ on stretched ones (docs/model.md §7)
+                gap: if grid.is_uniform() {
+                    d.free_energy - st.free_energy
+                } else {
+                    let lambda = self.vel.model().weight_decay;
+                    let shift = 0.5 * lambda * crate::diagnostics::centre_bias_of(grid, rho);
+                    (d.free_energy + shift) - st.point_free_energy()
+                },
                 risk: d.risk,
                 stationarity: stationarity(&mut self.vel, rho, &mut self.psi),
             },

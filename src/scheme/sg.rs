@@ -221,8 +221,19 @@ impl SgStep {
         }
     }
 
+    /// F_η in the centre-sum convention whose minimiser is the point-value
+    /// Gibbs state the step keeps. On uniform cells the stored F differs
+    /// from it by a constant (M Σ_k h_k²/12 times λ/2), so the stored F
+    /// serves; on stretched cells that shift depends on ρ
+    /// ([`diagnostics::centre_bias_of`]) and is added back.
     fn free_energy(&mut self, rho: &[f64]) -> f64 {
-        diagnostics::energies_with(&self.grid, &mut self.velocity, rho, &mut self.parts).2
+        let f = diagnostics::energies_with(&self.grid, &mut self.velocity, rho, &mut self.parts).2;
+        if self.grid.is_uniform() {
+            f
+        } else {
+            let lambda = self.velocity.model().weight_decay;
+            f + 0.5 * lambda * diagnostics::centre_bias_of(&self.grid, rho)
+        }
     }
 }
 
