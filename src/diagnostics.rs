@@ -316,13 +316,29 @@ pub fn energies_with(
     rho: &[f64],
     parts: &mut Vec<Sums>,
 ) -> (f64, f64, f64) {
+    energies_and_shift(grid, vel, rho, parts).0
+}
+
+/// [`energies_with`] and the weight-decay part's h²/12 shift of the risk,
+/// (λ/2) Σ_i ρ_i |C_i| Σ_k h_{k,i}²/12 (what the centre sums exceed the
+/// stored R and F by: [`centre_bias_of`]), from the same sums.
+pub fn energies_and_shift(
+    grid: &Grid,
+    vel: &mut Velocity,
+    rho: &[f64],
+    parts: &mut Vec<Sums>,
+) -> ((f64, f64, f64), f64) {
     vel.eval_f(rho);
     let reduced = vel.model().reduction.is_some();
     let s = cell_sums_into(grid, rho, reduced, parts);
     let model = vel.model();
     let risk = model.risk(vel.f_nodes(), s.theta2);
     let ent = model.entropy_term(s.ent, s.log_r);
-    (risk, ent, model.free_energy(risk, ent))
+    let bias: f64 = (0..grid.dim()).map(|k| s.m2_bias(grid, k)).sum();
+    (
+        (risk, ent, model.free_energy(risk, ent)),
+        0.5 * model.weight_decay * bias,
+    )
 }
 
 /// All snapshot diagnostics of ρ at time t, f_h at `f_points`. `vel` is

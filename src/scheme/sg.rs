@@ -227,12 +227,12 @@ impl SgStep {
     /// serves; on stretched cells that shift depends on ρ
     /// ([`diagnostics::centre_bias_of`]) and is added back.
     fn free_energy(&mut self, rho: &[f64]) -> f64 {
-        let f = diagnostics::energies_with(&self.grid, &mut self.velocity, rho, &mut self.parts).2;
+        let (e, shift) =
+            diagnostics::energies_and_shift(&self.grid, &mut self.velocity, rho, &mut self.parts);
         if self.grid.is_uniform() {
-            f
+            e.2
         } else {
-            let lambda = self.velocity.model().weight_decay;
-            f + 0.5 * lambda * diagnostics::centre_bias_of(&self.grid, rho)
+            e.2 + shift
         }
     }
 }
