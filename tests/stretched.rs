@@ -347,7 +347,7 @@ ratio = 6.0
 /// ρ0's overlap spans 1.1 cells at d = 50 and 0.34 at d = 500, misses the
 /// delay by more than that.
 ///
-/// Run by CI (.ci/run), about 6 minutes on 2 cores:
+/// Run by CI (.ci/run), about 8 minutes on 2 cores:
 /// cargo test --release --test stretched -- --ignored
 #[test]
 #[ignore]
