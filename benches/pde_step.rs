@@ -116,6 +116,20 @@ fn pooled(b: &mut Bencher<'_>, mut f: impl FnMut() + Send) {
     });
 }
 
+/// The problem's stepper and ρ after five steps, so that ρ is not ρ0's
+/// product form.
+fn warmed(s: &Setup) -> (Stepper, Vec<f64>) {
+    let mut stepper = make_stepper(s);
+    let mut rho = s.rho0();
+    in_pool(|| {
+        for _ in 0..5 {
+            let dt = stepper.stable_dt(&rho);
+            stepper.step(&mut rho, dt);
+        }
+    });
+    (stepper, rho)
+}
+
 fn bench_steps(c: &mut Criterion) {
     let wanted = std::env::var("PDE_SIZES").ok();
     let threads = rayon::current_num_threads();
@@ -141,15 +155,7 @@ fn bench_steps(c: &mut Criterion) {
             .sample_size(10)
             .measurement_time(Duration::from_secs(4))
             .throughput(Throughput::Elements(s.grid.len() as u64));
-        let mut stepper = make_stepper(&s);
-        let mut rho = s.rho0();
-        // a few steps first, so that ρ is not ρ0's product form
-        in_pool(|| {
-            for _ in 0..5 {
-                let dt = stepper.stable_dt(&rho);
-                stepper.step(&mut rho, dt);
-            }
-        });
+        let (mut stepper, mut rho) = warmed(&s);
         let mut du = vec![0.0; s.grid.len()];
         let adv = Advection::new(&s.grid, s.scheme.flux);
         // the Strang step's half diffusion at the step the CFL rule takes
@@ -219,14 +225,7 @@ fn bench_stretched(c: &mut Criterion) {
         .sample_size(10)
         .measurement_time(Duration::from_secs(4))
         .throughput(Throughput::Elements(s.grid.len() as u64));
-    let mut stepper = make_stepper(&s);
-    let mut rho = s.rho0();
-    in_pool(|| {
-        for _ in 0..5 {
-            let dt = stepper.stable_dt(&rho);
-            stepper.step(&mut rho, dt);
-        }
-    });
+    let (mut stepper, mut rho) = warmed(&s);
     let mut du = vec![0.0; s.grid.len()];
     let adv = Advection::new(&s.grid, s.scheme.flux);
     let half_dt = 0.5 * in_pool(|| stepper.stable_dt(&rho));

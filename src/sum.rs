@@ -48,6 +48,27 @@ pub fn fixed_sum<T: Sync>(items: &[T], f: impl Fn(usize, &T) -> f64 + Sync) -> f
     fixed_fold(items, || 0.0, |acc, i, x| acc + f(i, x), |a, b| a + b)
 }
 
+/// Σ_p a_p b_p over 8 lanes (p mod 8), the lanes then summed in a fixed
+/// tree: the same bits for every SIMD variant and thread count, and a loop
+/// that vectorises (a single running sum would be one long chain of
+/// dependent adds).
+#[inline(always)]
+pub fn lane_dot(a: &[f64], b: &[f64]) -> f64 {
+    let mut lanes = [0.0f64; 8];
+    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
+    let (ra, rb) = (ca.remainder(), cb.remainder());
+    for (x, y) in ca.zip(cb) {
+        for l in 0..8 {
+            lanes[l] += x[l] * y[l];
+        }
+    }
+    for (l, (x, y)) in ra.iter().zip(rb).enumerate() {
+        lanes[l] += x * y;
+    }
+    ((lanes[0] + lanes[4]) + (lanes[2] + lanes[6]))
+        + ((lanes[1] + lanes[5]) + (lanes[3] + lanes[7]))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

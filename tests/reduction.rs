@@ -583,36 +583,7 @@ fn the_reduced_gibbs_state_has_the_chi_radius() {
 #[test]
 fn the_r0_wall_with_the_ito_drift_is_second_order() {
     let (s_w, eta) = (0.6f64, 0.5);
-    let text = format!(
-        r#"
-[model]
-activation = "linear"
-weight_decay = 1.0
-train_a = false
-[data]
-law = "gaussian"
-dim = 2
-nodes = 2
-[symmetry]
-directions = 0
-radial_nodes = 2
-cosine_nodes = 2
-[target]
-kind = "expression"
-expression = "0"
-[dynamics]
-noise = {eta}
-t_end = 1.0
-snapshots = 2
-[initial]
-kind = "isotropic"
-std = [{s_w}]
-[grid]
-lo = [0.0]
-hi = [4.0]
-cells = [64]
-"#
-    );
+    let text = r0_wall_problem(s_w, eta);
     let mut errors = Vec::new();
     for cells in [64, 128, 256] {
         let set = format!("grid.cells=[{cells}]");

@@ -284,39 +284,7 @@ fn the_linear_gaussian_transient_is_second_order_on_stretched_axes_split_and_sg(
 #[test]
 fn the_reduced_r_axis_is_second_order_on_a_geometric_map() {
     let (s_w, eta) = (0.6f64, 0.5);
-    let text = format!(
-        r#"
-[model]
-activation = "linear"
-weight_decay = 1.0
-train_a = false
-[data]
-law = "gaussian"
-dim = 2
-nodes = 2
-[symmetry]
-directions = 0
-radial_nodes = 2
-cosine_nodes = 2
-[target]
-kind = "expression"
-expression = "0"
-[dynamics]
-noise = {eta}
-t_end = 1.0
-snapshots = 2
-[initial]
-kind = "isotropic"
-std = [{s_w}]
-[grid]
-lo = [0.0]
-hi = [4.0]
-cells = [64]
-[grid.map.r]
-kind = "geometric"
-ratio = 6.0
-"#
-    );
+    let text = r0_wall_problem(s_w, eta) + "[grid.map.r]\nkind = \"geometric\"\nratio = 6.0\n";
     let mut errors = Vec::new();
     for cells in [64, 128, 256] {
         let set = format!("grid.cells=[{cells}]");

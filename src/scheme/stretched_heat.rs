@@ -115,22 +115,10 @@ impl StretchedHeat {
     }
 
     /// Entry (i, j) of exp(t L) from the eigenvectors, with `scaled` row i
-    /// of H^{−½} Q e^{tΛ}: a contiguous dot product over 8 lanes.
+    /// of H^{−½} Q e^{tΛ}: a contiguous dot product.
     #[inline]
     fn entry(scaled: &[f64], right: &[f64], n: usize, j: usize) -> f64 {
-        let r = &right[j * n..(j + 1) * n];
-        let mut lanes = [0.0; 8];
-        let (a, b) = (scaled.chunks_exact(8), r.chunks_exact(8));
-        let (ra, rb) = (a.remainder(), b.remainder());
-        for (x, y) in a.zip(b) {
-            for l in 0..8 {
-                lanes[l] += x[l] * y[l];
-            }
-        }
-        for (l, (x, y)) in ra.iter().zip(rb).enumerate() {
-            lanes[l] += x * y;
-        }
-        lanes.iter().sum()
+        crate::sum::lane_dot(scaled, &right[j * n..(j + 1) * n])
     }
 
     /// Build exp(t L) (t = Δt D) unless it is built already: each row

@@ -25,7 +25,7 @@ use crate::grid::{Grid, MAX_DIM};
 use crate::model::{Drift, MeanField};
 use crate::scratch::Scratch;
 use crate::simd::Simd;
-use crate::sum::fixed_sum;
+use crate::sum::{fixed_sum, lane_dot};
 use rayon::prelude::*;
 
 /// Block of w points one task contracts at a time.
@@ -130,27 +130,6 @@ fn contract(table: &[f64], c: &[f64], out: &mut [f64], simd: Simd) {
                 }
             })
         });
-}
-
-/// Σ_p a_p b_p over 8 lanes (p mod 8), the lanes then summed in a fixed
-/// tree: the same bits for every SIMD variant and thread count, and a loop
-/// that vectorises (a single running sum would be one long chain of
-/// dependent adds).
-#[inline(always)]
-fn lane_dot(a: &[f64], b: &[f64]) -> f64 {
-    let mut lanes = [0.0f64; 8];
-    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
-    let (ra, rb) = (ca.remainder(), cb.remainder());
-    for (x, y) in ca.zip(cb) {
-        for l in 0..8 {
-            lanes[l] += x[l] * y[l];
-        }
-    }
-    for (l, (x, y)) in ra.iter().zip(rb).enumerate() {
-        lanes[l] += x * y;
-    }
-    ((lanes[0] + lanes[4]) + (lanes[2] + lanes[6]))
-        + ((lanes[1] + lanes[5]) + (lanes[3] + lanes[7]))
 }
 
 impl Velocity {

@@ -113,6 +113,42 @@ pub fn l1(a: &[f64], b: &[f64], vol: f64) -> f64 {
     a.iter().zip(b).map(|(x, y)| (x - y).abs()).sum::<f64>() * vol
 }
 
+/// The r = 0 wall problem (tests/reduction.rs): linear units in d = 2,
+/// k = 0, a frozen a = 1, so r is an Ornstein–Uhlenbeck radius with
+/// E[r²](t) = 2 s_w² e^{−2t} + η (1 − e^{−2t}), on r ∈ [0, 4].
+pub fn r0_wall_problem(s_w: f64, eta: f64) -> String {
+    format!(
+        r#"
+[model]
+activation = "linear"
+weight_decay = 1.0
+train_a = false
+[data]
+law = "gaussian"
+dim = 2
+nodes = 2
+[symmetry]
+directions = 0
+radial_nodes = 2
+cosine_nodes = 2
+[target]
+kind = "expression"
+expression = "0"
+[dynamics]
+noise = {eta}
+t_end = 1.0
+snapshots = 2
+[initial]
+kind = "isotropic"
+std = [{s_w}]
+[grid]
+lo = [0.0]
+hi = [4.0]
+cells = [64]
+"#
+    )
+}
+
 /// `mfpde sweep STUDY -o OUT --jobs J`, which must succeed.
 pub fn sweep_ok(study: &Path, out: &Path, jobs: usize) -> std::process::Output {
     mfpde_ok([

@@ -11,14 +11,26 @@ use crate::grid::Grid;
 /// cells.
 #[derive(Debug, Clone)]
 pub(super) struct AxisFactors {
-    /// The widths: flux differences are divided by them (a multiplication
-    /// by a rounded 1/h would bias every step's mass the same way).
-    pub(super) w: Vec<f64>,
+    /// The axis (its widths: flux differences are divided by them, as a
+    /// multiplication by a rounded 1/h would bias every step's mass the
+    /// same way).
+    pub(super) stretch: std::sync::Arc<crate::grid::Stretch>,
     pub(super) dm: Vec<f64>,
     pub(super) dp: Vec<f64>,
 }
 
 impl AxisFactors {
+    /// The cells' widths.
+    pub(super) fn widths(&self) -> &[f64] {
+        &self.stretch.widths
+    }
+
+    /// The width of cell i.
+    #[inline(always)]
+    pub(super) fn w(&self, i: usize) -> f64 {
+        self.stretch.widths[i]
+    }
+
     pub(super) fn new(grid: &Grid, k: usize) -> Option<Self> {
         let s = grid.stretch[k].as_ref()?;
         let (c, w, n) = (&s.centres, &s.widths, grid.n[k]);
@@ -27,7 +39,7 @@ impl AxisFactors {
             None => 1.0,
         };
         Some(AxisFactors {
-            w: w.clone(),
+            stretch: std::sync::Arc::clone(s),
             dm: (0..n).map(|i| weight(i, i.checked_sub(1))).collect(),
             dp: (0..n)
                 .map(|i| weight(i, (i + 1 < n).then_some(i + 1)))

@@ -154,7 +154,7 @@ impl<V: Faces> FluxFn<()> for Strided<'_, V> {
                     // same bits) and the widths either side of its faces
                     let (wm, wp, w_lo, w_hi) = match factors {
                         None => (1.0, 1.0, 0.0, 0.0),
-                        Some(f) => (f.dm[i], f.dp[i], f.w[i - 1], f.w[i]),
+                        Some(f) => (f.dm[i], f.dp[i], f.w(i - 1), f.w(i)),
                     };
                     if F::SLOPES {
                         if i + 1 < n {
@@ -310,7 +310,7 @@ impl<V: Faces, S: Fn(f64, f64, f64) -> f64 + Sync> FluxFn<()> for Last<'_, V, S>
                                 // (f_lo − f_hi)/h_i, then the other axes' sum added
                                 let lower_upper = f[..n].iter().zip(&f[1..]);
                                 for ((a, (&fl, &fu)), w) in
-                                    rate.iter_mut().zip(lower_upper).zip(&fac.w)
+                                    rate.iter_mut().zip(lower_upper).zip(fac.widths())
                                 {
                                     *a = (fl - fu) / w;
                                 }
