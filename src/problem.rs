@@ -77,8 +77,12 @@ pub struct SymmetrySpec {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ModelSpec {
-    /// tanh, sigmoid, erf, relu, softplus, linear.
+    /// tanh, sigmoid, erf, relu, softplus, linear, mmn_ramp, hermite.
     pub activation: String,
+    /// The degree k of the Hermite unit He_k/√k! (`activation = "hermite"`
+    /// only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub degree: Option<u32>,
     /// x̃ = (x, 1) when true.
     #[serde(default)]
     pub bias: bool,

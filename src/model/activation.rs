@@ -1,4 +1,10 @@
 //! **Activations** σ and their derivatives σ′.
+//!
+//! Besides the usual units, the normalised Hermite unit
+//! σ_k(z) = He_k(z)/√k! (`activation = "hermite"`, `degree = k`): its only
+//! Hermite coefficient is the k-th, so it has information exponent k against
+//! a single-index target and E[σ_k(Z)²] = 1 for Z ~ N(0, 1) (docs/model.md
+//! §6a).
 
 use crate::error::{Error, Result};
 
@@ -14,7 +20,16 @@ pub enum Activation {
     /// Mei–Montanari–Nguyen's ramp: s₁ for t ≤ t₁, s₂ for t ≥ t₂, linear
     /// between, with (t₁, t₂, s₁, s₂) = (0.5, 1.5, −2.5, 7.5) ([`RAMP`]).
     MmnRamp,
+    /// He_k(z)/√k!, the probabilists' Hermite polynomial of degree k
+    /// (1 ≤ k ≤ [`MAX_HERMITE_DEGREE`]).
+    Hermite(u8),
 }
+
+/// The largest `model.degree` of the Hermite unit: at k = 12 its closed-form
+/// κ's terms reach k!/((k−2i)! 4^i i!²) ≈ 10² times (s²q)^k, and a grid of
+/// |w| ≤ 3 already spans σ values of 10⁵; higher degrees are not a problem
+/// anyone poses on a grid.
+pub const MAX_HERMITE_DEGREE: u32 = 12;
 
 /// The knots (t₁, t₂) and levels (s₁, s₂) of [`Activation::MmnRamp`].
 pub const RAMP: [f64; 4] = [0.5, 1.5, -2.5, 7.5];
@@ -31,12 +46,31 @@ const NAMED: [(&str, Activation); 7] = [
 ];
 
 /// The names accepted in `model.activation`.
-pub const ACTIVATION_NAMES: &str = "tanh, sigmoid, erf, relu, softplus, linear, mmn_ramp";
+pub const ACTIVATION_NAMES: &str =
+    "tanh, sigmoid, erf, relu, softplus, linear, mmn_ramp, hermite (with model.degree)";
 
 impl Activation {
-    /// Parse `model.activation`.
-    pub fn parse(name: &str) -> Result<Self> {
-        NAMED
+    /// Parse `model.activation`, and `model.degree` (the Hermite unit's k,
+    /// required by it and refused by every other unit).
+    pub fn parse(name: &str, degree: Option<u32>) -> Result<Self> {
+        if name == "hermite" {
+            return match degree {
+                Some(k) if (1..=MAX_HERMITE_DEGREE).contains(&k) => {
+                    Ok(Activation::Hermite(k as u8))
+                }
+                Some(k) => Err(Error::problem(
+                    "model.degree",
+                    k,
+                    format!("1 to {MAX_HERMITE_DEGREE} (the Hermite unit's degree k)"),
+                )),
+                None => Err(Error::problem(
+                    "model.degree",
+                    "missing",
+                    "the degree k of activation = \"hermite\" (He_k(z)/√k!), 1 to 12",
+                )),
+            };
+        }
+        let act = NAMED
             .iter()
             .find(|(n, _)| *n == name)
             .map(|&(_, a)| a)
@@ -46,23 +80,37 @@ impl Activation {
                     format!("{name:?}"),
                     format!("one of {ACTIVATION_NAMES}"),
                 )
-            })
+            })?;
+        match degree {
+            Some(k) => Err(Error::problem(
+                "model.degree",
+                k,
+                format!("no degree for activation = {name:?} (only for \"hermite\")"),
+            )),
+            None => Ok(act),
+        }
     }
 
     /// Its name in `model.activation`.
     pub fn name(self) -> &'static str {
+        if let Activation::Hermite(_) = self {
+            return "hermite";
+        }
         NAMED
             .iter()
             .find(|(_, a)| *a == self)
             .map_or("?", |&(n, _)| n)
     }
 
-    /// σ(−z) = −σ(z) (tanh, erf, linear).
+    /// σ(−z) = −σ(z) (tanh, erf, linear, Hermite of odd degree).
     pub fn is_odd(self) -> bool {
-        matches!(
-            self,
-            Activation::Tanh | Activation::Erf | Activation::Linear
-        )
+        match self {
+            Activation::Hermite(k) => k % 2 == 1,
+            _ => matches!(
+                self,
+                Activation::Tanh | Activation::Erf | Activation::Linear
+            ),
+        }
     }
 
     /// σ(z).
@@ -80,6 +128,7 @@ impl Activation {
                 let [t1, t2, s1, s2] = RAMP;
                 s1 + (s2 - s1) * ((z - t1) / (t2 - t1)).clamp(0.0, 1.0)
             }
+            Activation::Hermite(k) => hermite(k, z)[1] * INV_SQRT_FACTORIAL[k as usize],
         }
     }
 
@@ -113,8 +162,43 @@ impl Activation {
                     0.0
                 }
             }
+            // He_k′ = k He_{k−1}
+            Activation::Hermite(k) => {
+                f64::from(k) * hermite(k, z)[0] * INV_SQRT_FACTORIAL[k as usize]
+            }
         }
     }
+}
+
+/// 1/√k! for k ≤ [`MAX_HERMITE_DEGREE`], correctly rounded (tested against
+/// the square root of k!).
+const INV_SQRT_FACTORIAL: [f64; MAX_HERMITE_DEGREE as usize + 1] = [
+    1.0,
+    1.0,
+    std::f64::consts::FRAC_1_SQRT_2,
+    0.408248290463863,
+    0.2041241452319315,
+    0.09128709291752768,
+    0.037267799624996496,
+    0.014085904245475277,
+    0.004980119205559973,
+    0.0016600397351866577,
+    0.00052495065695726,
+    0.00015827857841616382,
+    4.569108992776174e-05,
+];
+
+/// (He_{k−1}(z), He_k(z)) by the three-term recurrence
+/// He_{n+1} = z He_n − n He_{n−1} (He_{−1} = 0, He_0 = 1).
+#[inline]
+pub fn hermite(k: u8, z: f64) -> [f64; 2] {
+    let (mut prev, mut cur) = (0.0, 1.0);
+    for n in 0..k {
+        let next = z * cur - f64::from(n) * prev;
+        prev = cur;
+        cur = next;
+    }
+    [prev, cur]
 }
 
 /// e^x for x ≤ 0, branch-free so that loops over it vectorise: arguments
@@ -227,12 +311,19 @@ mod tests {
             Activation::Softplus,
             Activation::Linear,
             Activation::MmnRamp,
+            Activation::Hermite(1),
+            Activation::Hermite(2),
+            Activation::Hermite(3),
+            Activation::Hermite(6),
         ] {
             for &z in &[-3.1, -0.7, 0.3, 0.8, 1.2, 1.9, 25.0, -40.0] {
                 let h = 1e-6;
                 let fd = (act.sigma(z + h) - act.sigma(z - h)) / (2.0 * h);
+                // central differences: error h²/6 |σ‴| plus round-off
+                // 1e-16 |σ|/h, relative to the polynomial's size at |z| = 40
+                let scale = 1.0 + act.sigma(z).abs() + act.dsigma(z).abs();
                 assert!(
-                    (fd - act.dsigma(z)).abs() < 1e-7,
+                    (fd - act.dsigma(z)).abs() < 1e-7 * scale,
                     "{act:?} at {z}: {fd} vs {}",
                     act.dsigma(z)
                 );
@@ -285,8 +376,61 @@ mod tests {
 
     #[test]
     fn unknown_activation_names_the_field() {
-        let e = Activation::parse("gelu").unwrap_err();
+        let e = Activation::parse("gelu", None).unwrap_err();
         assert_eq!(e.field(), Some("model.activation"));
         assert!(e.to_string().contains("gelu"));
+        for (name, degree) in [
+            ("hermite", None),
+            ("hermite", Some(0)),
+            ("hermite", Some(13)),
+            ("tanh", Some(2)),
+        ] {
+            let e = Activation::parse(name, degree).unwrap_err();
+            assert_eq!(e.field(), Some("model.degree"), "{name} {degree:?}");
+        }
+        let h = Activation::parse("hermite", Some(3)).unwrap();
+        assert_eq!(
+            (h, h.name(), h.is_odd()),
+            (Activation::Hermite(3), "hermite", true)
+        );
+        assert!(!Activation::Hermite(2).is_odd());
+    }
+
+    /// The table of 1/√k! is the square root of k! to round-off, and σ_k is
+    /// He_k/√k! with the explicit polynomials of low degree; on a
+    /// Gauss–Hermite rule exact for degree 2·12, E[σ_j σ_k] = δ_jk (the
+    /// units are orthonormal in L²(N(0, 1)), so σ_k has information
+    /// exponent k).
+    #[test]
+    fn the_hermite_units_are_orthonormal() {
+        let mut fact = 1.0;
+        for (k, v) in INV_SQRT_FACTORIAL.iter().enumerate() {
+            if k > 0 {
+                fact *= k as f64;
+            }
+            assert!((v * fact.sqrt() - 1.0).abs() < 3e-16, "k {k}");
+        }
+        for z in [-2.3, -0.4, 0.0, 0.9, 3.7] {
+            let s = |k| Activation::Hermite(k).sigma(z);
+            assert!((s(1) - z).abs() < 1e-15);
+            assert!((s(2) - (z * z - 1.0) / 2f64.sqrt()).abs() < 1e-14);
+            assert!((s(3) - (z.powi(3) - 3.0 * z) / 6f64.sqrt()).abs() < 1e-14);
+            assert!((s(4) - (z.powi(4) - 6.0 * z * z + 3.0) / 24f64.sqrt()).abs() < 1e-13);
+        }
+        let q = crate::model::Quadrature::gaussian(1, 1.0, 20);
+        for j in 1..=8u8 {
+            for k in 1..=8u8 {
+                let e: f64 = q
+                    .nodes
+                    .iter()
+                    .zip(&q.weights)
+                    .map(|(x, w)| {
+                        w * Activation::Hermite(j).sigma(*x) * Activation::Hermite(k).sigma(*x)
+                    })
+                    .sum();
+                let want = if j == k { 1.0 } else { 0.0 };
+                assert!((e - want).abs() < 1e-12, "E σ_{j} σ_{k} = {e}");
+            }
+        }
     }
 }

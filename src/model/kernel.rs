@@ -6,7 +6,8 @@
 //! ```
 //!
 //! κ is closed-form for erf (Williams' arcsine kernel), ReLU (the arc-cosine
-//! kernel of degree 1) and linear units, and a 2-D Gauss–Hermite sum for the
+//! kernel of degree 1), linear units and the Hermite unit He_k/√k! (a
+//! polynomial, [`hermite_kappa`]), and a 2-D Gauss–Hermite sum for the
 //! others. The cosine t between the orthogonal parts of two neurons in
 //! ℝⁿ has density ∝ (1 − t²)^{(n−3)/2} ([`cosine_rule`], Gauss–Jacobi); the
 //! radius of x⊥ ~ N(0, s² Iₙ) is s √(2u) with u ~ Gamma(n/2)
@@ -187,12 +188,14 @@ impl Kernel {
 
     /// What the closed forms need of one argument q alone, computed once
     /// per neuron where κ is taken over many pairs (a Gram matrix):
-    /// 1/√(1 + 2s²q) for erf, √(s²q) for ReLU, 0 otherwise.
+    /// 1/√(1 + 2s²q) for erf, √(s²q) for ReLU, s²q − 1 for the Hermite
+    /// unit, 0 otherwise.
     #[inline]
     pub fn factor(&self, q: f64) -> f64 {
         match self.activation {
             Activation::Erf => 1.0 / (1.0 + 2.0 * self.s2 * q).sqrt(),
             Activation::Relu => (self.s2 * q).sqrt(),
+            Activation::Hermite(_) => self.s2 * q - 1.0,
             _ => 0.0,
         }
     }
@@ -255,6 +258,10 @@ impl Kernel {
                     s2 * (pi - phi) / (2.0 * pi),
                 ))
             }
+            Activation::Hermite(k) => {
+                let (v, dq, dc) = hermite_kappa(k, f, f2, xy);
+                Some((v, s2 * dq, s2 * dc))
+            }
             _ => None,
         }
     }
@@ -270,6 +277,39 @@ impl Kernel {
             .map(|&(t, nu)| nu * self.kappa(q, q2, dot + r * r2 * t))
             .sum()
     }
+}
+
+/// κ of the Hermite unit σ_k = He_k/√k! and its derivatives in (X, C):
+/// for Var X = X, Var Y = Y, Cov = C, by He_k(√X z) = Σ_i X^{k/2−i}
+/// (X − 1)^i C(k, 2i) (2i − 1)!! He_{k−2i}(z) and E[He_m(Z₁) He_n(Z₂)] =
+/// δ_mn n! corr^n,
+///
+/// ```text
+/// κ = Σ_{i ≤ k/2} k! / ((k − 2i)! 4^i i!²) C^{k−2i} ((X − 1)(Y − 1))^i
+/// ```
+///
+/// from u = X − 1, u′ = Y − 1 and C: (κ, ∂κ/∂X, ∂κ/∂C). k = 1 is the linear
+/// kernel C, k = 2 is C² + uu′/2.
+pub fn hermite_kappa(k: u8, u: f64, u2: f64, c: f64) -> (f64, f64, f64) {
+    let k = i32::from(k);
+    let uu = u * u2;
+    let (mut v, mut dx, mut dc) = (0.0, 0.0, 0.0);
+    // coef_i = k!/((k − 2i)! 4^i i!²), by coef_{i+1}/coef_i =
+    // (k − 2i)(k − 2i − 1) / (4 (i + 1)²)
+    let mut coef = 1.0;
+    for i in 0..=k / 2 {
+        let e = k - 2 * i;
+        let ci = c.powi(e);
+        v += coef * ci * uu.powi(i);
+        if e > 0 {
+            dc += coef * f64::from(e) * c.powi(e - 1) * uu.powi(i);
+        }
+        if i > 0 {
+            dx += coef * ci * f64::from(i) * u.powi(i - 1) * u2.powi(i);
+        }
+        coef *= f64::from((e) * (e - 1)) / f64::from(4 * (i + 1) * (i + 1));
+    }
+    (v, dx, dc)
 }
 
 #[cfg(test)]
@@ -385,6 +425,8 @@ mod tests {
             Activation::Relu,
             Activation::Softplus,
             Activation::Linear,
+            Activation::Hermite(2),
+            Activation::Hermite(3),
         ] {
             let k = Kernel::new(act, 1.3);
             for &(q, q2, c) in &cases {
@@ -408,10 +450,61 @@ mod tests {
         }
     }
 
+    /// The Hermite unit's polynomial κ against the 2-D Gauss–Hermite sum of
+    /// σ(X)σ(Y), which is exact for these polynomials (64 nodes: degree
+    /// 127), so the two agree to round-off, for k = 1 … 8 at unequal
+    /// variances and both signs of the covariance; k = 1 is the linear
+    /// kernel.
+    #[test]
+    fn the_hermite_kappa_is_the_gaussian_average() {
+        let rule = normal_rule(HERMITE_NODES);
+        for k in 1..=8u8 {
+            let act = Activation::Hermite(k);
+            let ker = Kernel::new(act, 1.1);
+            for &(q, q2, c) in &[
+                (1.3, 0.6, 0.5),
+                (0.4, 2.0, -0.7),
+                (0.83, 0.83, 0.2),
+                (2.5, 0.9, 1.4),
+            ] {
+                let (x, y, xy) = (ker.s2 * q, ker.s2 * q2, ker.s2 * c);
+                let (sx, b1) = (x.sqrt(), xy / x.sqrt());
+                let b2 = (y - b1 * b1).sqrt();
+                let (mut sum, mut scale) = (0.0, 0.0);
+                for &(z1, w1) in &rule {
+                    for &(z2, w2) in &rule {
+                        let v = w1 * w2 * act.sigma(sx * z1) * act.sigma(b1 * z1 + b2 * z2);
+                        sum += v;
+                        scale += v.abs();
+                    }
+                }
+                let got = ker.kappa(q, q2, c);
+                assert!(
+                    (got - sum).abs() < 1e-13 * scale,
+                    "k {k} ({q}, {q2}, {c}): {got} vs {sum}"
+                );
+            }
+        }
+        let lin = Kernel::new(Activation::Linear, 1.1);
+        let h1 = Kernel::new(Activation::Hermite(1), 1.1);
+        assert_eq!(
+            lin.kappa_grad(0.7, 1.9, -0.3),
+            h1.kappa_grad(0.7, 1.9, -0.3)
+        );
+    }
+
     /// ∂κ/∂q and ∂κ/∂c of the closed forms against central differences of κ.
     #[test]
     fn the_kernel_derivatives_are_the_derivatives() {
-        for act in [Activation::Erf, Activation::Relu, Activation::Linear] {
+        for act in [
+            Activation::Erf,
+            Activation::Relu,
+            Activation::Linear,
+            Activation::Hermite(1),
+            Activation::Hermite(2),
+            Activation::Hermite(3),
+            Activation::Hermite(6),
+        ] {
             let k = Kernel::new(act, 0.8);
             for &(q, q2, c) in &[(1.3, 0.6, 0.5), (0.4, 2.0, -0.7), (2.5, 0.9, 1.4)] {
                 let (_, dq, dc) = k.kappa_grad(q, q2, c).unwrap();

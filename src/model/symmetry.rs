@@ -197,8 +197,9 @@ mod tests {
 
     /// The PDE's route to K̄ (the quadrature of x̄ and the unit φ:
     /// Σ_q ω_q φ(w; x̄_q) φ(w′; x̄_q)) against the κ route of docs/model.md §6
-    /// (closed-form κ averaged over the cosine rule), for erf, ReLU and
-    /// linear units, k = 0, 1, 2 and n from 1 to 1000. Both are rules for
+    /// (closed-form κ averaged over the cosine rule), for erf, ReLU,
+    /// linear and Hermite units (degrees 2 and 3: polynomials, so both rules
+    /// are exact), k = 0, 1, 2 and n from 1 to 1000. Both are rules for
     /// the same integral, so they agree to the quadratures' error: below
     /// 1e-9 for erf and linear units, and for ReLU at n ≥ 10 (measured:
     /// 1e-13), whose t-average is closed form here. At n ≤ 3 the law of t
@@ -208,7 +209,13 @@ mod tests {
     #[test]
     fn the_unit_average_reproduces_the_kernel() {
         let s = 0.9;
-        for act in [Activation::Erf, Activation::Linear, Activation::Relu] {
+        for act in [
+            Activation::Erf,
+            Activation::Linear,
+            Activation::Relu,
+            Activation::Hermite(2),
+            Activation::Hermite(3),
+        ] {
             let kern = Kernel::new(act, s);
             for (d, k) in [(2, 1), (3, 1), (4, 2), (40, 0), (41, 1), (1000, 1)] {
                 let red = Reduction::new(Reduced { dim: d, k }, 48);

@@ -15,7 +15,7 @@ pub const MAX_REDUCED_DIM: usize = 10_000;
 /// The model of a problem (η from `[dynamics]`).
 pub(super) fn build(lp: &LoadedProblem) -> Result<MeanField> {
     let p = &lp.problem;
-    let activation = Activation::parse(&p.model.activation)?;
+    let activation = Activation::parse(&p.model.activation, p.model.degree)?;
     if !(p.model.weight_decay >= 0.0 && p.model.weight_decay.is_finite()) {
         return Err(Error::problem(
             "model.weight_decay",
