@@ -19,6 +19,7 @@
 //! step's trailing half diffusion is not deferred here. Split scheme,
 //! spectral diffusion (by kernel along axis 0) and a trained a only.
 
+use super::advection::step::{below_round_off, POSITIVE_CFL};
 use super::advection::AdvectionStep;
 use super::diffusion::SpectralDiffusion;
 use super::{DiffusionKind, SchemeKind, SchemeOptions, Splitting, SubStep};
@@ -161,8 +162,15 @@ impl SlabStepper {
         self.dt_max.min(adv)
     }
 
-    /// The advection sub-step: Heun's two stages, halos filled before each.
+    /// The advection sub-step: Heun's two stages, halos filled before each;
+    /// taken again as two halves when the second stage's CFL number exceeds
+    /// [`POSITIVE_CFL`] and ρ went negative, as the whole grid's
+    /// [`AdvectionStep`] does (the same bits).
     fn advect(&mut self, slabs: &mut [Density], dt: f64) {
+        self.advect_halving(slabs, dt, 0);
+    }
+
+    fn advect_halving(&mut self, slabs: &mut [Density], dt: f64, halvings: u32) {
         Density::exchange(slabs);
         self.velocity(Of::Density, slabs);
         for (p, d) in self.parts.iter_mut().zip(slabs.iter()) {
@@ -176,8 +184,35 @@ impl SlabStepper {
             .collect();
         exchange(&geometry, &mut stages);
         self.velocity(Of::Stage, slabs);
+        let rate = self
+            .parts
+            .iter_mut()
+            .map(|p| {
+                let rows = p.slab.interior();
+                p.advection.velocity().max_rate_rows(rows)
+            })
+            .fold(0.0, f64::max);
+        let fast = halvings < super::advection::step::MAX_HALVINGS && dt * rate > POSITIVE_CFL;
+        let backup: Vec<Vec<f64>> = match fast {
+            true => slabs.iter().map(|d| d.values.clone()).collect(),
+            false => Vec::new(),
+        };
         for (p, d) in self.parts.iter_mut().zip(slabs.iter_mut()) {
             p.advection.second_stage(&mut d.values, dt);
+        }
+        let negative = fast && {
+            let interiors: Vec<f64> = slabs
+                .iter()
+                .flat_map(|d| d.values[d.slab.interior_cells()].iter().copied())
+                .collect();
+            below_round_off(&interiors)
+        };
+        if negative {
+            for (d, b) in slabs.iter_mut().zip(backup) {
+                d.values = b;
+            }
+            self.advect_halving(slabs, dt / 2.0, halvings + 1);
+            self.advect_halving(slabs, dt / 2.0, halvings + 1);
         }
     }
 

@@ -14,7 +14,7 @@
 //! [`Simd`] variant, with the same bits in all of them.
 
 mod factors;
-mod step;
+pub mod step;
 
 use factors::AxisFactors;
 
