@@ -99,14 +99,25 @@ fn jobs_agree_to_the_bit_and_each_measure_is_its_points() {
             w1[w1.len() - 1],
             "point {i}: the w1 marginal's, last row"
         );
-        // the first crossing of 0.8, linear between snapshots
-        let k = pde.iter().position(|x| *x <= 0.8);
+        // the first crossing of 0.8, linear between the rows of the
+        // snapshots and of the light history, merged in time order
+        let mut rows: Vec<(f64, f64)> = time.iter().copied().zip(pde.iter().copied()).collect();
+        let (ht, hr) = (
+            r.series("history/time").unwrap(),
+            r.series("history/risk").unwrap(),
+        );
+        assert!(ht.len() > time.len(), "point {i}: the history is finer");
+        rows.extend(ht.into_iter().zip(hr));
+        rows.sort_by(|a, b| a.0.total_cmp(&b.0));
+        rows.dedup_by(|later, earlier| later.0 == earlier.0);
+        let k = rows.iter().position(|x| x.1 <= 0.8);
         match k {
             None => assert!(below[i].is_nan()),
-            Some(0) => assert_eq!(below[i], time[0]),
+            Some(0) => assert_eq!(below[i], rows[0].0),
             Some(k) => {
-                let f = (pde[k - 1] - 0.8) / (pde[k - 1] - pde[k]);
-                assert_eq!(below[i], time[k - 1] + f * (time[k] - time[k - 1]));
+                let ((t0, r0), (t1, r1)) = (rows[k - 1], rows[k]);
+                let f = (r0 - 0.8) / (r0 - r1);
+                assert_eq!(below[i], t0 + f * (t1 - t0));
             }
         }
         // the point's problem is the base with its overrides
@@ -119,6 +130,20 @@ fn jobs_agree_to_the_bit_and_each_measure_is_its_points() {
         );
         assert!(problem.contains(&format!("activation = \"{unit}\"")), "{i}");
         assert!(problem.contains(&format!("seed = {}", i % 2)), "{i}");
+    }
+    // [[fits]]: the risk's slope in the noise for each unit, of the seed
+    // means, least squares with its standard error
+    let (slope, se) = (
+        read(&one, "fit_risk_noise"),
+        read(&one, "fit_risk_noise_se"),
+    );
+    assert_eq!((slope.len(), se.len()), (2, 2));
+    for u in 0..2 {
+        let mean: Vec<f64> = (0..3)
+            .map(|n| (risk[4 * n + 2 * u] + risk[4 * n + 2 * u + 1]) / 2.0)
+            .collect();
+        let fit = mfpde::fit::fit_line(&[0.0, 0.01, 0.05], &mean);
+        assert_eq!((slope[u], se[u]), (fit.slope, fit.stderr), "unit {u}");
     }
     // `mfpde plot`: a figure per measure, against noise, a line per unit
     let plot = mfpde_ok(["plot".as_ref(), one.as_os_str()]);

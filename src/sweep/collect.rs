@@ -119,6 +119,55 @@ pub fn collect(study: &Study, dir: &Path, done: &[Done]) -> Result<Results> {
         v.integer = true;
         vars.push(v);
     }
+    for spec in &study.fits {
+        let Some(c) = cols.iter().position(|(n, _)| *n == spec.measure) else {
+            return Err(Error::Parse(format!(
+                "fits: {} is not a measure of this study (its measures: {})",
+                spec.measure,
+                cols.iter()
+                    .map(|(n, _)| n.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
+        };
+        let axis = &study.axes[spec.axis];
+        let x = axis.numbers().expect("a numeric axis (checked)");
+        let (slope, se) = super::fits::fit_measure(
+            &values[c],
+            &shape,
+            study.seeds.is_some(),
+            spec.axis,
+            &x,
+            spec.scale,
+        );
+        let (fdims, fshape): (Vec<String>, Vec<usize>) = study
+            .axes
+            .iter()
+            .enumerate()
+            .filter(|&(i, _)| i != spec.axis)
+            .map(|(_, a)| (a.name.clone(), a.values.len()))
+            .unzip();
+        let name = format!("fit_{}_{}", spec.measure, axis.name);
+        let what = format!(
+            "slope of {} ({}) of the seed mean of {} against {}",
+            match spec.scale {
+                super::fits::Scale::LogLog => "ln y against ln x",
+                super::fits::Scale::Log => "y against ln x",
+                super::fits::Scale::Linear => "y against x",
+            },
+            spec.scale.name(),
+            spec.measure,
+            axis.name
+        );
+        vars.push(var(&name, &fdims, &fshape, slope, &what));
+        vars.push(var(
+            &format!("{name}_se"),
+            &fdims,
+            &fshape,
+            se,
+            &format!("standard error of the {what} (from the residuals; NaN with two points)"),
+        ));
+    }
     for ((name, m), data) in cols.iter().zip(values) {
         vars.push(var(name, &dims, &shape, data, &m.long_name(study.kind)));
     }

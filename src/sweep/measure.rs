@@ -6,7 +6,7 @@
 //! | `risk` | R at t_end (the PDE's; the network's for `particles`; R(ρ*) for `steady`) | all |
 //! | `free_energy`, `entropy` | F_η and the entropy term at t_end (of ρ* for `steady`) | pde, run, steady |
 //! | `particle_risk` | R(μ^m) at t_end | particles, run |
-//! | `time_below(L)` | the first time R ≤ L, linear between snapshots; NaN when it never is | pde, particles, run |
+//! | `time_below(L)` | the first time R ≤ L, linear between the rows of the snapshots and (PDE) of `/history` merged; NaN when it never is | pde, particles, run |
 //! | `l1`, `sw2`, `risk_gap`, `f_gap`, `w1` | the distances at t_end (`w1`: one measure per axis, `w1_<axis>`) | run |
 //! | `gap` | F − F* (η > 0) or R − R_min (η = 0) at t_end, from the theorems report (run with it) | pde, run |
 //!
@@ -162,11 +162,16 @@ impl Measure {
             }
             Measure::TimeBelow { level } => {
                 let g = kind.risk_group();
-                Ok(vec![time_below(
-                    &series(r, g, "time")?,
-                    &series(r, g, "risk")?,
-                    *level,
-                )])
+                let (mut t, mut v) = (series(r, g, "time")?, series(r, g, "risk")?);
+                // the PDE's light history (every solver.history_every
+                // steps) between the snapshots
+                if g == "pde" && r.has("history/time") && r.has("history/risk") {
+                    (t, v) = merged(
+                        (&t, &v),
+                        (&r.series("history/time")?, &r.series("history/risk")?),
+                    );
+                }
+                Ok(vec![time_below(&t, &v, *level)])
             }
             Measure::W1 => {
                 let w = series(r, "compare", "w1")?;
@@ -239,9 +244,30 @@ pub fn time_below(time: &[f64], risk: &[f64], level: f64) -> f64 {
     f64::NAN
 }
 
+/// Two series of (time, value) rows as one, in order of time (a time in
+/// both once, the first series' row kept).
+fn merged(a: (&[f64], &[f64]), b: (&[f64], &[f64])) -> (Vec<f64>, Vec<f64>) {
+    let mut rows: Vec<(f64, f64)> = a.0.iter().copied().zip(a.1.iter().copied()).collect();
+    rows.extend(b.0.iter().copied().zip(b.1.iter().copied()));
+    // stable: of equal times the first series' row comes first
+    rows.sort_by(|x, y| x.0.total_cmp(&y.0));
+    rows.dedup_by(|later, earlier| later.0 == earlier.0);
+    rows.into_iter().unzip()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn merged_rows_are_in_time_order_once() {
+        let (t, v) = merged(
+            (&[0.0, 1.0, 2.0], &[5.0, 4.0, 3.0]),
+            (&[0.5, 1.0, 1.5], &[4.5, 9.0, 3.5]),
+        );
+        assert_eq!(t, [0.0, 0.5, 1.0, 1.5, 2.0]);
+        assert_eq!(v, [5.0, 4.5, 4.0, 3.5, 3.0]);
+    }
 
     #[test]
     fn time_below_interpolates_and_says_never() {

@@ -8,9 +8,11 @@
 //! the finished points and resumes the interrupted ones, and a point that
 //! fails is recorded with its error while the others go on ([`local`]).
 //! The points' files are then gathered into one result with a dimension
-//! per axis (and `seed`), the axes' values as coordinates ([`collect`]).
+//! per axis (and `seed`), the axes' values as coordinates ([`collect`]),
+//! with any measure's rate along an axis fitted ([`fits`]).
 
 pub mod collect;
+pub mod fits;
 pub mod local;
 pub mod measure;
 pub mod study;

@@ -1,5 +1,6 @@
 //! **A study file** and its points (module docs of [`crate::sweep`]).
 
+use super::fits::{FitSpec, Scale};
 use super::measure::{Kind, Measure};
 use crate::error::{Error, Result};
 use crate::problem::LoadedProblem;
@@ -21,6 +22,15 @@ struct AxisFile {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
+struct FitFile {
+    measure: String,
+    against: String,
+    #[serde(default)]
+    scale: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct StudyFile {
     base: String,
     command: String,
@@ -35,6 +45,8 @@ struct StudyFile {
     measures: Vec<String>,
     #[serde(default)]
     curves: Vec<String>,
+    #[serde(default)]
+    fits: Vec<FitFile>,
 }
 
 /// One axis of a study: the override key, the dimension's name and the
@@ -91,6 +103,8 @@ pub struct Study {
     pub seeds: Option<usize>,
     pub measures: Vec<Measure>,
     pub curves: Vec<Measure>,
+    /// Measures fitted against an axis (`[[fits]]`, [`super::fits`]).
+    pub fits: Vec<FitSpec>,
 }
 
 /// One point: its index, its place on each axis (and seed), and its
@@ -108,6 +122,67 @@ pub struct Point {
 
 fn bad(field: impl Into<String>, value: impl std::fmt::Display, allowed: &str) -> Error {
     Error::problem(field.into(), value, allowed)
+}
+
+/// `[[fits]]`, checked: a product study, a numeric axis of it, a measure it
+/// takes (`w1_<phase axis>` for `w1`), a known scale.
+fn check_fits(
+    fits: Vec<FitFile>,
+    zip: bool,
+    axes: &[Axis],
+    measures: &[Measure],
+) -> Result<Vec<FitSpec>> {
+    let mut out = Vec::new();
+    for (i, f) in fits.into_iter().enumerate() {
+        if zip {
+            return Err(bad(
+                format!("fits[{i}]"),
+                &f.measure,
+                "fits along an axis of combine = \"product\" (zipped axes share one dimension, point)",
+            ));
+        }
+        let numeric: Vec<&str> = axes
+            .iter()
+            .filter(|a| a.numbers().is_some())
+            .map(|a| a.name.as_str())
+            .collect();
+        let axis = axes
+            .iter()
+            .position(|a| a.name == f.against && a.numbers().is_some())
+            .ok_or_else(|| {
+                bad(
+                    format!("fits[{i}].against"),
+                    &f.against,
+                    &format!("a numeric axis: {}", numeric.join(", ")),
+                )
+            })?;
+        let names: Vec<String> = measures.iter().flat_map(|m| m.names(&[])).collect();
+        let w1 = measures.contains(&Measure::W1) && f.measure.starts_with("w1_");
+        if !w1 && !names.contains(&f.measure) {
+            return Err(bad(
+                format!("fits[{i}].measure"),
+                &f.measure,
+                &format!(
+                    "a measure of the study: {}{}",
+                    names.join(", "),
+                    if measures.contains(&Measure::W1) {
+                        ", w1_<axis>"
+                    } else {
+                        ""
+                    }
+                ),
+            ));
+        }
+        let scale = f.scale.as_deref().unwrap_or("loglog");
+        let scale = Scale::parse(scale)
+            .ok_or_else(|| bad(format!("fits[{i}].scale"), scale, "loglog, log or linear"))?;
+        out.push(FitSpec {
+            measure: f.measure,
+            axis,
+            scale,
+        });
+    }
+    Ok(out)
 }
 
 impl Study {
@@ -201,6 +276,7 @@ impl Study {
         if measures.is_empty() && curves.is_empty() {
             return Err(bad("measures", "[]", "at least one measure or curve"));
         }
+        let fits = check_fits(f.fits, zip, &axes, &measures)?;
         let study = Study {
             text: text.to_string(),
             dir: dir.to_path_buf(),
@@ -212,6 +288,7 @@ impl Study {
             seeds: f.seeds,
             measures,
             curves,
+            fits,
         };
         let n = study.shape().iter().product::<usize>();
         if n > MAX_POINTS {
