@@ -28,6 +28,7 @@ OUT = ROOT / "output" / "info_exponent.h5"
 study = xr.open_datatree(OUT, engine="h5netcdf")["study"].to_dataset()
 points = OUT.with_name("info_exponent.points")
 T = study["time_below_0.25"]
+E = study["time_below_0.4"]   # the escape: k = 3's risk pauses at about 0.29 before halving
 
 
 def fit(x, y):
@@ -52,6 +53,7 @@ for k, ax in zip([1, 2, 3], axes.flat):
             t, r = f["history/time"][:], f["history/risk"][:]
         ax.plot(t, r, color=c, label=f"d = {int(study.d[i])}")
     ax.axhline(0.25, color="grey", lw=0.8)
+    ax.axhline(0.4, color="grey", lw=0.6, ls="--")
     ax.set_title(f"k = {k}: σ_{k} learns σ_{k}(u·x)")
     ax.set_xlabel("mean-field time t")
     ax.set_ylabel("risk R")
@@ -83,10 +85,18 @@ for k, style in [(1, "o-"), (2, "s-"), (3, "^-")]:
         print(f"    local exponents d ln T / d ln d: {np.diff(np.log(t)) / np.diff(np.log(d))}")
         print(f"    T/√d: {t / np.sqrt(d)}")
         ax.plot(d, np.exp(a) * d**g, "k-.", lw=0.8, label=f"{np.exp(a):.3f} d^{g:.2f}")
+        e = np.array([float(E[i]) for i in pick])
+        print("  k = 3, escape (first R ≤ 0.4): " + ", ".join(f"d = {int(a)}: {b:.4f}" for a, b in zip(d, e)))
+        (ae, ge), (sae, sge), rese = fit(np.log(d), np.log(e))
+        print(f"    ln T = {ae:.4f} + {ge:.4f} ln d  (± {sge:.4f}); local exponents {np.diff(np.log(e)) / np.diff(np.log(d))}")
+        (a4, b4), (sa4, sb4), res4 = fit(np.sqrt(d), e)
+        print(f"    T = {a4:.4f} + {b4:.5f} √d  (± {sb4:.5f}; largest residual {np.abs(res4).max():.1e}); T/√d {e / np.sqrt(d)}")
+        ax.plot(d, e, "v-", color="tab:red", label="k = 3, escape (R ≤ 0.4)")
+        ax.plot(d, a4 + b4 * np.sqrt(d), ":", color="tab:red", lw=0.8, label=f"{a4:.3f} + {b4:.4f} √d")
 ax.set_xscale("log")
 ax.set_yscale("log")
 ax.set_xlabel("input dimension d")
-ax.set_ylabel("halfway time (first R ≤ 1/4)")
+ax.set_ylabel("halfway time (first R ≤ 1/4); escape (R ≤ 0.4)")
 ax.legend(fontsize=8)
 fig.tight_layout()
 fig.savefig(ROOT / "docs" / "info_exponent.png", dpi=100)
