@@ -104,7 +104,7 @@ values = [[80, 24], [80, 24], [120, 36], [120, 36]]
 /// grids' errors and the O(1/d) corrections that d = 40 would add most
 /// of, so d = 40 is left out).
 ///
-/// Run by CI (.ci/run), about a minute on 2 cores:
+/// Run by CI (.ci/run), about a minute on 2 cores (with the k = 3 test: 4):
 /// cargo test --release --test information -- --ignored
 #[test]
 #[ignore]
