@@ -142,18 +142,23 @@ impl SlabStepper {
         }
     }
 
-    /// The largest stable step: the CFL number over the largest rate of any
-    /// slab's interior, capped by `dt_max`.
-    pub fn stable_dt(&mut self, slabs: &[Density]) -> f64 {
-        self.velocity(Of::Density, slabs);
-        let rate = self
-            .parts
+    /// The largest CFL rate over the slabs' interiors, of the velocity last
+    /// evaluated.
+    fn interior_rate(&mut self) -> f64 {
+        self.parts
             .iter_mut()
             .map(|p| {
                 let rows = p.slab.interior();
                 p.advection.velocity().max_rate_rows(rows)
             })
-            .fold(0.0, f64::max);
+            .fold(0.0, f64::max)
+    }
+
+    /// The largest stable step: the CFL number over the largest rate of any
+    /// slab's interior, capped by `dt_max`.
+    pub fn stable_dt(&mut self, slabs: &[Density]) -> f64 {
+        self.velocity(Of::Density, slabs);
+        let rate = self.interior_rate();
         let adv = if rate > 0.0 {
             self.cfl / rate
         } else {
@@ -184,14 +189,7 @@ impl SlabStepper {
             .collect();
         exchange(&geometry, &mut stages);
         self.velocity(Of::Stage, slabs);
-        let rate = self
-            .parts
-            .iter_mut()
-            .map(|p| {
-                let rows = p.slab.interior();
-                p.advection.velocity().max_rate_rows(rows)
-            })
-            .fold(0.0, f64::max);
+        let rate = self.interior_rate();
         let fast = halvings < super::advection::step::MAX_HALVINGS && dt * rate > POSITIVE_CFL;
         let backup: Vec<Vec<f64>> = match fast {
             true => slabs.iter().map(|d| d.values.clone()).collect(),
