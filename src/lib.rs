@@ -46,6 +46,7 @@ pub mod io;
 pub mod model;
 pub mod particles;
 pub mod problem;
+pub mod ranks;
 pub mod run;
 pub mod scheme;
 pub mod scratch;

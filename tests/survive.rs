@@ -6,7 +6,7 @@
 mod common;
 use common::*;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 fn mfpde() -> Command {
@@ -15,35 +15,6 @@ fn mfpde() -> Command {
 
 fn grid(name: &str) -> PathBuf {
     root().join("grids").join(format!("{name}.toml"))
-}
-
-/// Every dataset of an HDF5 file by path, as f64 bits.
-fn datasets(path: &Path) -> Vec<(String, Vec<u64>)> {
-    fn walk(g: &hdf5_pure::Group, prefix: &str, out: &mut Vec<(String, Vec<u64>)>) {
-        for name in g.datasets().unwrap() {
-            let ds = g.dataset(&name).unwrap();
-            // numbers by their bits; a coordinate of labels by its text
-            let bits = match ds.read_f64() {
-                Ok(v) => v.iter().map(|v| v.to_bits()).collect(),
-                Err(_) => ds
-                    .read_vlen_strings(Default::default())
-                    .unwrap()
-                    .concat()
-                    .bytes()
-                    .map(u64::from)
-                    .collect(),
-            };
-            out.push((format!("{prefix}/{name}"), bits));
-        }
-        for name in g.groups().unwrap() {
-            walk(&g.group(&name).unwrap(), &format!("{prefix}/{name}"), out);
-        }
-    }
-    let f = hdf5_pure::File::open(path).unwrap();
-    let mut out = Vec::new();
-    walk(&f.root(), "", &mut out);
-    out.sort();
-    out
 }
 
 fn status(path: &Path) -> String {
@@ -55,36 +26,6 @@ fn status(path: &Path) -> String {
         Some(s) => s.trim_end_matches('\0').to_string(),
         None => format!("{status:?}"),
     }
-}
-
-/// Spawn a run, wait for its `k`-th printed snapshot line (the writer
-/// commits a snapshot before it is printed), then SIGKILL it.
-fn kill_after(mut cmd: Command, k: usize) {
-    use std::io::{BufRead, BufReader};
-    let mut child: Child = cmd
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut seen = 0;
-    for line in BufReader::new(child.stdout.take().unwrap()).lines() {
-        let line = line.unwrap();
-        // a snapshot row starts with its time
-        if line
-            .trim_start()
-            .chars()
-            .next()
-            .is_some_and(|c| c.is_ascii_digit())
-        {
-            seen += 1;
-            if seen == k {
-                break;
-            }
-        }
-    }
-    child.kill().unwrap();
-    child.wait().unwrap();
-    assert_eq!(seen, k, "the run ended before snapshot {k}");
 }
 
 const SLOW: [&str; 6] = [
@@ -114,7 +55,7 @@ fn a_complete_file_survives_a_killed_and_a_failed_rerun() {
     let before = datasets(&out);
     // a rerun killed at its 5th snapshot: the target is untouched, the
     // partial run is kept under a name that says so, and reported
-    kill_after(run(&[]), 5);
+    stop_after(run(&[]), 5, libc::SIGKILL);
     assert_eq!(datasets(&out), before);
     let running = dir.path().join("q.running.h5");
     assert_eq!(status(&running), "running");
@@ -309,7 +250,7 @@ fn resumed_equals_uninterrupted(command: &str, problem: &str, sets: &[&str], k: 
     };
     let (whole, part) = (dir.path().join("whole.h5"), dir.path().join("part.h5"));
     assert!(run(&whole, &["-q"]).status().unwrap().success());
-    kill_after(run(&part, &[]), k);
+    stop_after(run(&part, &[]), k, libc::SIGKILL);
     let o = run(&part, &["--resume", part.to_str().unwrap()])
         .output()
         .unwrap();
@@ -430,7 +371,7 @@ fn resuming_another_problem_is_refused_naming_the_difference() {
     };
     let mut c = mfpde();
     base(&mut c);
-    kill_after(c, 3);
+    stop_after(c, 3, libc::SIGKILL);
     let mut c = mfpde();
     base(&mut c);
     let o = c

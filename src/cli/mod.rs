@@ -264,6 +264,10 @@ pub enum Command {
         /// Check even when the run would exceed the machine's memory or disk.
         #[arg(long)]
         force: bool,
+        /// Also what each rank holds and sends when the network is split
+        /// over N ranks (`mpirun -n N mfpde particles`).
+        #[arg(long, value_name = "N")]
+        ranks: Option<usize>,
     },
 }
 
@@ -328,9 +332,10 @@ pub fn run(cli: Cli) -> Result<()> {
             problem,
             set,
             force,
+            ranks,
         }) => {
             let lp = LoadedProblem::from_file(&problem, &set)?;
-            check(&lp, force)
+            check(&lp, force, ranks)
         }
     }
 }

@@ -9,7 +9,7 @@ use crate::error::{num, Result};
 use crate::grid::Grid;
 use crate::particles::ParticleDiagnostics;
 use crate::problem::LoadedProblem;
-use crate::run::{run_to_file, Command, Listener, Options, Outcome};
+use crate::run::{run_to_file, run_to_file_on, Command, Listener, Options, Outcome};
 use crate::setup::Setup;
 use crate::solve::{self, HistoryRecord};
 use std::path::Path;
@@ -169,48 +169,102 @@ pub fn run_command(
     out: &Path,
     ropts: RunOptions,
 ) -> Result<()> {
+    #[cfg(feature = "mpi")]
+    if crate::ranks::mpi::launched() {
+        return on_ranks(lp, command, out, ropts);
+    }
     let setup = setup_of(lp, command)?;
+    run_setup(&setup, command, out, ropts, None)
+}
+
+/// Under `mpirun -n N` (or `srun`; built with `--features mpi`): the run
+/// split over the ranks, on their share of the node's cores. Rank 0 prints
+/// and writes; a rank that fails after the start stops them all (the
+/// running file is then what a killed run leaves).
+#[cfg(feature = "mpi")]
+fn on_ranks(lp: &LoadedProblem, command: Command, out: &Path, ropts: RunOptions) -> Result<()> {
+    use crate::ranks::mpi;
+    let (_universe, ranks) = mpi::start()?;
+    if std::env::var_os("RAYON_NUM_THREADS").is_none() {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let here = mpi::local_size().unwrap_or(ranks.size()).max(1);
+        // the global pool is unset in a fresh process; if it is set, keep it
+        let _ = rayon::ThreadPoolBuilder::new()
+            .num_threads((cores / here).max(1))
+            .build_global();
+    }
+    let root = ranks.rank() == 0;
+    let setup = match root {
+        true => setup_of(lp, command)?,
+        false => Setup::new(lp)?,
+    };
+    // refused on every rank alike, before any collective: each stops cleanly
+    crate::run::check_split(&setup, command, &ranks)?;
+    let done = match root {
+        true => run_setup(&setup, command, out, ropts, Some(&ranks)),
+        false => crate::run::follow(&setup, command, &ranks),
+    };
+    if let Err(e) = done {
+        eprintln!("error: rank {} of {}: {e}", ranks.rank(), ranks.size());
+        mpi::abort();
+    }
+    Ok(())
+}
+
+/// [`run_command`] on a validated setup (rank 0's share when split over
+/// `ranks`).
+fn run_setup(
+    setup: &Setup,
+    command: Command,
+    out: &Path,
+    ropts: RunOptions,
+    ranks: Option<&crate::ranks::Shared>,
+) -> Result<()> {
     let opts = match command {
         Command::Pde => None,
         _ => Some(setup.particle_options()?),
     };
     match (command, opts) {
-        (Command::Pde, _) => out!("{}", describe(&setup)),
+        (Command::Pde, _) => out!("{}", describe(setup)),
         (Command::Particles, Some(o)) => out!(
-            "mfpde {} particles: m = {}{}, dt = {}, mode = {}, seed = {}, D = {}, η = {}",
+            "mfpde {} particles: m = {}{}, dt = {}, mode = {}, seed = {}, D = {}, η = {}{}",
             setup.name,
             o.m,
-            neurons(&setup),
+            neurons(setup),
             o.dt,
             o.mode.name(),
             o.seed,
             setup.grid.dim(),
-            num(setup.model.noise)
+            num(setup.model.noise),
+            ranks.map_or(String::new(), |r| format!(", over {} ranks", r.size()))
         ),
         (_, Some(o)) => out!(
             "{}; m = {}{}, dt = {}, {} mode",
-            describe(&setup),
+            describe(setup),
             o.m,
-            neurons(&setup),
+            neurons(setup),
             o.dt,
             o.mode.name()
         ),
         (_, None) => {}
     }
-    let mut printer = Printer::new(&setup, command, ropts.quiet);
+    let mut printer = Printer::new(setup, command, ropts.quiet);
     let clock = Instant::now();
     let options = Options {
         command,
         theorems: ropts.theorems,
         plots: ropts.plots,
     };
-    let outcome = run_to_file(&setup, options, out, ropts.resume, &mut printer)?;
+    let outcome = match ranks {
+        Some(r) => run_to_file_on(setup, options, out, ropts.resume, &mut printer, r)?,
+        None => run_to_file(setup, options, out, ropts.resume, &mut printer)?,
+    };
     drop(printer);
     let secs = clock.elapsed().as_secs_f64();
     if let Some(r) = &outcome.report {
         super::report::print_report(r);
     }
-    summary(&setup, &outcome, secs, out);
+    summary(setup, &outcome, secs, out);
     wrote(&outcome.plots);
     Ok(())
 }

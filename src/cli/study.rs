@@ -90,8 +90,14 @@ pub fn run_converge(
 }
 
 /// Validate and print the derived sizes of a problem.
-pub fn check(lp: &LoadedProblem, force: bool) -> Result<()> {
+pub fn check(lp: &LoadedProblem, force: bool, ranks: Option<usize>) -> Result<()> {
     let f = crate::run::check::check(lp, force)?;
+    if ranks == Some(0) {
+        return Err(crate::Error::problem("--ranks", 0, "1 or more ranks"));
+    }
+    let load = ranks
+        .map(|n| crate::run::check::rank_load(lp, n).map(|l| (n, l)))
+        .transpose()?;
     for w in &f.warnings {
         eprintln!("warning: {w}");
     }
@@ -171,6 +177,17 @@ pub fn check(lp: &LoadedProblem, force: bool) -> Result<()> {
         );
         out!("  particle risk {}", p.risk);
         out!("  particle step {}", p.step);
+    }
+    if let Some((n, l)) = load {
+        let mib = |b: f64| b / 1048576.0;
+        out!(
+            "  over {n} ranks the network (mpirun -n {n} mfpde particles): rank 0 holds {:.1} MiB (it gathers every neuron at a snapshot), each other rank {:.1} MiB; a rank sends {:.1} KiB per step and {:.1} MiB per snapshot",
+            mib(l.root),
+            mib(l.other),
+            l.step_sent / 1024.0,
+            mib(l.snapshot_sent)
+        );
+        out!("  over {n} ranks the PDE is not split: pde and run take one process");
     }
     Ok(())
 }

@@ -33,6 +33,7 @@ mod mirror;
 pub mod neurons;
 pub mod options;
 pub mod snapshot;
+mod split;
 pub mod swarm;
 pub mod wide;
 
@@ -102,9 +103,118 @@ pub fn network(
     initial: &InitialLaw,
     opts: &ParticleOptions,
 ) -> Result<Box<dyn Neurons>> {
+    network_on(model, initial, opts, None)
+}
+
+/// [`network`], split over `ranks` when given (see [`Swarm::on`] and
+/// [`WideSwarm::on`]).
+///
+/// # Errors
+/// What [`WideSwarm::on`] and [`Swarm::on`] refuse, by name.
+pub fn network_on(
+    model: &MeanField,
+    initial: &InitialLaw,
+    opts: &ParticleOptions,
+    ranks: Option<crate::ranks::Shared>,
+) -> Result<Box<dyn Neurons>> {
+    if let Some(r) = &ranks {
+        split_refusal(model, opts.m, r.size())?;
+    }
     Ok(match model.reduction {
-        Some(_) => Box::new(WideSwarm::new(model, initial, opts)?),
-        None => Box::new(Swarm::new(model, initial, opts)),
+        Some(_) => Box::new(WideSwarm::on(model, initial, opts, ranks)?),
+        None => Box::new(Swarm::on(model, initial, opts, ranks)?),
+    })
+}
+
+/// Why the network of `model` with m neurons cannot be split over `ranks`
+/// ranks, by name: more ranks than the neuron groups its sums run over
+/// (the swarm's 64 groups, the d-dimensional network's blocks of
+/// [`wide::ROWS`]).
+///
+/// # Errors
+/// [`crate::Error::Problem`] naming `mpirun -n`.
+pub fn split_refusal(model: &MeanField, m: usize, ranks: usize) -> Result<()> {
+    let group = match model.reduction {
+        Some(_) => wide::ROWS,
+        None => swarm::groups_of(m).0,
+    };
+    split::refusal(m, group, ranks).map_or(Ok(()), Err)
+}
+
+/// What one rank of a network split over ranks holds and sends, in bytes.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RankLoad {
+    /// Rank 0's memory for the network (it also gathers every θ at a
+    /// snapshot, and holds the file's buffers).
+    pub root: f64,
+    /// Each other rank's (the largest share).
+    pub other: f64,
+    /// Sent by the rank with the largest share per step (each rank
+    /// receives the others' parts of the same exchange).
+    pub step_sent: f64,
+    /// Sent by that rank per snapshot (θ to rank 0, or its rows).
+    pub snapshot_sent: f64,
+}
+
+/// The network of `model` with `opts` split over `n` ranks (`mpirun -n n`):
+/// what each rank holds and sends.
+///
+/// # Errors
+/// What [`split_refusal`] refuses.
+pub fn rank_load(model: &MeanField, opts: &ParticleOptions, n: usize) -> Result<RankLoad> {
+    split_refusal(model, opts.m, n)?;
+    let m = opts.m as f64;
+    let word = 8.0;
+    Ok(match &model.reduction {
+        None => {
+            let dd = model.net.dim_theta() as f64;
+            let (gs, groups) = swarm::groups_of(opts.m);
+            let share = (groups.div_ceil(n) * gs).min(opts.m) as f64;
+            let pairs = folded_pairs(model, opts);
+            let k = match pairs {
+                0 => opts.nodes_per_step(model.quad.len()),
+                h => h,
+            } as f64;
+            let q = opts.nodes_per_step(model.quad.len()) as f64;
+            // θ, the groups' partials (own and all), x̃ of the nodes
+            let base = share * dd
+                + 2.0 * swarm::GROUPS as f64 * q
+                + groups as f64 * k
+                + (model.net.dim_w() as f64 + 1.0) * q;
+            RankLoad {
+                root: word * (base + m * dd),
+                other: word * base,
+                step_sent: word * groups.div_ceil(n) as f64 * k,
+                snapshot_sent: word * share * dd,
+            }
+        }
+        Some(red) => {
+            let (d, dim) = (red.sizes.dim as f64, model.dim() as f64);
+            let blocks = opts.m.div_ceil(wide::ROWS);
+            let share = (blocks.div_ceil(n) * wide::ROWS).min(opts.m) as f64;
+            let b = match opts.mode {
+                Mode::Sgd { batch } => batch as f64,
+                _ => 0.0,
+            };
+            // every θ, positions, κ's factors and a/m; own gradients, Z, σ(Z)
+            let base = m * (1.0 + d)
+                + m * dim
+                + 2.0 * m
+                + share * (1.0 + d)
+                + 2.0 * share * b
+                + blocks as f64 * b;
+            let (step, snap) = match opts.mode {
+                Mode::Population => (share * (1.0 + d), 0.0),
+                _ => (blocks.div_ceil(n) as f64 * b, share * (1.0 + d)),
+            };
+            RankLoad {
+                // the exact risk's gradients of every neuron, at a snapshot
+                root: word * (base + m * (1.0 + d)),
+                other: word * base,
+                step_sent: word * step,
+                snapshot_sent: word * snap,
+            }
+        }
     })
 }
 

@@ -34,6 +34,17 @@ pub trait Neurons: Send {
     /// All snapshot diagnostics at time t, f_m at `f_points`.
     fn diagnostics(&mut self, t: f64, f_points: &[Vec<f64>]) -> ParticleDiagnostics;
 
+    /// The first neuron whose state is not finite, with its position (the
+    /// position is empty where this process does not hold it: a swarm
+    /// split over ranks, where every rank calls this at once).
+    fn first_non_finite(&self) -> Option<(usize, Vec<f64>)> {
+        let s = self.state();
+        let i = s.par_iter().position_first(|v| !v.is_finite())?;
+        let j = i / (s.len() / self.m());
+        let d = self.positions().len() / self.m();
+        Some((j, self.positions()[j * d..(j + 1) * d].to_vec()))
+    }
+
     /// Whole steps of `dt` from time `t` to `until`, the last one shortened
     /// to land on it; `t` becomes `until`. Returns the steps taken.
     ///
@@ -48,15 +59,15 @@ pub trait Neurons: Send {
             self.step(h);
             *t = if lands { until } else { *t + h };
             steps += 1;
-            let s = self.state();
-            if let Some(i) = s.par_iter().position_first(|v| !v.is_finite()) {
-                let j = i / (s.len() / self.m());
-                let d = self.positions().len() / self.m();
+            if let Some((j, theta)) = self.first_non_finite() {
+                let has = match theta.is_empty() {
+                    true => "has a θ".to_string(),
+                    false => format!("has θ = {theta:?},"),
+                };
                 return Err(Error::Run(format!(
-                    "at t = {}, particle step {}: neuron {j} has θ = {:?}, not finite (particles.dt = {dt} is too long for its velocity)",
+                    "at t = {}, particle step {}: neuron {j} {has} not finite (particles.dt = {dt} is too long for its velocity)",
                     *t,
                     self.steps(),
-                    &self.positions()[j * d..(j + 1) * d]
                 )));
             }
         }

@@ -4,10 +4,13 @@ use super::kernel::{self, Layout, Nodes, Simd, Update};
 use super::mirror::Mirror;
 use super::options::{Mode, ParticleOptions};
 use super::snapshot::{moments, ParticleDiagnostics};
+use super::split::Part;
+use crate::error::Result;
 use crate::grid::MAX_DIM;
 use crate::initial::{Gaussian, InitialLaw};
 use crate::model::data::{by_inversion, Drawn};
 use crate::model::{MeanField, Network};
+use crate::ranks::Shared;
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::StandardNormal;
@@ -28,8 +31,13 @@ pub struct Swarm {
     pub(super) d: usize,
     pub(super) m: usize,
     mode: Mode,
-    /// θ_j, row-major m × D.
+    /// θ_j, row-major m × D (this rank's neurons, from `start`, when the
+    /// swarm is split over ranks).
     pub theta: Vec<f64>,
+    /// The global index of `theta`'s first neuron (0 unless split).
+    start: usize,
+    /// This rank's share, when the swarm is split over ranks.
+    part: Option<Part>,
     /// Steps taken (the noise streams' position).
     steps: u64,
     seed: u64,
@@ -125,19 +133,44 @@ pub fn folded_pairs(model: &MeanField, opts: &ParticleOptions) -> usize {
     Mirror::of(model, opts.mode, &population_table(model)).map_or(0, |mr| mr.folded())
 }
 
+/// Neurons per fixed group of f_m's sums, and the number of groups, for m
+/// neurons.
+pub(super) fn groups_of(m: usize) -> (usize, usize) {
+    let gs = m.div_ceil(GROUPS).max(1);
+    (gs, m.div_ceil(gs))
+}
+
 impl Swarm {
     /// m iid neurons from ρ0 (the law itself, not its truncation to a
     /// grid), with the step planned.
     pub fn new(model: &MeanField, initial: &InitialLaw, opts: &ParticleOptions) -> Self {
+        Self::on(model, initial, opts, None).expect("a swarm on one process")
+    }
+
+    /// [`Swarm::new`], split over `ranks` when given: this rank holds its
+    /// block of whole neuron groups ([`super::split`]), the same neurons
+    /// as the serial swarm's.
+    ///
+    /// # Errors
+    /// What [`Part::new`] refuses (more ranks than neuron groups).
+    pub fn on(
+        model: &MeanField,
+        initial: &InitialLaw,
+        opts: &ParticleOptions,
+        ranks: Option<Shared>,
+    ) -> Result<Self> {
         let net = model.net;
         let d = net.dim_theta();
         let dw = net.dim_w();
-        let mut theta = vec![0.0; opts.m * d];
+        let (gs, _) = groups_of(opts.m);
+        let part = ranks.map(|r| Part::new(r, opts.m, gs)).transpose()?;
+        let (start, end) = part.as_ref().map_or((0, opts.m), Part::neurons);
+        let mut theta = vec![0.0; (end - start) * d];
         theta
             .par_chunks_mut(d)
             .enumerate()
             .with_min_len(256)
-            .for_each(|(j, th)| sample_initial(initial, &mut neuron_rng(opts.seed, j), th));
+            .for_each(|(j, th)| sample_initial(initial, &mut neuron_rng(opts.seed, start + j), th));
         let q = model.quad.len();
         let pop_xt = population_table(model);
         let b = match opts.mode {
@@ -147,12 +180,14 @@ impl Swarm {
         let mirror = Mirror::of(model, opts.mode, &pop_xt);
         let mut batch_rng = ChaCha8Rng::seed_from_u64(opts.seed);
         batch_rng.set_stream(u64::MAX);
-        Swarm {
+        Ok(Swarm {
             model: model.clone(),
             d,
             m: opts.m,
             mode: opts.mode,
             theta,
+            start,
+            part,
             steps: 0,
             seed: opts.seed,
             simd: Simd::detect(),
@@ -165,7 +200,7 @@ impl Swarm {
             by: vec![0.0; b],
             partial: vec![0.0; GROUPS * q.max(b)],
             wr: vec![0.0; q.max(b)],
-        }
+        })
     }
 
     /// Use another SIMD variant (it must be [`Simd::available`]).
@@ -200,13 +235,26 @@ impl Swarm {
     }
 
     /// Continue a run: its neurons, steps taken and batch stream position
-    /// (as a snapshot stored them).
+    /// (as a snapshot stored them). Split over ranks, every rank calls it
+    /// at once and rank 0's arguments count (sent to the others).
     ///
     /// # Panics
-    /// If `theta` is not m × D.
+    /// If `theta` is not m × D (on rank 0 when split).
     pub fn restore(&mut self, theta: &[f64], steps: u64, batch_word: u128) {
-        assert_eq!(theta.len(), self.theta.len(), "θ of m × D values");
-        self.theta.copy_from_slice(theta);
+        let (steps, batch_word) = match &self.part {
+            Some(p) => {
+                if p.root() {
+                    assert_eq!(theta.len(), self.m * self.d, "θ of m × D values");
+                }
+                p.scatter(theta, &mut self.theta, self.d);
+                p.share_counters(steps, batch_word)
+            }
+            None => {
+                assert_eq!(theta.len(), self.theta.len(), "θ of m × D values");
+                self.theta.copy_from_slice(theta);
+                (steps, batch_word)
+            }
+        };
         self.steps = steps;
         self.batch_rng.set_word_pos(batch_word);
     }
@@ -232,20 +280,25 @@ impl Swarm {
             dw: net.dim_w(),
         };
         let simd = self.simd;
-        // a fixed partition into groups of `gs` neurons, whatever the threads
-        let gs = m.div_ceil(GROUPS);
-        let groups = m.div_ceil(gs);
-        self.partial[..groups * k]
+        // a fixed partition into groups of `gs` neurons, whatever the
+        // threads (and the ranks: a rank holds whole groups)
+        let (gs, groups) = groups_of(m);
+        let mine = self.theta.len().div_ceil(gs * d);
+        self.partial[..mine * k]
             .par_chunks_mut(k)
             .zip(self.theta.par_chunks(gs * d))
             .for_each(|(part, ths)| {
                 part.iter_mut().for_each(|v| *v = 0.0);
                 kernel::f_pass(simd, net.activation, lay, nodes, ths, part);
             });
+        let all = match self.part.as_mut() {
+            Some(p) => p.all_partials(&self.partial[..mine * k], k),
+            None => &self.partial[..groups * k],
+        };
         for (q, o) in self.wr[..k].iter_mut().enumerate() {
             let mut s = 0.0;
             for g in 0..groups {
-                s += self.partial[g * k + q];
+                s += all[g * k + q];
             }
             *o = s / m as f64;
         }
@@ -341,14 +394,37 @@ impl Swarm {
             dt,
             amp: (self.model.noise * dt).sqrt(),
         };
-        let (simd, seed, step) = (self.simd, self.seed, self.steps);
-        self.theta
-            .par_chunks_mut(NOISE_BLOCK * self.d)
-            .enumerate()
-            .for_each(|(b, ths)| {
-                let mut rng = noise_rng(seed, b, step);
-                kernel::move_pass(simd, net.activation, lay, nodes, up, ths, &mut rng);
-            });
+        let (simd, seed, step, d) = (self.simd, self.seed, self.steps, self.d);
+        // the noise blocks are global: a rank whose neurons start inside
+        // one draws (and drops) the noise of its first neurons
+        let skip = self.start % NOISE_BLOCK;
+        let head = match skip {
+            0 => 0,
+            s => (NOISE_BLOCK - s).min(self.theta.len() / d),
+        };
+        let (first, rest) = self.theta.split_at_mut(head * d);
+        let (b_first, b0) = (self.start / NOISE_BLOCK, self.start.div_ceil(NOISE_BLOCK));
+        let go = |b: usize, drop: usize, ths: &mut [f64]| {
+            let mut rng = noise_rng(seed, b, step);
+            if up.amp > 0.0 {
+                for _ in 0..drop * d {
+                    let _: f64 = rng.sample(StandardNormal);
+                }
+            }
+            kernel::move_pass(simd, net.activation, lay, nodes, up, ths, &mut rng);
+        };
+        rayon::join(
+            || {
+                if head > 0 {
+                    go(b_first, skip, first);
+                }
+            },
+            || {
+                rest.par_chunks_mut(NOISE_BLOCK * d)
+                    .enumerate()
+                    .for_each(|(i, ths)| go(b0 + i, 0, ths));
+            },
+        );
     }
 }
 
@@ -396,24 +472,41 @@ impl Swarm {
         self.wr[..k].to_vec()
     }
 
-    /// (1/m) Σ_j |θ_j|², the second moment of μ^m.
-    fn second_moment(&self) -> f64 {
-        self.theta.iter().map(|t| t * t).sum::<f64>() / self.m as f64
+    /// (1/m) Σ_j |θ_j|², the second moment of μ^m (of θ, every neuron's).
+    fn second_moment(&self, theta: &[f64]) -> f64 {
+        theta.iter().map(|t| t * t).sum::<f64>() / self.m as f64
     }
 
-    /// R(μ^m) = ½ Σ_q ω_q (f_m(x_q) − f*(x_q))² + (λ/2)(1/m) Σ_j |θ_j|².
+    /// Every neuron's θ: this swarm's, or when split over ranks, what was
+    /// gathered to rank 0 at the last snapshot (this rank's elsewhere).
+    pub fn every_theta(&self) -> &[f64] {
+        match &self.part {
+            Some(p) if p.root() => &p.gathered,
+            _ => &self.theta,
+        }
+    }
+
+    /// R(μ^m) = ½ Σ_q ω_q (f_m(x_q) − f*(x_q))² + (λ/2)(1/m) Σ_j |θ_j|²
+    /// (of a swarm on one process).
     pub fn risk(&mut self) -> f64 {
         let f = self.f_nodes_population();
-        self.model.risk(&f, self.second_moment())
+        self.model.risk(&f, self.second_moment(&self.theta))
     }
 
-    /// All snapshot diagnostics at time t, f_m at `f_points`.
+    /// All snapshot diagnostics at time t, f_m at `f_points`. Split over
+    /// ranks, every rank calls it at once; θ is gathered to rank 0, whose
+    /// diagnostics are the serial swarm's (the others' are not).
     pub fn diagnostics(&mut self, t: f64, f_points: &[Vec<f64>]) -> ParticleDiagnostics {
-        let (mean, cov) = moments(&self.theta, self.d);
+        if let Some(p) = self.part.as_mut() {
+            p.gather(&self.theta, self.d);
+        }
+        let theta = self.every_theta();
+        let (mean, cov) = moments(theta, self.d);
+        let second = self.second_moment(theta);
         let f_nodes = self.f_nodes_population();
         ParticleDiagnostics {
             time: t,
-            risk: self.model.risk(&f_nodes, self.second_moment()),
+            risk: self.model.risk(&f_nodes, second),
             f_nodes,
             mean,
             cov,
@@ -439,10 +532,25 @@ impl super::Neurons for Swarm {
         Swarm::step(self, dt);
     }
     fn positions(&self) -> &[f64] {
-        &self.theta
+        self.every_theta()
     }
     fn state(&self) -> &[f64] {
-        &self.theta
+        self.every_theta()
+    }
+    fn first_non_finite(&self) -> Option<(usize, Vec<f64>)> {
+        let d = self.d;
+        let local = (self.theta.par_iter().position_first(|v| !v.is_finite())).map(|i| i / d);
+        let j = match &self.part {
+            Some(p) => p.first_bad(local.map(|j| self.start + j))?,
+            None => local?,
+        };
+        let here = j
+            .checked_sub(self.start)
+            .filter(|i| i * d < self.theta.len());
+        Some((
+            j,
+            here.map_or_else(Vec::new, |i| self.theta[i * d..(i + 1) * d].to_vec()),
+        ))
     }
     fn restore(&mut self, state: &[f64], steps: u64, batch_word: u128) {
         Swarm::restore(self, state, steps, batch_word);

@@ -153,6 +153,18 @@ fn stretched(lp: &LoadedProblem, g: &crate::grid::Grid) -> Vec<String> {
         .collect()
 }
 
+/// What each rank of the problem's network holds and sends when a run is
+/// split over `ranks` ranks (`mfpde check --ranks N`).
+///
+/// # Errors
+/// The problem's, a problem without `[particles]`, and a split the network
+/// cannot take (by name).
+pub fn rank_load(lp: &LoadedProblem, ranks: usize) -> Result<particles::RankLoad> {
+    let setup = Setup::new(lp)?;
+    let o = setup.particle_options()?;
+    particles::rank_load(&setup.model, &o, ranks)
+}
+
 /// Validate a problem (its ranges, its budget unless `force`, its setup, its
 /// first step) and derive its sizes.
 ///

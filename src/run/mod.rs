@@ -12,6 +12,7 @@
 //! reports as it goes reaches it through a [`Listener`].
 
 pub mod check;
+mod ranked;
 mod rate;
 pub mod resume;
 mod sinks;
@@ -30,13 +31,15 @@ use crate::io::target::Target;
 use crate::particles::{
     self, Mode, Neurons, ParticleDiagnostics, ParticleOptions, ParticleRecord, ParticleSummary,
 };
+use crate::ranks::Shared;
 use crate::setup::Setup;
 use crate::side_by_side::{run_side_by_side, Start, Times};
 use crate::solve::{self, HistoryRecord, Observer, RunState, RunSummary};
 use crate::theorems::{Claim, Report};
+pub use ranked::{check_split, follow, run_to_file_on};
 use sinks::{CompareOut, ParticlesOut, PdeOut, Sink};
 use std::path::Path;
-pub use whole::{settle, write_to_file};
+pub use whole::{converge_results, settle, write_to_file};
 
 /// Which run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -291,15 +294,16 @@ struct Begin {
 }
 
 impl Begin {
-    /// ρ0 and fresh neurons at t = 0.
-    fn fresh(setup: &Setup, command: Command) -> Result<Self> {
+    /// ρ0 and fresh neurons at t = 0 (split over `ranks` when given).
+    fn fresh(setup: &Setup, command: Command, ranks: Option<&Shared>) -> Result<Self> {
         Ok(Begin {
             k: 0,
             pde: command.pde().then(|| RunState::start(setup.rho0())),
             swarm: match command.particles() {
                 true => {
                     let o = setup.particle_options()?;
-                    Some(particles::network(&setup.model, &setup.initial, &o)?)
+                    let (model, initial) = (&setup.model, &setup.initial);
+                    Some(particles::network_on(model, initial, &o, ranks.cloned())?)
                 }
                 false => None,
             },
@@ -307,9 +311,16 @@ impl Begin {
         })
     }
 
-    /// After the first `k` snapshots of the running file `file`.
-    fn resumed(file: &Path, setup: &Setup, command: Command, k: usize) -> Result<Self> {
-        let mut b = Begin::fresh(setup, command)?;
+    /// After the first `k` snapshots of the running file `file` (split
+    /// over ranks, rank 0 reads it and sends each rank its neurons).
+    fn resumed(
+        file: &Path,
+        setup: &Setup,
+        command: Command,
+        k: usize,
+        ranks: Option<&Shared>,
+    ) -> Result<Self> {
+        let mut b = Begin::fresh(setup, command, ranks)?;
         if k == 0 {
             return Ok(b);
         }
@@ -482,7 +493,7 @@ pub fn run_into(
     listener: &mut dyn Listener,
 ) -> Result<Outcome> {
     let report = theorems_report(setup, opts.theorems, listener)?;
-    let begin = Begin::fresh(setup, opts.command)?;
+    let begin = Begin::fresh(setup, opts.command, None)?;
     drive(setup, opts.command, store, begin, report, listener)
 }
 
@@ -496,6 +507,17 @@ pub fn run_to_file(
     out: &Path,
     resume: bool,
     listener: &mut dyn Listener,
+) -> Result<Outcome> {
+    to_file(setup, opts, out, resume, listener, None)
+}
+
+fn to_file(
+    setup: &Setup,
+    opts: Options,
+    out: &Path,
+    resume: bool,
+    listener: &mut dyn Listener,
+    ranks: Option<&Shared>,
 ) -> Result<Outcome> {
     let mut report = theorems_report(setup, opts.theorems, listener)?;
     let target = match resume {
@@ -515,6 +537,9 @@ pub fn run_to_file(
                 "a run of the same problem (the finished run moved into place is of another)",
             ));
         }
+        if let Some(r) = ranks {
+            r.broadcast(&mut [ranked::NOTHING_TO_RUN]);
+        }
         return Ok(Outcome::default());
     }
     let resume = target.resumed();
@@ -527,6 +552,9 @@ pub fn run_to_file(
             true => resume::check(file, setup, opts.command)?,
             false => 0,
         };
+        if let Some(r) = ranks {
+            r.broadcast(&mut [k as u64]);
+        }
         if resume && k == 0 {
             listener.note(&format!(
                 "{} held no snapshot that every group had written: started again",
@@ -545,9 +573,9 @@ pub fn run_to_file(
             if let Some(r) = report.as_mut() {
                 resume::replay(r, file, setup, k)?;
             }
-            (store, Begin::resumed(file, setup, opts.command, k)?)
+            (store, Begin::resumed(file, setup, opts.command, k, ranks)?)
         } else {
-            let begin = Begin::fresh(setup, opts.command)?;
+            let begin = Begin::fresh(setup, opts.command, ranks)?;
             (Hdf5Store::create(file, &header)?, begin)
         };
         let outcome = drive(setup, opts.command, &mut store, begin, report, listener)?;
@@ -557,20 +585,4 @@ pub fn run_to_file(
     let (mut outcome, plots) = settle(target, result, opts.plots)?;
     outcome.plots = plots.unwrap_or_default();
     Ok(outcome)
-}
-
-/// The results of a convergence study, on the problem and its finest grid
-/// (`fine`): `/converge`, its dimensions `metric`, `m` and `cells`.
-pub fn converge_results(fine: &Setup, c: &crate::converge::Converged) -> Result<Results> {
-    let mut h = header(fine);
-    h.dims.metrics = c.metrics.clone();
-    h.dims.m = c.ms.len();
-    h.dims.resolutions = c.cells.len();
-    h.dims.seeds = c.seeds;
-    let mut store = MemoryStore::new(&h);
-    let columns = c.columns();
-    let vars: Vec<Var> = columns.iter().map(|(s, v)| Var::array(*s, v)).collect();
-    store.add_whole("converge", &c.attrs(), &vars)?;
-    store.complete()?;
-    Ok(store.into_results())
 }

@@ -1,9 +1,11 @@
 //! **Finishing a file**: moving a claimed target's file into place (or
-//! abandoning it), and results made in memory written whole.
+//! abandoning it), and results made in memory written whole (a
+//! convergence study's among them).
 
 use crate::error::Result;
-use crate::io::store::Results;
+use crate::io::store::{MemoryStore, Results, Store, Var};
 use crate::io::target::Target;
+use crate::setup::Setup;
 use std::path::Path;
 
 /// Move a claimed target's file into place when `result` is Ok (and draw
@@ -43,4 +45,20 @@ pub fn write_to_file<T>(
     });
     let (v, drawn) = settle(target, result, plots)?;
     Ok((v, drawn.unwrap_or_default()))
+}
+
+/// The results of a convergence study, on the problem and its finest grid
+/// (`fine`): `/converge`, its dimensions `metric`, `m` and `cells`.
+pub fn converge_results(fine: &Setup, c: &crate::converge::Converged) -> Result<Results> {
+    let mut h = super::header(fine);
+    h.dims.metrics = c.metrics.clone();
+    h.dims.m = c.ms.len();
+    h.dims.resolutions = c.cells.len();
+    h.dims.seeds = c.seeds;
+    let mut store = MemoryStore::new(&h);
+    let columns = c.columns();
+    let vars: Vec<Var> = columns.iter().map(|(s, v)| Var::array(*s, v)).collect();
+    store.add_whole("converge", &c.attrs(), &vars)?;
+    store.complete()?;
+    Ok(store.into_results())
 }

@@ -359,3 +359,59 @@ impl<S: mfpde::io::store::Store> mfpde::io::store::Store for DieAfter<S> {
         self.inner.complete()
     }
 }
+
+/// Every dataset of an HDF5 file by path, as f64 bits.
+pub fn datasets(path: &Path) -> Vec<(String, Vec<u64>)> {
+    fn walk(g: &hdf5_pure::Group, prefix: &str, out: &mut Vec<(String, Vec<u64>)>) {
+        for name in g.datasets().unwrap() {
+            let ds = g.dataset(&name).unwrap();
+            // numbers by their bits; a coordinate of labels by its text
+            let bits = match ds.read_f64() {
+                Ok(v) => v.iter().map(|v| v.to_bits()).collect(),
+                Err(_) => ds
+                    .read_vlen_strings(Default::default())
+                    .unwrap()
+                    .concat()
+                    .bytes()
+                    .map(u64::from)
+                    .collect(),
+            };
+            out.push((format!("{prefix}/{name}"), bits));
+        }
+        for name in g.groups().unwrap() {
+            walk(&g.group(&name).unwrap(), &format!("{prefix}/{name}"), out);
+        }
+    }
+    let f = hdf5_pure::File::open(path).unwrap();
+    let mut out = Vec::new();
+    walk(&f.root(), "", &mut out);
+    out.sort();
+    out
+}
+
+/// Spawn a run, wait for its `k`-th printed snapshot line (the writer
+/// commits a snapshot before it is printed), then send it `signal` and
+/// wait for it to end.
+pub fn stop_after(mut cmd: std::process::Command, k: usize, signal: i32) {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut seen = 0;
+    for line in BufReader::new(child.stdout.take().unwrap()).lines() {
+        // a snapshot row starts with its time
+        let line = line.unwrap();
+        if (line.trim_start().chars().next()).is_some_and(|c| c.is_ascii_digit()) {
+            seen += 1;
+            if seen == k {
+                break;
+            }
+        }
+    }
+    assert_eq!(unsafe { libc::kill(child.id() as libc::pid_t, signal) }, 0);
+    child.wait().unwrap();
+    assert_eq!(seen, k, "the run ended before snapshot {k}");
+}

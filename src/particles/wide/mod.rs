@@ -41,18 +41,19 @@
 //! blocks in a fixed order. A step holds O(m d) (+ O(m B) for sgd)
 //! and allocates only its per-thread block scratch.
 
+mod neurons;
 mod risk;
 
 pub use risk::RISK_SAMPLES;
 
-use super::neurons::Neurons;
 use super::options::{Mode, ParticleOptions};
-use super::snapshot::ParticleDiagnostics;
-use super::swarm::{neuron_rng, noise_rng};
+use super::split::Part;
+use super::swarm::neuron_rng;
 use crate::error::{Error, Result};
 use crate::initial::InitialLaw;
 use crate::model::kernel::Kernel;
 use crate::model::{DataLaw, MeanField, Target};
+use crate::ranks::Shared;
 use ndarray::linalg::general_mat_mul;
 use ndarray::{ArrayView2, ArrayViewMut2, ShapeBuilder};
 use rand::{RngExt, SeedableRng};
@@ -60,13 +61,13 @@ use rand_chacha::ChaCha8Rng;
 use rand_distr::StandardNormal;
 use rayon::prelude::*;
 
-/// Neurons per row block of the products (and per fixed partial sum).
-const ROWS: usize = 64;
+/// Neurons per row block of the products (and per fixed partial sum; a
+/// rank of a split network holds whole blocks).
+pub(crate) const ROWS: usize = 64;
 /// Neurons per column block of the population's Gram products.
 const COLS: usize = 256;
 
 /// The d-dimensional network of a reduced problem.
-#[derive(Debug, Clone)]
 pub struct WideSwarm {
     model: MeanField,
     d: usize,
@@ -77,17 +78,21 @@ pub struct WideSwarm {
     kernel: Kernel,
     /// Teacher units (a*, u* ∈ ℝᵏ) (population).
     teacher: Vec<(f64, Vec<f64>)>,
-    /// (a_j, w_j), row-major m × (1 + d) (a_j = a0 when frozen).
+    /// (a_j, w_j), row-major m × (1 + d) (a_j = a0 when frozen). Split
+    /// over ranks, a rank steps its neurons `own`; the others' rows are
+    /// current after every step (population) or at a snapshot (sgd).
     theta: Vec<f64>,
+    own: std::ops::Range<usize>,
+    part: Option<Part>,
     /// The reduced coordinates, m × D.
     pos: Vec<f64>,
     seed: u64,
     steps: u64,
     batch_rng: ChaCha8Rng,
-    /// Scratch of a step: (g_j, ∇g_j), m × (1 + d); per neuron κ's factor
-    /// of |w_j|² and a_j/m (population);
-    /// the batch x (B × d), y, Z and σ(Z) (m × B) and the blocks' partial f
-    /// (sgd).
+    /// Scratch of a step: (g_j, ∇g_j) of the neurons `own` × (1 + d); per
+    /// neuron κ's factor of |w_j|² and a_j/m (population);
+    /// the batch x (B × d), y, Z and σ(Z) (`own` × B) and the own blocks'
+    /// partial f (sgd).
     grad: Vec<f64>,
     fac: Vec<f64>,
     am: Vec<f64>,
@@ -169,6 +174,17 @@ pub fn check(model: &MeanField, initial: &InitialLaw, mode: Mode) -> Result<()> 
     }
 }
 
+/// The reduced coordinates (a if `trained`, Uᵀw, |w⊥|) of θ = (a, w).
+fn reduce_row(th: &[f64], k: usize, trained: bool, p: &mut [f64]) {
+    let mut i = 0;
+    if trained {
+        p[0] = th[0];
+        i = 1;
+    }
+    p[i..i + k].copy_from_slice(&th[1..1 + k]);
+    p[i + k] = th[1 + k..].iter().map(|x| x * x).sum::<f64>().sqrt();
+}
+
 /// Samples of P in ℝᵈ into `x` (n × d) and `y` (n): x = s_c z (class c by
 /// the inversion of its probabilities), y its label or f*(Uᵀx, |x⊥|).
 fn draw_samples(
@@ -201,7 +217,30 @@ impl WideSwarm {
     /// # Errors
     /// What [`check`] refuses.
     pub fn new(model: &MeanField, initial: &InitialLaw, opts: &ParticleOptions) -> Result<Self> {
+        Self::on(model, initial, opts, None)
+    }
+
+    /// [`WideSwarm::new`], split over `ranks` when given: a rank steps its
+    /// blocks of [`ROWS`] neurons, holds every neuron's θ, and sends its
+    /// rows to the others after every step (population: every g_j needs
+    /// every w_l) or at a snapshot (sgd, whose rows meet only through the
+    /// blocks' partial f at the batch, gathered every step). The sums run
+    /// over the same blocks in the same order as on one process: the same
+    /// bits.
+    ///
+    /// # Errors
+    /// What [`check`] and [`Part::new`] refuse.
+    pub fn on(
+        model: &MeanField,
+        initial: &InitialLaw,
+        opts: &ParticleOptions,
+        ranks: Option<Shared>,
+    ) -> Result<Self> {
         check(model, initial, opts.mode)?;
+        let part = ranks.map(|r| Part::new(r, opts.m, ROWS)).transpose()?;
+        let own = part.as_ref().map_or((0, opts.m), Part::neurons);
+        let own = own.0..own.1;
+        let n_own = own.len();
         let (Some(red), InitialLaw::Isotropic { head, w_std, .. }) = (&model.reduction, initial)
         else {
             unreachable!("check refuses the others");
@@ -218,12 +257,12 @@ impl WideSwarm {
         let frozen_a = model.net.frozen_a;
         let wax = model.net.w_axis();
         let mut theta = vec![0.0; m * (1 + d)];
-        theta
+        theta[own.start * (1 + d)..own.end * (1 + d)]
             .par_chunks_mut(1 + d)
             .enumerate()
             .with_min_len(64)
-            .for_each(|(j, th)| {
-                let mut rng = neuron_rng(opts.seed, j);
+            .for_each(|(i, th)| {
+                let mut rng = neuron_rng(opts.seed, own.start + i);
                 let mut z = || -> f64 { rng.sample(StandardNormal) };
                 th[0] = match frozen_a {
                     Some(a0) => a0,
@@ -251,21 +290,31 @@ impl WideSwarm {
             kernel: Kernel::new(model.net.activation, std),
             teacher,
             theta,
+            own,
+            part,
             pos: vec![0.0; m * dim],
             seed: opts.seed,
             steps: 0,
             batch_rng,
-            grad: vec![0.0; m * (1 + d)],
+            grad: vec![0.0; n_own * (1 + d)],
             fac: vec![0.0; m],
             am: vec![0.0; m],
             bx: vec![0.0; batch * d],
             by: vec![0.0; batch],
-            z: vec![0.0; m * batch],
-            sz: vec![0.0; m * batch],
-            partial: vec![0.0; m.div_ceil(ROWS) * batch],
+            z: vec![0.0; n_own * batch],
+            sz: vec![0.0; n_own * batch],
+            partial: vec![0.0; n_own.div_ceil(ROWS) * batch],
         };
+        wide.share_rows();
         wide.refresh_positions();
         Ok(wide)
+    }
+
+    /// Split over ranks: every rank's own rows of θ to every rank.
+    fn share_rows(&mut self) {
+        if let Some(p) = self.part.as_mut() {
+            p.all_rows(&mut self.theta, 1 + self.d);
+        }
     }
 
     /// The phase-space dimension D of the positions.
@@ -281,23 +330,16 @@ impl WideSwarm {
             .par_chunks_mut(dim)
             .zip(self.theta.par_chunks(1 + d))
             .with_min_len(64)
-            .for_each(|(p, th)| {
-                let mut i = 0;
-                if trained {
-                    p[0] = th[0];
-                    i = 1;
-                }
-                p[i..i + k].copy_from_slice(&th[1..1 + k]);
-                p[i + k] = th[1 + k..].iter().map(|x| x * x).sum::<f64>().sqrt();
-            });
+            .for_each(|(p, th)| reduce_row(th, k, trained, p));
     }
 
-    /// (g_j, ∇g_j) of every neuron into `grad`: the exact population
-    /// gradient through κ; g_j only `with_g` (V_a and the risk need it, a
-    /// step with a frozen is spared κ itself).
-    fn population_gradients(&mut self, with_g: bool) {
+    /// (g_j, ∇g_j) of the neurons `rows` (whole blocks) into `grad`: the
+    /// exact population gradient through κ; g_j only `with_g` (V_a and the
+    /// risk need it, a step with a frozen is spared κ itself).
+    fn population_gradients(&mut self, with_g: bool, rows: std::ops::Range<usize>) {
         let (d, k, m) = (self.d, self.k, self.m);
         let s = 1 + d;
+        self.grad.resize(rows.len() * s, 0.0);
         for ((f, am), th) in self
             .fac
             .iter_mut()
@@ -311,13 +353,14 @@ impl WideSwarm {
         let (fac, am, theta) = (&self.fac, &self.am, &self.theta);
         let (kernel, teacher) = (&self.kernel, &self.teacher);
         let w = &theta[1..];
+        let first = rows.start;
         self.grad
             .par_chunks_mut(ROWS * s)
             .enumerate()
             .for_each_init(
                 || (vec![0.0; ROWS * COLS], vec![0.0; ROWS * COLS]),
                 |(cbuf, kbuf), (b, out)| {
-                    let j0 = b * ROWS;
+                    let j0 = first + b * ROWS;
                     let rows = out.len() / s;
                     out.fill(0.0);
                     let wj = view(&w[j0 * s..], rows, d, s);
@@ -384,10 +427,12 @@ impl WideSwarm {
         let (x, y) = (&mut self.bx[..b * d], &mut self.by[..b]);
         draw_samples(&self.model, (d, k), &mut self.batch_rng, x, y);
         let (d, m, s) = (self.d, self.m, 1 + self.d);
+        self.grad.resize(self.own.len() * s, 0.0);
         let act = self.model.net.activation;
         let (theta, bx) = (&self.theta, &self.bx);
         let w = &theta[1..];
         let x = view(bx, b, d, d);
+        let first = self.own.start;
         // Z = W Xᵀ by row blocks, σ(Z) beside it (one evaluation of the unit
         // per entry), and each block's Σ_j a_j σ(Z_ji)
         self.z
@@ -396,7 +441,7 @@ impl WideSwarm {
             .zip(self.partial.par_chunks_mut(b))
             .enumerate()
             .for_each(|(blk, ((zb, sb), part))| {
-                let (j0, rows) = (blk * ROWS, zb.len() / b);
+                let (j0, rows) = (first + blk * ROWS, zb.len() / b);
                 let mut zv = view_mut(zb, rows, b, b);
                 general_mat_mul(1.0, &view(&w[j0 * s..], rows, d, s), &x.t(), 0.0, &mut zv);
                 part.fill(0.0);
@@ -412,8 +457,12 @@ impl WideSwarm {
         // c_i = (f_i − y_i)/B, the blocks summed in order
         // (into `by`: the labels are spent)
         let blocks = m.div_ceil(ROWS);
+        let all = match self.part.as_mut() {
+            Some(p) => p.all_partials(&self.partial, b),
+            None => &self.partial,
+        };
         for (i, ci) in self.by.iter_mut().enumerate() {
-            let f = (0..blocks).map(|k| self.partial[k * b + i]).sum::<f64>() / m as f64;
+            let f = (0..blocks).map(|k| all[k * b + i]).sum::<f64>() / m as f64;
             *ci = MeanField::weighted_residual_of(1.0 / b as f64, f, *ci);
         }
         let c = &self.by;
@@ -436,100 +485,5 @@ impl WideSwarm {
                 let mut dg = view_mut(&mut out[1..], rows, d, s);
                 general_mat_mul(1.0, &view(zb, rows, b, b), &x, 0.0, &mut dg);
             });
-    }
-}
-
-impl Neurons for WideSwarm {
-    fn m(&self) -> usize {
-        self.m
-    }
-
-    fn steps(&self) -> u64 {
-        self.steps
-    }
-
-    fn batch_word(&self) -> u128 {
-        self.batch_rng.get_word_pos()
-    }
-
-    fn step(&mut self, dt: f64) {
-        match self.mode {
-            Mode::Sgd { batch } => self.sgd_gradients(batch),
-            _ => self.population_gradients(self.trained),
-        }
-        let (s, drift, trained) = (1 + self.d, self.model.drift(), self.trained);
-        let amp = (self.model.noise * dt).sqrt();
-        let (seed, step) = (self.seed, self.steps);
-        self.theta
-            .par_chunks_mut(s)
-            .zip(self.grad.par_chunks(s))
-            .enumerate()
-            .with_min_len(64)
-            .for_each(|(j, (th, gr))| {
-                let mut rng = noise_rng(seed, j, step);
-                let mut xi = || -> f64 {
-                    if amp > 0.0 {
-                        amp * rng.sample::<f64, _>(StandardNormal)
-                    } else {
-                        0.0
-                    }
-                };
-                let a = th[0];
-                for (wi, dgi) in th[1..].iter_mut().zip(&gr[1..]) {
-                    *wi += dt * drift.w(a, *dgi, *wi) + xi();
-                }
-                if trained {
-                    th[0] += dt * drift.a(a, gr[0]) + xi();
-                }
-            });
-        self.steps += 1;
-        self.refresh_positions();
-    }
-
-    fn positions(&self) -> &[f64] {
-        &self.pos
-    }
-
-    fn state(&self) -> &[f64] {
-        &self.theta
-    }
-
-    fn restore(&mut self, state: &[f64], steps: u64, batch_word: u128) {
-        assert_eq!(state.len(), self.theta.len(), "θ of m × (1 + d) values");
-        self.theta.copy_from_slice(state);
-        self.steps = steps;
-        self.batch_rng.set_word_pos(batch_word);
-        self.refresh_positions();
-    }
-
-    fn diagnostics(&mut self, t: f64, f_points: &[Vec<f64>]) -> ParticleDiagnostics {
-        let (dim, m) = (self.dim(), self.m as f64);
-        let (mean, cov) = super::snapshot::moments(&self.pos, dim);
-        let mut second = 0.0;
-        for p in self.pos.chunks(dim) {
-            for v in p {
-                second += v * v / m;
-            }
-        }
-        let quad = &self.model.quad;
-        let f_nodes = self.f_at(
-            (0..quad.len())
-                .into_par_iter()
-                .map(|q| quad.node(q).to_vec()),
-        );
-        let f_values = self.f_at(f_points.par_iter().cloned());
-        let (data, risk_se) = self.data_risk(&f_nodes);
-        ParticleDiagnostics {
-            time: t,
-            risk: data + self.model.decay_risk(second),
-            risk_se,
-            f_nodes,
-            mean,
-            cov,
-            f_values,
-            steps: self.steps,
-            batch_word: self.batch_word(),
-            ..ParticleDiagnostics::default()
-        }
     }
 }

@@ -105,7 +105,7 @@ impl WideSwarm {
             return self.sampled_data_risk(f_nodes);
         }
         // (1/m) Σ_j a_j g(w_j) = (1/m²) Σ_jl a_j a_l κ_jl − (1/m) Σ_j a_j h*(w_j)
-        self.population_gradients(true);
+        self.population_gradients(true, 0..self.m);
         let (s, k, kernel) = (1 + self.d, self.k, &self.kernel);
         let inv_t = 1.0 / self.teacher.len() as f64;
         let mut cross = 0.0;
