@@ -14,7 +14,7 @@
 //! on a grid or a slab), [`initial`] (ρ0 cell averages), [`velocity`]
 //! (V[ρ] on faces), [`scheme`] (advection, diffusion, splitting),
 //! [`diagnostics`], [`solve`] (time loop and observers), [`particles`] (the
-//! m-neuron network), [`compare`] (distances), [`side_by_side`] (PDE and
+//! m-neuron network; split over processes through [`ranks`]), [`compare`] (distances), [`side_by_side`] (PDE and
 //! network together), [`converge`] (rates in m and h), [`run`] (a run's
 //! life cycle, in memory or into a file: the library's entry point),
 //! [`cli`]; [`io`] holds the results store, writes and reads HDF5 and draws

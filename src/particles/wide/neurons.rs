@@ -120,21 +120,29 @@ impl Neurons for WideSwarm {
     }
 
     /// Split over ranks, every rank calls it at once: θ is made current
-    /// everywhere, and rank 0's diagnostics are the network's on one
-    /// process (the others' are not taken).
+    /// everywhere, each rank takes the exact risk's g_j of its neurons, and
+    /// rank 0's diagnostics are the network's on one process (the others'
+    /// are not taken).
     fn diagnostics(&mut self, t: f64, f_points: &[Vec<f64>]) -> ParticleDiagnostics {
         if self.part.is_some() {
             if self.mode != Mode::Population {
                 self.share_rows();
             }
             self.refresh_positions();
-            if self.part.as_ref().is_some_and(|p| !p.root()) {
-                return ParticleDiagnostics {
-                    time: t,
-                    steps: self.steps,
-                    ..ParticleDiagnostics::default()
-                };
-            }
+        }
+        let g = self.every_g();
+        // f̄_m at the nodes and the f points, each rank a share of them
+        let quad = &self.model.quad;
+        let mut points: Vec<Vec<f64>> = (0..quad.len()).map(|q| quad.node(q).to_vec()).collect();
+        points.extend(f_points.iter().cloned());
+        let mut f_nodes = self.f_shared(&points);
+        let f_values = f_nodes.split_off(quad.len().min(f_nodes.len()));
+        if self.part.as_ref().is_some_and(|p| !p.root()) {
+            return ParticleDiagnostics {
+                time: t,
+                steps: self.steps,
+                ..ParticleDiagnostics::default()
+            };
         }
         let (dim, m) = (self.dim(), self.m as f64);
         let (mean, cov) = crate::particles::snapshot::moments(&self.pos, dim);
@@ -144,14 +152,10 @@ impl Neurons for WideSwarm {
                 second += v * v / m;
             }
         }
-        let quad = &self.model.quad;
-        let f_nodes = self.f_at(
-            (0..quad.len())
-                .into_par_iter()
-                .map(|q| quad.node(q).to_vec()),
-        );
-        let f_values = self.f_at(f_points.par_iter().cloned());
-        let (data, risk_se) = self.data_risk(&f_nodes);
+        let (data, risk_se) = match g {
+            Some(g) => self.exact_data_risk(&g),
+            None => self.sampled_data_risk(&f_nodes),
+        };
         ParticleDiagnostics {
             time: t,
             risk: data + self.model.decay_risk(second),

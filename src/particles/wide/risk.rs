@@ -101,17 +101,43 @@ impl WideSwarm {
     /// 0), else [`WideSwarm::sampled_data_risk`] (`f_nodes`: f̄_m at the
     /// reduced quadrature's nodes, its control variate's known mean).
     pub fn data_risk(&mut self, f_nodes: &[f64]) -> (f64, f64) {
-        if population_refusal(&self.model).is_some() {
-            return self.sampled_data_risk(f_nodes);
+        match self.every_g() {
+            Some(g) => self.exact_data_risk(&g),
+            None => self.sampled_data_risk(f_nodes),
         }
+    }
+
+    /// g(w_j) of every neuron where κ has a closed form (`None` elsewhere),
+    /// from the population gradient; split over ranks, every rank takes
+    /// its own neurons' and rank 0 gathers them (the others get `None`).
+    pub(super) fn every_g(&mut self) -> Option<Vec<f64>> {
+        population_refusal(&self.model).is_none().then_some(())?;
+        let s = 1 + self.d;
+        let rows = match self.part {
+            Some(_) => self.own.clone(),
+            None => 0..self.m,
+        };
+        self.population_gradients(true, rows);
+        let mine: Vec<f64> = self.grad.chunks(s).map(|g| g[0]).collect();
+        match self.part.as_mut() {
+            None => Some(mine),
+            Some(p) => {
+                p.gather(&mine, 1);
+                p.root().then(|| std::mem::take(&mut p.gathered))
+            }
+        }
+    }
+
+    /// The exact data risk from every neuron's g(w_j) (`g`, as
+    /// [`WideSwarm::every_g`] gives it): κ's closed form, standard error 0.
+    pub(super) fn exact_data_risk(&self, g: &[f64]) -> (f64, f64) {
         // (1/m) Σ_j a_j g(w_j) = (1/m²) Σ_jl a_j a_l κ_jl − (1/m) Σ_j a_j h*(w_j)
-        self.population_gradients(true, 0..self.m);
         let (s, k, kernel) = (1 + self.d, self.k, &self.kernel);
         let inv_t = 1.0 / self.teacher.len() as f64;
         let mut cross = 0.0;
         let mut with_teacher = 0.0;
         for (j, th) in self.theta.chunks(s).enumerate() {
-            cross += self.am[j] * self.grad[j * s];
+            cross += self.am[j] * g[j];
             for (a_star, u) in &self.teacher {
                 let c: f64 = th[1..1 + k].iter().zip(u).map(|(x, y)| x * y).sum();
                 let uu: f64 = u.iter().map(|x| x * x).sum();
@@ -190,6 +216,22 @@ impl WideSwarm {
             f_y += w * f * y;
         }
         sums.estimate([half_y2, f_y])
+    }
+
+    /// [`WideSwarm::f_at`] at `points`; split over ranks, each rank takes
+    /// its share of the points and rank 0 gathers them (the others get an
+    /// empty vector). Each value is the same sum as on one process.
+    pub(super) fn f_shared(&self, points: &[Vec<f64>]) -> Vec<f64> {
+        let Some(p) = self.part.as_ref() else {
+            return self.f_at(points.par_iter().cloned());
+        };
+        let cuts = crate::ranks::even_cuts(points.len(), p.ranks.size());
+        let r = p.ranks.rank();
+        let mine = self.f_at(points[cuts[r]..cuts[r + 1]].par_iter().cloned());
+        let counts: Vec<usize> = cuts.windows(2).map(|w| w[1] - w[0]).collect();
+        let mut all = vec![0.0; if p.root() { points.len() } else { 0 }];
+        p.ranks.gather(&mine, &counts, &mut all);
+        all
     }
 
     /// f_m(x) = (1/m) Σ_j a_j φ(p_j, r_j; x̄) at reduced inputs x̄ (each
