@@ -137,6 +137,35 @@ fn the_network_over_1_to_4_ranks_writes_the_serial_file_to_the_byte() {
     }
 }
 
+/// `mpirun -n N mfpde run` (the PDE on rank 0, the network over every
+/// rank, compared at each snapshot) on 1, 2 and 3 ranks writes the serial
+/// file, byte for byte: /pde, /history, /particles and /compare.
+#[test]
+#[ignore]
+fn run_side_by_side_over_1_to_3_ranks_writes_the_serial_file_to_the_byte() {
+    let dir = tempfile::tempdir().unwrap();
+    let args = |out: &Path| {
+        let mut a = particles("quickstart", &SHORT, out);
+        a[0] = "run".into();
+        a
+    };
+    let serial = dir.path().join("serial.h5");
+    let o = Command::new(env!("CARGO_BIN_EXE_mfpde"))
+        .args(args(&serial))
+        .output();
+    ok(o.unwrap(), "the serial run");
+    for n in 1..=3 {
+        let out = dir.path().join(format!("n{n}.h5"));
+        let o = ok(mpirun(n).args(args(&out)).output().unwrap(), "run");
+        let text = String::from_utf8_lossy(&o.stdout);
+        assert!(
+            text.contains(&format!("the network over {n} ranks")),
+            "{text}"
+        );
+        same_file(&serial, &out, &format!("run on {n} ranks"));
+    }
+}
+
 /// A run on 3 ranks stopped (SIGTERM to mpirun) after its 4th snapshot,
 /// resumed on 2 ranks, has every dataset of the run on one process that
 /// was never stopped.
@@ -216,7 +245,7 @@ fn what_is_not_split_is_refused_by_name() {
         "-o".as_ref(),
         out.as_os_str(),
     ]);
-    refused(c, &["mpirun -n", "`pde` and `run`"]);
+    refused(c, &["mpirun -n", "one process for `pde`"]);
     // the d-dimensional network: blocks of 64 neurons, so at most 2 ranks
     let mut c = mpirun(3);
     c.args(particles("single_index", &["particles.m=100"], &out));

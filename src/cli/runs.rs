@@ -239,12 +239,16 @@ fn run_setup(
             ranks.map_or(String::new(), |r| format!(", over {} ranks", r.size()))
         ),
         (_, Some(o)) => out!(
-            "{}; m = {}{}, dt = {}, {} mode",
+            "{}; m = {}{}, dt = {}, {} mode{}",
             describe(setup),
             o.m,
             neurons(setup),
             o.dt,
-            o.mode.name()
+            o.mode.name(),
+            ranks.map_or(String::new(), |r| format!(
+                "; the network over {} ranks, the PDE on rank 0",
+                r.size()
+            ))
         ),
         (_, None) => {}
     }

@@ -1,4 +1,4 @@
-//! **A run split over ranks** (`mpirun -n N mfpde particles`): rank 0
+//! **A run split over ranks** (`mpirun -n N mfpde particles|run`): rank 0
 //! runs [`run_to_file_on`] — the file's whole life cycle, as
 //! [`run_to_file`] — while the others [`follow`], taking their share of
 //! every step and snapshot and writing nothing. Rank 0 sends them how many
@@ -14,8 +14,9 @@ use crate::setup::Setup;
 use std::path::Path;
 
 /// [`run_to_file`] on rank 0 of a run split over `ranks` (`mpirun -n N mfpde
-/// particles`): the others call [`follow`] at the same time. Rank 0 writes
-/// the file, the same bytes as the run on one process.
+/// particles|run`): the others call [`follow`] at the same time. Rank 0
+/// writes the file, the same bytes as the run on one process; in `run` it
+/// also solves the PDE, alone, while the network's steps are shared.
 ///
 /// # Errors
 /// Those of [`run_to_file`], and a command or network not split yet, by
@@ -39,11 +40,11 @@ pub fn run_to_file_on(
 /// # Errors
 /// [`Error::Problem`] naming `mpirun -n`.
 pub fn check_split(setup: &Setup, command: Command, ranks: &Shared) -> Result<()> {
-    if command != Command::Particles {
+    if command == Command::Pde {
         return Err(Error::problem(
             "mpirun -n",
             ranks.size(),
-            "one process for `pde` and `run` (the grid's split over ranks is not built yet): mfpde particles splits the network over ranks",
+            "one process for `pde` (the grid's split over ranks is not built yet): mfpde particles and mfpde run split the network over ranks",
         ));
     }
     // refused alike on every rank, before any collective
@@ -66,7 +67,8 @@ pub fn follow(setup: &Setup, command: Command, ranks: &Shared) -> Result<()> {
     }
     let k = k[0] as usize;
     let o = setup.particle_options()?;
-    let begin = Begin::fresh(setup, command, Some(ranks))?;
+    // the network's share (in `run` rank 0 alone solves the PDE)
+    let begin = Begin::fresh(setup, Command::Particles, Some(ranks))?;
     let mut swarm = begin.swarm.expect("neurons for a particle run");
     let t = match k {
         0 => 0.0,
