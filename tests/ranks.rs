@@ -255,8 +255,9 @@ fn what_is_not_split_is_refused_by_name() {
 /// The d-dimensional network of a reduced problem (single_index: erf units
 /// in ℝ¹⁰⁰, m = 1000, 16 blocks of 64) on 1, 2 and 3 ranks writes the
 /// serial file, byte for byte: sgd (rows exchanged at snapshots, the
-/// blocks' partial f every step) and population (rows exchanged every
-/// step, the Gram products of a rank's row blocks against all).
+/// blocks' partial f every step), population (rows exchanged every step,
+/// the Gram products of a rank's row blocks against all), and tanh units,
+/// whose risk is sampled (each rank its share of the chunks).
 #[test]
 #[ignore]
 fn the_network_in_r_d_over_1_to_3_ranks_writes_the_serial_file_to_the_byte() {
@@ -266,11 +267,14 @@ fn the_network_in_r_d_over_1_to_3_ranks_writes_the_serial_file_to_the_byte() {
         "dynamics.t_end=0.3",
         "dynamics.snapshots=3",
     ];
-    let cases: [(&str, &[&str]); 2] = [
+    let sgd = ["particles.mode=\"sgd\"", "particles.batch=128"];
+    let tanh = ["model.activation=\"tanh\"", sgd[0], sgd[1]];
+    let cases: [(&str, &[&str]); 3] = [
         ("population", &[]),
+        ("sgd, B = 128", &sgd),
         (
-            "sgd, B = 128",
-            &["particles.mode=\"sgd\"", "particles.batch=128"],
+            "sgd, tanh units (the risk sampled, in chunks over the ranks)",
+            &tanh,
         ),
     ];
     for (i, (what, extra)) in cases.iter().enumerate() {

@@ -130,7 +130,11 @@ impl Neurons for WideSwarm {
             }
             self.refresh_positions();
         }
+        // the exact risk's g_j, or the sampled risk's chunks, each rank its
+        // share
+        let exact = super::population_refusal(&self.model).is_none();
         let g = self.every_g();
+        let sums = (!exact).then(|| self.shared_chunk_sums());
         // f̄_m at the nodes and the f points, each rank a share of them
         let quad = &self.model.quad;
         let mut points: Vec<Vec<f64>> = (0..quad.len()).map(|q| quad.node(q).to_vec()).collect();
@@ -152,9 +156,9 @@ impl Neurons for WideSwarm {
                 second += v * v / m;
             }
         }
-        let (data, risk_se) = match g {
-            Some(g) => self.exact_data_risk(&g),
-            None => self.sampled_data_risk(&f_nodes),
+        let (data, risk_se) = match (g, sums) {
+            (Some(g), _) => self.exact_data_risk(&g),
+            (None, sums) => self.sampled_estimate(&sums.unwrap_or_default(), &f_nodes),
         };
         ParticleDiagnostics {
             time: t,

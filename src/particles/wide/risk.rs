@@ -20,7 +20,7 @@ const RISK_CHUNK: usize = 512;
 /// Sums over samples of (e, c₁, c₂) and of their products: what the
 /// control-variate estimate needs, added chunk by chunk in a fixed order.
 #[derive(Debug, Clone, Copy, Default)]
-struct Sums {
+pub(super) struct Sums {
     n: f64,
     /// Σ e, Σ c₁, Σ c₂.
     s: [f64; 3],
@@ -28,7 +28,34 @@ struct Sums {
     p: [[f64; 3]; 3],
 }
 
+/// The numbers of a [`Sums`] (n, 3 sums, 9 products).
+const SUMS: usize = 13;
+
 impl Sums {
+    /// Its numbers in a row (to send them).
+    fn flat(&self) -> [f64; SUMS] {
+        let mut out = [0.0; SUMS];
+        out[0] = self.n;
+        out[1..4].copy_from_slice(&self.s);
+        for (i, row) in self.p.iter().enumerate() {
+            out[4 + 3 * i..7 + 3 * i].copy_from_slice(row);
+        }
+        out
+    }
+
+    /// From [`Sums::flat`]'s numbers.
+    fn from_flat(v: &[f64]) -> Sums {
+        let mut s = Sums {
+            n: v[0],
+            ..Sums::default()
+        };
+        s.s.copy_from_slice(&v[1..4]);
+        for (i, row) in s.p.iter_mut().enumerate() {
+            row.copy_from_slice(&v[4 + 3 * i..7 + 3 * i]);
+        }
+        s
+    }
+
     fn add(&mut self, v: [f64; 3]) {
         self.n += 1.0;
         for i in 0..3 {
@@ -178,10 +205,48 @@ impl WideSwarm {
     /// u64::MAX − 1 in chunks of [`RISK_CHUNK`] (chunk c from word 2³²·c: the
     /// same samples at every snapshot and on any number of threads).
     pub fn sampled_data_risk(&self, f_nodes: &[f64]) -> (f64, f64) {
+        let sums = self.chunk_sums(0..RISK_SAMPLES / RISK_CHUNK);
+        self.sampled_estimate(&sums, f_nodes)
+    }
+
+    /// The sums of the sampled risk's chunks, every chunk's on rank 0 when
+    /// split over ranks (each rank takes its share of the chunks; the
+    /// others get an empty vector), on one process all of them.
+    pub(super) fn shared_chunk_sums(&self) -> Vec<Sums> {
+        let chunks = RISK_SAMPLES / RISK_CHUNK;
+        let Some(p) = self.part.as_ref() else {
+            return self.chunk_sums(0..chunks);
+        };
+        let cuts = crate::ranks::even_cuts(chunks, p.ranks.size());
+        let r = p.ranks.rank();
+        let mine: Vec<f64> = (self.chunk_sums(cuts[r]..cuts[r + 1]).iter())
+            .flat_map(Sums::flat)
+            .collect();
+        let counts: Vec<usize> = cuts.windows(2).map(|w| (w[1] - w[0]) * SUMS).collect();
+        let mut all = vec![0.0; if p.root() { chunks * SUMS } else { 0 }];
+        p.ranks.gather(&mine, &counts, &mut all);
+        all.chunks(SUMS).map(Sums::from_flat).collect()
+    }
+
+    /// The control-variate estimate from the chunks' sums, added in chunk
+    /// order.
+    pub(super) fn sampled_estimate(&self, sums: &[Sums], f_nodes: &[f64]) -> (f64, f64) {
+        let sums = sums.iter().fold(Sums::default(), |a, c| a.merge(c));
+        let quad = &self.model.quad;
+        let (mut half_y2, mut f_y) = (0.0, 0.0);
+        for ((w, y), f) in quad.weights.iter().zip(&self.model.fstar).zip(f_nodes) {
+            half_y2 += 0.5 * w * y * y;
+            f_y += w * f * y;
+        }
+        sums.estimate([half_y2, f_y])
+    }
+
+    /// The sums of the sampled risk's chunks `chunks`, in order.
+    fn chunk_sums(&self, chunks: std::ops::Range<usize>) -> Vec<Sums> {
         let (d, k, m, s) = (self.d, self.k, self.m, 1 + self.d);
         let act = self.model.net.activation;
         let w = view(&self.theta[1..], m, d, s);
-        let sums = (0..RISK_SAMPLES / RISK_CHUNK)
+        chunks
             .into_par_iter()
             .map(|c| {
                 let mut rng = ChaCha8Rng::seed_from_u64(self.seed);
@@ -206,16 +271,7 @@ impl WideSwarm {
                 }
                 sums
             })
-            .collect::<Vec<_>>()
-            .iter()
-            .fold(Sums::default(), |a, c| a.merge(c));
-        let quad = &self.model.quad;
-        let (mut half_y2, mut f_y) = (0.0, 0.0);
-        for ((w, y), f) in quad.weights.iter().zip(&self.model.fstar).zip(f_nodes) {
-            half_y2 += 0.5 * w * y * y;
-            f_y += w * f * y;
-        }
-        sums.estimate([half_y2, f_y])
+            .collect()
     }
 
     /// [`WideSwarm::f_at`] at `points`; split over ranks, each rank takes
