@@ -117,9 +117,6 @@ pub fn network_on(
     opts: &ParticleOptions,
     ranks: Option<crate::ranks::Shared>,
 ) -> Result<Box<dyn Neurons>> {
-    if let Some(r) = &ranks {
-        split_refusal(model, opts.m, r.size())?;
-    }
     Ok(match model.reduction {
         Some(_) => Box::new(WideSwarm::on(model, initial, opts, ranks)?),
         None => Box::new(Swarm::on(model, initial, opts, ranks)?),

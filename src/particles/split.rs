@@ -34,6 +34,8 @@ pub struct Part {
     m: usize,
     /// Every rank's partial sums (groups × K), gathered.
     all: Vec<f64>,
+    /// This rank's rows, sent by [`Part::all_rows`] (reused every step).
+    send: Vec<f64>,
     /// On rank 0: every neuron's θ, gathered at the last snapshot.
     pub gathered: Vec<f64>,
 }
@@ -56,6 +58,7 @@ impl Part {
             group_cuts: even_cuts(groups, n),
             m,
             all: Vec::new(),
+            send: Vec::new(),
             gathered: Vec::new(),
         })
     }
@@ -112,9 +115,28 @@ impl Part {
     /// this rank's rows current) into every rank's `full`.
     pub fn all_rows(&mut self, full: &mut [f64], per: usize) {
         let (a, b) = self.neurons();
-        let mine = full[a * per..b * per].to_vec();
+        self.send.clear();
+        self.send.extend_from_slice(&full[a * per..b * per]);
         let counts = self.counts(per);
-        self.ranks.all_gather(&mine, &counts, full);
+        self.ranks.all_gather(&self.send, &counts, full);
+    }
+
+    /// Items 0..n dealt to the ranks in even contiguous shares: `value`
+    /// gives `per` numbers per item of this rank's share, and rank 0 gets
+    /// every item's, in order (the others an empty vector).
+    pub fn gather_shares(
+        &self,
+        n: usize,
+        per: usize,
+        value: impl FnOnce(std::ops::Range<usize>) -> Vec<f64>,
+    ) -> Vec<f64> {
+        let cuts = even_cuts(n, self.ranks.size());
+        let r = self.ranks.rank();
+        let mine = value(cuts[r]..cuts[r + 1]);
+        let counts: Vec<usize> = cuts.windows(2).map(|w| (w[1] - w[0]) * per).collect();
+        let mut all = vec![0.0; if self.root() { n * per } else { 0 }];
+        self.ranks.gather(&mine, &counts, &mut all);
+        all
     }
 
     /// Rank 0's θ of every neuron (`all`; ignored elsewhere) into each

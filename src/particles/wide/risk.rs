@@ -217,14 +217,9 @@ impl WideSwarm {
         let Some(p) = self.part.as_ref() else {
             return self.chunk_sums(0..chunks);
         };
-        let cuts = crate::ranks::even_cuts(chunks, p.ranks.size());
-        let r = p.ranks.rank();
-        let mine: Vec<f64> = (self.chunk_sums(cuts[r]..cuts[r + 1]).iter())
-            .flat_map(Sums::flat)
-            .collect();
-        let counts: Vec<usize> = cuts.windows(2).map(|w| (w[1] - w[0]) * SUMS).collect();
-        let mut all = vec![0.0; if p.root() { chunks * SUMS } else { 0 }];
-        p.ranks.gather(&mine, &counts, &mut all);
+        let all = p.gather_shares(chunks, SUMS, |mine| {
+            self.chunk_sums(mine).iter().flat_map(Sums::flat).collect()
+        });
         all.chunks(SUMS).map(Sums::from_flat).collect()
     }
 
@@ -281,13 +276,9 @@ impl WideSwarm {
         let Some(p) = self.part.as_ref() else {
             return self.f_at(points.par_iter().cloned());
         };
-        let cuts = crate::ranks::even_cuts(points.len(), p.ranks.size());
-        let r = p.ranks.rank();
-        let mine = self.f_at(points[cuts[r]..cuts[r + 1]].par_iter().cloned());
-        let counts: Vec<usize> = cuts.windows(2).map(|w| w[1] - w[0]).collect();
-        let mut all = vec![0.0; if p.root() { points.len() } else { 0 }];
-        p.ranks.gather(&mine, &counts, &mut all);
-        all
+        p.gather_shares(points.len(), 1, |mine| {
+            self.f_at(points[mine].par_iter().cloned())
+        })
     }
 
     /// f_m(x) = (1/m) Σ_j a_j φ(p_j, r_j; x̄) at reduced inputs x̄ (each
