@@ -54,7 +54,8 @@ pub trait Observer: Send {
     /// trailing half diffusion is deferred to the next step (merged with
     /// its leading half; see [`Stepper::defer_diffusion`]) and applied at
     /// snapshots, so this is the density before it (mass and positivity
-    /// hold for it as for the complete one).
+    /// hold for it as for the complete one). Empty in a run split over
+    /// ranks, which gathers ρ for history rows and snapshots only.
     fn step(&mut self, _t: f64, _dt: f64, _rho: &[f64]) -> Result<()> {
         Ok(())
     }
@@ -129,12 +130,22 @@ pub fn solve(setup: &Setup, observers: &mut [&mut dyn Observer]) -> Result<RunSu
 /// its largest (more than round-off; with crank_nicolson diffusion, which
 /// may be negative by design, only the first).
 pub fn density_fault(rho: &[f64], allow_negative: bool) -> Option<String> {
-    let (bad, lo, hi) = crate::sum::fixed_fold(
+    fault_of(density_extremes(rho), allow_negative)
+}
+
+/// How many values of ρ are not finite, its least and its largest (what
+/// [`density_fault`] looks at; a split grid combines its slabs').
+pub fn density_extremes(rho: &[f64]) -> (usize, f64, f64) {
+    crate::sum::fixed_fold(
         rho,
         || (0usize, f64::INFINITY, f64::NEG_INFINITY),
         |(n, lo, hi), _, &r| (n + usize::from(!r.is_finite()), lo.min(r), hi.max(r)),
         |a, b| (a.0 + b.0, a.1.min(b.1), a.2.max(b.2)),
-    );
+    )
+}
+
+/// [`density_fault`] of a density of [`density_extremes`] `(bad, lo, hi)`.
+pub fn fault_of((bad, lo, hi): (usize, f64, f64), allow_negative: bool) -> Option<String> {
     if bad > 0 {
         return Some(format!("the density has {bad} NaN or infinite values"));
     }
@@ -144,6 +155,82 @@ pub fn density_fault(rho: &[f64], allow_negative: bool) -> Option<String> {
         ));
     }
     None
+}
+
+/// Where a run is at a snapshot: its time, the steps taken, the last Δt.
+#[derive(Debug, Clone, Copy)]
+pub struct Reached {
+    pub t: f64,
+    pub steps: usize,
+    pub last_dt: f64,
+}
+
+/// A snapshot of ρ (the whole grid's) reached `at`: its diagnostics (`vel`
+/// re-evaluated at ρ), checked finite, the boundary warned about, its
+/// history row and the snapshot handed to `observers`.
+///
+/// # Errors
+/// A diagnostic not finite, or an observer's.
+pub fn snapshot(
+    setup: &Setup,
+    at: Reached,
+    vel: &mut crate::velocity::Velocity,
+    rho: &[f64],
+    max_boundary: &mut f64,
+    observers: &mut [&mut dyn Observer],
+) -> Result<Diagnostics> {
+    let Reached { t, steps, last_dt } = at;
+    let mut last = diagnostics::compute(t, &setup.grid, vel, rho, &setup.f_points);
+    last.steps = steps;
+    if let Some(what) = last.fault() {
+        return Err(Error::Run(format!(
+            "at t = {t}, step {steps}: {what}, not finite (the target's or the data's scale overflows the diagnostics)"
+        )));
+    }
+    warn_boundary(setup, &last, rho, *max_boundary);
+    *max_boundary = max_boundary.max(last.boundary_mass);
+    // the snapshot's diagnostics give its history row without recomputing
+    let rec = HistoryRecord {
+        time: t,
+        risk: last.risk,
+        free_energy: last.free_energy,
+        mass: last.mass,
+        dt: last_dt,
+    };
+    for o in observers.iter_mut() {
+        o.history(&rec)?;
+        o.snapshot(&last, rho)?;
+    }
+    Ok(last)
+}
+
+/// Warn (once: `max_boundary` is the largest boundary mass of the run's
+/// earlier snapshots) when a snapshot's outermost cells hold more than
+/// [`BOUNDARY_WARNING`] of the mass.
+pub fn warn_boundary(setup: &Setup, last: &Diagnostics, rho: &[f64], max_boundary: f64) {
+    if last.boundary_mass > BOUNDARY_WARNING && max_boundary <= BOUNDARY_WARNING {
+        let grid = &setup.grid;
+        let open = diagnostics::open_side(grid, setup.model.reduction.is_some());
+        eprintln!(
+            "warning: at t = {} the outermost cells hold {:.2e} of the mass (above {BOUNDARY_WARNING}), and the walls distort ρ: {}",
+            last.time,
+            last.boundary_mass,
+            crate::grid::fit::boundary_advice(grid, rho, open)
+        );
+    }
+}
+
+/// The step from t towards the snapshot at `ts` of a stable `dt`, and
+/// whether it lands there: exactly on the snapshot, avoiding a sliver of a
+/// last step (two halves instead).
+pub fn towards(dt: f64, t: f64, ts: f64) -> (f64, bool) {
+    if t + dt >= ts {
+        (ts - t, true)
+    } else if t + 1.5 * dt > ts {
+        (0.5 * (ts - t), false)
+    } else {
+        (dt, false)
+    }
 }
 
 /// Why the controller would stop before a step of `dt` after `steps`
@@ -255,17 +342,11 @@ fn time_loop(
     }
     for &ts in &setup.snapshot_times[next_snapshot.min(setup.snapshot_times.len())..] {
         while t < ts {
-            let mut dt = stepper.stable_dt(&rho);
+            let dt = stepper.stable_dt(&rho);
             if let Some(why) = step_fault(setup, dt, steps) {
                 return Err(stop(why, t, steps));
             }
-            // land exactly on the snapshot; avoid a sliver of a last step
-            let lands = t + dt >= ts;
-            if lands {
-                dt = ts - t;
-            } else if t + 1.5 * dt > ts {
-                dt = 0.5 * (ts - t);
-            }
+            let (dt, lands) = towards(dt, t, ts);
             stepper.step(&mut rho, dt);
             t = if lands { ts } else { t + dt };
             steps += 1;
@@ -287,36 +368,15 @@ fn time_loop(
             }
         }
         stepper.flush(&mut rho);
-        last = diagnostics::compute(t, grid, stepper.velocity(), &rho, &setup.f_points);
-        last.steps = steps;
-        if let Some(what) = last.fault() {
-            return Err(stop(
-                format!("{what}, not finite (the target's or the data's scale overflows the diagnostics)"),
-                t,
-                steps,
-            ));
-        }
-        if last.boundary_mass > BOUNDARY_WARNING && max_boundary <= BOUNDARY_WARNING {
-            let open = diagnostics::open_side(grid, setup.model.reduction.is_some());
-            eprintln!(
-                "warning: at t = {t} the outermost cells hold {:.2e} of the mass (above {BOUNDARY_WARNING}), and the walls distort ρ: {}",
-                last.boundary_mass,
-                crate::grid::fit::boundary_advice(grid, &rho, open)
-            );
-        }
-        max_boundary = max_boundary.max(last.boundary_mass);
-        // the snapshot's diagnostics give its history row without recomputing
-        let rec = HistoryRecord {
-            time: t,
-            risk: last.risk,
-            free_energy: last.free_energy,
-            mass: last.mass,
-            dt: last_dt,
-        };
-        for o in observers.iter_mut() {
-            o.history(&rec)?;
-            o.snapshot(&last, &rho)?;
-        }
+        let at = Reached { t, steps, last_dt };
+        last = snapshot(
+            setup,
+            at,
+            stepper.velocity(),
+            &rho,
+            &mut max_boundary,
+            observers,
+        )?;
     }
     stepper.flush(&mut rho);
     for o in observers.iter_mut() {

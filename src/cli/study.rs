@@ -95,9 +95,12 @@ pub fn check(lp: &LoadedProblem, force: bool, ranks: Option<usize>) -> Result<()
     if ranks == Some(0) {
         return Err(crate::Error::problem("--ranks", 0, "1 or more ranks"));
     }
-    let load = ranks
-        .map(|n| crate::run::check::rank_load(lp, n).map(|l| (n, l)))
-        .transpose()?;
+    // the network's split needs [particles]; the grid's is said or refused
+    let load = match (ranks, &lp.problem.particles) {
+        (Some(n), Some(_)) => Some((n, crate::run::check::rank_load(lp, n)?)),
+        _ => None,
+    };
+    let slabs = ranks.map(|n| (n, crate::run::check::pde_rank_load(lp, n)));
     for w in &f.warnings {
         eprintln!("warning: {w}");
     }
@@ -187,7 +190,21 @@ pub fn check(lp: &LoadedProblem, force: bool, ranks: Option<usize>) -> Result<()
             l.step_sent / 1024.0,
             mib(l.snapshot_sent)
         );
-        out!("  over {n} ranks the PDE is not split: pde and run take one process");
+    }
+    if let Some((n, l)) = slabs {
+        let mib = |b: f64| b / 1048576.0;
+        match l {
+            Ok(l) => out!(
+                "  over {n} ranks the PDE (mpirun -n {n} mfpde pde): slabs of at most {} rows of a with halos of {} rows; rank 0 holds {:.1} MiB (it gathers the whole grid for the diagnostics), each other rank {:.1} MiB; a rank sends {:.1} KiB per step and {:.1} MiB per history row or snapshot (mfpde run solves the PDE on rank 0 alone)",
+                l.rows,
+                l.halo,
+                mib(l.root),
+                mib(l.other),
+                l.step_sent / 1024.0,
+                mib(l.history_sent)
+            ),
+            Err(e) => out!("  over {n} ranks the PDE is not split: {e}"),
+        }
     }
     Ok(())
 }

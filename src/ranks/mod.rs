@@ -32,6 +32,17 @@ pub trait Ranks: Send + Sync {
     fn broadcast(&self, values: &mut [u64]);
     /// The least of every rank's `value`.
     fn min(&self, value: u64) -> u64;
+    /// Swap with the neighbouring ranks of a line (0, 1, …, N − 1): this
+    /// rank's `to_below` arrives in rank r − 1's `from_above`, its
+    /// `to_above` in rank r + 1's `from_below` (the slices at the line's
+    /// ends are empty and unused). Every rank calls it at once.
+    fn swap_neighbours(
+        &self,
+        to_below: &[f64],
+        to_above: &[f64],
+        from_below: &mut [f64],
+        from_above: &mut [f64],
+    );
 }
 
 /// A shared handle on the ranks of a run.

@@ -5,6 +5,7 @@ use super::{Ranks, Shared};
 use crate::error::{Error, Result};
 use mpi::datatype::{Partition, PartitionMut};
 use mpi::environment::Universe;
+use mpi::point_to_point::send_receive_into;
 use mpi::topology::SimpleCommunicator;
 use mpi::traits::*;
 use mpi::Threading;
@@ -136,6 +137,37 @@ impl Ranks for MpiRanks {
         self.world
             .all_reduce_into(&value, &mut out, mpi::collective::SystemOperation::min());
         out
+    }
+
+    fn swap_neighbours(
+        &self,
+        to_below: &[f64],
+        to_above: &[f64],
+        from_below: &mut [f64],
+        from_above: &mut [f64],
+    ) {
+        let _held = self.hold();
+        let (r, n) = (self.rank, self.size);
+        if n == 1 {
+            return;
+        }
+        let at = |k: usize| self.world.process_at_rank(k as i32);
+        // upwards, then downwards: each a chain ending at a rank that only
+        // receives, so every blocking send is met
+        if r == 0 {
+            at(1).send(to_above);
+        } else if r + 1 == n {
+            at(r - 1).receive_into(from_below);
+        } else {
+            send_receive_into(to_above, &at(r + 1), from_below, &at(r - 1));
+        }
+        if r + 1 == n {
+            at(r - 1).send(to_below);
+        } else if r == 0 {
+            at(1).receive_into(from_above);
+        } else {
+            send_receive_into(to_below, &at(r - 1), from_above, &at(r + 1));
+        }
     }
 }
 

@@ -165,6 +165,19 @@ pub fn rank_load(lp: &LoadedProblem, ranks: usize) -> Result<particles::RankLoad
     particles::rank_load(&setup.model, &o, ranks)
 }
 
+/// What each rank of the problem's grid PDE holds and sends when it is
+/// split over `ranks` ranks (`mfpde check --ranks N`).
+///
+/// # Errors
+/// The problem's, and a split the grid cannot take (by name).
+pub fn pde_rank_load(lp: &LoadedProblem, ranks: usize) -> Result<super::slabs::SlabLoad> {
+    let setup = Setup::new(lp)?;
+    let sizes = crate::budget::Sizes::of(lp);
+    let grid = 8.0 * sizes.cells * (8.0 + sizes.dim as f64);
+    let tables = (sizes.estimate(false).memory - grid).max(0.0);
+    super::slabs::slab_load(&setup, ranks, tables)
+}
+
 /// Validate a problem (its ranges, its budget unless `force`, its setup, its
 /// first step) and derive its sizes.
 ///

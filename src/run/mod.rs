@@ -16,6 +16,7 @@ mod ranked;
 mod rate;
 pub mod resume;
 mod sinks;
+pub mod slabs;
 pub mod steady;
 pub mod study;
 mod whole;
@@ -34,7 +35,7 @@ use crate::particles::{
 use crate::ranks::Shared;
 use crate::setup::Setup;
 use crate::side_by_side::{run_side_by_side, Start, Times};
-use crate::solve::{self, HistoryRecord, Observer, RunState, RunSummary};
+use crate::solve::{HistoryRecord, Observer, RunState, RunSummary};
 use crate::theorems::{Claim, Report};
 pub use ranked::{check_split, follow, run_to_file_on};
 use sinks::{CompareOut, ParticlesOut, PdeOut, Sink};
@@ -348,6 +349,7 @@ fn drive(
     begin: Begin,
     mut report: Option<Report>,
     listener: &mut dyn Listener,
+    ranks: Option<&Shared>,
 ) -> Result<Outcome> {
     let sink = Sink::new(store, listener);
     declare(&sink, setup, command)?;
@@ -372,9 +374,7 @@ fn drive(
     let state = || begin.pde.clone().expect("a PDE state for a PDE run");
     match command {
         Command::Pde => {
-            let mut stepper = solve::make_stepper(setup);
-            let summary = solve::solve_from(setup, &mut stepper, state(), &mut pde_observers)?;
-            outcome.pde = Some(summary);
+            outcome.pde = Some(slabs::solve_pde(setup, state(), &mut pde_observers, ranks)?);
         }
         Command::Particles => {
             let o = setup.particle_options()?;
@@ -494,7 +494,7 @@ pub fn run_into(
 ) -> Result<Outcome> {
     let report = theorems_report(setup, opts.theorems, listener)?;
     let begin = Begin::fresh(setup, opts.command, None)?;
-    drive(setup, opts.command, store, begin, report, listener)
+    drive(setup, opts.command, store, begin, report, listener, None)
 }
 
 /// Run a problem into the file `out`, or (`resume`) continue the
@@ -578,7 +578,15 @@ fn to_file(
             let begin = Begin::fresh(setup, opts.command, ranks)?;
             (Hdf5Store::create(file, &header)?, begin)
         };
-        let outcome = drive(setup, opts.command, &mut store, begin, report, listener)?;
+        let outcome = drive(
+            setup,
+            opts.command,
+            &mut store,
+            begin,
+            report,
+            listener,
+            ranks,
+        )?;
         store.complete()?;
         Ok(outcome)
     })();

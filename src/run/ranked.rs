@@ -7,7 +7,7 @@
 //! diagnostics ([`crate::particles`]).
 
 use super::{to_file, Begin, Command, Listener, Options, Outcome};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::particles;
 use crate::ranks::Shared;
 use crate::setup::Setup;
@@ -41,11 +41,7 @@ pub fn run_to_file_on(
 /// [`Error::Problem`] naming `mpirun -n`.
 pub fn check_split(setup: &Setup, command: Command, ranks: &Shared) -> Result<()> {
     if command == Command::Pde {
-        return Err(Error::problem(
-            "mpirun -n",
-            ranks.size(),
-            "one process for `pde` (the grid's split over ranks is not built yet): mfpde particles and mfpde run split the network over ranks",
-        ));
+        return super::slabs::plan(setup, ranks.size()).map(drop);
     }
     // refused alike on every rank, before any collective
     let o = setup.particle_options()?;
@@ -66,6 +62,10 @@ pub fn follow(setup: &Setup, command: Command, ranks: &Shared) -> Result<()> {
         return Ok(());
     }
     let k = k[0] as usize;
+    if command == Command::Pde {
+        // rank 0 sends the slab, the time and the steps of snapshot k
+        return super::slabs::solve_on(setup, ranks, None, &mut []).map(drop);
+    }
     let o = setup.particle_options()?;
     // the network's share (in `run` rank 0 alone solves the PDE)
     let begin = Begin::fresh(setup, Command::Particles, Some(ranks))?;

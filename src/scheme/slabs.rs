@@ -18,15 +18,23 @@
 //! the serial values, up to the order of the moments' sums. The Strang
 //! step's trailing half diffusion is not deferred here. Split scheme,
 //! spectral diffusion (by kernel along axis 0) and a trained a only.
+//!
+//! The same stepper runs one slab per process of a run split over ranks
+//! ([`SlabStepper::on`]): the moments' shares are all-gathered and added in
+//! rank order (the in-process slabs' order, so N ranks give the bits of N
+//! slabs in one process), the halos are swapped with the neighbouring
+//! ranks, and the CFL rate and the negativity guard's extremes are
+//! gathered from every rank.
 
-use super::advection::step::{below_round_off, POSITIVE_CFL};
+use super::advection::step::{extremes, negative_beyond_round_off, POSITIVE_CFL};
 use super::advection::AdvectionStep;
 use super::diffusion::SpectralDiffusion;
 use super::{DiffusionKind, SchemeKind, SchemeOptions, Splitting, SubStep};
 use crate::density::{exchange, Density};
 use crate::error::{Error, Result};
-use crate::grid::Slab;
+use crate::grid::{Grid, Slab};
 use crate::model::MeanField;
+use crate::ranks::Shared;
 
 /// Rows of halo the advection reads: MUSCL's slope of the cell beside a
 /// face reads the next cell.
@@ -48,7 +56,10 @@ enum Of {
 
 /// One step of the split scheme over neighbouring slabs of a grid.
 pub struct SlabStepper {
+    /// The slabs this process steps (one, over ranks).
     parts: Vec<Part>,
+    /// How the slabs are coupled: in this process, or over ranks.
+    link: Link,
     splitting: Splitting,
     d: f64,
     cfl: f64,
@@ -58,15 +69,124 @@ pub struct SlabStepper {
     share: Vec<f64>,
 }
 
+/// The slabs' couplings: copies and sums in one process, or messages and
+/// gathers between ranks (one slab each).
+enum Link {
+    Local,
+    Ranks {
+        ranks: Shared,
+        /// Every rank's slab, in rank order.
+        geometry: Vec<Slab>,
+        /// Every rank's share of the moments; the lengths gathered.
+        every: Vec<f64>,
+        counts: Vec<usize>,
+        /// Two values of every rank (the CFL rate, the extremes).
+        pairs: Vec<f64>,
+        /// The rows sent to the neighbours below and above.
+        to_below: Vec<f64>,
+        to_above: Vec<f64>,
+    },
+}
+
+/// Every rank's `value` (2 at most), in rank order, into `all`.
+fn gather_small(ranks: &Shared, value: &[f64], all: &mut Vec<f64>) {
+    let n = ranks.size();
+    all.resize(n * value.len(), 0.0);
+    ranks.all_gather(value, &vec![value.len(); n], all);
+}
+
+impl Link {
+    /// Fill the halos of this process's slabs (`values[s]` holds the s-th
+    /// one's rows): between ranks only the `depth` rows beside the
+    /// interior that the next sub-step reads.
+    fn fill(&mut self, local: &[Slab], values: &mut [&mut [f64]], depth: usize) {
+        let Link::Ranks {
+            ranks,
+            geometry,
+            to_below,
+            to_above,
+            ..
+        } = self
+        else {
+            return exchange(local, values);
+        };
+        let r = ranks.rank();
+        let s = &geometry[r];
+        let (row, rows) = (s.row_len(), s.end - s.start);
+        let v = &mut *values[0];
+        let (first, last) = (s.below * row, (s.below + rows) * row);
+        // what the neighbours' halos read: the rows of this interior beside them
+        let down = r.checked_sub(1).map_or(0, |b| geometry[b].above.min(depth)) * row;
+        let up = geometry.get(r + 1).map_or(0, |a| a.below.min(depth)) * row;
+        to_below.clear();
+        to_below.extend_from_slice(&v[first..first + down]);
+        to_above.clear();
+        to_above.extend_from_slice(&v[last - up..last]);
+        let (below, rest) = v.split_at_mut(first);
+        let above = &mut rest[last - first..];
+        let (nb, na) = (s.below.min(depth) * row, s.above.min(depth) * row);
+        let below_len = below.len();
+        ranks.swap_neighbours(
+            to_below,
+            to_above,
+            &mut below[below_len - nb..],
+            &mut above[..na],
+        );
+    }
+}
+
 impl SlabStepper {
     /// Plan the step of `model` over `slabs` (consecutive, covering the
-    /// grid) with the options of `[solver]`.
+    /// grid) with the options of `[solver]`, every slab in this process.
     ///
     /// # Errors
-    /// For what slabs do not split (by field name): the sg scheme, an
-    /// implicit diffusion, a frozen a, a 1-D grid, a halo shallower than
-    /// the advection reads.
+    /// What [`SlabStepper::refusal`] refuses.
     pub fn new(model: &MeanField, slabs: &[Slab], opts: &SchemeOptions) -> Result<Self> {
+        Self::refusal(model, slabs, opts)?;
+        Ok(Self::build(model, slabs, opts, Link::Local))
+    }
+
+    /// The step of rank r's slab `slabs[r]` of a run split over `ranks`
+    /// (one slab per rank, in rank order); every rank calls each method at
+    /// once.
+    ///
+    /// # Errors
+    /// What [`SlabStepper::refusal`] refuses, or not one slab per rank.
+    pub fn on(
+        model: &MeanField,
+        slabs: &[Slab],
+        opts: &SchemeOptions,
+        ranks: Shared,
+    ) -> Result<Self> {
+        Self::refusal(model, slabs, opts)?;
+        if slabs.len() != ranks.size() {
+            return Err(Error::Run(format!(
+                "{} slabs for {} ranks: one each",
+                slabs.len(),
+                ranks.size()
+            )));
+        }
+        let nw = slabs[0].row_len();
+        let mine = std::slice::from_ref(&slabs[ranks.rank()]);
+        let link = Link::Ranks {
+            geometry: slabs.to_vec(),
+            every: vec![0.0; nw * slabs.len()],
+            counts: vec![nw; slabs.len()],
+            pairs: Vec::with_capacity(2 * slabs.len()),
+            to_below: Vec::new(),
+            to_above: Vec::new(),
+            ranks,
+        };
+        Ok(Self::build(model, mine, opts, link))
+    }
+
+    /// Why `model` cannot be stepped over `slabs`, by field name: the sg
+    /// scheme, an implicit diffusion, a frozen a, a 1-D grid, a halo
+    /// shallower than the advection reads.
+    ///
+    /// # Errors
+    /// [`Error::Problem`] or [`Error::Run`] (the halo) saying which.
+    pub fn refusal(model: &MeanField, slabs: &[Slab], opts: &SchemeOptions) -> Result<()> {
         let refuse =
             |field: &str, value: &str, allowed: &str| Err(Error::problem(field, value, allowed));
         if opts.kind != SchemeKind::Split {
@@ -100,9 +220,40 @@ impl SlabStepper {
                 )));
             }
         }
+        Ok(())
+    }
+
+    /// The halo rows a slab of `grid` needs for every step the run can
+    /// take: what the advection reads, and the heat kernel's half-width
+    /// along axis 0 over the longest diffusion (Δt_max, halved by Strang).
+    ///
+    /// # Errors
+    /// [`Error::Problem`] naming `solver.dt_max` when axis 0 would be
+    /// diffused by DCT over it (a kernel wider than its limit, or a
+    /// stretched a axis), which needs the axis whole.
+    pub fn halo(model: &MeanField, grid: &Grid, opts: &SchemeOptions) -> Result<usize> {
+        let d = 0.5 * model.noise;
+        if d == 0.0 {
+            return Ok(ADVECTION_HALO);
+        }
+        let dt = match opts.splitting {
+            Splitting::Strang => 0.5 * opts.dt_max,
+            Splitting::Lie => opts.dt_max,
+        };
+        match SpectralDiffusion::new(grid, d).kernel_half_width(0, dt) {
+            Some(b) => Ok(b.max(ADVECTION_HALO)),
+            None => Err(Error::problem(
+                "solver.dt_max",
+                opts.dt_max,
+                "a step whose heat kernel along a stays short (the a axis uniform and its kernel within the limit): slabs cannot diffuse a whole axis by DCT",
+            )),
+        }
+    }
+
+    fn build(model: &MeanField, slabs: &[Slab], opts: &SchemeOptions, link: Link) -> Self {
         let d = 0.5 * model.noise;
         let nw = slabs[0].row_len();
-        Ok(SlabStepper {
+        SlabStepper {
             parts: slabs
                 .iter()
                 .map(|s| Part {
@@ -111,13 +262,30 @@ impl SlabStepper {
                     diffusion: SpectralDiffusion::new(&s.local, d),
                 })
                 .collect(),
+            link,
             splitting: opts.splitting,
             d,
             cfl: opts.cfl,
             dt_max: opts.dt_max,
             m1: vec![0.0; nw],
             share: vec![0.0; nw],
-        })
+        }
+    }
+
+    /// The slabs this process steps.
+    fn local(&self) -> Vec<Slab> {
+        self.parts.iter().map(|p| p.slab.clone()).collect()
+    }
+
+    /// The largest of every rank's `x` (this process's, in one).
+    fn widest(&mut self, x: f64) -> f64 {
+        match &mut self.link {
+            Link::Local => x,
+            Link::Ranks { ranks, pairs, .. } => {
+                gather_small(ranks, &[x], pairs);
+                pairs.iter().copied().fold(x, f64::max)
+            }
+        }
     }
 
     /// V of the whole grid's density (or stage value) in every slab: the
@@ -137,6 +305,22 @@ impl SlabStepper {
                 *m += s;
             }
         }
+        if let Link::Ranks {
+            ranks,
+            every,
+            counts,
+            ..
+        } = &mut self.link
+        {
+            // every rank's share (its one slab's), added in rank order
+            ranks.all_gather(&self.m1, counts, every);
+            self.m1.fill(0.0);
+            for share in every.chunks_exact(self.m1.len()) {
+                for (m, s) in self.m1.iter_mut().zip(share) {
+                    *m += s;
+                }
+            }
+        }
         for p in &mut self.parts {
             p.advection.velocity().eval_moments(&self.m1);
         }
@@ -145,13 +329,15 @@ impl SlabStepper {
     /// The largest CFL rate over the slabs' interiors, of the velocity last
     /// evaluated.
     fn interior_rate(&mut self) -> f64 {
-        self.parts
+        let here = self
+            .parts
             .iter_mut()
             .map(|p| {
                 let rows = p.slab.interior();
                 p.advection.velocity().max_rate_rows(rows)
             })
-            .fold(0.0, f64::max)
+            .fold(0.0, f64::max);
+        self.widest(here)
     }
 
     /// The largest stable step: the CFL number over the largest rate of any
@@ -176,18 +362,18 @@ impl SlabStepper {
     }
 
     fn advect_halving(&mut self, slabs: &mut [Density], dt: f64, halvings: u32) {
-        Density::exchange(slabs);
+        self.fill_halos(slabs, ADVECTION_HALO);
         self.velocity(Of::Density, slabs);
         for (p, d) in self.parts.iter_mut().zip(slabs.iter()) {
             p.advection.first_stage(&d.values, dt);
         }
-        let geometry: Vec<Slab> = self.parts.iter().map(|p| p.slab.clone()).collect();
+        let local = self.local();
         let mut stages: Vec<&mut [f64]> = self
             .parts
             .iter_mut()
             .map(|p| p.advection.stage_value())
             .collect();
-        exchange(&geometry, &mut stages);
+        self.link.fill(&local, &mut stages, ADVECTION_HALO);
         self.velocity(Of::Stage, slabs);
         let rate = self.interior_rate();
         let fast = halvings < super::advection::step::MAX_HALVINGS && dt * rate > POSITIVE_CFL;
@@ -199,11 +385,15 @@ impl SlabStepper {
             p.advection.second_stage(&mut d.values, dt);
         }
         let negative = fast && {
-            let interiors: Vec<f64> = slabs
+            let (lo, hi) = slabs
                 .iter()
-                .flat_map(|d| d.values[d.slab.interior_cells()].iter().copied())
-                .collect();
-            below_round_off(&interiors)
+                .map(|d| extremes(d.interior()))
+                .fold((f64::INFINITY, f64::NEG_INFINITY), |a, b| {
+                    (a.0.min(b.0), a.1.max(b.1))
+                });
+            // the least is the largest of the negated
+            let lo = -self.widest(-lo);
+            negative_beyond_round_off(lo, self.widest(hi))
         };
         if negative {
             for (d, b) in slabs.iter_mut().zip(backup) {
@@ -212,6 +402,14 @@ impl SlabStepper {
             self.advect_halving(slabs, dt / 2.0, halvings + 1);
             self.advect_halving(slabs, dt / 2.0, halvings + 1);
         }
+    }
+
+    /// Fill the `depth` rows of halo beside the interiors of this
+    /// process's slabs of ρ (all of them within one process).
+    fn fill_halos(&mut self, slabs: &mut [Density], depth: usize) {
+        let local = self.local();
+        let mut values: Vec<&mut [f64]> = slabs.iter_mut().map(|d| &mut d.values[..]).collect();
+        self.link.fill(&local, &mut values, depth);
     }
 
     /// The exact heat flow over `dt`, halos filled first.
@@ -223,6 +421,9 @@ impl SlabStepper {
         if self.d == 0.0 || dt == 0.0 {
             return Ok(());
         }
+        // the farthest a kernel reaches beyond a halo (0: none), on any rank
+        let mut beyond: Option<String> = None;
+        let mut reach_rows = 0;
         for p in &mut self.parts {
             let s = &p.slab;
             let halo = match (s.start > 0, s.end < s.whole.n[0]) {
@@ -232,16 +433,22 @@ impl SlabStepper {
                 (false, false) => usize::MAX,
             };
             match p.diffusion.kernel_half_width(0, dt) {
-                Some(b) if b <= halo => {}
+                Some(b) if b <= halo => reach_rows = reach_rows.max(b),
                 reach => {
-                    return Err(Error::Run(format!(
+                    beyond = Some(format!(
                         "the diffusion over Δt = {dt:.3e} reaches {} rows of axis 0, beyond a slab's halo of {halo}",
                         reach.map_or("every".to_string(), |b| b.to_string())
-                    )))
+                    ))
                 }
             }
         }
-        Density::exchange(slabs);
+        if self.widest(f64::from(u8::from(beyond.is_some()))) > 0.0 {
+            return Err(Error::Run(beyond.unwrap_or_else(|| {
+                format!("the diffusion over Δt = {dt:.3e} reaches beyond another rank's halo")
+            })));
+        }
+        // the kernel's reach is the same on every rank (the same Δt and h)
+        self.fill_halos(slabs, reach_rows);
         for (p, d) in self.parts.iter_mut().zip(slabs.iter_mut()) {
             p.diffusion.advance(&mut d.values, dt);
         }

@@ -57,12 +57,23 @@ impl AdvectionStep {
 /// Whether ρ holds a value below −1e-8 of its largest (more than
 /// round-off; the controller's guard's test) or one not finite.
 pub fn below_round_off(rho: &[f64]) -> bool {
-    let (lo, hi) = crate::sum::fixed_fold(
+    let (lo, hi) = extremes(rho);
+    negative_beyond_round_off(lo, hi)
+}
+
+/// The least and the largest of ρ (what [`below_round_off`] looks at; a
+/// split grid combines its slabs' in any order).
+pub fn extremes(rho: &[f64]) -> (f64, f64) {
+    crate::sum::fixed_fold(
         rho,
         || (f64::INFINITY, f64::NEG_INFINITY),
         |(lo, hi), _, &r| (lo.min(r), hi.max(r)),
         |a, b| (a.0.min(b.0), a.1.max(b.1)),
-    );
+    )
+}
+
+/// [`below_round_off`] of a density whose extremes are `lo` and `hi`.
+pub fn negative_beyond_round_off(lo: f64, hi: f64) -> bool {
     !(lo.is_finite() && hi.is_finite()) || lo < -1e-8 * hi.max(0.0)
 }
 

@@ -1,0 +1,261 @@
+//! **The grid PDE split over ranks** (`mpirun -n N mfpde pde`): the grid
+//! is cut into slabs of rows of a (axis 0), one per rank, each held with
+//! the halo rows its sub-steps read ([`SlabStepper::halo`]); every rank
+//! steps its slab ([`SlabStepper::on`]: the moments' shares all-gathered
+//! and added in rank order, halos swapped with the neighbours, Δt the
+//! largest rate of any rank). Rank 0 gathers the interiors for every
+//! history row and snapshot and takes the diagnostics with the serial
+//! code, and its observers write the file as the serial run's.
+//!
+//! The steps are the in-process slabs' to the bit (N ranks, N slabs); to
+//! the serial run they differ by the order of the moments' sums and the
+//! slabs' own coordinates, a few ulp of ρ per step (`tests/slabs.rs`).
+
+use crate::density::Density;
+use crate::diagnostics;
+use crate::error::{Error, Result};
+use crate::grid::Slab;
+use crate::ranks::Shared;
+use crate::scheme::{slabs::ADVECTION_HALO, SlabStepper};
+use crate::setup::Setup;
+use crate::solve::{self, HistoryRecord, Observer, RunState, RunSummary};
+use crate::velocity::Velocity;
+
+/// The slabs of `setup`'s grid over `size` ranks, one each.
+///
+/// # Errors
+/// What [`SlabStepper`] cannot split (the sg scheme, an implicit
+/// diffusion, a frozen a, a kernel along a wider than its limit over
+/// Δt_max), and more ranks than slabs of a halo's depth, by name.
+pub fn plan(setup: &Setup, size: usize) -> Result<Vec<Slab>> {
+    let grid = &setup.grid;
+    let (model, opts) = (&setup.model, &setup.scheme);
+    // the sg scheme and the others first: their refusal says why
+    SlabStepper::refusal(model, &[Slab::whole(grid)], opts)?;
+    let halo = SlabStepper::halo(model, grid, opts)?;
+    let n0 = grid.n[0];
+    if size > 1 && size > n0 / halo {
+        return Err(Error::problem(
+            "mpirun -n",
+            size,
+            format!(
+                "at most {} ranks for `pde` on this grid: its {n0} rows of a in slabs of at least {halo} rows (the halo the advection and the heat kernel over Δt_max read)",
+                (n0 / halo).max(1)
+            ),
+        ));
+    }
+    let slabs = Slab::split(grid, size, halo);
+    SlabStepper::refusal(model, &slabs, opts)?;
+    Ok(slabs)
+}
+
+/// The PDE alone from `state`: split over `ranks` when given (this is rank
+/// 0; the others [`solve_on`] with no state), else in this process.
+///
+/// # Errors
+/// Those of [`solve_on`] and [`solve::solve_from`].
+pub(super) fn solve_pde(
+    setup: &Setup,
+    state: RunState,
+    observers: &mut [&mut dyn Observer],
+    ranks: Option<&Shared>,
+) -> Result<RunSummary> {
+    match ranks {
+        Some(r) => Ok(solve_on(setup, r, Some(state), observers)?.expect("rank 0's summary")),
+        None => {
+            let mut stepper = solve::make_stepper(setup);
+            solve::solve_from(setup, &mut stepper, state, observers)
+        }
+    }
+}
+
+/// The lengths of the slabs' interiors and of their held rows.
+fn lengths(slabs: &[Slab]) -> (Vec<usize>, Vec<usize>) {
+    let inner = slabs.iter().map(|s| s.interior_cells().len()).collect();
+    let held = slabs.iter().map(|s| s.local.len()).collect();
+    (inner, held)
+}
+
+/// Solve the PDE of `setup` over `ranks`, every rank at once: rank 0 from
+/// `state` (ignored elsewhere) and with the `observers` (the others pass
+/// none); its summary on rank 0 (with the whole final ρ), None elsewhere.
+///
+/// # Errors
+/// Those of [`solve::solve_from`] (Δt below the floor, too many steps, a
+/// density fault: the same on every rank), what [`plan`] refuses, and an
+/// observer's on rank 0 (the caller then stops every rank).
+pub fn solve_on(
+    setup: &Setup,
+    ranks: &Shared,
+    state: Option<RunState>,
+    observers: &mut [&mut dyn Observer],
+) -> Result<Option<RunSummary>> {
+    let geometry = plan(setup, ranks.size())?;
+    let (grid, r) = (&setup.grid, ranks.rank());
+    let root = r == 0;
+    let (inner, held) = lengths(&geometry);
+    // rank 0 cuts ρ into the slabs' held rows and sends each its own
+    let mut head = [0u64; 3];
+    let mut cut = Vec::new();
+    if let (true, Some(st)) = (root, &state) {
+        head = [st.t.to_bits(), st.steps as u64, st.next_snapshot as u64];
+        let row = geometry[0].row_len();
+        cut.reserve(held.iter().sum());
+        for s in &geometry {
+            cut.extend_from_slice(&st.rho[(s.start - s.below) * row..(s.end + s.above) * row]);
+        }
+    }
+    drop(state);
+    let mut mine = vec![Density {
+        slab: geometry[r].clone(),
+        values: vec![0.0; held[r]],
+    }];
+    ranks.scatter(&cut, &held, &mut mine[0].values);
+    drop(cut);
+    ranks.broadcast(&mut head);
+    let (mut t, mut steps) = (f64::from_bits(head[0]), head[1] as usize);
+    let next_snapshot = head[2] as usize;
+    let mut stepper = SlabStepper::on(&setup.model, &geometry, &setup.scheme, ranks.clone())?;
+    // rank 0's whole grid, gathered for history rows and snapshots
+    let mut whole = vec![0.0; if root { grid.len() } else { 0 }];
+    let mut vel = root.then(|| Velocity::new(&setup.model, grid));
+    let gather = |mine: &[Density], whole: &mut [f64]| {
+        ranks.gather(mine[0].interior(), &inner, whole);
+    };
+    let stop = |what: String, t: f64, steps: usize| {
+        Error::Run(format!("at t = {t}, step {steps}: {what}"))
+    };
+    let fault = |mine: &[Density]| {
+        let (bad, lo, hi) = solve::density_extremes(mine[0].interior());
+        let mut all = vec![0.0; 3 * ranks.size()];
+        ranks.all_gather(&[bad as f64, lo, hi], &vec![3; ranks.size()], &mut all);
+        let e = all
+            .chunks_exact(3)
+            .fold((0, f64::INFINITY, f64::NEG_INFINITY), |e, c| {
+                (e.0 + c[0] as usize, e.1.min(c[1]), e.2.max(c[2]))
+            });
+        solve::fault_of(e, false)
+    };
+    if let Some(why) = fault(&mine) {
+        return Err(stop(why, t, steps));
+    }
+    let dt0 = stepper.stable_dt(&mine);
+    if let Some(why) = solve::projection_fault(setup, dt0, t, steps) {
+        return Err(stop(why, t, steps));
+    }
+    let (mut first_dt, mut last_dt) = (f64::NAN, 0.0);
+    let mut last = diagnostics::Diagnostics::default();
+    let mut max_boundary: f64 = 0.0;
+    let times = &setup.snapshot_times;
+    for &ts in &times[next_snapshot.min(times.len())..] {
+        while t < ts {
+            let dt = stepper.stable_dt(&mine);
+            if let Some(why) = solve::step_fault(setup, dt, steps) {
+                return Err(stop(why, t, steps));
+            }
+            let (dt, lands) = solve::towards(dt, t, ts);
+            stepper
+                .step(&mut mine, dt)
+                .map_err(|e| stop(e.to_string(), t, steps))?;
+            t = if lands { ts } else { t + dt };
+            steps += 1;
+            last_dt = dt;
+            if first_dt.is_nan() {
+                first_dt = dt;
+            }
+            if let Some(why) = fault(&mine) {
+                return Err(stop(why, t, steps));
+            }
+            for o in observers.iter_mut() {
+                o.step(t, dt, &[])?;
+            }
+            if steps.is_multiple_of(setup.scheme.history_every) && t < ts {
+                gather(&mine, &mut whole);
+                if let Some(vel) = vel.as_mut() {
+                    let (risk, _, free_energy) = diagnostics::energies(grid, vel, &whole);
+                    let rec = HistoryRecord {
+                        time: t,
+                        risk,
+                        free_energy,
+                        mass: diagnostics::mass(grid, &whole),
+                        dt,
+                    };
+                    for o in observers.iter_mut() {
+                        o.history(&rec)?;
+                    }
+                }
+            }
+        }
+        gather(&mine, &mut whole);
+        let Some(vel) = vel.as_mut() else { continue };
+        let at = solve::Reached { t, steps, last_dt };
+        last = solve::snapshot(setup, at, vel, &whole, &mut max_boundary, observers)?;
+    }
+    gather(&mine, &mut whole);
+    for o in observers.iter_mut() {
+        o.finish()?;
+    }
+    Ok(root.then_some(RunSummary {
+        steps,
+        first_dt,
+        last,
+        rho: whole,
+        max_boundary_mass: max_boundary,
+    }))
+}
+
+/// What each rank of the grid PDE holds and sends when it is split over
+/// `n` ranks (`mfpde check --ranks N`), in bytes.
+#[derive(Debug, Clone, Copy)]
+pub struct SlabLoad {
+    /// Halo rows each side, and the most rows of a a rank steps.
+    pub halo: usize,
+    pub rows: usize,
+    /// The rank with the most rows: its slab's per-cell arrays (ρ, Heun's
+    /// stage and increments, the D face velocities, the rates, as the
+    /// serial step's 8 + D per cell) and the σ tables, whole on every rank.
+    pub other: f64,
+    /// Rank 0: that, and the whole ρ it gathers with the whole grid's
+    /// velocity for the diagnostics (8 B × cells × (2 + D)).
+    pub root: f64,
+    /// Sent per step by a rank between two others: to each neighbour the
+    /// rows the next sub-step reads (2 for each of the advection's two
+    /// stages, the kernel's half-width over the step for each diffusion;
+    /// counted at Δt_max), and its moments at the three velocity
+    /// evaluations.
+    pub step_sent: f64,
+    /// Sent by it to rank 0 per history row and snapshot (its interior).
+    pub history_sent: f64,
+}
+
+/// [`SlabLoad`] of `setup` over `n` ranks; `tables` are the bytes of the
+/// σ tables and other per-run buffers that every rank holds whole.
+///
+/// # Errors
+/// What [`plan`] refuses.
+pub fn slab_load(setup: &Setup, n: usize, tables: f64) -> Result<SlabLoad> {
+    let slabs = plan(setup, n)?;
+    let g = &setup.grid;
+    let (row, d) = (slabs[0].row_len() as f64, g.dim() as f64);
+    let held = slabs.iter().map(|s| s.local.n[0]).max().unwrap_or(0) as f64;
+    let rows = slabs.iter().map(|s| s.end - s.start).max().unwrap_or(0);
+    let halo = slabs
+        .iter()
+        .map(|s| s.below.max(s.above))
+        .max()
+        .unwrap_or(0);
+    let other = 8.0 * held * row * (8.0 + d) + 8.0 * row * n as f64 + tables;
+    let rows_read = match setup.scheme.splitting {
+        crate::scheme::Splitting::Strang => 2.0 * ADVECTION_HALO as f64 + 2.0 * halo as f64,
+        crate::scheme::Splitting::Lie => 2.0 * ADVECTION_HALO as f64 + halo as f64,
+    };
+    let neighbours = (n.min(3) - 1) as f64;
+    Ok(SlabLoad {
+        halo,
+        rows,
+        other,
+        root: other + 8.0 * g.len() as f64 * (2.0 + d),
+        step_sent: neighbours * 8.0 * rows_read * row + 3.0 * 8.0 * row,
+        history_sent: 8.0 * rows as f64 * row,
+    })
+}
