@@ -7,9 +7,12 @@
 //! history row and snapshot and takes the diagnostics with the serial
 //! code, and its observers write the file as the serial run's.
 //!
-//! The steps are the in-process slabs' to the bit (N ranks, N slabs); to
-//! the serial run they differ by the order of the moments' sums and the
-//! slabs' own coordinates, a few ulp of ρ per step (`tests/slabs.rs`).
+//! The steps are the in-process slabs' to the bit (N ranks, N slabs),
+//! and with Strang's trailing half diffusion deferred into the next step
+//! as the serial controller's (Δt from the density once it is paid). On
+//! one rank they are the serial run's bits; on more they differ by the
+//! order of the moments' sums and the slabs' own coordinates, a few ulp of
+//! ρ per step (`tests/slabs.rs`, `tests/ranks.rs`).
 
 use crate::density::Density;
 use crate::diagnostics;
@@ -32,7 +35,7 @@ pub fn plan(setup: &Setup, size: usize) -> Result<Vec<Slab>> {
     let (model, opts) = (&setup.model, &setup.scheme);
     // the sg scheme and the others first: their refusal says why
     SlabStepper::refusal(model, &[Slab::whole(grid)], opts)?;
-    let halo = SlabStepper::halo(model, grid, opts)?;
+    let halo = SlabStepper::halo(model, grid, opts, true)?;
     let n0 = grid.n[0];
     if size > 1 && size > n0 / halo {
         return Err(Error::problem(
@@ -90,6 +93,17 @@ pub fn solve_on(
     state: Option<RunState>,
     observers: &mut [&mut dyn Observer],
 ) -> Result<Option<RunSummary>> {
+    // on a thread of rayon's pool, as the serial loop (its parallel loops
+    // then start on it rather than being handed over and waited for)
+    rayon::scope(|_| slab_loop(setup, ranks, state, observers))
+}
+
+fn slab_loop(
+    setup: &Setup,
+    ranks: &Shared,
+    state: Option<RunState>,
+    observers: &mut [&mut dyn Observer],
+) -> Result<Option<RunSummary>> {
     let geometry = plan(setup, ranks.size())?;
     let (grid, r) = (&setup.grid, ranks.rank());
     let root = r == 0;
@@ -116,6 +130,10 @@ pub fn solve_on(
     let (mut t, mut steps) = (f64::from_bits(head[0]), head[1] as usize);
     let next_snapshot = head[2] as usize;
     let mut stepper = SlabStepper::on(&setup.model, &geometry, &setup.scheme, ranks.clone())?;
+    // each Strang step's trailing half diffusion merged into the next
+    // step's leading half, as the serial controller does; a history row
+    // looks at a settled copy, a snapshot settles the debt
+    stepper.defer_diffusion();
     // rank 0's whole grid, gathered for history rows and snapshots
     let mut whole = vec![0.0; if root { grid.len() } else { 0 }];
     let mut vel = root.then(|| Velocity::new(&setup.model, grid));
@@ -170,7 +188,7 @@ pub fn solve_on(
                 o.step(t, dt, &[])?;
             }
             if steps.is_multiple_of(setup.scheme.history_every) && t < ts {
-                gather(&mine, &mut whole);
+                gather(stepper.settled(&mine)?, &mut whole);
                 if let Some(vel) = vel.as_mut() {
                     let (risk, _, free_energy) = diagnostics::energies(grid, vel, &whole);
                     let rec = HistoryRecord {
@@ -186,11 +204,13 @@ pub fn solve_on(
                 }
             }
         }
+        stepper.flush(&mut mine)?;
         gather(&mine, &mut whole);
         let Some(vel) = vel.as_mut() else { continue };
         let at = solve::Reached { t, steps, last_dt };
         last = solve::snapshot(setup, at, vel, &whole, &mut max_boundary, observers)?;
     }
+    stepper.flush(&mut mine)?;
     gather(&mine, &mut whole);
     for o in observers.iter_mut() {
         o.finish()?;
@@ -220,7 +240,7 @@ pub struct SlabLoad {
     pub root: f64,
     /// Sent per step by a rank between two others: to each neighbour the
     /// rows the next sub-step reads (2 for each of the advection's two
-    /// stages, the kernel's half-width over the step for each diffusion;
+    /// stages, the kernel's half-width for the step's one diffusion,
     /// counted at Δt_max), and its moments at the three velocity
     /// evaluations.
     pub step_sent: f64,
@@ -245,10 +265,9 @@ pub fn slab_load(setup: &Setup, n: usize, tables: f64) -> Result<SlabLoad> {
         .max()
         .unwrap_or(0);
     let other = 8.0 * held * row * (8.0 + d) + 8.0 * row * n as f64 + tables;
-    let rows_read = match setup.scheme.splitting {
-        crate::scheme::Splitting::Strang => 2.0 * ADVECTION_HALO as f64 + 2.0 * halo as f64,
-        crate::scheme::Splitting::Lie => 2.0 * ADVECTION_HALO as f64 + halo as f64,
-    };
+    // two advection stages, and one diffusion (Strang's halves merged) of
+    // at most Δt_max
+    let rows_read = 2.0 * ADVECTION_HALO as f64 + halo as f64;
     let neighbours = (n.min(3) - 1) as f64;
     Ok(SlabLoad {
         halo,

@@ -16,7 +16,8 @@
 //! A slab's halo rows are then recomputed with walls at the slab's edge
 //! (wrong, and overwritten by the next exchange) while its interior gets
 //! the serial values, up to the order of the moments' sums. The Strang
-//! step's trailing half diffusion is not deferred here. Split scheme,
+//! step's trailing half diffusion may be deferred into the next step as
+//! the serial controller does ([`SlabStepper::defer_diffusion`]). Split scheme,
 //! spectral diffusion (by kernel along axis 0) and a trained a only.
 //!
 //! The same stepper runs one slab per process of a run split over ranks
@@ -52,6 +53,20 @@ struct Part {
 enum Of {
     Density,
     Stage,
+    /// The density once the diffusion owed is paid ([`Paid`]).
+    Paid,
+}
+
+/// V of the density with the owed diffusion E = E_a ⊗ E_w applied, without
+/// applying it (as the whole grid's `Owed`): m1[E ρ] = E_w m1_ã[ρ], the
+/// slabs' moments weighted by ã = E_a a, summed, then diffused on the w
+/// sub-grid.
+struct Paid {
+    on_a: SpectralDiffusion,
+    on_w: SpectralDiffusion,
+    /// The whole a axis's centres, and ã.
+    a_centres: Vec<f64>,
+    a_weights: Vec<f64>,
 }
 
 /// One step of the split scheme over neighbouring slabs of a grid.
@@ -64,6 +79,13 @@ pub struct SlabStepper {
     d: f64,
     cfl: f64,
     dt_max: f64,
+    /// The diffusion owed (the last Strang step's trailing half) when it is
+    /// deferred, merged into the next step's leading half.
+    owed: Option<f64>,
+    /// The slabs' copies a history row settles the owed diffusion on.
+    settled: Vec<Density>,
+    /// How V of the paid density is taken (while deferring).
+    paid: Option<Paid>,
     /// The whole grid's first moments, and one slab's share.
     m1: Vec<f64>,
     share: Vec<f64>,
@@ -225,20 +247,27 @@ impl SlabStepper {
 
     /// The halo rows a slab of `grid` needs for every step the run can
     /// take: what the advection reads, and the heat kernel's half-width
-    /// along axis 0 over the longest diffusion (Δt_max, halved by Strang).
+    /// along axis 0 over the longest diffusion (Δt_max, halved by Strang
+    /// unless its trailing half is `deferred` and merged with the next
+    /// step's leading one: [`SlabStepper::defer_diffusion`]).
     ///
     /// # Errors
     /// [`Error::Problem`] naming `solver.dt_max` when axis 0 would be
     /// diffused by DCT over it (a kernel wider than its limit, or a
     /// stretched a axis), which needs the axis whole.
-    pub fn halo(model: &MeanField, grid: &Grid, opts: &SchemeOptions) -> Result<usize> {
+    pub fn halo(
+        model: &MeanField,
+        grid: &Grid,
+        opts: &SchemeOptions,
+        deferred: bool,
+    ) -> Result<usize> {
         let d = 0.5 * model.noise;
         if d == 0.0 {
             return Ok(ADVECTION_HALO);
         }
-        let dt = match opts.splitting {
-            Splitting::Strang => 0.5 * opts.dt_max,
-            Splitting::Lie => opts.dt_max,
+        let dt = match (opts.splitting, deferred) {
+            (Splitting::Strang, false) => 0.5 * opts.dt_max,
+            _ => opts.dt_max,
         };
         match SpectralDiffusion::new(grid, d).kernel_half_width(0, dt) {
             Some(b) => Ok(b.max(ADVECTION_HALO)),
@@ -267,6 +296,9 @@ impl SlabStepper {
             d,
             cfl: opts.cfl,
             dt_max: opts.dt_max,
+            owed: None,
+            settled: Vec::new(),
+            paid: None,
             m1: vec![0.0; nw],
             share: vec![0.0; nw],
         }
@@ -300,6 +332,12 @@ impl SlabStepper {
                     vel.first_moments(&d.values, rows, None, &mut self.share)
                 }
                 Of::Stage => p.advection.stage_moments(rows, &mut self.share),
+                Of::Paid => {
+                    let paid = self.paid.as_ref().expect("deferring");
+                    let w = &paid.a_weights[p.slab.start - p.slab.below..];
+                    let vel = p.advection.velocity();
+                    vel.first_moments(&d.values, rows, Some(w), &mut self.share)
+                }
             }
             for (m, s) in self.m1.iter_mut().zip(&self.share) {
                 *m += s;
@@ -321,6 +359,9 @@ impl SlabStepper {
                 }
             }
         }
+        if let (Of::Paid, Some(paid), Some(owed)) = (of, self.paid.as_mut(), self.owed) {
+            paid.on_w.advance(&mut self.m1, owed);
+        }
         for p in &mut self.parts {
             p.advection.velocity().eval_moments(&self.m1);
         }
@@ -341,9 +382,17 @@ impl SlabStepper {
     }
 
     /// The largest stable step: the CFL number over the largest rate of any
-    /// slab's interior, capped by `dt_max`.
+    /// slab's interior, capped by `dt_max`; with a diffusion owed, of the
+    /// density once it is paid ([`Paid`]), as the whole grid's stepper.
     pub fn stable_dt(&mut self, slabs: &[Density]) -> f64 {
-        self.velocity(Of::Density, slabs);
+        match (self.owed, self.paid.as_mut()) {
+            (Some(owed), Some(paid)) if owed > 0.0 => {
+                paid.a_weights.copy_from_slice(&paid.a_centres);
+                paid.on_a.advance(&mut paid.a_weights, owed);
+                self.velocity(Of::Paid, slabs);
+            }
+            _ => self.velocity(Of::Density, slabs),
+        }
         let rate = self.interior_rate();
         let adv = if rate > 0.0 {
             self.cfl / rate
@@ -461,16 +510,78 @@ impl SlabStepper {
     /// # Errors
     /// What [`SlabStepper::diffuse`] refuses.
     pub fn step(&mut self, slabs: &mut [Density], dt: f64) -> Result<()> {
-        match self.splitting {
-            Splitting::Strang => {
+        match (self.splitting, self.owed) {
+            (Splitting::Strang, Some(owed)) => {
+                self.diffuse(slabs, owed + 0.5 * dt)?;
+                self.advect(slabs, dt);
+                self.owed = Some(0.5 * dt);
+                Ok(())
+            }
+            (Splitting::Strang, None) => {
                 self.diffuse(slabs, 0.5 * dt)?;
                 self.advect(slabs, dt);
                 self.diffuse(slabs, 0.5 * dt)
             }
-            Splitting::Lie => {
+            (Splitting::Lie, _) => {
                 self.advect(slabs, dt);
                 self.diffuse(slabs, dt)
             }
         }
+    }
+
+    /// Defer each Strang step's trailing half diffusion, merged with the
+    /// next step's leading half (one diffusion per step instead of two;
+    /// the exact heat flows compose, so the same density to round-off):
+    /// the slabs then owe it until [`SlabStepper::flush`]. With noise and
+    /// Strang only; whether it is on. The halo must be
+    /// [`SlabStepper::halo`]'s for a deferred diffusion.
+    pub fn defer_diffusion(&mut self) -> bool {
+        let on = self.splitting == Splitting::Strang && self.d > 0.0;
+        self.owed = on.then_some(self.owed.unwrap_or(0.0));
+        if on && self.paid.is_none() {
+            let grid = &self.parts[0].slab.whole;
+            let a_centres: Vec<f64> = (0..grid.n[0]).map(|i| grid.centre(0, i)).collect();
+            self.paid = Some(Paid {
+                on_a: SpectralDiffusion::new(&grid.sub(0..1), self.d),
+                on_w: SpectralDiffusion::new(&grid.sub(1..grid.dim()), self.d),
+                a_weights: vec![0.0; a_centres.len()],
+                a_centres,
+            });
+        }
+        on
+    }
+
+    /// Apply the diffusion owed to the slabs.
+    ///
+    /// # Errors
+    /// What [`SlabStepper::step`] refuses.
+    pub fn flush(&mut self, slabs: &mut [Density]) -> Result<()> {
+        match self.owed {
+            Some(owed) if owed > 0.0 => {
+                self.diffuse(slabs, owed)?;
+                self.owed = Some(0.0);
+                Ok(())
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// The slabs with the owed diffusion applied, on copies (the slabs
+    /// themselves go on owing it: a history row does not change the run).
+    ///
+    /// # Errors
+    /// What [`SlabStepper::step`] refuses.
+    pub fn settled(&mut self, slabs: &[Density]) -> Result<&[Density]> {
+        let mut copies = std::mem::take(&mut self.settled);
+        copies.resize_with(slabs.len(), || slabs[0].clone());
+        for (c, d) in copies.iter_mut().zip(slabs) {
+            c.slab.clone_from(&d.slab);
+            c.values.clone_from(&d.values);
+        }
+        if let Some(owed) = self.owed.filter(|&o| o > 0.0) {
+            self.diffuse(&mut copies, owed)?;
+        }
+        self.settled = copies;
+        Ok(&self.settled)
     }
 }
