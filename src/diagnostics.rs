@@ -302,6 +302,24 @@ pub fn mass(grid: &Grid, rho: &[f64]) -> f64 {
     }
 }
 
+/// What the light history needs of a slab's interior `rho` on `rows` (the
+/// whole grid's rows of the slab, [`Grid::rows`]): its mass (as [`mass`]),
+/// Σ ρ_i |θ_i|² |C| less its centre bias, and the entropy's sums. A split
+/// density adds its slabs' in a fixed order; one slab of the whole grid
+/// gives the bits of [`energies`]' own sums.
+pub fn history_sums(rows: &Grid, rho: &[f64], reduced: bool) -> [f64; 4] {
+    let s = cell_sums(rows, rho, reduced);
+    [mass(rows, rho), s.theta2, s.ent, s.log_r]
+}
+
+/// Risk, entropy term and free energy from f_h at the nodes (of the
+/// density's velocity) and the density's [`history_sums`], as [`energies`].
+pub fn energies_of(model: &MeanField, f_nodes: &[f64], sums: &[f64; 4]) -> (f64, f64, f64) {
+    let risk = model.risk(f_nodes, sums[1]);
+    let ent = model.entropy_term(sums[2], sums[3]);
+    (risk, ent, model.free_energy(risk, ent))
+}
+
 /// Risk, entropy term and free energy of ρ without the snapshot extras (for
 /// the light history). `vel` is re-evaluated at ρ.
 pub fn energies(grid: &Grid, vel: &mut Velocity, rho: &[f64]) -> (f64, f64, f64) {

@@ -480,8 +480,8 @@ fn the_grid_pde_over_1_to_4_ranks_follows_the_serial_run() {
 fn a_grid_pde_killed_on_3_ranks_and_resumed_on_2_follows_the_serial_run() {
     let dir = tempfile::tempdir().unwrap();
     let sets = [
-        "grid.cells=[256,256]",
-        "dynamics.t_end=3",
+        "grid.cells=[512,512]",
+        "dynamics.t_end=10",
         "dynamics.snapshots=16",
     ];
     let (whole, out) = stop_on_3_resume_on_2(dir.path(), "pde", "quickstart", &sets, 2);

@@ -52,7 +52,7 @@ fn slabs_against(
         if deferred && k == steps / 2 {
             // a settled copy is the flushed density, and leaves the slabs owing
             let before = slabs.clone();
-            let copy = Density::gather(stepper.settled(&slabs).unwrap());
+            let copy = Density::gather(&stepper.settled(&slabs).unwrap());
             let mut owed = rho.clone();
             serial.apply_owed(&mut owed);
             let top = owed.iter().cloned().fold(0.0, f64::max);

@@ -134,7 +134,12 @@ fn slab_loop(
     // step's leading half, as the serial controller does; a history row
     // looks at a settled copy, a snapshot settles the debt
     stepper.defer_diffusion();
-    // rank 0's whole grid, gathered for history rows and snapshots
+    // this slab's interior rows of the whole grid; every rank's history sums
+    let s = &geometry[r];
+    let rows = grid.rows(s.start..s.end);
+    let reduced = setup.model.reduction.is_some();
+    let (fours, mut all_sums) = (vec![4; ranks.size()], vec![0.0; 4 * ranks.size()]);
+    // rank 0's whole grid, gathered for snapshots
     let mut whole = vec![0.0; if root { grid.len() } else { 0 }];
     let mut vel = root.then(|| Velocity::new(&setup.model, grid));
     let gather = |mine: &[Density], whole: &mut [f64]| {
@@ -188,19 +193,27 @@ fn slab_loop(
                 o.step(t, dt, &[])?;
             }
             if steps.is_multiple_of(setup.scheme.history_every) && t < ts {
-                gather(stepper.settled(&mine)?, &mut whole);
-                if let Some(vel) = vel.as_mut() {
-                    let (risk, _, free_energy) = diagnostics::energies(grid, vel, &whole);
-                    let rec = HistoryRecord {
-                        time: t,
-                        risk,
-                        free_energy,
-                        mass: diagnostics::mass(grid, &whole),
-                        dt,
-                    };
-                    for o in observers.iter_mut() {
-                        o.history(&rec)?;
+                // the energies as sums over the slabs (of a settled copy)
+                let copies = stepper.settled(&mine)?;
+                let local = diagnostics::history_sums(&rows, copies[0].interior(), reduced);
+                ranks.all_gather(&local, &fours, &mut all_sums);
+                let mut sums = [0.0; 4];
+                for part in all_sums.chunks_exact(4) {
+                    for (s, p) in sums.iter_mut().zip(part) {
+                        *s += p;
                     }
+                }
+                let f_nodes = stepper.f_nodes_of(&copies);
+                let (risk, _, free_energy) = diagnostics::energies_of(&setup.model, f_nodes, &sums);
+                let rec = HistoryRecord {
+                    time: t,
+                    risk,
+                    free_energy,
+                    mass: sums[0],
+                    dt,
+                };
+                for o in observers.iter_mut() {
+                    o.history(&rec)?;
                 }
             }
         }

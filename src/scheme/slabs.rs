@@ -82,8 +82,6 @@ pub struct SlabStepper {
     /// The diffusion owed (the last Strang step's trailing half) when it is
     /// deferred, merged into the next step's leading half.
     owed: Option<f64>,
-    /// The slabs' copies a history row settles the owed diffusion on.
-    settled: Vec<Density>,
     /// How V of the paid density is taken (while deferring).
     paid: Option<Paid>,
     /// The whole grid's first moments, and one slab's share.
@@ -297,7 +295,6 @@ impl SlabStepper {
             cfl: opts.cfl,
             dt_max: opts.dt_max,
             owed: None,
-            settled: Vec::new(),
             paid: None,
             m1: vec![0.0; nw],
             share: vec![0.0; nw],
@@ -571,17 +568,18 @@ impl SlabStepper {
     ///
     /// # Errors
     /// What [`SlabStepper::step`] refuses.
-    pub fn settled(&mut self, slabs: &[Density]) -> Result<&[Density]> {
-        let mut copies = std::mem::take(&mut self.settled);
-        copies.resize_with(slabs.len(), || slabs[0].clone());
-        for (c, d) in copies.iter_mut().zip(slabs) {
-            c.slab.clone_from(&d.slab);
-            c.values.clone_from(&d.values);
-        }
+    pub fn settled(&mut self, slabs: &[Density]) -> Result<Vec<Density>> {
+        let mut copies = slabs.to_vec();
         if let Some(owed) = self.owed.filter(|&o| o > 0.0) {
             self.diffuse(&mut copies, owed)?;
         }
-        self.settled = copies;
-        Ok(&self.settled)
+        Ok(copies)
+    }
+
+    /// f_h at the nodes of the whole density `slabs` are the slabs of (its
+    /// moments summed over the slabs, and over the ranks in rank order).
+    pub fn f_nodes_of(&mut self, slabs: &[Density]) -> &[f64] {
+        self.velocity(Of::Density, slabs);
+        self.parts[0].advection.velocity().f_nodes()
     }
 }
