@@ -148,10 +148,10 @@ fn slab_loop(
     let stop = |what: String, t: f64, steps: usize| {
         Error::Run(format!("at t = {t}, step {steps}: {what}"))
     };
-    let fault = |mine: &[Density]| {
+    let (threes, mut all) = (vec![3; ranks.size()], vec![0.0; 3 * ranks.size()]);
+    let mut fault = |mine: &[Density]| {
         let (bad, lo, hi) = solve::density_extremes(mine[0].interior());
-        let mut all = vec![0.0; 3 * ranks.size()];
-        ranks.all_gather(&[bad as f64, lo, hi], &vec![3; ranks.size()], &mut all);
+        ranks.all_gather(&[bad as f64, lo, hi], &threes, &mut all);
         let e = all
             .chunks_exact(3)
             .fold((0, f64::INFINITY, f64::NEG_INFINITY), |e, c| {

@@ -71,8 +71,9 @@ struct Paid {
 
 /// One step of the split scheme over neighbouring slabs of a grid.
 pub struct SlabStepper {
-    /// The slabs this process steps (one, over ranks).
+    /// The slabs this process steps (one, over ranks), and their geometry.
     parts: Vec<Part>,
+    local: Vec<Slab>,
     /// How the slabs are coupled: in this process, or over ranks.
     link: Link,
     splitting: Splitting,
@@ -100,26 +101,26 @@ enum Link {
         /// Every rank's share of the moments; the lengths gathered.
         every: Vec<f64>,
         counts: Vec<usize>,
-        /// Two values of every rank (the CFL rate, the extremes).
+        /// One value of every rank (the CFL rate, an extreme), and the
+        /// lengths gathered.
         pairs: Vec<f64>,
+        ones: Vec<usize>,
         /// The rows sent to the neighbours below and above.
         to_below: Vec<f64>,
         to_above: Vec<f64>,
     },
 }
 
-/// Every rank's `value` (2 at most), in rank order, into `all`.
-fn gather_small(ranks: &Shared, value: &[f64], all: &mut Vec<f64>) {
-    let n = ranks.size();
-    all.resize(n * value.len(), 0.0);
-    ranks.all_gather(value, &vec![value.len(); n], all);
-}
-
 impl Link {
-    /// Fill the halos of this process's slabs (`values[s]` holds the s-th
-    /// one's rows): between ranks only the `depth` rows beside the
+    /// Fill the halos of this process's slabs of `values`: in one process
+    /// every halo row, between ranks only the `depth` rows beside the
     /// interior that the next sub-step reads.
-    fn fill(&mut self, local: &[Slab], values: &mut [&mut [f64]], depth: usize) {
+    fn fill<'v>(
+        &mut self,
+        local: &[Slab],
+        values: impl Iterator<Item = &'v mut [f64]>,
+        depth: usize,
+    ) {
         let Link::Ranks {
             ranks,
             geometry,
@@ -128,12 +129,14 @@ impl Link {
             ..
         } = self
         else {
-            return exchange(local, values);
+            let mut all: Vec<&mut [f64]> = values.collect();
+            return exchange(local, &mut all);
         };
+        let mut values = values;
+        let v = values.next().expect("a rank's one slab");
         let r = ranks.rank();
         let s = &geometry[r];
         let (row, rows) = (s.row_len(), s.end - s.start);
-        let v = &mut *values[0];
         let (first, last) = (s.below * row, (s.below + rows) * row);
         // what the neighbours' halos read: the rows of this interior beside them
         let down = r.checked_sub(1).map_or(0, |b| geometry[b].above.min(depth)) * row;
@@ -192,7 +195,8 @@ impl SlabStepper {
             geometry: slabs.to_vec(),
             every: vec![0.0; nw * slabs.len()],
             counts: vec![nw; slabs.len()],
-            pairs: Vec::with_capacity(2 * slabs.len()),
+            pairs: vec![0.0; slabs.len()],
+            ones: vec![1; slabs.len()],
             to_below: Vec::new(),
             to_above: Vec::new(),
             ranks,
@@ -289,6 +293,7 @@ impl SlabStepper {
                     diffusion: SpectralDiffusion::new(&s.local, d),
                 })
                 .collect(),
+            local: slabs.to_vec(),
             link,
             splitting: opts.splitting,
             d,
@@ -301,17 +306,14 @@ impl SlabStepper {
         }
     }
 
-    /// The slabs this process steps.
-    fn local(&self) -> Vec<Slab> {
-        self.parts.iter().map(|p| p.slab.clone()).collect()
-    }
-
     /// The largest of every rank's `x` (this process's, in one).
     fn widest(&mut self, x: f64) -> f64 {
         match &mut self.link {
             Link::Local => x,
-            Link::Ranks { ranks, pairs, .. } => {
-                gather_small(ranks, &[x], pairs);
+            Link::Ranks {
+                ranks, pairs, ones, ..
+            } => {
+                ranks.all_gather(&[x], ones, pairs);
                 pairs.iter().copied().fold(x, f64::max)
             }
         }
@@ -413,13 +415,8 @@ impl SlabStepper {
         for (p, d) in self.parts.iter_mut().zip(slabs.iter()) {
             p.advection.first_stage(&d.values, dt);
         }
-        let local = self.local();
-        let mut stages: Vec<&mut [f64]> = self
-            .parts
-            .iter_mut()
-            .map(|p| p.advection.stage_value())
-            .collect();
-        self.link.fill(&local, &mut stages, ADVECTION_HALO);
+        let stages = self.parts.iter_mut().map(|p| p.advection.stage_value());
+        self.link.fill(&self.local, stages, ADVECTION_HALO);
         self.velocity(Of::Stage, slabs);
         let rate = self.interior_rate();
         let fast = halvings < super::advection::step::MAX_HALVINGS && dt * rate > POSITIVE_CFL;
@@ -453,9 +450,8 @@ impl SlabStepper {
     /// Fill the `depth` rows of halo beside the interiors of this
     /// process's slabs of ρ (all of them within one process).
     fn fill_halos(&mut self, slabs: &mut [Density], depth: usize) {
-        let local = self.local();
-        let mut values: Vec<&mut [f64]> = slabs.iter_mut().map(|d| &mut d.values[..]).collect();
-        self.link.fill(&local, &mut values, depth);
+        let values = slabs.iter_mut().map(|d| &mut d.values[..]);
+        self.link.fill(&self.local, values, depth);
     }
 
     /// The exact heat flow over `dt`, halos filled first.
