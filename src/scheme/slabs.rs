@@ -41,11 +41,24 @@ use crate::ranks::Shared;
 /// face reads the next cell.
 pub const ADVECTION_HALO: usize = 2;
 
-/// One slab's sub-steps, planned on its local grid.
+/// One slab's sub-steps: the diffusion on its local grid, the advection on
+/// the rows it reads alone (the interior and [`ADVECTION_HALO`] rows each
+/// side: stepping the whole halo would be thrown away at the next fill).
 struct Part {
     slab: Slab,
+    /// The advection's slab, and its rows' place in the slab's values.
+    moved: Slab,
+    cut: std::ops::Range<usize>,
     advection: AdvectionStep,
     diffusion: SpectralDiffusion,
+}
+
+/// The advection's slab of `s`: its interior with the rows MUSCL reads.
+fn moved(s: &Slab) -> (Slab, std::ops::Range<usize>) {
+    let m = Slab::rows(&s.whole, s.start..s.end, ADVECTION_HALO);
+    let at = (s.below - m.below) * s.row_len();
+    let cut = at..at + m.local.len();
+    (m, cut)
 }
 
 /// Which values the velocity is taken of.
@@ -74,6 +87,7 @@ pub struct SlabStepper {
     /// The slabs this process steps (one, over ranks), and their geometry.
     parts: Vec<Part>,
     local: Vec<Slab>,
+    local_moved: Vec<Slab>,
     /// How the slabs are coupled: in this process, or over ranks.
     link: Link,
     splitting: Splitting,
@@ -94,46 +108,54 @@ pub struct SlabStepper {
 /// gathers between ranks (one slab each).
 enum Link {
     Local,
-    Ranks {
-        ranks: Shared,
-        /// Every rank's slab, in rank order.
-        geometry: Vec<Slab>,
-        /// Every rank's share of the moments; the lengths gathered.
-        every: Vec<f64>,
-        counts: Vec<usize>,
-        /// One value of every rank (the CFL rate, an extreme), and the
-        /// lengths gathered.
-        pairs: Vec<f64>,
-        ones: Vec<usize>,
-        /// The rows sent to the neighbours below and above.
-        to_below: Vec<f64>,
-        to_above: Vec<f64>,
-    },
+    Ranks(Box<Between>),
+}
+
+/// What the slabs of a run over ranks exchange through.
+struct Between {
+    ranks: Shared,
+    /// Every rank's slab, and its advection's, in rank order.
+    geometry: Vec<Slab>,
+    moved: Vec<Slab>,
+    /// Every rank's share of the moments; the lengths gathered.
+    every: Vec<f64>,
+    counts: Vec<usize>,
+    /// One value of every rank (the CFL rate, an extreme), and the
+    /// lengths gathered.
+    pairs: Vec<f64>,
+    ones: Vec<usize>,
+    /// The rows sent to the neighbours below and above.
+    to_below: Vec<f64>,
+    to_above: Vec<f64>,
 }
 
 impl Link {
-    /// Fill the halos of this process's slabs of `values`: in one process
-    /// every halo row, between ranks only the `depth` rows beside the
-    /// interior that the next sub-step reads.
+    /// Fill the halos of this process's slabs `local` (the advection's
+    /// when `advected`) of `values`: in one process every halo row, between
+    /// ranks only the `depth` rows beside the interior that the next
+    /// sub-step reads.
     fn fill<'v>(
         &mut self,
         local: &[Slab],
+        advected: bool,
         values: impl Iterator<Item = &'v mut [f64]>,
         depth: usize,
     ) {
-        let Link::Ranks {
-            ranks,
-            geometry,
-            to_below,
-            to_above,
-            ..
-        } = self
-        else {
+        let Link::Ranks(between) = self else {
             let mut all: Vec<&mut [f64]> = values.collect();
             return exchange(local, &mut all);
         };
+        let Between {
+            ranks,
+            geometry,
+            moved,
+            to_below,
+            to_above,
+            ..
+        } = &mut **between;
         let mut values = values;
         let v = values.next().expect("a rank's one slab");
+        let geometry = if advected { moved } else { geometry };
         let r = ranks.rank();
         let s = &geometry[r];
         let (row, rows) = (s.row_len(), s.end - s.start);
@@ -191,8 +213,9 @@ impl SlabStepper {
         }
         let nw = slabs[0].row_len();
         let mine = std::slice::from_ref(&slabs[ranks.rank()]);
-        let link = Link::Ranks {
+        let link = Link::Ranks(Box::new(Between {
             geometry: slabs.to_vec(),
+            moved: slabs.iter().map(|s| moved(s).0).collect(),
             every: vec![0.0; nw * slabs.len()],
             counts: vec![nw; slabs.len()],
             pairs: vec![0.0; slabs.len()],
@@ -200,7 +223,7 @@ impl SlabStepper {
             to_below: Vec::new(),
             to_above: Vec::new(),
             ranks,
-        };
+        }));
         Ok(Self::build(model, mine, opts, link))
     }
 
@@ -287,13 +310,19 @@ impl SlabStepper {
         SlabStepper {
             parts: slabs
                 .iter()
-                .map(|s| Part {
-                    slab: s.clone(),
-                    advection: AdvectionStep::new(model, &s.local, opts.flux, opts.cfl),
-                    diffusion: SpectralDiffusion::new(&s.local, d),
+                .map(|s| {
+                    let (m, cut) = moved(s);
+                    Part {
+                        slab: s.clone(),
+                        advection: AdvectionStep::new(model, &m.local, opts.flux, opts.cfl),
+                        diffusion: SpectralDiffusion::new(&s.local, d),
+                        moved: m,
+                        cut,
+                    }
                 })
                 .collect(),
             local: slabs.to_vec(),
+            local_moved: slabs.iter().map(|s| moved(s).0).collect(),
             link,
             splitting: opts.splitting,
             d,
@@ -310,11 +339,9 @@ impl SlabStepper {
     fn widest(&mut self, x: f64) -> f64 {
         match &mut self.link {
             Link::Local => x,
-            Link::Ranks {
-                ranks, pairs, ones, ..
-            } => {
-                ranks.all_gather(&[x], ones, pairs);
-                pairs.iter().copied().fold(x, f64::max)
+            Link::Ranks(b) => {
+                b.ranks.all_gather(&[x], &b.ones, &mut b.pairs);
+                b.pairs.iter().copied().fold(x, f64::max)
             }
         }
     }
@@ -324,31 +351,32 @@ impl SlabStepper {
     fn velocity(&mut self, of: Of, slabs: &[Density]) {
         self.m1.fill(0.0);
         for (p, d) in self.parts.iter_mut().zip(slabs) {
-            let rows = p.slab.interior();
+            // the advection's rows of the slab: its grid is the velocity's
+            let (rows, values) = (p.moved.interior(), &d.values[p.cut.clone()]);
             match of {
                 Of::Density => {
                     let vel = p.advection.velocity();
-                    vel.first_moments(&d.values, rows, None, &mut self.share)
+                    vel.first_moments(values, rows, None, &mut self.share)
                 }
                 Of::Stage => p.advection.stage_moments(rows, &mut self.share),
                 Of::Paid => {
                     let paid = self.paid.as_ref().expect("deferring");
-                    let w = &paid.a_weights[p.slab.start - p.slab.below..];
+                    let w = &paid.a_weights[p.moved.start - p.moved.below..];
                     let vel = p.advection.velocity();
-                    vel.first_moments(&d.values, rows, Some(w), &mut self.share)
+                    vel.first_moments(values, rows, Some(w), &mut self.share)
                 }
             }
             for (m, s) in self.m1.iter_mut().zip(&self.share) {
                 *m += s;
             }
         }
-        if let Link::Ranks {
-            ranks,
-            every,
-            counts,
-            ..
-        } = &mut self.link
-        {
+        if let Link::Ranks(b) = &mut self.link {
+            let Between {
+                ranks,
+                every,
+                counts,
+                ..
+            } = &mut **b;
             // every rank's share (its one slab's), added in rank order
             ranks.all_gather(&self.m1, counts, every);
             self.m1.fill(0.0);
@@ -373,7 +401,7 @@ impl SlabStepper {
             .parts
             .iter_mut()
             .map(|p| {
-                let rows = p.slab.interior();
+                let rows = p.moved.interior();
                 p.advection.velocity().max_rate_rows(rows)
             })
             .fold(0.0, f64::max);
@@ -413,10 +441,11 @@ impl SlabStepper {
         self.fill_halos(slabs, ADVECTION_HALO);
         self.velocity(Of::Density, slabs);
         for (p, d) in self.parts.iter_mut().zip(slabs.iter()) {
-            p.advection.first_stage(&d.values, dt);
+            p.advection.first_stage(&d.values[p.cut.clone()], dt);
         }
         let stages = self.parts.iter_mut().map(|p| p.advection.stage_value());
-        self.link.fill(&self.local, stages, ADVECTION_HALO);
+        self.link
+            .fill(&self.local_moved, true, stages, ADVECTION_HALO);
         self.velocity(Of::Stage, slabs);
         let rate = self.interior_rate();
         let fast = halvings < super::advection::step::MAX_HALVINGS && dt * rate > POSITIVE_CFL;
@@ -425,7 +454,7 @@ impl SlabStepper {
             false => Vec::new(),
         };
         for (p, d) in self.parts.iter_mut().zip(slabs.iter_mut()) {
-            p.advection.second_stage(&mut d.values, dt);
+            p.advection.second_stage(&mut d.values[p.cut.clone()], dt);
         }
         let negative = fast && {
             let (lo, hi) = slabs
@@ -451,7 +480,7 @@ impl SlabStepper {
     /// process's slabs of ρ (all of them within one process).
     fn fill_halos(&mut self, slabs: &mut [Density], depth: usize) {
         let values = slabs.iter_mut().map(|d| &mut d.values[..]);
-        self.link.fill(&self.local, values, depth);
+        self.link.fill(&self.local, false, values, depth);
     }
 
     /// The exact heat flow over `dt`, halos filled first.
