@@ -31,7 +31,7 @@ use super::advection::step::{extremes, negative_beyond_round_off, POSITIVE_CFL};
 use super::advection::AdvectionStep;
 use super::diffusion::SpectralDiffusion;
 use super::{DiffusionKind, SchemeKind, SchemeOptions, Splitting, SubStep};
-use crate::density::{exchange, Density};
+use crate::density::Density;
 use crate::error::{Error, Result};
 use crate::grid::{Grid, Slab};
 use crate::model::MeanField;
@@ -40,6 +40,9 @@ use crate::ranks::Shared;
 /// Rows of halo the advection reads: MUSCL's slope of the cell beside a
 /// face reads the next cell.
 pub const ADVECTION_HALO: usize = 2;
+
+mod link;
+use link::{Between, Link};
 
 /// One slab's sub-steps: the diffusion on its local grid, the advection on
 /// the rows it reads alone (the interior and [`ADVECTION_HALO`] rows each
@@ -102,82 +105,6 @@ pub struct SlabStepper {
     /// The whole grid's first moments, and one slab's share.
     m1: Vec<f64>,
     share: Vec<f64>,
-}
-
-/// The slabs' couplings: copies and sums in one process, or messages and
-/// gathers between ranks (one slab each).
-enum Link {
-    Local,
-    Ranks(Box<Between>),
-}
-
-/// What the slabs of a run over ranks exchange through.
-struct Between {
-    ranks: Shared,
-    /// Every rank's slab, and its advection's, in rank order.
-    geometry: Vec<Slab>,
-    moved: Vec<Slab>,
-    /// Every rank's share of the moments; the lengths gathered.
-    every: Vec<f64>,
-    counts: Vec<usize>,
-    /// One value of every rank (the CFL rate, an extreme), and the
-    /// lengths gathered.
-    pairs: Vec<f64>,
-    ones: Vec<usize>,
-    /// The rows sent to the neighbours below and above.
-    to_below: Vec<f64>,
-    to_above: Vec<f64>,
-}
-
-impl Link {
-    /// Fill the halos of this process's slabs `local` (the advection's
-    /// when `advected`) of `values`: in one process every halo row, between
-    /// ranks only the `depth` rows beside the interior that the next
-    /// sub-step reads.
-    fn fill<'v>(
-        &mut self,
-        local: &[Slab],
-        advected: bool,
-        values: impl Iterator<Item = &'v mut [f64]>,
-        depth: usize,
-    ) {
-        let Link::Ranks(between) = self else {
-            let mut all: Vec<&mut [f64]> = values.collect();
-            return exchange(local, &mut all);
-        };
-        let Between {
-            ranks,
-            geometry,
-            moved,
-            to_below,
-            to_above,
-            ..
-        } = &mut **between;
-        let mut values = values;
-        let v = values.next().expect("a rank's one slab");
-        let geometry = if advected { moved } else { geometry };
-        let r = ranks.rank();
-        let s = &geometry[r];
-        let (row, rows) = (s.row_len(), s.end - s.start);
-        let (first, last) = (s.below * row, (s.below + rows) * row);
-        // what the neighbours' halos read: the rows of this interior beside them
-        let down = r.checked_sub(1).map_or(0, |b| geometry[b].above.min(depth)) * row;
-        let up = geometry.get(r + 1).map_or(0, |a| a.below.min(depth)) * row;
-        to_below.clear();
-        to_below.extend_from_slice(&v[first..first + down]);
-        to_above.clear();
-        to_above.extend_from_slice(&v[last - up..last]);
-        let (below, rest) = v.split_at_mut(first);
-        let above = &mut rest[last - first..];
-        let (nb, na) = (s.below.min(depth) * row, s.above.min(depth) * row);
-        let below_len = below.len();
-        ranks.swap_neighbours(
-            to_below,
-            to_above,
-            &mut below[below_len - nb..],
-            &mut above[..na],
-        );
-    }
 }
 
 impl SlabStepper {
