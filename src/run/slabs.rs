@@ -3,9 +3,9 @@
 //! the halo rows its sub-steps read ([`SlabStepper::halo`]); every rank
 //! steps its slab ([`SlabStepper::on`]: the moments' shares all-gathered
 //! and added in rank order, halos swapped with the neighbours, Δt the
-//! largest rate of any rank). Rank 0 gathers the interiors for every
-//! history row and snapshot and takes the diagnostics with the serial
-//! code, and its observers write the file as the serial run's.
+//! largest rate of any rank). History rows are sums over the slabs; at a
+//! snapshot rank 0 gathers the interiors, takes the diagnostics with the
+//! serial code, and its observers write the file as the serial run's.
 //!
 //! The steps are the in-process slabs' to the bit (N ranks, N slabs),
 //! and with Strang's trailing half diffusion deferred into the next step
@@ -223,8 +223,11 @@ fn slab_loop(
         let at = solve::Reached { t, steps, last_dt };
         last = solve::snapshot(setup, at, vel, &whole, &mut max_boundary, observers)?;
     }
-    stepper.flush(&mut mine)?;
-    gather(&mine, &mut whole);
+    if next_snapshot >= times.len() {
+        // nothing left to run (a finished run resumed): ρ as it was sent;
+        // otherwise the last snapshot's gather is the final ρ
+        gather(&mine, &mut whole);
+    }
     for o in observers.iter_mut() {
         o.finish()?;
     }
@@ -257,8 +260,8 @@ pub struct SlabLoad {
     /// counted at Δt_max), and its moments at the three velocity
     /// evaluations.
     pub step_sent: f64,
-    /// Sent by it to rank 0 per history row and snapshot (its interior).
-    pub history_sent: f64,
+    /// Sent by it to rank 0 per snapshot (its interior).
+    pub snapshot_sent: f64,
 }
 
 /// [`SlabLoad`] of `setup` over `n` ranks; `tables` are the bytes of the
@@ -288,6 +291,6 @@ pub fn slab_load(setup: &Setup, n: usize, tables: f64) -> Result<SlabLoad> {
         other,
         root: other + 8.0 * g.len() as f64 * (2.0 + d),
         step_sent: neighbours * 8.0 * rows_read * row + 3.0 * 8.0 * row,
-        history_sent: 8.0 * rows as f64 * row,
+        snapshot_sent: 8.0 * rows as f64 * row,
     })
 }
