@@ -253,25 +253,17 @@ fn what_is_not_split_is_refused_by_name() {
     let mut c = mpirun(4);
     c.args(particles("quickstart", &["particles.m=3"], &out));
     refused(c, &["mpirun -n", "at most 3 ranks", "particles.m = 3"]);
-    // the grid's slabs: the sg scheme's lines need the a axis whole
+    // the grid's slabs: an implicit diffusion's lines are not split
     let mut c = mpirun(2);
     c.args(command(
         "pde",
         "quickstart",
-        &["solver.scheme=\"sg\""],
+        &["solver.diffusion=\"backward_euler\""],
         &out,
     ));
-    refused(c, &["solver.scheme", "sg", "split, for slabs"]);
-    // a heat kernel along a over Δt_max wider than its limit: DCT, refused
-    let mut c = mpirun(2);
-    c.args(command("pde", "quickstart", &["solver.dt_max=500"], &out));
     refused(
         c,
-        &[
-            "solver.dt_max",
-            "500",
-            "slabs cannot diffuse a whole axis by DCT",
-        ],
+        &["solver.diffusion", "an implicit diffusion", "spectral"],
     );
     // 8 rows of a in slabs of at least 4 (the kernel over Δt_max): 2 ranks
     let mut c = mpirun(4);
@@ -403,7 +395,7 @@ fn pde_agrees(serial: &Path, out: &Path, what: &str) {
 #[ignore]
 fn the_grid_pde_over_1_to_4_ranks_follows_the_serial_run() {
     let dir = tempfile::tempdir().unwrap();
-    let cases: [(&str, &str, &[&str]); 4] = [
+    let cases: [(&str, &str, &[&str]); 8] = [
         (
             "2-D",
             "quickstart",
@@ -428,6 +420,46 @@ fn the_grid_pde_over_1_to_4_ranks_follows_the_serial_run() {
             "3-D",
             "bias3d",
             &[
+                "grid.cells=[24,16,16]",
+                "dynamics.t_end=1",
+                "dynamics.snapshots=3",
+            ],
+        ),
+        (
+            "2-D, Δt_max = 500 (quickstart: the halo the advection's; along a the kernel of each Δt, wider, on pencils of whole lines)",
+            "quickstart",
+            &[
+                "grid.cells=[64,48]",
+                "solver.dt_max=500",
+                "dynamics.t_end=2",
+                "dynamics.snapshots=3",
+            ],
+        ),
+        (
+            "3-D, a stretched a axis (bias3d: its heat flow on pencils)",
+            "bias3d",
+            &[
+                "grid.cells=[24,16,16]",
+                "grid.map.a={kind=\"sinh\", centre=0.0, width=1.0}",
+                "dynamics.t_end=1",
+                "dynamics.snapshots=3",
+            ],
+        ),
+        (
+            "2-D sg (gibbs: Δt = 0.5, lines along a on pencils)",
+            "gibbs",
+            &[
+                "grid.cells=[48,64]",
+                "dynamics.t_end=10",
+                "dynamics.snapshots=3",
+            ],
+        ),
+        (
+            "3-D sg (bias3d)",
+            "bias3d",
+            &[
+                "solver.scheme=\"sg\"",
+                "solver.dt_max=0.05",
                 "grid.cells=[24,16,16]",
                 "dynamics.t_end=1",
                 "dynamics.snapshots=3",

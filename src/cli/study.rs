@@ -195,9 +195,10 @@ pub fn check(lp: &LoadedProblem, force: bool, ranks: Option<usize>) -> Result<()
         let mib = |b: f64| b / 1048576.0;
         match l {
             Ok(l) => out!(
-                "  over {n} ranks the PDE (mpirun -n {n} mfpde pde): slabs of at most {} rows of a with halos of {} rows; rank 0 holds {:.1} MiB (it gathers the whole grid for the diagnostics), each other rank {:.1} MiB; a rank sends {:.1} KiB per step and {:.1} MiB per snapshot (mfpde run solves the PDE on rank 0 alone)",
+                "  over {n} ranks the PDE (mpirun -n {n} mfpde pde): slabs of at most {} rows of a with halos of {} rows{}; rank 0 holds {:.1} MiB (it gathers the whole grid for the diagnostics), each other rank {:.1} MiB; a rank sends {:.1} KiB per step and {:.1} MiB per snapshot (mfpde run solves the PDE on rank 0 alone)",
                 l.rows,
                 l.halo,
+                if l.pencils { ", lines along a on pencils of whole columns (an all-to-all each way)" } else { "" },
                 mib(l.root),
                 mib(l.other),
                 l.step_sent / 1024.0,

@@ -252,7 +252,12 @@ pub struct LineSweeper {
 impl LineSweeper {
     /// Plan the scratch: the longest line, and `work_len` for `work`.
     pub fn new(grid: &Grid, work_len: usize) -> Self {
-        let nmax = *grid.n.iter().max().unwrap_or(&1);
+        Self::longest(grid, *grid.n.iter().max().unwrap_or(&1), work_len)
+    }
+
+    /// [`LineSweeper::new`] for sweeps along axes of at most `nmax` cells
+    /// only (a pencil of whole columns swept along its axis 0 alone).
+    pub fn longest(grid: &Grid, nmax: usize, work_len: usize) -> Self {
         let threads = rayon::current_num_threads() + 1;
         let pool = (0..threads)
             .map(|_| {

@@ -28,6 +28,16 @@ pub trait Ranks: Send + Sync {
     fn gather(&self, local: &[f64], counts: &[usize], all: &mut [f64]);
     /// Rank 0's `all`, cut by `counts`, into each rank's `local`.
     fn scatter(&self, all: &[f64], counts: &[usize], local: &mut [f64]);
+    /// Every rank sends `send[r]` (its parts, cut by `send_counts`, in rank
+    /// order) to rank r, and receives every rank's part for it into `recv`
+    /// (cut by `recv_counts`, in rank order): a transpose of blocks.
+    fn all_to_all(
+        &self,
+        send: &[f64],
+        send_counts: &[usize],
+        recv: &mut [f64],
+        recv_counts: &[usize],
+    );
     /// Rank 0's `values` onto every rank.
     fn broadcast(&self, values: &mut [u64]);
     /// The least of every rank's `value`.

@@ -114,6 +114,21 @@ impl Ranks for MpiRanks {
         }
     }
 
+    fn all_to_all(
+        &self,
+        send: &[f64],
+        send_counts: &[usize],
+        recv: &mut [f64],
+        recv_counts: &[usize],
+    ) {
+        let _held = self.hold();
+        let (sc, sd) = layout(send_counts);
+        let (rc, rd) = layout(recv_counts);
+        let sent = Partition::new(send, sc, sd);
+        let mut parts = PartitionMut::new(recv, rc, rd);
+        self.world.all_to_all_varcount_into(&sent, &mut parts);
+    }
+
     fn scatter(&self, all: &[f64], counts: &[usize], local: &mut [f64]) {
         let _held = self.hold();
         let root = self.world.process_at_rank(0);

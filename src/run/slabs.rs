@@ -1,11 +1,14 @@
 //! **The grid PDE split over ranks** (`mpirun -n N mfpde pde`): the grid
 //! is cut into slabs of rows of a (axis 0), one per rank, each held with
 //! the halo rows its sub-steps read ([`SlabStepper::halo`]); every rank
-//! steps its slab ([`SlabStepper::on`]: the moments' shares all-gathered
-//! and added in rank order, halos swapped with the neighbours, Δt the
-//! largest rate of any rank). History rows are sums over the slabs; at a
-//! snapshot rank 0 gathers the interiors, takes the diagnostics with the
-//! serial code, and its observers write the file as the serial run's.
+//! steps its slab: the split scheme by [`SlabStepper::on`] (the moments'
+//! shares all-gathered and added in rank order, halos swapped with the
+//! neighbours, Δt the largest rate of any rank, a diffusion along a wider
+//! than the halo on pencils of whole lines by an all-to-all), sg by
+//! [`SlabSg`] (no halo; its lines along a on the pencils). History rows
+//! are sums over the slabs; at a snapshot rank 0 gathers the interiors,
+//! takes the diagnostics with the serial code, and its observers write the
+//! file as the serial run's.
 //!
 //! The steps are the in-process slabs' to the bit (N ranks, N slabs),
 //! and with Strang's trailing half diffusion deferred into the next step
@@ -19,37 +22,94 @@ use crate::diagnostics;
 use crate::error::{Error, Result};
 use crate::grid::Slab;
 use crate::ranks::Shared;
-use crate::scheme::{slabs::ADVECTION_HALO, SlabStepper};
+use crate::scheme::slabs::{self, SlabSg, ADVECTION_HALO};
+use crate::scheme::{SchemeKind, SlabStepper};
 use crate::setup::Setup;
 use crate::solve::{self, HistoryRecord, Observer, RunState, RunSummary};
 use crate::velocity::Velocity;
 
-/// The slabs of `setup`'s grid over `size` ranks, one each.
+/// The slabs of `setup`'s grid over `size` ranks, one each: with the
+/// halo the split scheme's sub-steps read ([`SlabStepper::halo`]), none
+/// for sg.
 ///
 /// # Errors
-/// What [`SlabStepper`] cannot split (the sg scheme, an implicit
-/// diffusion, a frozen a, a kernel along a wider than its limit over
-/// Δt_max), and more ranks than slabs of a halo's depth, by name.
+/// What the slabs cannot step (an implicit diffusion, a frozen a), and
+/// more ranks than slabs of a halo's depth or than columns of the pencils,
+/// by name.
 pub fn plan(setup: &Setup, size: usize) -> Result<Vec<Slab>> {
     let grid = &setup.grid;
     let (model, opts) = (&setup.model, &setup.scheme);
-    // the sg scheme and the others first: their refusal says why
-    SlabStepper::refusal(model, &[Slab::whole(grid)], opts)?;
-    let halo = SlabStepper::halo(model, grid, opts, true)?;
-    let n0 = grid.n[0];
-    if size > 1 && size > n0 / halo {
+    let halo = match opts.kind {
+        SchemeKind::Sg => {
+            slabs::sg_refusal(model, grid)?;
+            0
+        }
+        SchemeKind::Split => {
+            // the refusals that need no slab first: they say why
+            SlabStepper::refusal(model, &[Slab::whole(grid)], opts)?;
+            SlabStepper::halo(model, grid, opts, true)
+        }
+    };
+    let (n0, nw) = (grid.n[0], grid.len() / grid.n[0]);
+    let most = (n0 / halo.max(1)).min(nw).max(1);
+    if size > most {
         return Err(Error::problem(
             "mpirun -n",
             size,
             format!(
-                "at most {} ranks for `pde` on this grid: its {n0} rows of a in slabs of at least {halo} rows (the halo the advection and the heat kernel over Δt_max read)",
-                (n0 / halo).max(1)
+                "at most {most} ranks for `pde` on this grid: its {n0} rows of a in slabs of at least {} rows (the halo the sub-steps read), and its {nw} w points in pencils of at least one",
+                halo.max(1)
             ),
         ));
     }
     let slabs = Slab::split(grid, size, halo);
-    SlabStepper::refusal(model, &slabs, opts)?;
+    if opts.kind == SchemeKind::Split {
+        SlabStepper::refusal(model, &slabs, opts)?;
+    }
     Ok(slabs)
+}
+
+/// The step over the slabs: the split scheme's or sg's.
+enum Steps {
+    Split(Box<SlabStepper>),
+    Sg(Box<SlabSg>),
+}
+
+impl Steps {
+    fn stable_dt(&mut self, slabs: &[Density]) -> f64 {
+        match self {
+            Steps::Split(s) => s.stable_dt(slabs),
+            Steps::Sg(s) => s.stable_dt(),
+        }
+    }
+
+    fn step(&mut self, slabs: &mut [Density], dt: f64) {
+        match self {
+            Steps::Split(s) => s.step(slabs, dt),
+            Steps::Sg(s) => s.step(slabs, dt),
+        }
+    }
+
+    /// The slabs with any diffusion owed applied (copies).
+    fn settled(&mut self, slabs: &[Density]) -> Vec<Density> {
+        match self {
+            Steps::Split(s) => s.settled(slabs),
+            Steps::Sg(_) => slabs.to_vec(),
+        }
+    }
+
+    fn flush(&mut self, slabs: &mut [Density]) {
+        if let Steps::Split(s) = self {
+            s.flush(slabs);
+        }
+    }
+
+    fn f_nodes_of(&mut self, slabs: &[Density]) -> &[f64] {
+        match self {
+            Steps::Split(s) => s.f_nodes_of(slabs),
+            Steps::Sg(s) => s.f_nodes_of(slabs),
+        }
+    }
 }
 
 /// The PDE alone from `state`: split over `ranks` when given (this is rank
@@ -129,11 +189,23 @@ fn slab_loop(
     ranks.broadcast(&mut head);
     let (mut t, mut steps) = (f64::from_bits(head[0]), head[1] as usize);
     let next_snapshot = head[2] as usize;
-    let mut stepper = SlabStepper::on(&setup.model, &geometry, &setup.scheme, ranks.clone())?;
-    // each Strang step's trailing half diffusion merged into the next
-    // step's leading half, as the serial controller does; a history row
-    // looks at a settled copy, a snapshot settles the debt
-    stepper.defer_diffusion();
+    let mut stepper = match setup.scheme.kind {
+        SchemeKind::Sg => Steps::Sg(Box::new(SlabSg::new(
+            &setup.model,
+            &geometry,
+            setup.scheme.dt_max,
+            Some(ranks.clone()),
+        ))),
+        SchemeKind::Split => {
+            let mut s = SlabStepper::on(&setup.model, &geometry, &setup.scheme, ranks.clone())?;
+            // each Strang step's trailing half diffusion merged into the
+            // next step's leading half, as the serial controller does; a
+            // history row looks at a settled copy, a snapshot settles the
+            // debt
+            s.defer_diffusion();
+            Steps::Split(Box::new(s))
+        }
+    };
     // this slab's interior rows of the whole grid; every rank's history sums
     let s = &geometry[r];
     let rows = grid.rows(s.start..s.end);
@@ -177,9 +249,7 @@ fn slab_loop(
                 return Err(stop(why, t, steps));
             }
             let (dt, lands) = solve::towards(dt, t, ts);
-            stepper
-                .step(&mut mine, dt)
-                .map_err(|e| stop(e.to_string(), t, steps))?;
+            stepper.step(&mut mine, dt);
             t = if lands { ts } else { t + dt };
             steps += 1;
             last_dt = dt;
@@ -194,7 +264,7 @@ fn slab_loop(
             }
             if steps.is_multiple_of(setup.scheme.history_every) && t < ts {
                 // the energies as sums over the slabs (of a settled copy)
-                let copies = stepper.settled(&mine)?;
+                let copies = stepper.settled(&mine);
                 let local = diagnostics::history_sums(&rows, copies[0].interior(), reduced);
                 ranks.all_gather(&local, &fours, &mut all_sums);
                 let mut sums = [0.0; 4];
@@ -217,7 +287,7 @@ fn slab_loop(
                 }
             }
         }
-        stepper.flush(&mut mine)?;
+        stepper.flush(&mut mine);
         gather(&mine, &mut whole);
         let Some(vel) = vel.as_mut() else { continue };
         let at = solve::Reached { t, steps, last_dt };
@@ -247,9 +317,14 @@ pub struct SlabLoad {
     /// Halo rows each side, and the most rows of a a rank steps.
     pub halo: usize,
     pub rows: usize,
-    /// The rank with the most rows: its slab's per-cell arrays (ρ, Heun's
-    /// stage and increments, the D face velocities, the rates, as the
-    /// serial step's 8 + D per cell) and the σ tables, whole on every rank.
+    /// Whether lines along a are solved on pencils of whole lines (sg, or
+    /// a diffusion along a wider than any halo).
+    pub pencils: bool,
+    /// The rank with the most rows: its slab's per-cell arrays (the split
+    /// scheme: ρ, Heun's stage and increments, the D face velocities, the
+    /// rates, as the serial step's 8 + D per cell, and 2 more with pencils;
+    /// sg: ρ, its start, Ψ, and the pencils' ρ, Ψ and buffer) and the σ
+    /// tables, whole on every rank.
     pub other: f64,
     /// Rank 0: that, and the whole ρ it gathers with the whole grid's
     /// velocity for the diagnostics (8 B × cells × (2 + D)).
@@ -257,8 +332,9 @@ pub struct SlabLoad {
     /// Sent per step by a rank between two others: to each neighbour the
     /// rows the next sub-step reads (2 for each of the advection's two
     /// stages, the kernel's half-width for the step's one diffusion,
-    /// counted at Δt_max), and its moments at the three velocity
-    /// evaluations.
+    /// counted at Δt_max), its moments at each velocity evaluation, and on
+    /// pencils its interior less its own block, out and back (sg: ρ and Ψ
+    /// out, ρ back, per step not halved).
     pub step_sent: f64,
     /// Sent by it to rank 0 per snapshot (its interior).
     pub snapshot_sent: f64,
@@ -280,17 +356,33 @@ pub fn slab_load(setup: &Setup, n: usize, tables: f64) -> Result<SlabLoad> {
         .map(|s| s.below.max(s.above))
         .max()
         .unwrap_or(0);
-    let other = 8.0 * held * row * (8.0 + d) + 8.0 * row * n as f64 + tables;
-    // two advection stages, and one diffusion (Strang's halves merged) of
-    // at most Δt_max
-    let rows_read = 2.0 * ADVECTION_HALO as f64 + halo as f64;
+    let sg = setup.scheme.kind == SchemeKind::Sg;
+    let pencils = n > 1 && (sg || SlabStepper::along_a_on_pencils(&setup.model, g, &setup.scheme));
+    // a rank's interior less its own block of columns, in bytes
+    let away = 8.0 * rows as f64 * row * (n - 1) as f64 / n as f64;
     let neighbours = (n.min(3) - 1) as f64;
+    let (arrays, step_sent) = if sg {
+        // three moments' gathers (F before and after, Ψ), three transposes
+        (6.0, 3.0 * 8.0 * row + 3.0 * away)
+    } else {
+        // two advection stages, and one diffusion (Strang's halves merged)
+        // of at most Δt_max: by the halo's kernel or on the pencils
+        let rows_read = 2.0 * ADVECTION_HALO as f64 + if pencils { 0.0 } else { halo as f64 };
+        let transposes = if pencils { 2.0 * away } else { 0.0 };
+        let extra = if pencils { 2.0 } else { 0.0 };
+        (
+            8.0 + d + extra,
+            neighbours * 8.0 * rows_read * row + 3.0 * 8.0 * row + transposes,
+        )
+    };
+    let other = 8.0 * held * row * arrays + 8.0 * row * n as f64 + tables;
     Ok(SlabLoad {
         halo,
         rows,
+        pencils,
         other,
         root: other + 8.0 * g.len() as f64 * (2.0 + d),
-        step_sent: neighbours * 8.0 * rows_read * row + 3.0 * 8.0 * row,
+        step_sent,
         snapshot_sent: 8.0 * rows as f64 * row,
     })
 }

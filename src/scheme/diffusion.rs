@@ -93,6 +93,8 @@ pub struct SpectralDiffusion {
     factor_dt: f64,
     /// Per stretched axis, its planned heat flow ([`super::stretched_heat`]).
     stretched: Vec<Option<StretchedHeat>>,
+    /// The axes planned (every one but for [`SpectralDiffusion::on_axes`]).
+    planned: std::ops::Range<usize>,
 }
 
 /// The heat flows of a grid's stretched axes.
@@ -106,12 +108,22 @@ fn plan_stretched(grid: &Grid) -> Vec<Option<StretchedHeat>> {
 impl SpectralDiffusion {
     /// Plan the DCTs of every axis.
     pub fn new(grid: &Grid, d: f64) -> Self {
+        Self::on_axes(grid, d, 0..grid.dim())
+    }
+
+    /// Plan the heat flow along `axes` of `grid` alone (the others are not
+    /// diffused, nor planned: a pencil of whole columns diffused along its
+    /// axis 0 only).
+    pub fn on_axes(grid: &Grid, d: f64, axes: std::ops::Range<usize>) -> Self {
         let mut planner = DctPlanner::new();
-        let plans: Vec<Arc<dyn TransformType2And3<f64>>> =
-            grid.n.iter().map(|&n| planner.plan_dct2(n)).collect();
+        let n_of = |k: usize| if axes.contains(&k) { grid.n[k] } else { 1 };
+        let plans: Vec<Arc<dyn TransformType2And3<f64>>> = (0..grid.dim())
+            .map(|k| planner.plan_dct2(n_of(k)))
+            .collect();
         let work = plans.iter().map(|p| p.get_scratch_len()).max().unwrap_or(0);
+        let longest = (0..grid.dim()).map(n_of).max().unwrap_or(1);
         SpectralDiffusion {
-            sweeper: LineSweeper::new(grid, work),
+            sweeper: LineSweeper::longest(grid, longest, work),
             d,
             simd: Simd::detect(),
             plans,
@@ -120,14 +132,14 @@ impl SpectralDiffusion {
                 .collect(),
             by_kernel: vec![false; grid.dim()],
             kernel_scratch: HeatKernel::with_capacity(KERNEL_MAX_HALF).1,
-            padded: Scratch::new(|| {
-                let longest = grid.n.iter().max().copied().unwrap_or(1);
+            padded: Scratch::new(move || {
                 Vec::with_capacity((longest + 2 * KERNEL_MAX_HALF) * 16 + 16)
             }),
             max_half: KERNEL_MAX_HALF,
-            factors: grid.n.iter().map(|&n| vec![0.0; n]).collect(),
+            factors: (0..grid.dim()).map(|k| vec![0.0; n_of(k)]).collect(),
             factor_dt: f64::NAN,
             stretched: plan_stretched(grid),
+            planned: axes,
         }
     }
 
@@ -156,6 +168,9 @@ impl SpectralDiffusion {
         }
         let g = self.sweeper.grid();
         for (k, f) in self.factors.iter_mut().enumerate() {
+            if !self.planned.contains(&k) {
+                continue;
+            }
             if let Some(sh) = &mut self.stretched[k] {
                 sh.set(dt * self.d);
                 self.by_kernel[k] = false;
@@ -265,11 +280,28 @@ impl SubStep for SpectralDiffusion {
     }
 
     fn advance(&mut self, rho: &mut [f64], dt: f64) {
+        self.advance_axes(rho, dt, self.planned.clone());
+    }
+}
+
+impl SpectralDiffusion {
+    /// The heat flow over `dt` along `axes` alone, in their order (the
+    /// whole step [`SubStep::advance`] is every planned axis).
+    ///
+    /// # Panics
+    /// If an axis of `axes` was not planned ([`SpectralDiffusion::on_axes`]).
+    pub fn advance_axes(&mut self, rho: &mut [f64], dt: f64, axes: std::ops::Range<usize>) {
+        assert!(
+            axes.is_empty()
+                || (self.planned.contains(&axes.start) && self.planned.contains(&(axes.end - 1))),
+            "axes {axes:?} of a diffusion planned on {:?}",
+            self.planned
+        );
         if self.d == 0.0 || dt == 0.0 {
             return;
         }
         self.set_factors(dt);
-        for k in 0..self.plans.len() {
+        for k in axes {
             if let Some(sh) = &self.stretched[k] {
                 self.sweeper.sweep(k, rho, |line, sc, _| {
                     let n = line.len();

@@ -33,6 +33,34 @@ use crate::grid::Grid;
 use crate::model::MeanField;
 use crate::velocity::Velocity;
 
+/// The backward-Euler sweep (I − Δt L_k) ρ ← ρ along `axis` of the
+/// sweeper's grid, every line with its potential `psi` (of the grid's
+/// layout) and D = `d`.
+pub fn implicit_sweep(
+    sweeper: &LineSweeper,
+    axis: usize,
+    rho: &mut [f64],
+    psi: &[f64],
+    dt: f64,
+    d: f64,
+) {
+    let grid = sweeper.grid();
+    let c = dt / (grid.h[axis] * grid.h[axis]);
+    let stretch = grid.stretch[axis].as_deref();
+    sweeper.sweep(axis, rho, |line, sc, at: LineIndex| {
+        let n = line.len();
+        for (i, p) in sc.more[..n].iter_mut().enumerate() {
+            *p = psi[at.at(i)];
+        }
+        let (lower, diag) = sc.work.split_at_mut(n);
+        let m = &mut sc.extra[..n];
+        match stretch {
+            None => implicit_line(line, &sc.more[..n], c, d, lower, diag, m),
+            Some(s) => implicit_line_stretched(line, &sc.more[..n], dt, d, s, lower, diag, m),
+        }
+    });
+}
+
 /// B(x) = x / (e^x − 1), B(0) = 1 (exact to round-off near 0 through
 /// expm1; B(x) → 0 for x → ∞ and → −x for x → −∞).
 #[inline]
@@ -200,24 +228,8 @@ impl SgStep {
 
     /// One implicit sweep per axis with the current Ψ.
     pub fn frozen_step(&mut self, rho: &mut [f64], dt: f64) {
-        let (psi, d) = (&self.psi, self.d);
         for k in 0..self.grid.dim() {
-            let c = dt / (self.grid.h[k] * self.grid.h[k]);
-            let stretch = self.grid.stretch[k].as_deref();
-            self.sweeper.sweep(k, rho, |line, sc, at: LineIndex| {
-                let n = line.len();
-                for (i, p) in sc.more[..n].iter_mut().enumerate() {
-                    *p = psi[at.at(i)];
-                }
-                let (lower, diag) = sc.work.split_at_mut(n);
-                let m = &mut sc.extra[..n];
-                match stretch {
-                    None => implicit_line(line, &sc.more[..n], c, d, lower, diag, m),
-                    Some(s) => {
-                        implicit_line_stretched(line, &sc.more[..n], dt, d, s, lower, diag, m)
-                    }
-                }
-            });
+            implicit_sweep(&self.sweeper, k, rho, &self.psi, dt, self.d);
         }
     }
 
@@ -244,32 +256,58 @@ impl SubStep for SgStep {
     }
 
     fn advance(&mut self, rho: &mut [f64], dt: f64) {
-        let mut f = self.free_energy(rho);
-        let (mut left, mut h, mut halved) = (dt, dt, 0);
-        while left > 0.0 {
-            h = h.min(left);
-            self.start.copy_from_slice(rho);
-            self.fill_psi(rho);
-            self.frozen_step(rho, h);
-            let f1 = self.free_energy(rho);
-            // round-off of F's sums: a few ulps of its largest terms
-            let tol = 1e-14 * (1.0 + f.abs() + f1.abs());
-            if f1 <= f + tol || halved >= MAX_HALVINGS {
-                left = if h >= left { 0.0 } else { left - h };
-                f = f1;
-                if halved > 0 {
-                    // try a longer sub-step again after a halving
-                    h *= 2.0;
-                    halved -= 1;
-                }
-            } else {
-                rho.copy_from_slice(&self.start);
-                h *= 0.5;
-                halved += 1;
-                self.halvings += 1;
+        let f = self.free_energy(rho);
+        self.halvings += halving_steps(dt, f, |act| match act {
+            Act::Take(h) => {
+                self.start.copy_from_slice(rho);
+                self.fill_psi(rho);
+                self.frozen_step(rho, h);
+                self.free_energy(rho)
             }
+            Act::Undo => {
+                rho.copy_from_slice(&self.start);
+                0.0
+            }
+        });
+    }
+}
+
+/// What [`halving_steps`] asks of a step.
+pub(crate) enum Act {
+    /// Keep the density, take a frozen step of this length from it, and
+    /// give F_η after it.
+    Take(f64),
+    /// Go back to the density kept.
+    Undo,
+}
+
+/// Advance by `dt` from a density of free energy `f`: sub-steps of
+/// [`Act::Take`], one whose F_η rises beyond round-off undone and taken as
+/// two halves (up to [`MAX_HALVINGS`] deep), a longer one tried again after
+/// each accepted halving. The halvings taken.
+pub(crate) fn halving_steps(dt: f64, mut f: f64, mut step: impl FnMut(Act) -> f64) -> usize {
+    let (mut left, mut h, mut halved, mut halvings) = (dt, dt, 0, 0);
+    while left > 0.0 {
+        h = h.min(left);
+        let f1 = step(Act::Take(h));
+        // round-off of F's sums: a few ulps of its largest terms
+        let tol = 1e-14 * (1.0 + f.abs() + f1.abs());
+        if f1 <= f + tol || halved >= MAX_HALVINGS {
+            left = if h >= left { 0.0 } else { left - h };
+            f = f1;
+            if halved > 0 {
+                // try a longer sub-step again after a halving
+                h *= 2.0;
+                halved -= 1;
+            }
+        } else {
+            step(Act::Undo);
+            h *= 0.5;
+            halved += 1;
+            halvings += 1;
         }
     }
+    halvings
 }
 
 #[cfg(test)]

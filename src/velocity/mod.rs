@@ -316,6 +316,19 @@ impl Velocity {
         &self.g
     }
 
+    /// g at every w centre (and f_h at the nodes) from given first moments
+    /// (those of every slab of a grid, summed), as [`Velocity::eval_g`] of
+    /// the density they are the moments of.
+    ///
+    /// # Panics
+    /// If `m1` is not one value per w point.
+    pub fn eval_g_of_moments(&mut self, m1: &[f64]) -> &[f64] {
+        self.m1.copy_from_slice(m1);
+        self.f_from_moments();
+        contract(&self.sig, &self.wr, &mut self.g, self.simd);
+        &self.g
+    }
+
     /// g at every w centre for given weighted residuals ω_q r_q (not from a
     /// density: the Gibbs solver poses its fixed point on r).
     pub fn g_of_residual(&mut self, wr: &[f64]) -> &[f64] {

@@ -11,14 +11,19 @@
 //!   stencil reads two rows beyond a face ([`ADVECTION_HALO`]), the heat
 //!   kernel its half-width b along axis 0; halos are filled from the
 //!   neighbours before each advection stage and each diffusion (in one
-//!   process by [`crate::density::exchange`]).
+//!   process by [`crate::density::exchange`]);
+//! - a diffusion along axis 0 that reaches further than the halos (by DCT,
+//!   a kernel wider than the halo, a stretched a axis): the slabs'
+//!   interiors are transposed into pencils of whole lines of a, diffused
+//!   there and transposed back ([`pencil`]).
 //!
 //! A slab's halo rows are then recomputed with walls at the slab's edge
 //! (wrong, and overwritten by the next exchange) while its interior gets
 //! the serial values, up to the order of the moments' sums. The Strang
 //! step's trailing half diffusion may be deferred into the next step as
-//! the serial controller does ([`SlabStepper::defer_diffusion`]). Split scheme,
-//! spectral diffusion (by kernel along axis 0) and a trained a only.
+//! the serial controller does ([`SlabStepper::defer_diffusion`]). Split
+//! scheme, spectral diffusion and a trained a; the sg scheme over slabs is
+//! [`SlabSg`] (its lines along a on the pencils).
 //!
 //! The same stepper runs one slab per process of a run split over ranks
 //! ([`SlabStepper::on`]): the moments' shares are all-gathered and added in
@@ -42,7 +47,11 @@ use crate::ranks::Shared;
 pub const ADVECTION_HALO: usize = 2;
 
 mod link;
+mod pencil;
+mod sg;
 use link::{Between, Link};
+use pencil::AlongA;
+pub use sg::{refusal as sg_refusal, SlabSg};
 
 /// One slab's sub-steps: the diffusion on its local grid, the advection on
 /// the rows it reads alone (the interior and [`ADVECTION_HALO`] rows each
@@ -105,6 +114,9 @@ pub struct SlabStepper {
     /// The whole grid's first moments, and one slab's share.
     m1: Vec<f64>,
     share: Vec<f64>,
+    /// The heat flow along a on pencils of whole lines, planned at the
+    /// first diffusion whose kernel reaches beyond the halos.
+    along: Option<AlongA>,
 }
 
 impl SlabStepper {
@@ -154,9 +166,10 @@ impl SlabStepper {
         Ok(Self::build(model, mine, opts, link))
     }
 
-    /// Why `model` cannot be stepped over `slabs`, by field name: the sg
-    /// scheme, an implicit diffusion, a frozen a, a 1-D grid, a halo
-    /// shallower than the advection reads.
+    /// Why `model` cannot be stepped over `slabs` by the split scheme, by
+    /// field name: the sg scheme (that is [`SlabSg`]), an implicit
+    /// diffusion, a frozen a, a 1-D grid, a halo shallower than the
+    /// advection reads.
     ///
     /// # Errors
     /// [`Error::Problem`] or [`Error::Run`] (the halo) saying which.
@@ -167,7 +180,7 @@ impl SlabStepper {
             return refuse(
                 "solver.scheme",
                 "sg",
-                "split, for slabs (sg solves along every line)",
+                "split, for this stepper (sg over slabs is SlabSg)",
             );
         }
         if opts.diffusion != DiffusionKind::Spectral {
@@ -201,34 +214,32 @@ impl SlabStepper {
     /// take: what the advection reads, and the heat kernel's half-width
     /// along axis 0 over the longest diffusion (Δt_max, halved by Strang
     /// unless its trailing half is `deferred` and merged with the next
-    /// step's leading one: [`SlabStepper::defer_diffusion`]).
-    ///
-    /// # Errors
-    /// [`Error::Problem`] naming `solver.dt_max` when axis 0 would be
-    /// diffused by DCT over it (a kernel wider than its limit, or a
-    /// stretched a axis), which needs the axis whole.
-    pub fn halo(
-        model: &MeanField,
-        grid: &Grid,
-        opts: &SchemeOptions,
-        deferred: bool,
-    ) -> Result<usize> {
+    /// step's leading one: [`SlabStepper::defer_diffusion`]). When axis 0
+    /// is diffused by DCT over it (a kernel wider than its limit, or a
+    /// stretched a axis), the diffusion along a goes on pencils of whole
+    /// lines ([`pencil`]) and the halo is the advection's.
+    pub fn halo(model: &MeanField, grid: &Grid, opts: &SchemeOptions, deferred: bool) -> usize {
         let d = 0.5 * model.noise;
         if d == 0.0 {
-            return Ok(ADVECTION_HALO);
+            return ADVECTION_HALO;
         }
         let dt = match (opts.splitting, deferred) {
             (Splitting::Strang, false) => 0.5 * opts.dt_max,
             _ => opts.dt_max,
         };
-        match SpectralDiffusion::new(grid, d).kernel_half_width(0, dt) {
-            Some(b) => Ok(b.max(ADVECTION_HALO)),
-            None => Err(Error::problem(
-                "solver.dt_max",
-                opts.dt_max,
-                "a step whose heat kernel along a stays short (the a axis uniform and its kernel within the limit): slabs cannot diffuse a whole axis by DCT",
-            )),
-        }
+        SpectralDiffusion::new(grid, d)
+            .kernel_half_width(0, dt)
+            .map_or(ADVECTION_HALO, |b| b.max(ADVECTION_HALO))
+    }
+
+    /// Whether the diffusion along a goes on pencils of whole lines at
+    /// Δt_max (a DCT or a stretched a axis: wider than any halo planned).
+    pub fn along_a_on_pencils(model: &MeanField, grid: &Grid, opts: &SchemeOptions) -> bool {
+        let d = 0.5 * model.noise;
+        d > 0.0
+            && SpectralDiffusion::new(grid, d)
+                .kernel_half_width(0, opts.dt_max)
+                .is_none()
     }
 
     fn build(model: &MeanField, slabs: &[Slab], opts: &SchemeOptions, link: Link) -> Self {
@@ -259,6 +270,7 @@ impl SlabStepper {
             paid: None,
             m1: vec![0.0; nw],
             share: vec![0.0; nw],
+            along: None,
         }
     }
 
@@ -410,21 +422,28 @@ impl SlabStepper {
         self.link.fill(&self.local, false, values, depth);
     }
 
-    /// The exact heat flow over `dt`, halos filled first.
-    ///
-    /// # Errors
-    /// When the heat kernel along axis 0 reaches further than a halo, or
-    /// the axis is diffused by DCT (a kernel wider than the limit).
-    fn diffuse(&mut self, slabs: &mut [Density], dt: f64) -> Result<()> {
+    /// The exact heat flow over `dt`: by the heat kernel along a when it
+    /// reaches no further than the halos (filled first), else along a on
+    /// pencils of whole lines ([`AlongA`]) and then along the w axes in
+    /// the slabs (the serial axis order).
+    fn diffuse(&mut self, slabs: &mut [Density], dt: f64) {
         if self.d == 0.0 || dt == 0.0 {
-            return Ok(());
+            return;
         }
-        // the farthest a kernel reaches beyond a halo (0: none), on any rank
-        let mut beyond: Option<String> = None;
+        let n0 = self.parts[0].slab.whole.n[0];
+        if let [p] = &mut self.parts[..] {
+            if p.slab.start == 0 && p.slab.end == n0 {
+                // one slab of the whole grid: the serial step
+                return p.diffusion.advance(&mut slabs[0].values, dt);
+            }
+        }
+        // whether the kernel reaches beyond a halo on any rank (the same Δt
+        // and h everywhere: the same reach)
+        let mut beyond = false;
         let mut reach_rows = 0;
         for p in &mut self.parts {
             let s = &p.slab;
-            let halo = match (s.start > 0, s.end < s.whole.n[0]) {
+            let halo = match (s.start > 0, s.end < n0) {
                 (true, true) => s.below.min(s.above),
                 (true, false) => s.below,
                 (false, true) => s.above,
@@ -432,48 +451,51 @@ impl SlabStepper {
             };
             match p.diffusion.kernel_half_width(0, dt) {
                 Some(b) if b <= halo => reach_rows = reach_rows.max(b),
-                reach => {
-                    beyond = Some(format!(
-                        "the diffusion over Δt = {dt:.3e} reaches {} rows of axis 0, beyond a slab's halo of {halo}",
-                        reach.map_or("every".to_string(), |b| b.to_string())
-                    ))
-                }
+                _ => beyond = true,
             }
         }
-        if self.widest(f64::from(u8::from(beyond.is_some()))) > 0.0 {
-            return Err(Error::Run(beyond.unwrap_or_else(|| {
-                format!("the diffusion over Δt = {dt:.3e} reaches beyond another rank's halo")
-            })));
+        if self.widest(f64::from(u8::from(beyond))) == 0.0 {
+            self.fill_halos(slabs, reach_rows);
+            for (p, d) in self.parts.iter_mut().zip(slabs.iter_mut()) {
+                p.diffusion.advance(&mut d.values, dt);
+            }
+            return;
         }
-        // the kernel's reach is the same on every rank (the same Δt and h)
-        self.fill_halos(slabs, reach_rows);
+        let ranks = match &self.link {
+            Link::Local => None,
+            Link::Ranks(b) => Some(b.ranks.as_ref()),
+        };
+        let along = self.along.get_or_insert_with(|| {
+            let every = match &self.link {
+                Link::Local => &self.local,
+                Link::Ranks(b) => &b.geometry,
+            };
+            AlongA::new(every, ranks, self.d)
+        });
+        along.advance(ranks, slabs, dt);
+        let dim = self.parts[0].slab.whole.dim();
         for (p, d) in self.parts.iter_mut().zip(slabs.iter_mut()) {
-            p.diffusion.advance(&mut d.values, dt);
+            p.diffusion.advance_axes(&mut d.values, dt, 1..dim);
         }
-        Ok(())
     }
 
     /// One step of length `dt` of every slab (their interiors; halos are
     /// stale afterwards).
-    ///
-    /// # Errors
-    /// What [`SlabStepper::diffuse`] refuses.
-    pub fn step(&mut self, slabs: &mut [Density], dt: f64) -> Result<()> {
+    pub fn step(&mut self, slabs: &mut [Density], dt: f64) {
         match (self.splitting, self.owed) {
             (Splitting::Strang, Some(owed)) => {
-                self.diffuse(slabs, owed + 0.5 * dt)?;
+                self.diffuse(slabs, owed + 0.5 * dt);
                 self.advect(slabs, dt);
                 self.owed = Some(0.5 * dt);
-                Ok(())
             }
             (Splitting::Strang, None) => {
-                self.diffuse(slabs, 0.5 * dt)?;
+                self.diffuse(slabs, 0.5 * dt);
                 self.advect(slabs, dt);
-                self.diffuse(slabs, 0.5 * dt)
+                self.diffuse(slabs, 0.5 * dt);
             }
             (Splitting::Lie, _) => {
                 self.advect(slabs, dt);
-                self.diffuse(slabs, dt)
+                self.diffuse(slabs, dt);
             }
         }
     }
@@ -501,31 +523,21 @@ impl SlabStepper {
     }
 
     /// Apply the diffusion owed to the slabs.
-    ///
-    /// # Errors
-    /// What [`SlabStepper::step`] refuses.
-    pub fn flush(&mut self, slabs: &mut [Density]) -> Result<()> {
-        match self.owed {
-            Some(owed) if owed > 0.0 => {
-                self.diffuse(slabs, owed)?;
-                self.owed = Some(0.0);
-                Ok(())
-            }
-            _ => Ok(()),
+    pub fn flush(&mut self, slabs: &mut [Density]) {
+        if let Some(owed) = self.owed.filter(|&o| o > 0.0) {
+            self.diffuse(slabs, owed);
+            self.owed = Some(0.0);
         }
     }
 
     /// The slabs with the owed diffusion applied, on copies (the slabs
     /// themselves go on owing it: a history row does not change the run).
-    ///
-    /// # Errors
-    /// What [`SlabStepper::step`] refuses.
-    pub fn settled(&mut self, slabs: &[Density]) -> Result<Vec<Density>> {
+    pub fn settled(&mut self, slabs: &[Density]) -> Vec<Density> {
         let mut copies = slabs.to_vec();
         if let Some(owed) = self.owed.filter(|&o| o > 0.0) {
-            self.diffuse(&mut copies, owed)?;
+            self.diffuse(&mut copies, owed);
         }
-        Ok(copies)
+        copies
     }
 
     /// f_h at the nodes of the whole density `slabs` are the slabs of (its
