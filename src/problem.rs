@@ -152,13 +152,16 @@ pub enum Snapshots {
     Times(Vec<f64>),
 }
 
-/// `[dynamics]`: noise η, end time, snapshots.
+/// `[dynamics]`: noise η, birth–death α, end time, snapshots.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DynamicsSpec {
     /// η ≥ 0.
     #[serde(default)]
     pub noise: f64,
+    /// α ≥ 0: the rate of birth–death (docs/model.md §8); 0, none.
+    #[serde(default)]
+    pub birth_death: f64,
     /// End time in mean-field time.
     pub t_end: f64,
     pub snapshots: Snapshots,

@@ -54,6 +54,9 @@ pub struct Row {
     pub risk: f64,
     /// The stationarity residual (module docs).
     pub stationarity: f64,
+    /// With birth–death (α > 0): its share of −dF_η/dt, α ∫ (Φ − Φ̄)² ρ
+    /// (docs/model.md §8; NaN without).
+    pub reaction: f64,
 }
 
 /// Computes the report at each snapshot of a PDE run.
@@ -283,6 +286,8 @@ pub struct Columns {
     l1: Vec<f64>,
     /// [T, D] row-major.
     w1: Vec<f64>,
+    /// α ∫ (Φ − Φ̄)² ρ, when the run has birth–death.
+    reaction: Option<Vec<f64>>,
 }
 
 impl Report {
@@ -296,6 +301,7 @@ impl Report {
             stationarity: col(|x| x.stationarity),
             l1: col(|x| x.l1),
             w1: self.rows.iter().flat_map(|x| x.w1.clone()).collect(),
+            reaction: (self.vel.model().birth_death > 0.0).then(|| col(|x| x.reaction)),
         }
     }
 
@@ -306,7 +312,8 @@ impl Report {
     /// `rate_half_dt_err` (at Δt/2; NaN without that run), `time_order`,
     /// `levelled_off` (1 when F − F* fell by less than a factor e over the
     /// fit), `steady_free_energy`, `best_risk` (NaN when unknown),
-    /// `support_fraction`, `support_min_ratio` (of ρ0 on the grid).
+    /// `birth_death` (α), `support_fraction`, `support_min_ratio` (of ρ0 on
+    /// the grid).
     pub fn attrs(&self) -> Vec<(&'static str, Attr)> {
         let rate = self.rate();
         let half = rate.and_then(|r| r.at_half_dt);
@@ -370,6 +377,7 @@ impl Report {
                 }),
             ),
             ("best_risk", Attr::F64(best)),
+            ("birth_death", Attr::F64(self.vel.model().birth_death)),
             ("support_fraction", Attr::F64(self.support.0)),
             ("support_min_ratio", Attr::F64(self.support.1)),
         ]
@@ -391,7 +399,8 @@ impl Report {
 
 impl Columns {
     /// `/theorems`' variables: `time`, `risk`, `gap`, `stationarity` [T];
-    /// for η > 0 also `l1` [T] and `w1` [T, D] (to ρ*).
+    /// with birth–death `reaction_dissipation` [T]; for η > 0 also `l1`
+    /// [T] and `w1` [T, D] (to ρ*).
     pub fn vars(&self, gibbs: bool) -> Vec<Var<'_>> {
         const T: &[Dim] = &[Dim::Time];
         let a = |name, long_name, v| Var::array(VarSpec::new(name, T, long_name), v);
@@ -405,6 +414,13 @@ impl Columns {
             ),
             a("stationarity", "stationarity residual", &self.stationarity),
         ];
+        if let Some(r) = &self.reaction {
+            out.push(a(
+                "reaction_dissipation",
+                "α ∫ (Φ − Φ̄)² ρ: birth–death's share of −dF_η/dt",
+                r,
+            ));
+        }
         if gibbs {
             out.push(a("l1", "L1 distance to ρ*", &self.l1));
             out.push(Var::array(
@@ -416,8 +432,40 @@ impl Columns {
     }
 }
 
+impl Report {
+    /// α ∫ (Φ − Φ̄)² ρ, Φ = Ψ + (η/2) log ρ (NaN without birth–death).
+    fn reaction_dissipation(&mut self, rho: &[f64]) -> f64 {
+        let model = self.vel.model();
+        let (alpha, eta) = (model.birth_death, model.noise);
+        if alpha == 0.0 {
+            return f64::NAN;
+        }
+        self.vel.eval_g(rho);
+        self.vel.psi_cells(&mut self.psi);
+        let grid = &self.grid;
+        let vol = |i: usize| match grid.is_uniform() {
+            true => grid.cell_volume(),
+            false => grid.volume_at(i),
+        };
+        let psi = &self.psi;
+        let phi = |i: usize, r: f64| match eta > 0.0 {
+            true => psi[i] + 0.5 * eta * r.ln(),
+            false => psi[i],
+        };
+        let moment = |k: i32, centre: f64| {
+            fixed_sum(rho, |i, &r| match r > 0.0 {
+                true => (phi(i, r) - centre).powi(k) * r * vol(i),
+                false => 0.0,
+            })
+        };
+        let mean = moment(1, 0.0) / moment(0, 0.0);
+        alpha * moment(2, mean)
+    }
+}
+
 impl Observer for Report {
     fn snapshot(&mut self, d: &Diagnostics, rho: &[f64]) -> Result<()> {
+        let reaction = self.reaction_dissipation(rho);
         let grid = &self.grid;
         let row = match &self.claim {
             Claim::Gibbs(st) => Row {
@@ -441,6 +489,7 @@ impl Observer for Report {
                 },
                 risk: d.risk,
                 stationarity: stationarity(&mut self.vel, rho, &mut self.psi),
+                reaction,
             },
             Claim::GlobalMin { best_risk } => {
                 let gap = best_risk.map_or(f64::NAN, |b| d.risk - b);
@@ -451,6 +500,7 @@ impl Observer for Report {
                     gap,
                     risk: d.risk,
                     stationarity: self.dissipation(rho),
+                    reaction,
                 }
             }
         };

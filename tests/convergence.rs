@@ -2,7 +2,7 @@
 
 mod common;
 use common::*;
-use mfpde::grid::{restrict, Grid};
+use mfpde::grid::Grid;
 use mfpde::initial::{Gaussian, InitialLaw};
 use mfpde::scheme::{make_diffusion, DiffusionKind};
 use mfpde::solve::make_stepper;
@@ -205,30 +205,16 @@ fn nonlinear_problem_converges_under_grid_refinement() {
     // the quickstart (tanh teacher) on successively refined grids; the
     // differences of successive solutions, restricted to the coarse grid,
     // fall at the scheme's order
-    let mut sols = Vec::new();
-    let mut grids = Vec::new();
-    for n in [64, 128, 256, 512] {
-        let cells = format!("grid.cells=[{n},{n}]");
-        let s = grid_setup(
-            "quickstart",
-            &[
-                &cells,
-                "grid.lo=[-4.0,-4.0]",
-                "grid.hi=[4.0,4.0]",
-                "dynamics.t_end=1.5",
-                "dynamics.snapshots=2",
-            ],
-        );
-        let rec = run(&s);
-        sols.push(rec.densities.last().unwrap().clone());
-        grids.push(s.grid.clone());
-    }
-    let diffs: Vec<f64> = (0..3)
-        .map(|i| {
-            let fine = restrict(&grids[i + 1], &sols[i + 1], 2);
-            l1(&sols[i], &fine, grids[i].cell_volume())
-        })
-        .collect();
+    let diffs = refinement_differences(
+        "quickstart",
+        &[
+            "grid.lo=[-4.0,-4.0]",
+            "grid.hi=[4.0,4.0]",
+            "dynamics.t_end=1.5",
+            "dynamics.snapshots=2",
+        ],
+        &[64, 128, 256, 512],
+    );
     let p = orders(&diffs);
     eprintln!("nonlinear successive L1 differences {diffs:?}, orders {p:?}");
     // with the default van Leer limiter every pair is second order
@@ -244,39 +230,11 @@ fn strang_splitting_is_second_order_in_time_and_lie_first() {
     // is left is the time error, O(Δt²) for Strang (with SSP-RK2 and exact
     // diffusion), O(Δt) for Lie (the commutator of drift and diffusion)
     let run_with = |splitting: &str, dt: f64| {
-        let sets = [
-            "grid.cells=[32,32]".to_string(),
-            "dynamics.t_end=0.4".into(),
-            "dynamics.snapshots=2".into(),
-            "solver.history_every=1".into(),
-            "solver.cfl=0.9".into(),
-            format!("solver.dt_max={dt}"),
-            format!("solver.splitting=\"{splitting}\""),
-        ];
-        let sets: Vec<&str> = sets.iter().map(String::as_str).collect();
-        let s = grid_setup("ou_exact", &sets);
-        let rec = run(&s);
-        // every step is Δt but the last two, which land on t_end (the
-        // first history row, at t = 0, has no step)
-        let dts: Vec<f64> = rec.history.iter().map(|h| h.dt).collect();
-        let n = dts.len();
-        assert!(
-            dts[1..n - 2].iter().all(|h| (h - dt).abs() < 1e-12),
-            "{dts:?}"
-        );
+        let (rec, s) = fixed_steps("ou_exact", &["grid.cells=[32,32]"], splitting, dt);
         (rec.densities.last().unwrap().clone(), s.grid.cell_volume())
     };
     let (reference, vol) = run_with("strang", 0.02 / 64.0);
-    for (splitting, lo, hi) in [("strang", 1.8, 2.2), ("lie", 0.9, 1.1)] {
-        let errors: Vec<f64> = [0.02, 0.01, 0.005]
-            .iter()
-            .map(|&dt| l1(&run_with(splitting, dt).0, &reference, vol))
-            .collect();
-        let p = orders(&errors);
-        eprintln!("{splitting}: L1 time errors {errors:?}, orders {p:?}");
-        assert!(
-            p.iter().all(|&o| (lo..hi).contains(&o)),
-            "{splitting}: {p:?}"
-        );
-    }
+    assert_splitting_orders("OU", |splitting, dt| {
+        l1(&run_with(splitting, dt).0, &reference, vol)
+    });
 }

@@ -38,6 +38,8 @@ pub struct MeanField {
     pub weight_decay: f64,
     /// η ≥ 0.
     pub noise: f64,
+    /// α ≥ 0: the rate of birth–death (docs/model.md §8), 0 without.
+    pub birth_death: f64,
     /// The symmetry reduction, when the problem is reduced (docs/model.md §6).
     pub reduction: Option<Reduction>,
 }
@@ -98,6 +100,7 @@ impl MeanField {
             fstar,
             weight_decay,
             noise,
+            birth_death: 0.0,
             reduction: None,
         })
     }

@@ -9,6 +9,24 @@ use crate::problem::LoadedProblem;
 use crate::setup::Setup;
 use crate::solve;
 
+/// What a run cannot take, by name: birth–death in the `networks` (docs/
+/// model.md §8's jump process is not built: the PDE alone takes
+/// `dynamics.birth_death`).
+///
+/// # Errors
+/// [`Error::Problem`] naming `dynamics.birth_death`.
+pub fn refusal(setup: &Setup, networks: bool) -> Result<()> {
+    let alpha = setup.model.birth_death;
+    if alpha > 0.0 && networks {
+        return Err(Error::problem(
+            "dynamics.birth_death",
+            alpha,
+            "0 for `particles` and `run`: the networks' birth–death (a jump process) is not built; `mfpde pde` solves the PDE with it",
+        ));
+    }
+    Ok(())
+}
+
 /// The largest root-mean-square target over P not warned about: units of
 /// O(1) output weights fit targets of O(1).
 pub const TARGET_SCALE_WARNING: f64 = 100.0;

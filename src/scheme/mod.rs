@@ -27,6 +27,7 @@ pub mod flux;
 pub mod fluxes;
 pub mod heat_kernel;
 mod owed;
+pub mod reaction;
 pub mod sg;
 pub mod slabs;
 pub mod stretched_heat;
@@ -38,6 +39,7 @@ pub use diffusion::{make_diffusion, DiffusionKind, SpectralDiffusion};
 pub use flux::{FaceFlux, Limiter};
 pub use fluxes::FluxKind;
 use owed::Owed;
+use reaction::Reaction;
 pub use sg::SgStep;
 pub use slabs::SlabStepper;
 
@@ -174,6 +176,8 @@ enum Parts {
         advection: AdvectionStep,
         diffusion: Box<dyn SubStep>,
         splitting: Splitting,
+        /// Birth–death, when α > 0.
+        reaction: Option<Reaction>,
     },
     Sg(SgStep),
 }
@@ -196,6 +200,7 @@ impl Stepper {
                 advection: AdvectionStep::new(model, grid, opts.flux, opts.cfl),
                 diffusion: make_diffusion(opts.diffusion, grid, d),
                 splitting: opts.splitting,
+                reaction: (model.birth_death > 0.0).then(|| Reaction::new(model, grid)),
             },
             SchemeKind::Sg => Parts::Sg(SgStep::new(model, grid)),
         };
@@ -302,6 +307,7 @@ impl Stepper {
                 advection,
                 diffusion,
                 splitting,
+                ..
             } => {
                 let share = splitting.diffusion_share();
                 let adv = match &mut self.owed {
@@ -331,18 +337,29 @@ impl Stepper {
     /// One step of the scheme. With Strang splitting: ½ diffusion (with
     /// whatever is owed), advection, ½ diffusion — the last one owed
     /// instead when [`Stepper::defer_diffusion`] is on, so that ρ is then
-    /// complete but for it ([`Stepper::flush`]).
+    /// complete but for it ([`Stepper::flush`]). With birth–death the
+    /// advection is wrapped in ½ reaction each side (a symmetric
+    /// composition of second-order parts: second order); with Lie the
+    /// reaction follows the advection.
     pub fn step(&mut self, rho: &mut [f64], dt: f64) {
         match &mut self.parts {
             Parts::Split {
                 advection,
                 diffusion,
                 splitting: Splitting::Strang,
+                reaction,
             } => {
                 let owed = self.owed.as_mut().filter(|o| o.active);
                 let before = owed.as_ref().map_or(0.0, |o| o.time);
                 diffusion.advance(rho, before + 0.5 * dt);
-                advection.advance(rho, dt);
+                match reaction {
+                    Some(r) => {
+                        r.advance(advection.velocity(), rho, 0.5 * dt);
+                        advection.advance(rho, dt);
+                        r.advance(advection.velocity(), rho, 0.5 * dt);
+                    }
+                    None => advection.advance(rho, dt),
+                }
                 match owed {
                     Some(o) => o.time = 0.5 * dt,
                     None => diffusion.advance(rho, 0.5 * dt),
@@ -352,8 +369,12 @@ impl Stepper {
                 advection,
                 diffusion,
                 splitting: Splitting::Lie,
+                reaction,
             } => {
                 advection.advance(rho, dt);
+                if let Some(r) = reaction {
+                    r.advance(advection.velocity(), rho, dt);
+                }
                 diffusion.advance(rho, dt);
             }
             Parts::Sg(sg) => sg.advance(rho, dt),

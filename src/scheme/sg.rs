@@ -25,7 +25,16 @@
 //! and taken as two halves, until F_η does not rise (beyond round-off).
 //! Fixed points are exactly the discrete self-consistent Gibbs states, for
 //! any Δt. The step is first order in Δt and second order in h.
+//!
+//! With birth–death (α > 0) each implicit sub-step is followed by the
+//! reaction sub-step ([`super::reaction`]) over the same Δt, inside the
+//! F_η check (the pair is undone and halved when F_η rises). On a discrete
+//! self-consistent Gibbs state Φ = Ψ + (η/2) log ρ is the same in every
+//! cell, so the reaction leaves it unchanged: those states stay fixed
+//! points of the pair, exactly, for any Δt and α (a composition keeps
+//! every common fixed point). The pair stays first order in Δt.
 
+use super::reaction::Reaction;
 use super::SubStep;
 use crate::diagnostics::{self, Sums};
 use crate::grid::lines::{LineIndex, LineSweeper};
@@ -192,6 +201,8 @@ pub struct SgStep {
     parts: Vec<Sums>,
     /// Sub-steps taken after a halving, since planning.
     halvings: usize,
+    /// Birth–death after each implicit sub-step, when α > 0.
+    reaction: Option<Reaction>,
 }
 
 impl SgStep {
@@ -207,6 +218,7 @@ impl SgStep {
             start: vec![0.0; grid.len()],
             parts: Vec::new(),
             halvings: 0,
+            reaction: (model.birth_death > 0.0).then(|| Reaction::new(model, grid)),
         }
     }
 
@@ -262,6 +274,9 @@ impl SubStep for SgStep {
                 self.start.copy_from_slice(rho);
                 self.fill_psi(rho);
                 self.frozen_step(rho, h);
+                if let Some(r) = &mut self.reaction {
+                    r.advance(&mut self.velocity, rho, h);
+                }
                 self.free_energy(rho)
             }
             Act::Undo => {

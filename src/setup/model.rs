@@ -30,6 +30,14 @@ pub(super) fn build(lp: &LoadedProblem) -> Result<MeanField> {
     if !(noise >= 0.0 && noise.is_finite()) {
         return Err(Error::problem("dynamics.noise", noise, "η ≥ 0"));
     }
+    let alpha = p.dynamics.birth_death;
+    if !(alpha >= 0.0 && alpha.is_finite()) {
+        return Err(Error::problem(
+            "dynamics.birth_death",
+            alpha,
+            "α ≥ 0 (0: no birth–death)",
+        ));
+    }
     let reduction = build_symmetry(lp)?;
     let (quad, data_law, labels) = build_data(lp, reduction.as_ref())?;
     let net = Network {
@@ -40,7 +48,8 @@ pub(super) fn build(lp: &LoadedProblem) -> Result<MeanField> {
         reduced: reduction.as_ref().map(|r| r.sizes),
     };
     let target = build_target(lp, &net, labels)?;
-    let model = MeanField::new(net, quad, data_law, target, p.model.weight_decay, noise)?;
+    let mut model = MeanField::new(net, quad, data_law, target, p.model.weight_decay, noise)?;
+    model.birth_death = alpha;
     Ok(match reduction {
         Some(r) => model.reduced(r),
         None => model,

@@ -415,3 +415,73 @@ pub fn stop_after(mut cmd: std::process::Command, k: usize, signal: i32) {
     child.wait().unwrap();
     assert_eq!(seen, k, "the run ended before snapshot {k}");
 }
+
+/// The L1 differences of successive refinements of the PDE of `name` with
+/// `sets` on n × n grids for each n of `cells` (each twice the last), the
+/// finer restricted to the coarser, at the last snapshot.
+#[allow(dead_code)]
+pub fn refinement_differences(name: &str, sets: &[&str], cells: &[usize]) -> Vec<f64> {
+    let mut sols = Vec::new();
+    let mut grids = Vec::new();
+    for n in cells {
+        let c = format!("grid.cells=[{n},{n}]");
+        let mut all = vec![c.as_str()];
+        all.extend_from_slice(sets);
+        let s = grid_setup(name, &all);
+        let rec = run(&s);
+        sols.push(rec.densities.last().unwrap().clone());
+        grids.push(s.grid.clone());
+    }
+    (0..cells.len() - 1)
+        .map(|i| {
+            let fine = mfpde::grid::restrict(&grids[i + 1], &sols[i + 1], 2);
+            l1(&sols[i], &fine, grids[i].cell_volume())
+        })
+        .collect()
+}
+
+/// The PDE of `name` with `sets` to t = 0.4 in fixed steps `dt` (below the
+/// CFL limit: asserted, every step Δt but the last two, which land on
+/// t_end) with `splitting`, a history row per step.
+#[allow(dead_code)]
+pub fn fixed_steps(name: &str, sets: &[&str], splitting: &str, dt: f64) -> (Recorder, Setup) {
+    let own = [
+        "dynamics.t_end=0.4".to_string(),
+        "dynamics.snapshots=2".into(),
+        "solver.history_every=1".into(),
+        "solver.cfl=0.9".into(),
+        format!("solver.dt_max={dt}"),
+        format!("solver.splitting=\"{splitting}\""),
+    ];
+    let mut all: Vec<&str> = own.iter().map(String::as_str).collect();
+    all.extend_from_slice(sets);
+    let s = grid_setup(name, &all);
+    let rec = run(&s);
+    // the first history row, at t = 0, has no step
+    let dts: Vec<f64> = rec.history.iter().map(|h| h.dt).collect();
+    let n = dts.len();
+    assert!(
+        dts[1..n - 2].iter().all(|h| (h - dt).abs() < 1e-12),
+        "{dts:?}"
+    );
+    (rec, s)
+}
+
+/// Strang's L1 time errors at Δt = 0.02, 0.01, 0.005 fall at order 2 and
+/// Lie's at 1 (each observed order within 10 %), `error_at(splitting, Δt)`
+/// against a reference of the same grid at a far smaller Δt.
+#[allow(dead_code)]
+pub fn assert_splitting_orders(what: &str, error_at: impl Fn(&str, f64) -> f64) {
+    for (splitting, lo, hi) in [("strang", 1.8, 2.2), ("lie", 0.9, 1.1)] {
+        let errors: Vec<f64> = [0.02, 0.01, 0.005]
+            .iter()
+            .map(|&dt| error_at(splitting, dt))
+            .collect();
+        let p = orders(&errors);
+        eprintln!("{what}, {splitting}: L1 time errors {errors:?}, orders {p:?}");
+        assert!(
+            p.iter().all(|&o| (lo..hi).contains(&o)),
+            "{what}, {splitting}: {p:?}"
+        );
+    }
+}
