@@ -395,7 +395,7 @@ fn pde_agrees(serial: &Path, out: &Path, what: &str) {
 #[ignore]
 fn the_grid_pde_over_1_to_4_ranks_follows_the_serial_run() {
     let dir = tempfile::tempdir().unwrap();
-    let cases: [(&str, &str, &[&str]); 8] = [
+    let cases: [(&str, &str, &[&str]); 10] = [
         (
             "2-D",
             "quickstart",
@@ -462,6 +462,26 @@ fn the_grid_pde_over_1_to_4_ranks_follows_the_serial_run() {
                 "solver.dt_max=0.05",
                 "grid.cells=[24,16,16]",
                 "dynamics.t_end=1",
+                "dynamics.snapshots=3",
+            ],
+        ),
+        (
+            "2-D with birth–death (quickstart, α = 1: Ψ from the summed moments, the sums of Φ̄ over the ranks)",
+            "quickstart",
+            &[
+                "grid.cells=[64,48]",
+                "dynamics.birth_death=1",
+                "dynamics.t_end=2",
+                "dynamics.snapshots=3",
+            ],
+        ),
+        (
+            "2-D sg with birth–death (gibbs, α = 1)",
+            "gibbs",
+            &[
+                "grid.cells=[48,64]",
+                "dynamics.birth_death=1",
+                "dynamics.t_end=10",
                 "dynamics.snapshots=3",
             ],
         ),

@@ -239,3 +239,24 @@ fn sg_over_slabs_steps_as_the_whole_grid() {
     assert!(d3 < 1e-12, "3-D: {d3:e}");
     eprintln!("sg: largest difference relative to max ρ: 2-D {d2:.1e}, 3-D {d3:.1e}");
 }
+
+/// Birth–death over slabs (its Ψ from the summed moments, its sums of Φ̄
+/// and of the mass added over the slabs between its stages): the split
+/// scheme on 3 slabs deferring its half diffusion, and sg on 1 (the serial
+/// bits) and 3 slabs, within the bound of the module's head.
+#[test]
+fn slabs_take_birth_death_as_the_whole_grid() {
+    let split = slabs_against(
+        "quickstart",
+        &["grid.cells=[48,40]", "dynamics.birth_death=1"],
+        3,
+        None,
+        20,
+    );
+    assert!(split < 1e-12, "split: {split:e}");
+    let sets = ["grid.cells=[40,48]", "dynamics.birth_death=1"];
+    assert_eq!(sg_slabs_against("gibbs", &sets, 1, 20), 0.0, "sg, one slab");
+    let sg = sg_slabs_against("gibbs", &sets, 3, 20);
+    assert!(sg < 1e-12, "sg: {sg:e}");
+    eprintln!("birth–death over slabs: largest difference relative to max ρ: split {split:.1e}, sg {sg:.1e}");
+}

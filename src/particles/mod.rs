@@ -28,6 +28,7 @@
 //! reduced problem), [`mirror`] (±x node pairs), [`kernel`] (the vectorised
 //! loops), [`snapshot`] (what is observed), and here the run loop.
 
+mod jumps;
 pub mod kernel;
 mod mirror;
 pub mod neurons;
@@ -117,10 +118,34 @@ pub fn network_on(
     opts: &ParticleOptions,
     ranks: Option<crate::ranks::Shared>,
 ) -> Result<Box<dyn Neurons>> {
+    birth_death_refusal(model, ranks.as_ref().map_or(1, |r| r.size()))?;
     Ok(match model.reduction {
         Some(_) => Box::new(WideSwarm::on(model, initial, opts, ranks)?),
         None => Box::new(Swarm::on(model, initial, opts, ranks)?),
     })
+}
+
+/// Why the network of `model` cannot take its birth–death (docs/model.md
+/// §8) on `ranks` processes, by name: η > 0 (a finite network has no
+/// log ρ at its neurons), the d-dimensional network of a reduced problem,
+/// or a swarm split over ranks (its events copy neurons across them).
+///
+/// # Errors
+/// [`crate::Error::Problem`] naming `dynamics.birth_death`.
+pub fn birth_death_refusal(model: &MeanField, ranks: usize) -> Result<()> {
+    let alpha = model.birth_death;
+    let why = if alpha == 0.0 {
+        return Ok(());
+    } else if model.reduction.is_some() {
+        "0 for the d-dimensional network of a reduced problem (its birth–death is not built); `mfpde pde` solves the PDE with it"
+    } else if model.noise > 0.0 {
+        "0 for the networks with noise (η > 0): their Φ needs log ρ at each neuron, which a finite network does not have; `mfpde pde` solves the PDE with it"
+    } else if ranks > 1 {
+        "0 for a network over MPI ranks (its events copy neurons across them: not built); one process takes it"
+    } else {
+        return Ok(());
+    };
+    Err(crate::Error::problem("dynamics.birth_death", alpha, why))
 }
 
 /// Why the network of `model` with m neurons cannot be split over `ranks`

@@ -1,5 +1,6 @@
 //! **The swarm**: m neurons θ_j and their planned Euler–Maruyama step.
 
+use super::jumps;
 use super::kernel::{self, Layout, Nodes, Simd, Update};
 use super::mirror::Mirror;
 use super::options::{Mode, ParticleOptions};
@@ -376,7 +377,30 @@ impl Swarm {
             self.move_neurons(&xt, k, dt);
             self.pop_xt = xt;
         }
+        if self.model.birth_death > 0.0 {
+            self.birth_death(dt);
+        }
         self.steps += 1;
+    }
+
+    /// Birth–death after the move ([`jumps`]): Φ = Ψ of the moved neurons,
+    /// with f_m at the problem's nodes.
+    fn birth_death(&mut self, dt: f64) {
+        let f = self.f_nodes_population();
+        let model = &self.model;
+        let c: Vec<f64> = (f.iter().enumerate())
+            .map(|(q, &v)| model.weighted_residual(q, v))
+            .collect();
+        let phi = jumps::potentials(model, &self.theta, self.d, &self.pop_xt, &c);
+        let alpha = model.birth_death;
+        jumps::jump(
+            &mut self.theta,
+            self.d,
+            &phi,
+            alpha,
+            dt,
+            (self.seed, self.steps),
+        );
     }
 
     /// θ_j ← θ_j + Δt V(θ_j) + √(η Δt) ξ_j, with ω r in `self.wr`.

@@ -6,25 +6,21 @@ use crate::diagnostics;
 use crate::error::{Error, Result};
 use crate::particles;
 use crate::problem::LoadedProblem;
+use crate::ranks::Shared;
 use crate::setup::Setup;
 use crate::solve;
 
-/// What a run cannot take, by name: birth–death in the `networks` (docs/
-/// model.md §8's jump process is not built: the PDE alone takes
-/// `dynamics.birth_death`).
+/// What a run cannot take, by name: birth–death in a network that has
+/// none ([`particles::birth_death_refusal`]: η > 0, the d-dimensional
+/// network, a network over `ranks`).
 ///
 /// # Errors
 /// [`Error::Problem`] naming `dynamics.birth_death`.
-pub fn refusal(setup: &Setup, networks: bool) -> Result<()> {
-    let alpha = setup.model.birth_death;
-    if alpha > 0.0 && networks {
-        return Err(Error::problem(
-            "dynamics.birth_death",
-            alpha,
-            "0 for `particles` and `run`: the networks' birth–death (a jump process) is not built; `mfpde pde` solves the PDE with it",
-        ));
+pub fn refusal(setup: &Setup, networks: bool, ranks: Option<&Shared>) -> Result<()> {
+    match networks {
+        true => particles::birth_death_refusal(&setup.model, ranks.map_or(1, |r| r.size())),
+        false => Ok(()),
     }
-    Ok(())
 }
 
 /// The largest root-mean-square target over P not warned about: units of

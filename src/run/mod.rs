@@ -492,7 +492,7 @@ pub fn run_into(
     store: &mut dyn Store,
     listener: &mut dyn Listener,
 ) -> Result<Outcome> {
-    check::refusal(setup, opts.command.particles())?;
+    check::refusal(setup, opts.command.particles(), None)?;
     let report = theorems_report(setup, opts.theorems, listener)?;
     let begin = Begin::fresh(setup, opts.command, None)?;
     drive(setup, opts.command, store, begin, report, listener, None)
@@ -520,7 +520,7 @@ fn to_file(
     listener: &mut dyn Listener,
     ranks: Option<&Shared>,
 ) -> Result<Outcome> {
-    check::refusal(setup, opts.command.particles())?;
+    check::refusal(setup, opts.command.particles(), ranks)?;
     let mut report = theorems_report(setup, opts.theorems, listener)?;
     let target = match resume {
         true => Target::claim_resumed(out)?,

@@ -40,7 +40,7 @@ pub fn run_to_file_on(
 /// # Errors
 /// [`Error::Problem`] naming `mpirun -n`.
 pub fn check_split(setup: &Setup, command: Command, ranks: &Shared) -> Result<()> {
-    super::check::refusal(setup, command.particles())?;
+    super::check::refusal(setup, command.particles(), Some(ranks))?;
     if command == Command::Pde {
         return super::slabs::plan(setup, ranks.size()).map(drop);
     }

@@ -39,13 +39,6 @@ use crate::velocity::Velocity;
 pub fn plan(setup: &Setup, size: usize) -> Result<Vec<Slab>> {
     let grid = &setup.grid;
     let (model, opts) = (&setup.model, &setup.scheme);
-    if model.birth_death > 0.0 {
-        return Err(Error::problem(
-            "dynamics.birth_death",
-            model.birth_death,
-            "0 for `pde` over ranks (the slabs have no reaction sub-step yet; one process takes it)",
-        ));
-    }
     let halo = match opts.kind {
         SchemeKind::Sg => {
             slabs::sg_refusal(model, grid)?;

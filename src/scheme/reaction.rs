@@ -71,7 +71,8 @@ fn phi_of(psi: f64, rho: f64, noise: f64) -> f64 {
 /// itself: the exact flow over the Δt of κ with Ψ frozen at `psi`. Cells
 /// with ρ_i ≤ 0 (none, or round-off below it) are left as they are. `phi`
 /// is scratch of the grid's length. The sums are in a fixed order (the same
-/// bits on any number of threads).
+/// bits on any number of threads). A density in slabs takes the same three
+/// stages with its sums added over the slabs between them.
 pub fn frozen_step(
     grid: &Grid,
     rho: &mut [f64],
@@ -80,10 +81,18 @@ pub fn frozen_step(
     kappa: f64,
     phi: &mut [f64],
 ) {
-    let mass = diagnostics::mass(grid, rho);
+    let [mass, weighted] = phi_sums(grid, rho, psi, noise, phi);
     if mass <= 0.0 || kappa == 0.0 {
         return;
     }
+    exponentiate(rho, phi, kappa, weighted / mass);
+    let after = diagnostics::mass(grid, rho);
+    rescale(rho, mass / after);
+}
+
+/// Φ into `phi` (0 where ρ_i ≤ 0), and the sums of Φ̄: the mass
+/// Σ ρ_i |C_i| and Σ Φ_i ρ_i |C_i| (fixed order).
+pub fn phi_sums(grid: &Grid, rho: &[f64], psi: &[f64], noise: f64, phi: &mut [f64]) -> [f64; 2] {
     let uniform = grid.is_uniform();
     let vol = |i: usize| match uniform {
         true => grid.cell_volume(),
@@ -98,7 +107,11 @@ pub fn frozen_step(
         true => phi[i] * r * vol(i),
         false => 0.0,
     });
-    let mean = weighted / mass;
+    [diagnostics::mass(grid, rho), weighted]
+}
+
+/// ρ_i ← ρ_i e^{−κ (Φ_i − mean)} where ρ_i > 0.
+pub fn exponentiate(rho: &mut [f64], phi: &[f64], kappa: f64, mean: f64) {
     rho.par_iter_mut()
         .zip(phi.par_iter())
         .with_min_len(4096)
@@ -107,7 +120,10 @@ pub fn frozen_step(
                 *r *= (-kappa * (f - mean)).exp();
             }
         });
-    let scale = mass / diagnostics::mass(grid, rho);
+}
+
+/// ρ ← `scale` ρ.
+pub fn rescale(rho: &mut [f64], scale: f64) {
     rho.par_iter_mut()
         .with_min_len(4096)
         .for_each(|r| *r *= scale);
@@ -141,12 +157,41 @@ impl Reaction {
     /// [`Velocity::psi_cells`]), into `psi`.
     fn fill_psi(&mut self, vel: &mut Velocity, rho: &[f64]) {
         let g = vel.eval_g(rho);
+        self.psi_of_g(g);
+    }
+
+    /// Ψ = a g(w) + (λ/2)|θ|² + U at every cell from g at the w points.
+    pub fn psi_of_g(&mut self, g: &[f64]) {
         let nw = g.len();
+        let (a, base) = (&self.a, &self.base);
         self.psi
             .par_iter_mut()
             .enumerate()
             .with_min_len(4096)
-            .for_each(|(i, p)| *p = self.a[i] * g[i % nw] + self.base[i]);
+            .for_each(|(i, p)| *p = a[i] * g[i % nw] + base[i]);
+    }
+
+    /// Φ of `rho` with the Ψ last filled, and the sums of Φ̄ ([`phi_sums`]).
+    pub fn sums(&mut self, rho: &[f64]) -> [f64; 2] {
+        phi_sums(&self.grid, rho, &self.psi, self.noise, &mut self.phi)
+    }
+
+    /// [`exponentiate`] with the Φ of the last [`Reaction::sums`].
+    pub fn exponentiate(&self, rho: &mut [f64], kappa: f64, mean: f64) {
+        exponentiate(rho, &self.phi, kappa, mean);
+    }
+
+    /// κ of a step of `dt` ([`kappa`]).
+    pub fn kappa(&self, dt: f64) -> f64 {
+        kappa(self.alpha, self.noise, dt)
+    }
+
+    /// Keep ρ (the start of a step), and put it back.
+    pub fn keep(&mut self, rho: &[f64]) {
+        self.start.copy_from_slice(rho);
+    }
+    pub fn put_back(&self, rho: &mut [f64]) {
+        rho.copy_from_slice(&self.start);
     }
 
     /// Advance ρ by Δt: Ψ at the midpoint (see the module's head). `vel`

@@ -48,9 +48,11 @@ pub const ADVECTION_HALO: usize = 2;
 
 mod link;
 mod pencil;
+mod react;
 mod sg;
 use link::{Between, Link};
 use pencil::AlongA;
+use react::SlabReaction;
 pub use sg::{refusal as sg_refusal, SlabSg};
 
 /// One slab's sub-steps: the diffusion on its local grid, the advection on
@@ -117,6 +119,8 @@ pub struct SlabStepper {
     /// The heat flow along a on pencils of whole lines, planned at the
     /// first diffusion whose kernel reaches beyond the halos.
     along: Option<AlongA>,
+    /// Birth–death, when α > 0.
+    reaction: Option<SlabReaction>,
 }
 
 impl SlabStepper {
@@ -245,6 +249,11 @@ impl SlabStepper {
     fn build(model: &MeanField, slabs: &[Slab], opts: &SchemeOptions, link: Link) -> Self {
         let d = 0.5 * model.noise;
         let nw = slabs[0].row_len();
+        let size = match &link {
+            Link::Local => 1,
+            Link::Ranks(b) => b.ranks.size(),
+        };
+        let reaction = (model.birth_death > 0.0).then(|| SlabReaction::new(model, slabs, size));
         SlabStepper {
             parts: slabs
                 .iter()
@@ -271,6 +280,7 @@ impl SlabStepper {
             m1: vec![0.0; nw],
             share: vec![0.0; nw],
             along: None,
+            reaction,
         }
     }
 
@@ -480,24 +490,47 @@ impl SlabStepper {
     }
 
     /// One step of length `dt` of every slab (their interiors; halos are
-    /// stale afterwards).
+    /// stale afterwards), in the whole grid's order of sub-steps (with
+    /// birth–death, ½ reaction each side of the advection; after it with
+    /// Lie).
     pub fn step(&mut self, slabs: &mut [Density], dt: f64) {
         match (self.splitting, self.owed) {
-            (Splitting::Strang, Some(owed)) => {
-                self.diffuse(slabs, owed + 0.5 * dt);
+            (Splitting::Strang, owed) => {
+                self.diffuse(slabs, owed.unwrap_or(0.0) + 0.5 * dt);
+                self.react(slabs, 0.5 * dt);
                 self.advect(slabs, dt);
-                self.owed = Some(0.5 * dt);
-            }
-            (Splitting::Strang, None) => {
-                self.diffuse(slabs, 0.5 * dt);
-                self.advect(slabs, dt);
-                self.diffuse(slabs, 0.5 * dt);
+                self.react(slabs, 0.5 * dt);
+                match owed {
+                    Some(_) => self.owed = Some(0.5 * dt),
+                    None => self.diffuse(slabs, 0.5 * dt),
+                }
             }
             (Splitting::Lie, _) => {
                 self.advect(slabs, dt);
+                self.react(slabs, dt);
                 self.diffuse(slabs, dt);
             }
         }
+    }
+
+    /// Birth–death over `dt` (none without it, or at Δt = 0): Ψ from the
+    /// moments summed over the slabs and ranks.
+    fn react(&mut self, slabs: &mut [Density], dt: f64) {
+        if dt == 0.0 {
+            return;
+        }
+        let Some(mut r) = self.reaction.take() else {
+            return;
+        };
+        let ranks = match &self.link {
+            Link::Local => None,
+            Link::Ranks(b) => Some(b.ranks.clone()),
+        };
+        r.advance(ranks.as_deref(), slabs, dt, &mut |s| {
+            self.velocity(Of::Density, s);
+            self.parts[0].advection.velocity().g().to_vec()
+        });
+        self.reaction = Some(r);
     }
 
     /// Defer each Strang step's trailing half diffusion, merged with the

@@ -19,6 +19,7 @@
 //! step is an L1 contraction (a Markov operator), so these do not grow.
 
 use super::pencil::Pencils;
+use super::react::SlabReaction;
 use crate::density::Density;
 use crate::diagnostics;
 use crate::grid::lines::LineSweeper;
@@ -60,6 +61,8 @@ pub struct SlabSg {
     counts: Vec<usize>,
     fives: Vec<usize>,
     halvings: usize,
+    /// Birth–death after each implicit sub-step, when α > 0.
+    reaction: Option<SlabReaction>,
 }
 
 impl SlabSg {
@@ -112,6 +115,7 @@ impl SlabSg {
             counts: vec![nw; size],
             fives: vec![5; size],
             halvings: 0,
+            reaction: (model.birth_death > 0.0).then(|| SlabReaction::new(model, mine, size)),
             ranks,
         }
     }
@@ -230,6 +234,20 @@ impl SlabSg {
         }
     }
 
+    /// Birth–death over `dt` after an implicit sub-step, as the whole
+    /// grid's sg step takes it.
+    fn react(&mut self, slabs: &mut [Density], dt: f64) {
+        let Some(mut r) = self.reaction.take() else {
+            return;
+        };
+        let ranks = self.ranks.clone();
+        r.advance(ranks.as_deref(), slabs, dt, &mut |s| {
+            self.moments(s);
+            self.parts[0].velocity.g().to_vec()
+        });
+        self.reaction = Some(r);
+    }
+
     /// One step of length `dt` of every slab's interior, as
     /// [`SgStep`](crate::scheme::SgStep)'s: a sub-step whose F_η rises
     /// beyond round-off is undone and halved (the decision is the same on
@@ -242,6 +260,7 @@ impl SlabSg {
                     p.start.copy_from_slice(d.interior());
                 }
                 self.frozen_step(slabs, h);
+                self.react(slabs, h);
                 self.free_energy(slabs)
             }
             Act::Undo => {
