@@ -203,7 +203,7 @@ fn network_problem() -> mfpde::setup::Setup {
 /// (measured 0.145 and 0.114 against 0.011 and 0.015).
 #[test]
 fn networks_with_birth_death_follow_the_pde_at_rate_m_to_the_minus_half() {
-    use mfpde::compare::{marginal, w1_marginal};
+    use mfpde::compare::{marginal, w1_cells, w1_marginal};
     use mfpde::converge::fit_loglog;
     let s = network_problem();
     let rho = run(&s).densities.last().unwrap().clone();
@@ -233,27 +233,10 @@ fn networks_with_birth_death_follow_the_pde_at_rate_m_to_the_minus_half() {
     let mf: Vec<f64> = ms.iter().map(|&m| m as f64).collect();
     for (k, w) in w1.iter().enumerate() {
         let p = fit_loglog(&mf, w).slope;
+        // the W1 between the two PDEs' marginals
         let edges = s.grid.edges(k);
-        let mut cut: Vec<f64> = Vec::new();
-        // the W1 between the two PDEs' marginals, through the same code:
-        // the plain PDE's marginal sampled at its quantiles
-        let mk = marginal(&s.grid, &plain, k);
-        let total: f64 = mk.iter().sum();
-        let (mut acc, mut i) = (0.0, 0);
-        for q in 0..20_000 {
-            let target = (q as f64 + 0.5) / 20_000.0 * total;
-            while i + 1 < mk.len() && acc + mk[i] < target {
-                acc += mk[i];
-                i += 1;
-            }
-            let frac = if mk[i] > 0.0 {
-                (target - acc) / mk[i]
-            } else {
-                0.5
-            };
-            cut.push(edges[i] + frac * (edges[i + 1] - edges[i]));
-        }
-        let moved = w1_marginal(&edges, &marginal(&s.grid, &rho, k), &mut cut);
+        let (with, without) = (marginal(&s.grid, &rho, k), marginal(&s.grid, &plain, k));
+        let moved = w1_cells(&edges, &with, &edges, &without);
         eprintln!(
             "birth–death, axis {}: mean W1 {w:?}, slope {p:.3}; W1 to the PDE without it {moved:.3e}",
             s.grid.names[k]

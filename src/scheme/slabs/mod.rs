@@ -526,9 +526,9 @@ impl SlabStepper {
             Link::Local => None,
             Link::Ranks(b) => Some(b.ranks.clone()),
         };
-        r.advance(ranks.as_deref(), slabs, dt, &mut |s| {
+        r.advance(ranks.as_deref(), slabs, dt, &mut |s, g| {
             self.velocity(Of::Density, s);
-            self.parts[0].advection.velocity().g().to_vec()
+            g.copy_from_slice(self.parts[0].advection.velocity().g());
         });
         self.reaction = Some(r);
     }

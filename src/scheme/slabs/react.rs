@@ -20,6 +20,8 @@ pub struct SlabReaction {
     /// Every rank's two sums, and their lengths.
     all: Vec<f64>,
     twos: Vec<usize>,
+    /// g at the w points of the whole density.
+    g: Vec<f64>,
 }
 
 /// A slab's interior values.
@@ -38,6 +40,7 @@ impl SlabReaction {
             rows,
             all: vec![0.0; 2 * size],
             twos: vec![2; size],
+            g: vec![0.0; slabs[0].row_len()],
         }
     }
 
@@ -78,14 +81,15 @@ impl SlabReaction {
     }
 
     /// Advance the slabs' interiors by Δt with Ψ at the midpoint, as
-    /// [`Reaction::advance`]; `g_of` gives g at the w points of the whole
-    /// density the slabs are of (every rank calls it at once).
+    /// [`Reaction::advance`]; `g_of` writes g at the w points of the whole
+    /// density the slabs are of into its second argument (every rank calls
+    /// it at once).
     pub fn advance(
         &mut self,
         ranks: Option<&dyn Ranks>,
         slabs: &mut [Density],
         dt: f64,
-        g_of: &mut dyn FnMut(&[Density]) -> Vec<f64>,
+        g_of: &mut dyn FnMut(&[Density], &mut [f64]),
     ) {
         if dt == 0.0 {
             return;
@@ -93,12 +97,14 @@ impl SlabReaction {
         for (r, d) in self.parts.iter_mut().zip(slabs.iter()) {
             r.keep(d.interior());
         }
-        let g = g_of(slabs);
-        self.parts.iter_mut().for_each(|r| r.psi_of_g(&g));
+        g_of(slabs, &mut self.g);
+        let g = &self.g;
+        self.parts.iter_mut().for_each(|r| r.psi_of_g(g));
         let half = self.parts[0].kappa(0.5 * dt);
         self.frozen(ranks, slabs, half);
-        let g = g_of(slabs);
-        self.parts.iter_mut().for_each(|r| r.psi_of_g(&g));
+        g_of(slabs, &mut self.g);
+        let g = &self.g;
+        self.parts.iter_mut().for_each(|r| r.psi_of_g(g));
         for (r, d) in self.parts.iter().zip(slabs.iter_mut()) {
             r.put_back(interior_mut(d));
         }

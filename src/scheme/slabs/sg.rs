@@ -241,9 +241,9 @@ impl SlabSg {
             return;
         };
         let ranks = self.ranks.clone();
-        r.advance(ranks.as_deref(), slabs, dt, &mut |s| {
+        r.advance(ranks.as_deref(), slabs, dt, &mut |s, g| {
             self.moments(s);
-            self.parts[0].velocity.g().to_vec()
+            g.copy_from_slice(self.parts[0].velocity.g());
         });
         self.reaction = Some(r);
     }
