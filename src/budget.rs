@@ -87,6 +87,10 @@ impl Sizes {
                 classes * (n as f64).powi(s.directions.min(2) as i32) * s.radial_nodes as f64
             }
             (_, Some(n), None) => classes * (n as f64).powf(dim_x),
+            // RBF units on Lebesgue measure: the derived count
+            ("lebesgue", None, None) => {
+                crate::setup::lebesgue_nodes(lp).map_or(0.0, |n| (n as f64).powf(dim_x))
+            }
             _ => 0.0,
         };
         let snapshots = match &p.dynamics.snapshots {

@@ -12,6 +12,33 @@ pub struct Gaussian {
     pub std: Vec<f64>,
 }
 
+/// One axis of a [`InitialLaw::Product`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum AxisLaw {
+    /// N(mean, std²).
+    Normal { mean: f64, std: f64 },
+    /// Uniform on [lo, hi].
+    Uniform { lo: f64, hi: f64 },
+}
+
+impl AxisLaw {
+    /// P(a ≤ X ≤ b).
+    pub fn interval(self, a: f64, b: f64) -> f64 {
+        match self {
+            AxisLaw::Normal { mean, std } => gaussian_interval(mean, std, a, b),
+            AxisLaw::Uniform { lo, hi } => (b.min(hi) - a.max(lo)).max(0.0) / (hi - lo),
+        }
+    }
+
+    /// The standard deviation.
+    pub fn spread(self) -> f64 {
+        match self {
+            AxisLaw::Normal { std, .. } => std,
+            AxisLaw::Uniform { lo, hi } => (hi - lo) / 12f64.sqrt(),
+        }
+    }
+}
+
 /// An initial law on phase space.
 #[derive(Debug, Clone)]
 pub enum InitialLaw {
@@ -29,6 +56,9 @@ pub enum InitialLaw {
         w_std: f64,
         n: usize,
     },
+    /// Independent axes, each Gaussian or uniform (e.g. Rotskoff's c ~ N(0, 1),
+    /// y ~ U(−2, 2)).
+    Product(Vec<AxisLaw>),
 }
 
 /// P(lo ≤ R ≤ hi) for R = s χ_n (the radius of N(0, s² Iₙ)): differences of
@@ -124,6 +154,7 @@ impl InitialLaw {
             InitialLaw::Uniform { lo, hi } => {
                 (0..dim).map(|k| (hi[k] - lo[k]) / 12f64.sqrt()).collect()
             }
+            InitialLaw::Product(axes) => axes.iter().map(|a| a.spread()).collect(),
             InitialLaw::Isotropic { head: g, w_std, n } => {
                 let mut s = head(g);
                 s[dim - 1] = w_std * chi_variance(*n).sqrt();
@@ -147,6 +178,16 @@ impl InitialLaw {
                 let mut axis = head.axis_masses(grid);
                 axis[last] = (0..grid.n[last])
                     .map(|i| chi_interval(*n, *w_std, grid.face(last, i), grid.face(last, i + 1)))
+                    .collect();
+                add_product(grid, &axis, 1.0, &mut out);
+            }
+            InitialLaw::Product(axes) => {
+                let axis: Vec<Vec<f64>> = (0..grid.dim())
+                    .map(|k| {
+                        (0..grid.n[k])
+                            .map(|i| axes[k].interval(grid.face(k, i), grid.face(k, i + 1)))
+                            .collect()
+                    })
                     .collect();
                 add_product(grid, &axis, 1.0, &mut out);
             }
@@ -188,6 +229,64 @@ impl InitialLaw {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A product of Gaussian axes is the product Gaussian, and of uniform
+    /// axes the uniform law, to the bit (the same per-axis masses); a mixed
+    /// product's marginals are its axes' laws.
+    #[test]
+    fn a_product_law_is_its_axes() {
+        let grid = Grid::new(
+            vec![-3.0, -2.5],
+            vec![3.0, 2.5],
+            vec![12, 10],
+            vec!["c".into(), "y".into()],
+        );
+        let prod = InitialLaw::Product(vec![
+            AxisLaw::Normal {
+                mean: 0.3,
+                std: 0.8,
+            },
+            AxisLaw::Normal {
+                mean: -0.2,
+                std: 0.6,
+            },
+        ]);
+        let gauss = InitialLaw::Gaussian(Gaussian {
+            mean: vec![0.3, -0.2],
+            std: vec![0.8, 0.6],
+        });
+        assert_eq!(prod.cell_masses(&grid), gauss.cell_masses(&grid));
+        let (lo, hi) = (vec![-1.0, -2.0], vec![2.0, 0.5]);
+        let prod = InitialLaw::Product(vec![
+            AxisLaw::Uniform {
+                lo: lo[0],
+                hi: hi[0],
+            },
+            AxisLaw::Uniform {
+                lo: lo[1],
+                hi: hi[1],
+            },
+        ]);
+        let unif = InitialLaw::Uniform { lo, hi };
+        assert_eq!(prod.cell_masses(&grid), unif.cell_masses(&grid));
+        // mixed: the y marginal is U(−2, 2) cut to the cells
+        let mixed = InitialLaw::Product(vec![
+            AxisLaw::Normal {
+                mean: 0.0,
+                std: 1.0,
+            },
+            AxisLaw::Uniform { lo: -2.0, hi: 2.0 },
+        ]);
+        let m = mixed.cell_masses(&grid);
+        for j in 0..10 {
+            let col: f64 = (0..12).map(|i| m[i * 10 + j]).sum();
+            let want = gaussian_interval(0.0, 1.0, -3.0, 3.0)
+                * AxisLaw::Uniform { lo: -2.0, hi: 2.0 }
+                    .interval(grid.face(1, j), grid.face(1, j + 1));
+            assert!((col - want).abs() < 1e-15, "{j}: {col} vs {want}");
+        }
+        assert_eq!(mixed.spreads(2), vec![1.0, 4.0 / 12f64.sqrt()]);
+    }
 
     #[test]
     fn spreads_are_the_laws_standard_deviations() {

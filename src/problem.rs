@@ -73,12 +73,22 @@ pub struct SymmetrySpec {
     pub cosine_nodes: usize,
 }
 
-/// `[model]`: activation σ, bias, output weights, weight decay λ.
+/// `[model]`: the unit (activation σ, or Gaussian bumps), bias, output
+/// weights, weight decay λ.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ModelSpec {
-    /// tanh, sigmoid, erf, relu, softplus, linear, mmn_ramp, hermite.
+    /// `ridge` (σ(w·x̃), the default) or `rbf` (the bumps φ(x; y) of
+    /// docs/model.md §7, with `width`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unit: Option<String>,
+    /// tanh, sigmoid, erf, relu, softplus, linear, mmn_ramp, hermite (ridge
+    /// units; none with `unit = "rbf"`).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub activation: String,
+    /// s > 0, the variance of the RBF bump (`unit = "rbf"` only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub width: Option<f64>,
     /// The degree k of the Hermite unit He_k/√k! (`activation = "hermite"`
     /// only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -101,7 +111,8 @@ pub struct ModelSpec {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DataSpec {
-    /// gaussian, gaussian_scales, uniform, dataset.
+    /// gaussian, gaussian_scales, uniform, dataset, lebesgue (RBF units:
+    /// Lebesgue measure on the box lo..hi, or on the whole line without it).
     pub law: String,
     /// d_x (gaussian, uniform); a data set's dimension comes from its columns.
     #[serde(default)]
@@ -134,8 +145,11 @@ pub struct DataSpec {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TargetSpec {
-    /// teacher, expression, labels.
+    /// teacher, expression, labels, bumps.
     pub kind: String,
+    /// Gaussian bumps, rows (b, y_1, …, y_d, v): f*(x) = Σ b N(x; y, v I).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bumps: Option<Vec<Vec<f64>>>,
     /// Teacher units, rows (a*, w*_1, …, w*_{d_w}); f*(x) = (1/k) Σ a* σ(w*·x̃).
     #[serde(default)]
     pub teacher: Option<Vec<Vec<f64>>>,
@@ -180,8 +194,12 @@ pub struct Component {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct InitialSpec {
-    /// gaussian, uniform, mixture.
+    /// gaussian, uniform, mixture, isotropic, product.
     pub kind: String,
+    /// `product`: the law of each axis, "gaussian" (its mean and std taken
+    /// in turn from `mean`, `std`) or "uniform" (from `lo`, `hi`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub laws: Option<Vec<String>>,
     #[serde(default)]
     pub mean: Option<Vec<f64>>,
     #[serde(default)]

@@ -479,7 +479,7 @@ impl Observer for Report {
                     .collect(),
                 // in the centre-sum convention, whose minimiser ρ* is: the
                 // stored F's h²/12 shift is a constant on uniform cells
-                // and depends on ρ on stretched ones (docs/model.md §7)
+                // and depends on ρ on stretched ones (docs/model.md §9)
                 gap: if grid.is_uniform() {
                     d.free_energy - st.free_energy
                 } else {

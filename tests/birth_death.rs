@@ -203,24 +203,10 @@ fn network_problem() -> mfpde::setup::Setup {
 /// (measured 0.145 and 0.114 against 0.011 and 0.015).
 #[test]
 fn networks_with_birth_death_follow_the_pde_at_rate_m_to_the_minus_half() {
-    use mfpde::compare::{marginal, w1_cells, w1_marginal};
-    use mfpde::converge::fit_loglog;
+    use mfpde::compare::{marginal, w1_cells};
     let s = network_problem();
     let rho = run(&s).densities.last().unwrap().clone();
-    let (ms, seeds) = ([100usize, 1000, 10000], [10u64, 5, 2]);
-    let mut w1 = [[0.0; 3]; 2];
-    for (i, (&m, &n)) in ms.iter().zip(&seeds).enumerate() {
-        for seed in 0..n {
-            let o = network_options(m, 40 + seed);
-            let mut net = mfpde::particles::network(&s.model, &s.initial, &o).unwrap();
-            net.advance(&mut 0.0, 1.0, o.dt).unwrap();
-            for (k, w) in w1.iter_mut().enumerate() {
-                let mut x: Vec<f64> = net.positions().chunks(2).map(|t| t[k]).collect();
-                let edges = s.grid.edges(k);
-                w[i] += w1_marginal(&edges, &marginal(&s.grid, &rho, k), &mut x) / n as f64;
-            }
-        }
-    }
+    let w1 = chaos_w1(&s, &rho, 1.0, 0.005, 40);
     let without = grid_setup(
         "quickstart",
         &[
@@ -230,20 +216,15 @@ fn networks_with_birth_death_follow_the_pde_at_rate_m_to_the_minus_half() {
         ],
     );
     let plain = run(&without).densities.last().unwrap().clone();
-    let mf: Vec<f64> = ms.iter().map(|&m| m as f64).collect();
     for (k, w) in w1.iter().enumerate() {
-        let p = fit_loglog(&mf, w).slope;
+        assert_rate_m_half(&format!("birth–death, axis {}", s.grid.names[k]), w);
         // the W1 between the two PDEs' marginals
         let edges = s.grid.edges(k);
         let (with, without) = (marginal(&s.grid, &rho, k), marginal(&s.grid, &plain, k));
         let moved = w1_cells(&edges, &with, &edges, &without);
         eprintln!(
-            "birth–death, axis {}: mean W1 {w:?}, slope {p:.3}; W1 to the PDE without it {moved:.3e}",
+            "birth–death, axis {}: W1 to the PDE without it {moved:.3e}",
             s.grid.names[k]
-        );
-        assert!(
-            (-0.7..=-0.35).contains(&p),
-            "axis {k}: slope {p} from {w:?}"
         );
         assert!(moved > 5.0 * w[2], "moved {moved} vs W1 {w:?}");
     }
@@ -292,19 +273,10 @@ fn the_networks_refuse_birth_death_where_they_have_none() {
         ("run", "grids/quickstart.toml", "with noise"),
         ("particles", "grids/single_index.toml", "d-dimensional"),
     ] {
-        let o = std::process::Command::new(env!("CARGO_BIN_EXE_mfpde"))
-            .args([what, problem, "--set", "dynamics.birth_death=1"])
-            .arg("-o")
-            .arg(&out)
-            .current_dir(root())
-            .output()
-            .unwrap();
-        let err = String::from_utf8_lossy(&o.stderr);
-        assert!(!o.status.success());
+        let err = refused(&[what, problem, "--set", "dynamics.birth_death=1"], &out);
         assert!(
             err.contains("dynamics.birth_death") && err.contains(says),
             "{err}"
         );
-        assert!(!out.exists());
     }
 }

@@ -248,9 +248,17 @@ def check(path, interrupted):
                 fail(f"grid/edges_{k} does not span the problem's box")
             names.append(text(f[f"grid/edges_{k}"].attrs["name"]))
         trained = problem["model"].get("train_a", True)
-        if trained and names[0] != "a":
+        if problem["model"].get("unit") == "rbf":
+            # the RBF unit's (c, y) or (c, y1, y2) of docs/model.md §7
+            dy = d - int(trained)
+            want = (["c"] if trained else []) + (["y"] if dy == 1 else [f"y{i + 1}" for i in range(dy)])
+            if names != want:
+                fail(f"axis names {names}, expected {want}")
+        elif trained and names[0] != "a":
             fail(f"axis 0 is named {names[0]!r}, expected 'a'")
-        if "symmetry" in problem:
+        if problem["model"].get("unit") == "rbf":
+            pass
+        elif "symmetry" in problem:
             # the reduced coordinates (a, p1 … pk, r) of docs/model.md §6
             k = problem["symmetry"]["directions"]
             want = (["a"] if trained else []) + [f"p{i + 1}" for i in range(k)] + ["r"]

@@ -83,6 +83,19 @@ fn run_and_steady_files_open_in_xarray_with_named_dimensions() {
     );
     let steady = dir.path().join("steady.h5");
     run_grid("steady", "gibbs", &steady, &["grid.cells=[24,20]"]);
+    // RBF units: axes (c, y), Lebesgue data
+    let rbf = dir.path().join("rbf.h5");
+    run_grid(
+        "run",
+        "rbf_rotskoff",
+        &rbf,
+        &[
+            "grid.cells=[32,24]",
+            "dynamics.t_end=0.5",
+            "dynamics.snapshots=3",
+        ],
+    );
+    h5py_check(&rbf, &[]);
     let theorems = dir.path().join("theorems.h5");
     let gibbs = root().join("grids/gibbs.toml");
     mfpde_ok([
@@ -100,7 +113,7 @@ fn run_and_steady_files_open_in_xarray_with_named_dimensions() {
         "xarray_check.py",
         "xarray, h5netcdf, h5py",
         "MFPDE_REQUIRE_XARRAY",
-        &[&run, &reduced, &steady, &theorems],
+        &[&run, &reduced, &steady, &theorems, &rbf],
         &[],
     );
 }

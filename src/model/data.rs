@@ -19,6 +19,10 @@ pub enum DataLaw {
     Uniform { lo: Vec<f64>, hi: Vec<f64> },
     /// The samples of a data set (the quadrature's nodes).
     Samples,
+    /// Lebesgue measure on the box Π [lo_k, hi_k] (docs/model.md §7: "E_x"
+    /// is ∫ dx, of mass Π (hi_k − lo_k)); on the whole line, the box that
+    /// holds the integrals to round-off ([`super::rbf::whole_line_box`]).
+    Lebesgue { lo: Vec<f64>, hi: Vec<f64> },
     /// Class c with probability weights_c has x ~ N(0, scales_c² I) and,
     /// when labels are given, the label labels_c.
     GaussianScales {
@@ -41,6 +45,15 @@ pub enum Drawn {
 }
 
 impl DataLaw {
+    /// The law's total mass: 1 for a probability law, the box's volume for
+    /// Lebesgue measure (a batch of B draws then weighs mass/B each).
+    pub fn mass(&self) -> f64 {
+        match self {
+            DataLaw::Lebesgue { lo, hi } => lo.iter().zip(hi).map(|(l, h)| h - l).product(),
+            _ => 1.0,
+        }
+    }
+
     /// Draw one x from P into `x` (d_x numbers), from `rng` in a fixed
     /// order: the class (or sample) first, then the coordinates. A data
     /// set's samples are the nodes of `quad`.
@@ -56,7 +69,7 @@ impl DataLaw {
                 normal(rng, x, *std);
                 Drawn::Plain
             }
-            DataLaw::Uniform { lo, hi } => {
+            DataLaw::Uniform { lo, hi } | DataLaw::Lebesgue { lo, hi } => {
                 for (k, v) in x.iter_mut().enumerate() {
                     *v = lo[k] + (hi[k] - lo[k]) * rng.random::<f64>();
                 }
@@ -109,7 +122,7 @@ pub fn by_inversion(weights: impl IntoIterator<Item = f64>, u: f64) -> usize {
 }
 
 /// A quadrature of P: `q` nodes x_q ∈ R^{d_x} (row-major, `q × dim`) with
-/// weights ω_q summing to 1.
+/// weights ω_q summing to 1 (to the box's volume for Lebesgue measure).
 #[derive(Debug, Clone)]
 pub struct Quadrature {
     pub dim: usize,
@@ -188,6 +201,15 @@ impl Quadrature {
             let k = i % lo.len();
             *x = 0.5 * (lo[k] + hi[k]) + 0.5 * (hi[k] - lo[k]) * *x;
         }
+        q
+    }
+
+    /// Gauss–Legendre rule for Lebesgue measure on Π [lo_k, hi_k]: the
+    /// uniform law's rule with weights times the box's volume.
+    pub fn lebesgue(lo: &[f64], hi: &[f64], n: usize) -> Self {
+        let mut q = Self::uniform(lo, hi, n);
+        let vol: f64 = lo.iter().zip(hi).map(|(l, h)| h - l).product();
+        q.weights.iter_mut().for_each(|w| *w *= vol);
         q
     }
 

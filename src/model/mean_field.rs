@@ -133,12 +133,13 @@ impl MeanField {
         }
     }
 
-    /// The unit at an augmented input x̃: σ(w·x̃), or φ(w; x̄) when reduced.
+    /// The unit at an augmented input x̃: σ(w·x̃), φ(w; x̄) when reduced, or
+    /// the bump φ(x; y) of RBF units (docs/model.md §7).
     #[inline]
     pub fn unit_xt(&self, w: &[f64], xt: &[f64]) -> f64 {
         match &self.reduction {
             Some(red) => red.unit(self.net.activation, w, xt),
-            None => self.net.activation.sigma(super::dot(w, xt)),
+            None => self.net.unit(w, xt),
         }
     }
 
@@ -147,7 +148,7 @@ impl MeanField {
     pub fn dunit_xt(&self, w: &[f64], xt: &[f64], k: usize) -> f64 {
         match &self.reduction {
             Some(red) => red.dunit(self.net.activation, w, xt, k),
-            None => self.net.activation.dsigma(super::dot(w, xt)) * xt[k],
+            None => self.net.dunit(w, xt, k),
         }
     }
 
@@ -248,6 +249,7 @@ mod tests {
             frozen_a: None,
             dim_x: 1,
             reduced: None,
+            rbf: None,
         };
         let quad = Quadrature::gaussian(1, 1.0, 12);
         let target = Target::Teacher(vec![vec![1.5, 0.8, -0.2]]);

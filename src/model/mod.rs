@@ -6,12 +6,14 @@ pub mod data;
 pub mod expr;
 pub mod kernel;
 pub mod mean_field;
+pub mod rbf;
 pub mod special;
 pub mod symmetry;
 
 pub use activation::Activation;
 pub use data::{DataLaw, DataSet, Quadrature};
 pub use mean_field::{Drift, MeanField};
+pub use rbf::{Bump, Rbf};
 pub use symmetry::{Reduced, Reduction};
 
 use crate::error::{Error, Result};
@@ -31,6 +33,9 @@ pub struct Network {
     /// The symmetry reduction's sizes (d, k), when the problem is reduced:
     /// phase space is then (a, p_1, …, p_k, r).
     pub reduced: Option<Reduced>,
+    /// `Some`: the units are the Gaussian bumps φ(x; w) of docs/model.md §7
+    /// (w = y their centres, no bias), and `activation` is not used.
+    pub rbf: Option<Rbf>,
 }
 
 impl Network {
@@ -50,6 +55,41 @@ impl Network {
         self.dim_w() + self.w_axis()
     }
 
+    /// The unit at an augmented input x̃: σ(w·x̃), or φ(x; w) for RBF units.
+    #[inline]
+    pub fn unit(&self, w: &[f64], xt: &[f64]) -> f64 {
+        match self.rbf {
+            Some(u) => u.phi(w, xt),
+            None => self.activation.sigma(dot(w, xt)),
+        }
+    }
+
+    /// ∂/∂w_k of [`Network::unit`]: σ′(w·x̃) x̃_k, or ∂φ/∂y_k.
+    #[inline]
+    pub fn dunit(&self, w: &[f64], xt: &[f64], k: usize) -> f64 {
+        match self.rbf {
+            Some(u) => u.dphi(w, xt, k),
+            None => self.activation.dsigma(dot(w, xt)) * xt[k],
+        }
+    }
+
+    /// The unit as the vectorised loops pick it.
+    pub fn kind(&self) -> UnitKind {
+        match self.rbf {
+            Some(u) => UnitKind::Rbf(u, self.dim_x),
+            None => UnitKind::Ridge(self.activation),
+        }
+    }
+
+    /// The unit's name as the problem file gives it: the activation, or
+    /// `rbf`.
+    pub fn unit_name(&self) -> &'static str {
+        match self.rbf {
+            Some(_) => "rbf",
+            None => self.activation.name(),
+        }
+    }
+
     /// x̃ for an input x, written into `out` (length d_w).
     #[inline]
     pub fn augment(&self, x: &[f64], out: &mut [f64]) {
@@ -60,9 +100,20 @@ impl Network {
     }
 
     /// The names of the phase-space axes: `a`, `w1`, `w2`, … (docs/model.md §5);
-    /// `a`, `p1`, …, `pk`, `r` for a reduced problem (§6).
+    /// `a`, `p1`, …, `pk`, `r` for a reduced problem (§6); `c`, `y` (or `c`,
+    /// `y1`, `y2`) for RBF units (§7).
     pub fn axis_names(&self) -> Vec<String> {
         let mut names = Vec::new();
+        if self.rbf.is_some() {
+            if self.frozen_a.is_none() {
+                names.push("c".to_string());
+            }
+            match self.dim_x {
+                1 => names.push("y".to_string()),
+                d => names.extend((1..=d).map(|k| format!("y{k}"))),
+            }
+            return names;
+        }
         if self.frozen_a.is_none() {
             names.push("a".to_string());
         }
@@ -77,11 +128,21 @@ impl Network {
     }
 }
 
+/// The hidden unit: σ(w·x̃), or the Gaussian bump φ(x; y) (docs/model.md §7).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum UnitKind {
+    Ridge(Activation),
+    /// The bump and d_x.
+    Rbf(Rbf, usize),
+}
+
 /// The target f*.
 #[derive(Debug, Clone)]
 pub enum Target {
     /// f*(x) = (1/k) Σ_i a*_i σ(w*_i · x̃), rows (a*, w*).
     Teacher(Vec<Vec<f64>>),
+    /// f*(x) = Σ_k b_k N(x; y_k, s_k) ([`rbf::Bump`]).
+    Bumps(Vec<Bump>),
     /// An expression in x0, x1, … ([`expr`]).
     Expression { text: String, expr: Box<Expr> },
     /// The labels of a data set (defined only at its samples).
@@ -110,12 +171,10 @@ impl Target {
                 let mut xt = [0.0; 4];
                 net.augment(x, &mut xt);
                 let xt = &xt[..net.dim_w()];
-                let s: f64 = units
-                    .iter()
-                    .map(|u| u[0] * net.activation.sigma(dot(&u[1..], xt)))
-                    .sum();
+                let s: f64 = units.iter().map(|u| u[0] * net.unit(&u[1..], xt)).sum();
                 Some(s / units.len() as f64)
             }
+            Target::Bumps(b) => Some(rbf::bumps_at(b, x)),
             Target::Expression { expr, .. } => Some(expr.eval(x)),
             Target::Labels(_) => None,
         }
@@ -162,6 +221,7 @@ mod tests {
             frozen_a: None,
             dim_x: 2,
             reduced: None,
+            rbf: None,
         }
     }
 

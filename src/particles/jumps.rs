@@ -34,7 +34,8 @@ fn jump_rng(seed: u64, b: usize, step: u64) -> ChaCha8Rng {
     r
 }
 
-/// Ψ(θ_j) = a_j g(w_j) + (λ/2)|θ_j|², g(w) = Σ_q c_q σ(w·x̃_q), for every
+/// Ψ(θ_j) = a_j g(w_j) + (λ/2)|θ_j|², g(w) = Σ_q c_q σ(w·x̃_q) (or the
+/// bump φ(x_q; w) of RBF units), for every
 /// neuron of `theta` (m × D) with `c` the weighted residuals ω_q r_q at the
 /// nodes x̃_q, `xt` coordinate-major (d_w × Q).
 pub(super) fn potentials(
@@ -52,12 +53,12 @@ pub(super) fn potentials(
         .map(|th| {
             let w = &th[wax..];
             let mut g = 0.0;
+            let mut x = [0.0; crate::grid::MAX_DIM];
             for (k, ck) in c.iter().enumerate() {
-                let mut z = 0.0;
-                for (i, wi) in w.iter().enumerate().take(dw) {
-                    z += wi * xt[i * q + k];
+                for (i, xi) in x.iter_mut().enumerate().take(dw) {
+                    *xi = xt[i * q + k];
                 }
-                g += ck * net.activation.sigma(z);
+                g += ck * net.unit(&w[..dw], &x[..dw]);
             }
             let a = net.frozen_a.unwrap_or(th[0]);
             let theta_sq: f64 = th.iter().map(|t| t * t).sum();

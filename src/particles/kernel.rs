@@ -21,7 +21,7 @@
 
 use crate::grid::MAX_DIM;
 use crate::model::activation::{self, Activation};
-use crate::model::Drift;
+use crate::model::{Drift, Rbf, UnitKind};
 pub use crate::simd::Simd;
 use rand::RngExt;
 use rand_chacha::ChaCha8Rng;
@@ -67,13 +67,83 @@ pub struct Update<'a> {
 }
 
 /// σ and σ′ inside the loops, and the multiply–add of the variant
-/// (`FUSED`: one rounding; compiled only where the CPU has FMA).
+/// (`FUSED`: one rounding; compiled only where the CPU has FMA). A ridge
+/// unit's argument is z = w·x̃ and ∂g/∂w_k = Σ_q σ′(z_q) c_q x̃_{q,k}; a
+/// Gaussian bump's ([`Bump`]) is z = |x − y|², and the same sum with
+/// σ′ = φ/s gives ∂g/∂y_k once y_k g/s is taken off ([`Unit::grad`]).
 trait Unit: Copy {
+    /// z over one tile of nodes.
+    #[inline(always)]
+    fn tile(self, w: &[f64], nodes: Nodes, q0: usize, z: &mut [f64]) {
+        tile_z(self, w, nodes, q0, z)
+    }
     fn s(self, z: f64) -> f64;
     /// σ′(z) given s = σ(z).
     fn ds(self, z: f64, s: f64) -> f64;
+    /// ∂g/∂w_k from `sum` = Σ_q σ′ c_q x̃_{q,k}, w_k and g: the sum itself
+    /// for a ridge unit.
+    #[inline(always)]
+    fn grad(self, sum: f64, _w_k: f64, _g: f64) -> f64 {
+        sum
+    }
     /// a b + c.
     fn madd(self, a: f64, b: f64, c: f64) -> f64;
+}
+
+/// The Gaussian bump φ(x; y) = peak e^{−|x − y|²/(2s)} (docs/model.md §7):
+/// ∂φ/∂y = φ (x − y)/s, so ∇_y g = Σ_q (φ_q/s) c_q x_q − y g/s.
+#[derive(Clone, Copy)]
+struct Bump<const FUSED: bool> {
+    peak: f64,
+    /// −1/(2s).
+    neg_half_inv: f64,
+    /// 1/s.
+    inv: f64,
+}
+
+impl<const FUSED: bool> Bump<FUSED> {
+    fn new(u: Rbf, dw: usize) -> Self {
+        Bump {
+            peak: u.peak(dw),
+            neg_half_inv: -0.5 / u.variance,
+            inv: 1.0 / u.variance,
+        }
+    }
+}
+
+impl<const FUSED: bool> Unit for Bump<FUSED> {
+    /// z_i = |x_{q0+i} − y|².
+    #[inline(always)]
+    fn tile(self, w: &[f64], nodes: Nodes, q0: usize, z: &mut [f64]) {
+        let (k, l) = (nodes.k, z.len());
+        let w0 = w[0];
+        for (zi, x) in z.iter_mut().zip(&nodes.xs[q0..q0 + l]) {
+            let e = x - w0;
+            *zi = e * e;
+        }
+        for (c, &wc) in w.iter().enumerate().take(nodes.dw).skip(1) {
+            for (zi, x) in z.iter_mut().zip(&nodes.xs[c * k + q0..c * k + q0 + l]) {
+                let e = x - wc;
+                *zi = self.madd(e, e, *zi);
+            }
+        }
+    }
+    #[inline(always)]
+    fn s(self, z: f64) -> f64 {
+        self.peak * activation::exp_neg_with::<FUSED>(self.neg_half_inv * z)
+    }
+    #[inline(always)]
+    fn ds(self, _z: f64, s: f64) -> f64 {
+        s * self.inv
+    }
+    #[inline(always)]
+    fn grad(self, sum: f64, w_k: f64, g: f64) -> f64 {
+        sum - w_k * g * self.inv
+    }
+    #[inline(always)]
+    fn madd(self, a: f64, b: f64, c: f64) -> f64 {
+        activation::madd::<FUSED>(a, b, c)
+    }
 }
 
 #[derive(Clone, Copy)]
@@ -182,7 +252,7 @@ fn f_body<U: Unit>(u: U, lay: Layout, nodes: Nodes, thetas: &[f64], part: &mut [
         for block in thetas.chunks(block_len(l) * d) {
             let z = &mut zbuf[..block.len() / d * l];
             for (th, zj) in block.chunks_exact(d).zip(z.chunks_exact_mut(l)) {
-                tile_z(u, &th[lay.wax..], nodes, q0, zj);
+                u.tile(&th[lay.wax..], nodes, q0, zj);
             }
             // one long loop over (neuron, node): many independent vectors
             for zi in z.iter_mut() {
@@ -253,7 +323,7 @@ fn move_body<U: Unit>(
             }
             let (z, s) = (&mut zbuf[..n * l], &mut sbuf[..n * l]);
             for (th, zj) in block.chunks_exact(d).zip(z.chunks_exact_mut(l)) {
-                tile_z(u, &th[lay.wax..], nodes, q0, zj);
+                u.tile(&th[lay.wax..], nodes, q0, zj);
             }
             // s ← σ(z), z ← σ′(z) over every (neuron, node) of the block
             for (zi, si) in z.iter_mut().zip(s.iter_mut()) {
@@ -276,8 +346,10 @@ fn move_body<U: Unit>(
             if lay.wax == 1 {
                 v[0] = up.drift.a(th[0], lanes_sum(&g[j]));
             }
+            let gj = lanes_sum(&g[j]);
             for kk in 0..dw {
-                v[lay.wax + kk] = up.drift.w(a, lanes_sum(&gw[j][kk]), th[lay.wax + kk]);
+                let wk = th[lay.wax + kk];
+                v[lay.wax + kk] = up.drift.w(a, u.grad(lanes_sum(&gw[j][kk]), wk, gj), wk);
             }
             for (t, vk) in th.iter_mut().zip(&v) {
                 let xi: f64 = if up.amp > 0.0 {
@@ -296,7 +368,7 @@ fn move_body<U: Unit>(
 macro_rules! dispatch {
     ($(#[$doc:meta])* $name:ident => $body:ident ($($arg:ident: $ty:ty),*)) => {
         $(#[$doc])*
-        pub fn $name(simd: Simd, act: Activation, $($arg: $ty),*) {
+        pub fn $name(simd: Simd, unit: UnitKind, $($arg: $ty),*) {
             #[cfg(target_arch = "x86_64")]
             #[target_feature(enable = "avx2,fma")]
             fn avx2<U: Unit>(u: U, $($arg: $ty),*) {
@@ -320,10 +392,13 @@ macro_rules! dispatch {
                     _ => $body(plain, $($arg),*),
                 }
             }
-            match act {
-                Activation::Tanh => pick(simd, Tanh::<false>, Tanh::<true>, $($arg),*),
-                Activation::Sigmoid => pick(simd, Sigmoid::<false>, Sigmoid::<true>, $($arg),*),
-                other => pick(simd, ScalarUnit::<false>(other), ScalarUnit::<true>(other), $($arg),*),
+            match unit {
+                UnitKind::Ridge(Activation::Tanh) => pick(simd, Tanh::<false>, Tanh::<true>, $($arg),*),
+                UnitKind::Ridge(Activation::Sigmoid) => pick(simd, Sigmoid::<false>, Sigmoid::<true>, $($arg),*),
+                UnitKind::Ridge(other) => pick(simd, ScalarUnit::<false>(other), ScalarUnit::<true>(other), $($arg),*),
+                UnitKind::Rbf(u, dx) => {
+                    pick(simd, Bump::<false>::new(u, dx), Bump::<true>::new(u, dx), $($arg),*)
+                }
             }
         }
     };
@@ -362,12 +437,27 @@ mod tests {
     #[test]
     fn every_variant_computes_the_same_bits() {
         let k = 150; // two full tiles and a partial one
+        let bump = Rbf { variance: 0.6 };
         for (dw, wax, act) in [
-            (1, 1, Activation::Tanh),
-            (2, 1, Activation::Sigmoid),
-            (3, 0, Activation::Erf),
-            (2, 1, Activation::Relu),
+            (1, 1, UnitKind::Ridge(Activation::Tanh)),
+            (2, 1, UnitKind::Ridge(Activation::Sigmoid)),
+            (3, 0, UnitKind::Ridge(Activation::Erf)),
+            (2, 1, UnitKind::Ridge(Activation::Relu)),
+            (1, 1, UnitKind::Rbf(bump, 1)),
+            (2, 0, UnitKind::Rbf(bump, 2)),
         ] {
+            // the unit and ∂/∂w_c at node q, by the model's scalar formulas
+            let net = crate::model::Network {
+                activation: match act {
+                    UnitKind::Ridge(a) => a,
+                    UnitKind::Rbf(..) => Activation::Linear,
+                },
+                bias: false,
+                frozen_a: None,
+                dim_x: dw,
+                reduced: None,
+                rbf: matches!(act, UnitKind::Rbf(..)).then_some(bump),
+            };
             let d = dw + wax;
             let lay = Layout {
                 d,
@@ -408,8 +498,8 @@ mod tests {
                     let exact: f64 = theta0
                         .chunks(d)
                         .map(|th| {
-                            let z: f64 = (0..dw).map(|c| th[wax + c] * xs[c * k + q]).sum();
-                            lay.frozen_a.unwrap_or(th[0]) * act.sigma(z)
+                            let x: Vec<f64> = (0..dw).map(|c| xs[c * k + q]).collect();
+                            lay.frozen_a.unwrap_or(th[0]) * net.unit(&th[wax..], &x)
                         })
                         .sum();
                     assert!(
@@ -426,16 +516,14 @@ mod tests {
                 for (th0, th1) in theta0.chunks(d).zip(theta.chunks(d)) {
                     let a = lay.frozen_a.unwrap_or(th0[0]);
                     let w = &th0[wax..];
-                    let z = |q: usize| (0..dw).map(|c| w[c] * xs[c * k + q]).sum::<f64>();
-                    let g: f64 = (0..k).map(|q| c[q] * act.sigma(z(q))).sum();
+                    let x = |q: usize| (0..dw).map(|c| xs[c * k + q]).collect::<Vec<f64>>();
+                    let g: f64 = (0..k).map(|q| c[q] * net.unit(w, &x(q))).sum();
                     let mut want = vec![0.0; d];
                     if wax == 1 {
                         want[0] = th0[0] + 0.1 * (-g - 0.01 * th0[0]);
                     }
                     for cc in 0..dw {
-                        let gw: f64 = (0..k)
-                            .map(|q| c[q] * act.dsigma(z(q)) * xs[cc * k + q])
-                            .sum();
+                        let gw: f64 = (0..k).map(|q| c[q] * net.dunit(w, &x(q), cc)).sum();
                         want[wax + cc] = th0[wax + cc] + 0.1 * (-a * gw - 0.01 * th0[wax + cc]);
                     }
                     for (x, y) in th1.iter().zip(&want) {

@@ -27,7 +27,7 @@ impl Mirror {
     pub fn of(model: &MeanField, mode: Mode, pop_xt: &[f64]) -> Option<Mirror> {
         match mode {
             Mode::Sgd { .. } => None,
-            _ if model.net.activation.is_odd() => {
+            _ if model.net.rbf.is_none() && model.net.activation.is_odd() => {
                 Mirror::find(pop_xt, model.quad.len(), model.net.dim_w())
             }
             _ => None,

@@ -8,7 +8,7 @@ use super::snapshot::{moments, ParticleDiagnostics};
 use super::split::Part;
 use crate::error::Result;
 use crate::grid::MAX_DIM;
-use crate::initial::{Gaussian, InitialLaw};
+use crate::initial::{AxisLaw, Gaussian, InitialLaw};
 use crate::model::data::{by_inversion, Drawn};
 use crate::model::{MeanField, Network};
 use crate::ranks::Shared;
@@ -71,6 +71,16 @@ fn sample_initial(law: &InitialLaw, rng: &mut ChaCha8Rng, out: &mut [f64]) {
         InitialLaw::Uniform { lo, hi } => {
             for (k, o) in out.iter_mut().enumerate() {
                 *o = lo[k] + (hi[k] - lo[k]) * rng.random::<f64>();
+            }
+        }
+        InitialLaw::Product(axes) => {
+            for (o, ax) in out.iter_mut().zip(axes) {
+                *o = match *ax {
+                    AxisLaw::Normal { mean, std } => {
+                        mean + std * rng.sample::<f64, _>(StandardNormal)
+                    }
+                    AxisLaw::Uniform { lo, hi } => lo + (hi - lo) * rng.random::<f64>(),
+                };
             }
         }
         InitialLaw::Mixture(cs) => {
@@ -290,7 +300,7 @@ impl Swarm {
             .zip(self.theta.par_chunks(gs * d))
             .for_each(|(part, ths)| {
                 part.iter_mut().for_each(|v| *v = 0.0);
-                kernel::f_pass(simd, net.activation, lay, nodes, ths, part);
+                kernel::f_pass(simd, net.kind(), lay, nodes, ths, part);
             });
         let all = match self.part.as_mut() {
             Some(p) => p.all_partials(&self.partial[..mine * k], k),
@@ -357,11 +367,12 @@ impl Swarm {
             self.move_neurons(&mr.xt, h, dt);
             self.mirror = Some(mr);
         } else if let Mode::Sgd { batch } = self.mode {
-            // a fresh batch of B samples, each of weight 1/B
+            // a fresh batch of B samples, each of weight 1/B (times the
+            // box's volume for Lebesgue measure)
             self.draw_batch(batch);
             let xt = std::mem::take(&mut self.bxt);
             self.f_nodes(&xt, batch);
-            let w = 1.0 / batch as f64;
+            let w = self.model.data_law.mass() / batch as f64;
             for (c, y) in self.wr[..batch].iter_mut().zip(&self.by) {
                 *c = MeanField::weighted_residual_of(w, *c, *y);
             }
@@ -435,7 +446,7 @@ impl Swarm {
                     let _: f64 = rng.sample(StandardNormal);
                 }
             }
-            kernel::move_pass(simd, net.activation, lay, nodes, up, ths, &mut rng);
+            kernel::move_pass(simd, net.kind(), lay, nodes, up, ths, &mut rng);
         };
         rayon::join(
             || {

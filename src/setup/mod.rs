@@ -6,7 +6,10 @@
 //! `[particles]`.
 
 mod model;
+mod rbf;
 mod run;
+
+pub use rbf::lebesgue_nodes;
 
 use crate::error::{Error, Result};
 use crate::grid::Grid;

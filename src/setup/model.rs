@@ -4,9 +4,7 @@
 
 use super::{check_box, positive, vec_of};
 use crate::error::{Error, Result};
-use crate::model::{
-    Activation, DataLaw, DataSet, MeanField, Network, Quadrature, Reduced, Reduction, Target,
-};
+use crate::model::{DataLaw, DataSet, MeanField, Network, Quadrature, Reduced, Reduction, Target};
 use crate::problem::LoadedProblem;
 
 /// d of a reduced problem at most.
@@ -15,7 +13,7 @@ pub const MAX_REDUCED_DIM: usize = 10_000;
 /// The model of a problem (η from `[dynamics]`).
 pub(super) fn build(lp: &LoadedProblem) -> Result<MeanField> {
     let p = &lp.problem;
-    let activation = Activation::parse(&p.model.activation, p.model.degree)?;
+    let (activation, rbf) = super::rbf::unit(lp)?;
     if !(p.model.weight_decay >= 0.0 && p.model.weight_decay.is_finite()) {
         return Err(Error::problem(
             "model.weight_decay",
@@ -39,13 +37,20 @@ pub(super) fn build(lp: &LoadedProblem) -> Result<MeanField> {
         ));
     }
     let reduction = build_symmetry(lp)?;
-    let (quad, data_law, labels) = build_data(lp, reduction.as_ref())?;
+    let (quad, data_law, labels) = match rbf {
+        Some(u) => {
+            let (q, law) = super::rbf::lebesgue(lp, u)?;
+            (q, law, None)
+        }
+        None => build_data(lp, reduction.as_ref())?,
+    };
     let net = Network {
         activation,
         bias: p.model.bias,
         frozen_a: (!p.model.train_a).then_some(p.model.a0),
         dim_x: quad.dim,
         reduced: reduction.as_ref().map(|r| r.sizes),
+        rbf,
     };
     let target = build_target(lp, &net, labels)?;
     let mut model = MeanField::new(net, quad, data_law, target, p.model.weight_decay, noise)?;
@@ -344,6 +349,12 @@ fn build_target(lp: &LoadedProblem, net: &Network, labels: Option<Vec<f64>>) -> 
             }
             Ok(Target::Teacher(rows))
         }
+        "bumps" if net.reduced.is_some() => Err(Error::problem(
+            "target.kind",
+            "\"bumps\" with [symmetry]",
+            "teacher, expression or labels for a reduced problem",
+        )),
+        "bumps" => super::rbf::bumps_target(lp, net.dim_x),
         "expression" => match &t.expression {
             Some(e) => match net.reduced {
                 Some(red) => {
@@ -368,7 +379,7 @@ fn build_target(lp: &LoadedProblem, net: &Network, labels: Option<Vec<f64>>) -> 
         other => Err(Error::problem(
             "target.kind",
             format!("{other:?}"),
-            "one of teacher, expression, labels",
+            "one of teacher, expression, labels, bumps",
         )),
     }
 }

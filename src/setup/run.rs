@@ -204,6 +204,7 @@ pub(super) fn build_initial(lp: &LoadedProblem, net: &Network) -> Result<Initial
                 .collect::<Result<Vec<_>>>()
                 .map(InitialLaw::Mixture)
         }
+        "product" => product(i, d),
         "isotropic" => {
             let Some(red) = net.reduced else {
                 return Err(Error::problem(
@@ -249,7 +250,7 @@ pub(super) fn build_initial(lp: &LoadedProblem, net: &Network) -> Result<Initial
         other => Err(Error::problem(
             "initial.kind",
             format!("{other:?}"),
-            "one of gaussian, uniform, mixture, isotropic",
+            "one of gaussian, uniform, mixture, isotropic, product",
         )),
     }
 }
@@ -407,6 +408,68 @@ pub(super) fn build_particles(p: &ParticlesSpec, law: &str) -> Result<ParticleOp
         mode,
         store,
     })
+}
+
+/// `initial.kind = "product"`: `laws` names each axis's law; the Gaussian
+/// axes take `mean` and `std` in turn, the uniform ones `lo` and `hi`.
+fn product(i: &crate::problem::InitialSpec, d: usize) -> Result<InitialLaw> {
+    use crate::initial::AxisLaw;
+    let laws = i.laws.clone().unwrap_or_default();
+    if laws.len() != d {
+        return Err(Error::problem(
+            "initial.laws",
+            format!("{laws:?}"),
+            format!("{d} entries (one per phase-space axis), each \"gaussian\" or \"uniform\""),
+        ));
+    }
+    let count = |name: &str| laws.iter().filter(|l| *l == name).count();
+    let (ng, nu) = (count("gaussian"), count("uniform"));
+    if ng + nu != d {
+        return Err(Error::problem(
+            "initial.laws",
+            format!("{laws:?}"),
+            "each entry \"gaussian\" or \"uniform\"",
+        ));
+    }
+    let of = |field: &str, v: &Option<Vec<f64>>, n: usize, what: &str| -> Result<Vec<f64>> {
+        if n == 0 {
+            return match v {
+                None => Ok(Vec::new()),
+                Some(v) => Err(Error::problem(
+                    field,
+                    format!("{v:?}"),
+                    format!("none: no axis is {what}"),
+                )),
+            };
+        }
+        vec_of(field, v, n, &format!("one per {what} axis of initial.laws"))
+    };
+    let mean = of("initial.mean", &i.mean, ng, "gaussian")?;
+    let std = of("initial.std", &i.std, ng, "gaussian")?;
+    positive("initial.std", &std)?;
+    let lo = of("initial.lo", &i.lo, nu, "uniform")?;
+    let hi = of("initial.hi", &i.hi, nu, "uniform")?;
+    check_box("initial", &lo, &hi)?;
+    let (mut g, mut u) = (0, 0);
+    let axes = laws
+        .iter()
+        .map(|l| {
+            if l == "gaussian" {
+                g += 1;
+                AxisLaw::Normal {
+                    mean: mean[g - 1],
+                    std: std[g - 1],
+                }
+            } else {
+                u += 1;
+                AxisLaw::Uniform {
+                    lo: lo[u - 1],
+                    hi: hi[u - 1],
+                }
+            }
+        })
+        .collect();
+    Ok(InitialLaw::Product(axes))
 }
 
 #[cfg(test)]

@@ -437,6 +437,7 @@ mod tests {
             frozen_a,
             dim_x: 1,
             reduced: None,
+            rbf: None,
         };
         let target = Target::Teacher(vec![vec![1.2, 0.9, -0.3], vec![-0.7, -1.4, 0.5]]);
         let quad = Quadrature::gaussian(1, 1.0, 7);

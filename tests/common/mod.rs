@@ -485,3 +485,65 @@ pub fn assert_splitting_orders(what: &str, error_at: impl Fn(&str, f64) -> f64) 
         );
     }
 }
+
+/// The m of the propagation-of-chaos tests, and the seeds averaged at each.
+#[allow(dead_code)]
+pub const CHAOS_M: [usize; 3] = [100, 1000, 10000];
+#[allow(dead_code)]
+pub const CHAOS_SEEDS: [u64; 3] = [10, 5, 2];
+
+/// The mean over seeds `seed0`… of the W1 distance between the population
+/// networks' marginals at t (Euler step `dt`) and those of the density
+/// `rho` of `s`'s grid, per axis (2-D phase space) and m of [`CHAOS_M`].
+#[allow(dead_code)]
+pub fn chaos_w1(s: &Setup, rho: &[f64], t: f64, dt: f64, seed0: u64) -> [[f64; 3]; 2] {
+    use mfpde::compare::{marginal, w1_marginal};
+    let mut w1 = [[0.0; 3]; 2];
+    for (i, (&m, &n)) in CHAOS_M.iter().zip(&CHAOS_SEEDS).enumerate() {
+        for seed in 0..n {
+            let o = mfpde::particles::ParticleOptions {
+                m,
+                seed: seed0 + seed,
+                dt,
+                mode: mfpde::particles::Mode::Population,
+                store: m,
+            };
+            let mut net = mfpde::particles::network(&s.model, &s.initial, &o).unwrap();
+            net.advance(&mut 0.0, t, o.dt).unwrap();
+            for (k, w) in w1.iter_mut().enumerate() {
+                let mut x: Vec<f64> = net.positions().chunks(2).map(|t| t[k]).collect();
+                let edges = s.grid.edges(k);
+                w[i] += w1_marginal(&edges, &marginal(&s.grid, rho, k), &mut x) / n as f64;
+            }
+        }
+    }
+    w1
+}
+
+/// The fitted log-log slope of `w` (one value per m of [`CHAOS_M`]) lies in
+/// [−0.7, −0.35], the m^{-1/2} band of tests/compare.rs; the slope.
+#[allow(dead_code)]
+pub fn assert_rate_m_half(what: &str, w: &[f64; 3]) -> f64 {
+    let mf: Vec<f64> = CHAOS_M.iter().map(|&m| m as f64).collect();
+    let p = mfpde::converge::fit_loglog(&mf, w).slope;
+    eprintln!("{what}: mean W1 {w:?}, slope {p:.3}");
+    assert!((-0.7..=-0.35).contains(&p), "{what}: slope {p} from {w:?}");
+    p
+}
+
+/// Run mfpde with `args` and `-o out` in the repository root: it must fail
+/// and leave no file at `out`. Its standard error.
+#[allow(dead_code)]
+pub fn refused(args: &[&str], out: &Path) -> String {
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_mfpde"))
+        .args(args)
+        .arg("-o")
+        .arg(out)
+        .current_dir(root())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert!(!o.status.success(), "{args:?} ran");
+    assert!(!out.exists(), "{args:?} left {}", out.display());
+    err
+}
