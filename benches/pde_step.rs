@@ -62,7 +62,8 @@ fn bench_controller_step(
 }
 
 /// The reduced PDE at d = 40 and 1000: the same grid and rules (the cost of
-/// a step does not depend on d), s_w scaled so that r ≈ 3 in both.
+/// a step does not depend on d), s_w scaled so that r ≈ 3 in both; and at
+/// d = 40 with `solver.tables = "low_rank"`.
 fn bench_reduced(c: &mut Criterion) {
     let wanted = std::env::var("PDE_SIZES").ok();
     if wanted
@@ -72,15 +73,20 @@ fn bench_reduced(c: &mut Criterion) {
         return;
     }
     let threads = rayon::current_num_threads();
-    for d in [40usize, 1000] {
+    for (d, tables) in [(40usize, "whole"), (1000, "whole"), (40, "low_rank")] {
         let s_w = 3.0 / ((d - 1) as f64).sqrt();
         let sets = vec![
             format!("data.dim={d}"),
             format!("initial.std=[0.5, {s_w}]"),
             "grid.cells=[64,64,48]".to_string(),
+            format!("solver.tables=\"{tables}\""),
         ];
         let s = setup_with("single_index.toml", &sets);
-        let mut group = c.benchmark_group(format!("reduced d={d} ({threads} threads)"));
+        let name = match tables {
+            "whole" => format!("reduced d={d} ({threads} threads)"),
+            _ => format!("reduced d={d} {tables} ({threads} threads)"),
+        };
+        let mut group = c.benchmark_group(name);
         group
             .sample_size(10)
             .measurement_time(Duration::from_secs(4))

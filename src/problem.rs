@@ -255,6 +255,11 @@ pub struct SolverSpec {
     /// Steps at most: the run stops beyond (a budget against runaway runs).
     #[serde(default = "default_max_steps")]
     pub max_steps: usize,
+    /// The velocity's tables: whole, or low_rank (a cross approximation to
+    /// 1e-12 of each table's largest entry, rows weighted by √ω_q: fewer
+    /// operations per step, a longer plan).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tables: Option<String>,
 }
 
 impl Default for SolverSpec {
@@ -269,6 +274,7 @@ impl Default for SolverSpec {
             dt_max: default_dt_max(),
             history_every: default_history_every(),
             max_steps: default_max_steps(),
+            tables: None,
         }
     }
 }

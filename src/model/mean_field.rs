@@ -42,6 +42,9 @@ pub struct MeanField {
     pub birth_death: f64,
     /// The symmetry reduction, when the problem is reduced (docs/model.md §6).
     pub reduction: Option<Reduction>,
+    /// Evaluate E_x through low-rank tables (`solver.tables = "low_rank"`,
+    /// [`crate::velocity::table`]): how, not what, is computed.
+    pub low_rank: bool,
 }
 
 /// V(θ; μ) = −∇_θ Ψ(θ; μ) from g_μ(w) and ∇_w g_μ(w): the drift of every
@@ -102,6 +105,7 @@ impl MeanField {
             noise,
             birth_death: 0.0,
             reduction: None,
+            low_rank: false,
         })
     }
 

@@ -55,6 +55,17 @@ pub(super) fn build(lp: &LoadedProblem) -> Result<MeanField> {
     let target = build_target(lp, &net, labels)?;
     let mut model = MeanField::new(net, quad, data_law, target, p.model.weight_decay, noise)?;
     model.birth_death = alpha;
+    model.low_rank = match p.solver.tables.as_deref() {
+        None | Some("whole") => false,
+        Some("low_rank") => true,
+        Some(other) => {
+            return Err(Error::problem(
+                "solver.tables",
+                format!("{other:?}"),
+                "whole or low_rank",
+            ))
+        }
+    };
     Ok(match reduction {
         Some(r) => model.reduced(r),
         None => model,

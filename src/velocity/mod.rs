@@ -18,14 +18,16 @@
 
 mod faces;
 mod rate;
+pub mod table;
 
 pub use faces::{AxisVelocity, FaceArray, Faces};
+use table::Table;
 
 use crate::grid::{Grid, MAX_DIM};
 use crate::model::{Drift, MeanField};
 use crate::scratch::Scratch;
 use crate::simd::Simd;
-use crate::sum::{fixed_sum, lane_dot};
+use crate::sum::fixed_sum;
 use rayon::prelude::*;
 
 /// Block of w points one task contracts at a time.
@@ -42,10 +44,11 @@ pub struct Velocity {
     nw: usize,
     /// The w centres, row-major nw × d_w.
     centres: Vec<f64>,
-    /// σ(w_c·x̃_q), node-major [q][w centre].
-    sig: Vec<f64>,
+    /// σ(w_c·x̃_q), node-major [q][w centre] (in low rank for a reduced
+    /// problem: [`table`]).
+    sig: Table,
     /// Per w axis k: σ′(w_f·x̃_q) x̃_{q,k}, node-major [q][w face].
-    dsig: Vec<Vec<f64>>,
+    dsig: Vec<Table>,
     /// Scratch: first moments m1 (per w point), f_h and ω r at the nodes, g,
     /// and G_k per w axis.
     m1: Vec<f64>,
@@ -94,47 +97,29 @@ fn w_points(grid: &Grid, wax: usize, face_axis: Option<usize>) -> Vec<Vec<f64>> 
     out
 }
 
-/// Node-major table [q][point] of `f(w_point, x̃_q)`.
-fn table(
-    points: &[Vec<f64>],
-    xt: &[Vec<f64>],
-    f: impl Fn(&[f64], &[f64]) -> f64 + Sync,
-) -> Vec<f64> {
-    let np = points.len();
-    let mut t = vec![0.0; np * xt.len()];
-    t.par_chunks_mut(np)
-        .zip(xt.par_iter())
-        .for_each(|(row, x)| {
-            for (v, w) in row.iter_mut().zip(points) {
-                *v = f(w, x);
-            }
-        });
-    t
-}
-
-/// out[p] = Σ_q table[q][p] c_q (q in order), in parallel over blocks of
-/// points.
-fn contract(table: &[f64], c: &[f64], out: &mut [f64], simd: Simd) {
-    let np = out.len();
-    out.par_chunks_mut(BLOCK)
-        .enumerate()
-        .for_each(|(b, chunk)| {
-            crate::simd_run!(simd, {
-                chunk.fill(0.0);
-                let p0 = b * BLOCK;
-                for (q, &cq) in c.iter().enumerate() {
-                    let row = &table[q * np + p0..q * np + p0 + chunk.len()];
-                    for (v, t) in chunk.iter_mut().zip(row) {
-                        *v += t * cq;
-                    }
-                }
-            })
-        });
-}
-
 impl Velocity {
-    /// Plan the evaluator: builds the σ and σ′ tables on the fixed grid.
+    /// Plan the evaluator: builds the σ and σ′ tables on the fixed grid, in
+    /// low rank where the model asks for it and that is smaller ([`table`]).
     pub fn new(model: &MeanField, grid: &Grid) -> Self {
+        Self::planned(model, grid, model.low_rank)
+    }
+
+    /// [`Velocity::new`] with the whole tables, never in low rank (the
+    /// reference the low-rank tables are tested against).
+    pub fn with_whole_tables(model: &MeanField, grid: &Grid) -> Self {
+        Self::planned(model, grid, false)
+    }
+
+    fn planned(model: &MeanField, grid: &Grid, low_rank: bool) -> Self {
+        let root_w: Vec<f64> = model.quad.weights.iter().map(|w| w.sqrt()).collect();
+        let table =
+            |points: &[Vec<f64>], xt: &[Vec<f64>], f: &(dyn Fn(&[f64], &[f64]) -> f64 + Sync)| {
+                if low_rank {
+                    Table::planned(points, xt, f, &root_w)
+                } else {
+                    Table::whole(points, xt, f)
+                }
+            };
         let (net, quad) = (model.net, &model.quad);
         let wax = net.w_axis();
         let dw = net.dim_w();
@@ -146,13 +131,13 @@ impl Velocity {
             })
             .collect();
         let centres = w_points(grid, wax, None);
-        let sig = table(&centres, &xt, |w, x| model.unit_xt(w, x));
+        let sig = table(&centres, &xt, &|w, x| model.unit_xt(w, x));
         let mut dsig = Vec::new();
         let mut nwf = Vec::new();
         for k in 0..dw {
             let pts = w_points(grid, wax, Some(wax + k));
             nwf.push(pts.len());
-            dsig.push(table(&pts, &xt, |w, x| model.dunit_xt(w, x, k)));
+            dsig.push(table(&pts, &xt, &|w, x| model.dunit_xt(w, x, k)));
         }
         let nw = centres.len();
         Velocity {
@@ -298,10 +283,7 @@ impl Velocity {
 
     /// f_h at the nodes and ω_q r_q from the first moments m1.
     fn f_from_moments(&mut self) {
-        let (sig, m1, nw, simd) = (&self.sig, &self.m1, self.nw, self.simd);
-        self.fh.par_iter_mut().enumerate().for_each(|(q, f)| {
-            *f = crate::simd_run!(simd, { lane_dot(&sig[q * nw..(q + 1) * nw], m1) })
-        });
+        self.sig.dot_rows(&self.m1, &mut self.fh, self.simd);
         for q in 0..self.fh.len() {
             self.wr[q] = self.model.weighted_residual(q, self.fh[q]);
         }
@@ -312,7 +294,7 @@ impl Velocity {
     /// [`Velocity::eval_f`].
     pub fn eval_g(&mut self, rho: &[f64]) -> &[f64] {
         self.eval_f(rho);
-        contract(&self.sig, &self.wr, &mut self.g, self.simd);
+        self.sig.contract(&self.wr, &mut self.g, self.simd);
         &self.g
     }
 
@@ -325,7 +307,7 @@ impl Velocity {
     pub fn eval_g_of_moments(&mut self, m1: &[f64]) -> &[f64] {
         self.m1.copy_from_slice(m1);
         self.f_from_moments();
-        contract(&self.sig, &self.wr, &mut self.g, self.simd);
+        self.sig.contract(&self.wr, &mut self.g, self.simd);
         &self.g
     }
 
@@ -333,7 +315,7 @@ impl Velocity {
     /// density: the Gibbs solver poses its fixed point on r).
     pub fn g_of_residual(&mut self, wr: &[f64]) -> &[f64] {
         self.wr.copy_from_slice(wr);
-        contract(&self.sig, &self.wr, &mut self.g, self.simd);
+        self.sig.contract(&self.wr, &mut self.g, self.simd);
         &self.g
     }
 
@@ -369,7 +351,18 @@ impl Velocity {
     /// σ(w·x̃_q) at w centre p (the table the contractions use).
     #[inline]
     pub fn sigma_at(&self, q: usize, p: usize) -> f64 {
-        self.sig[q * self.nw + p]
+        self.sig.at(q, p)
+    }
+
+    /// The σ table and each σ′ table, in that order.
+    pub fn tables(&self) -> impl Iterator<Item = &Table> {
+        std::iter::once(&self.sig).chain(self.dsig.iter())
+    }
+
+    /// G_k = ∂g/∂w_k at the w faces of w axis k, from the last
+    /// [`Velocity::eval`].
+    pub fn gk(&self, k: usize) -> &[f64] {
+        &self.gk[k]
     }
 
     /// Use another SIMD variant (it must be [`Simd::available`]).
@@ -392,9 +385,9 @@ impl Velocity {
 
     /// g and every G_k from the weighted residuals.
     fn contract_all(&mut self) {
-        contract(&self.sig, &self.wr, &mut self.g, self.simd);
+        self.sig.contract(&self.wr, &mut self.g, self.simd);
         for k in 0..self.dsig.len() {
-            contract(&self.dsig[k], &self.wr, &mut self.gk[k], self.simd);
+            self.dsig[k].contract(&self.wr, &mut self.gk[k], self.simd);
         }
     }
 

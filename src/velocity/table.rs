@@ -1,0 +1,354 @@
+//! The velocity's tables T[q][p] = f(w_p, x̃_q) (node-major), whole or in
+//! low rank.
+//!
+//! A reduced problem's unit φ(p, r; ξ, ρ) is smooth in both (p, r) and
+//! (ξ, ρ), so its tables, 3 072 w points × 1 536 nodes on
+//! grids/single_index.toml, are of low numerical rank. Cross approximation
+//! with complete pivoting (Gaussian elimination stopped early) builds
+//! T ≈ Σ_k a_k b_kᵀ from the whole table, until every entry of the residual
+//! is below [`ACA_TOL`] of the largest entry of T — a bound on each entry,
+//! so |Δg(w)| ≤ ACA_TOL max|T| Σ_q |ω_q r_q| — and is kept only when it is
+//! smaller than the whole table by [`LOW_RANK_GAIN`]. Each contraction then
+//! costs k (Q + #points) instead of Q × #points. Sums run in fixed orders:
+//! the same bits on any thread count.
+
+use crate::simd::Simd;
+use crate::sum::lane_dot;
+use rayon::prelude::*;
+
+/// Block of points one task contracts at a time.
+const BLOCK: usize = 256;
+
+/// The largest entry of the residual T − Σ a_k b_kᵀ, relative to the
+/// largest entry of T (tested against the whole tables: tests/low_rank.rs).
+pub const ACA_TOL: f64 = 1e-12;
+
+/// The factor by which a low-rank table must be smaller than the whole
+/// one to be kept.
+pub const LOW_RANK_GAIN: usize = 2;
+
+/// A table of `q` nodes × `np` points.
+#[derive(Debug, Clone)]
+pub enum Table {
+    /// Node-major: T[q][p] at `q * np + p`.
+    Whole { q: usize, np: usize, t: Vec<f64> },
+    /// s_q T[q][p] = Σ_k a[k][q] b[k][p], `a` k × Q and `b` k × np
+    /// row-major, with the rows scaled by s_q = √ω_q (the error that
+    /// matters is in Σ_q T[q][p] ω_q r_q and in Σ_q ω_q f_q², not at the
+    /// nodes of negligible weight); scratch for the contractions.
+    LowRank {
+        q: usize,
+        np: usize,
+        rank: usize,
+        a: Vec<f64>,
+        b: Vec<f64>,
+        s: Vec<f64>,
+        scratch_q: Vec<f64>,
+        scratch_k: Vec<f64>,
+        /// max |s_q T[q][p]| and max |T[q][p]|: the error bounds' scales.
+        scaled_max: f64,
+        max: f64,
+    },
+}
+
+impl Table {
+    /// The whole table of `f(point_p, x̃_q)`.
+    pub fn whole(
+        points: &[Vec<f64>],
+        xt: &[Vec<f64>],
+        f: impl Fn(&[f64], &[f64]) -> f64 + Sync,
+    ) -> Self {
+        let np = points.len();
+        let mut t = vec![0.0; np * xt.len()];
+        t.par_chunks_mut(np)
+            .zip(xt.par_iter())
+            .for_each(|(row, x)| {
+                for (v, w) in row.iter_mut().zip(points) {
+                    *v = f(w, x);
+                }
+            });
+        Table::Whole { q: xt.len(), np, t }
+    }
+
+    /// The table with its rows scaled by `s` (s_q = √ω_q > 0) in low rank
+    /// ([`cross`]) when that is [`LOW_RANK_GAIN`] times smaller than the
+    /// whole one, else the whole table.
+    pub fn planned(
+        points: &[Vec<f64>],
+        xt: &[Vec<f64>],
+        f: impl Fn(&[f64], &[f64]) -> f64 + Sync,
+        s: &[f64],
+    ) -> Self {
+        let whole = Self::whole(points, xt, f);
+        let Table::Whole { q, np, t } = &whole else {
+            unreachable!()
+        };
+        if s.iter()
+            .any(|v| v.partial_cmp(&0.0) != Some(std::cmp::Ordering::Greater))
+        {
+            return whole;
+        }
+        let mut scaled = t.clone();
+        scaled
+            .par_chunks_mut(*np)
+            .zip(s.par_iter())
+            .for_each(|(row, sq)| row.iter_mut().for_each(|v| *v *= sq));
+        let max_rank = q * np / (LOW_RANK_GAIN * (q + np));
+        let largest = |v: &[f64]| v.iter().fold(0.0f64, |m, x| m.max(x.abs()));
+        let (scaled_max, max) = (largest(&scaled), largest(t));
+        match cross(&scaled, *q, *np, max_rank) {
+            Some((rank, a, b)) => Table::LowRank {
+                q: *q,
+                np: *np,
+                rank,
+                a,
+                b,
+                s: s.to_vec(),
+                scratch_q: vec![0.0; *q],
+                scratch_k: vec![0.0; rank],
+                scaled_max,
+                max,
+            },
+            None => whole,
+        }
+    }
+
+    /// The rank kept (`None`: the whole table).
+    pub fn rank(&self) -> Option<usize> {
+        match self {
+            Table::Whole { .. } => None,
+            Table::LowRank { rank, .. } => Some(*rank),
+        }
+    }
+
+    /// max |s_q T[q][p]| and max |T[q][p]| of a low-rank table: each entry
+    /// of s_q T is within [`ACA_TOL`] times the first (`None`: whole).
+    pub fn scales(&self) -> Option<(f64, f64)> {
+        match self {
+            Table::Whole { .. } => None,
+            Table::LowRank {
+                scaled_max, max, ..
+            } => Some((*scaled_max, *max)),
+        }
+    }
+
+    /// T[q][p].
+    #[inline]
+    pub fn at(&self, q: usize, p: usize) -> f64 {
+        match self {
+            Table::Whole { np, t, .. } => t[q * np + p],
+            Table::LowRank {
+                q: nq,
+                np,
+                rank,
+                a,
+                b,
+                s,
+                ..
+            } => {
+                (0..*rank)
+                    .map(|k| a[k * nq + q] * b[k * np + p])
+                    .sum::<f64>()
+                    / s[q]
+            }
+        }
+    }
+
+    /// out[p] = Σ_q T[q][p] c_q, in parallel over blocks of points (q, or
+    /// k, in order for every point).
+    pub fn contract(&mut self, c: &[f64], out: &mut [f64], simd: Simd) {
+        match self {
+            Table::Whole { np, t, .. } => axpy_rows(t, *np, c, out, simd),
+            Table::LowRank {
+                q,
+                np,
+                a,
+                b,
+                s,
+                scratch_q,
+                scratch_k,
+                ..
+            } => {
+                // c_q / s_q, t_k = a_k · (c/s), then out = Σ_k t_k b_k
+                for ((u, cq), sq) in scratch_q.iter_mut().zip(c).zip(s.iter()) {
+                    *u = cq / sq;
+                }
+                let cs = &*scratch_q;
+                scratch_k
+                    .par_iter_mut()
+                    .zip(a.par_chunks(*q))
+                    .for_each(|(t, ak)| *t = crate::simd_run!(simd, { lane_dot(ak, cs) }));
+                axpy_rows(b, *np, scratch_k, out, simd);
+            }
+        }
+    }
+
+    /// out[q] = Σ_p T[q][p] m_p.
+    pub fn dot_rows(&mut self, m: &[f64], out: &mut [f64], simd: Simd) {
+        match self {
+            Table::Whole { np, t, .. } => {
+                let (np, t) = (*np, &*t);
+                out.par_iter_mut().enumerate().for_each(|(q, f)| {
+                    *f = crate::simd_run!(simd, { lane_dot(&t[q * np..(q + 1) * np], m) })
+                });
+            }
+            Table::LowRank {
+                q,
+                np,
+                a,
+                b,
+                s,
+                scratch_k,
+                ..
+            } => {
+                scratch_k
+                    .par_iter_mut()
+                    .zip(b.par_chunks(*np))
+                    .for_each(|(t, bk)| *t = crate::simd_run!(simd, { lane_dot(bk, m) }));
+                axpy_rows(a, *q, scratch_k, out, simd);
+                for (o, sq) in out.iter_mut().zip(s.iter()) {
+                    *o /= sq;
+                }
+            }
+        }
+    }
+}
+
+/// out[p] = Σ_r rows[r][p] c_r (rows of length `n`, r in order), in
+/// parallel over blocks of p.
+fn axpy_rows(rows: &[f64], n: usize, c: &[f64], out: &mut [f64], simd: Simd) {
+    out.par_chunks_mut(BLOCK)
+        .enumerate()
+        .for_each(|(blk, chunk)| {
+            crate::simd_run!(simd, {
+                chunk.fill(0.0);
+                let p0 = blk * BLOCK;
+                for (r, &cr) in c.iter().enumerate() {
+                    let row = &rows[r * n + p0..r * n + p0 + chunk.len()];
+                    for (v, t) in chunk.iter_mut().zip(row) {
+                        *v += t * cr;
+                    }
+                }
+            })
+        });
+}
+
+/// Cross approximation with complete pivoting of the whole table `t`
+/// (`nq` × `np`, node-major): (rank, a (rank × Q), b (rank × np)) with
+/// |T − Σ_k a_k b_kᵀ| ≤ [`ACA_TOL`] max|T| at every entry (the residual is
+/// kept, so this is its exact maximum, not an estimate), or `None` when that
+/// needs more than `max_rank` crosses. Each cross is the residual's column
+/// and row through its largest entry (the first in row-major order among
+/// equals), and the update and the next search share one pass: the same
+/// bits on any thread count.
+#[allow(clippy::type_complexity)]
+fn cross(t: &[f64], nq: usize, np: usize, max_rank: usize) -> Option<(usize, Vec<f64>, Vec<f64>)> {
+    let mut r = t.to_vec();
+    // the largest |entry| of each row, then of all in row order
+    let row_max = |row: &[f64]| -> (usize, f64) {
+        row.iter().enumerate().fold((0, 0.0f64), |(j, m), (i, v)| {
+            if v.abs() > m.abs() {
+                (i, *v)
+            } else {
+                (j, m)
+            }
+        })
+    };
+    let pick = |maxes: &[(usize, f64)]| -> (usize, usize, f64) {
+        maxes
+            .iter()
+            .enumerate()
+            .fold((0, 0, 0.0f64), |(qi, pj, m), (q, &(p, v))| {
+                if v.abs() > m.abs() {
+                    (q, p, v)
+                } else {
+                    (qi, pj, m)
+                }
+            })
+    };
+    let mut maxes: Vec<(usize, f64)> = r.par_chunks(np).map(row_max).collect();
+    let (mut qi, mut pj, mut piv) = pick(&maxes);
+    let bound = ACA_TOL * piv.abs();
+    let (mut a, mut b) = (Vec::new(), Vec::new());
+    let mut rank = 0;
+    while piv.abs() > bound {
+        if rank == max_rank {
+            return None;
+        }
+        let ak: Vec<f64> = (0..nq).map(|q| r[q * np + pj]).collect();
+        let bk: Vec<f64> = r[qi * np..(qi + 1) * np].iter().map(|v| v / piv).collect();
+        r.par_chunks_mut(np)
+            .zip(maxes.par_iter_mut())
+            .zip(ak.par_iter())
+            .for_each(|((row, mx), &aq)| {
+                for (v, bp) in row.iter_mut().zip(&bk) {
+                    *v -= aq * bp;
+                }
+                *mx = row_max(row);
+            });
+        a.extend_from_slice(&ak);
+        b.extend_from_slice(&bk);
+        rank += 1;
+        (qi, pj, piv) = pick(&maxes);
+    }
+    Some((rank, a, b))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A smooth kernel over 400 × 300 points (entries up to 1): the cross
+    /// approximation has rank below 60 and reproduces it to ACA_TOL at
+    /// every entry (plus the round-off of a rank-k sum), and its
+    /// contractions equal the whole table's within ACA_TOL Σ|c|.
+    #[test]
+    fn the_cross_approximation_reproduces_a_smooth_table() {
+        let points: Vec<Vec<f64>> = (0..400)
+            .map(|i| vec![-3.0 + 6.0 * i as f64 / 399.0, 0.5])
+            .collect();
+        let xt: Vec<Vec<f64>> = (0..300)
+            .map(|q| vec![-2.0 + 4.0 * q as f64 / 299.0, 1.0])
+            .collect();
+        let f = |w: &[f64], x: &[f64]| (w[0] * x[0] + w[1] * x[1]).tanh();
+        let whole = Table::whole(&points, &xt, f);
+        let mut whole = whole;
+        let mut low = Table::planned(&points, &xt, f, &vec![1.0; 300]);
+        let rank = low.rank().expect("low rank");
+        assert!(rank < 60, "rank {rank}");
+        let mut worst: f64 = 0.0;
+        for q in 0..300 {
+            for p in 0..400 {
+                worst = worst.max((low.at(q, p) - whole.at(q, p)).abs());
+            }
+        }
+        assert!(worst < 2.0 * ACA_TOL, "rank {rank}: {worst:e}");
+        let diff = |a: &[f64], b: &[f64]| {
+            a.iter()
+                .zip(b)
+                .fold(0.0f64, |m, (x, y)| m.max((x - y).abs()))
+        };
+        let l1 = |v: &[f64]| v.iter().map(|x| x.abs()).sum::<f64>();
+        let c: Vec<f64> = (0..300)
+            .map(|q| ((q * 7) % 13) as f64 / 13.0 - 0.5)
+            .collect();
+        let (mut g0, mut g1) = (vec![0.0; 400], vec![0.0; 400]);
+        whole.contract(&c, &mut g0, Simd::Baseline);
+        low.contract(&c, &mut g1, Simd::Baseline);
+        assert!(diff(&g0, &g1) < 2.0 * ACA_TOL * l1(&c));
+        let m: Vec<f64> = (0..400).map(|p| ((p * 3) % 11) as f64 / 11.0).collect();
+        let (mut f0, mut f1) = (vec![0.0; 300], vec![0.0; 300]);
+        whole.dot_rows(&m, &mut f0, Simd::Baseline);
+        low.dot_rows(&m, &mut f1, Simd::Baseline);
+        assert!(diff(&f0, &f1) < 2.0 * ACA_TOL * l1(&m));
+    }
+
+    /// A table of full rank is kept whole.
+    #[test]
+    fn a_rough_table_stays_whole() {
+        let points: Vec<Vec<f64>> = (0..64).map(|i| vec![i as f64]).collect();
+        let xt: Vec<Vec<f64>> = (0..64).map(|q| vec![q as f64]).collect();
+        let f = |w: &[f64], x: &[f64]| if w[0] == x[0] { 1.0 } else { 0.0 };
+        assert!(Table::planned(&points, &xt, f, &[1.0; 64]).rank().is_none());
+    }
+}

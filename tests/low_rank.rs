@@ -1,0 +1,140 @@
+//! `solver.tables = "low_rank"` (src/velocity/table.rs): the velocity from
+//! low-rank tables against the whole tables, on every grid file, within the
+//! bound the cross approximation guarantees; and a reduced run's final
+//! density within 1e-8 in L1 of the whole tables' run.
+
+mod common;
+
+use common::{grid_files, l1, run};
+use mfpde::problem::LoadedProblem;
+use mfpde::setup::Setup;
+use mfpde::velocity::table::ACA_TOL;
+use mfpde::velocity::Velocity;
+
+/// A grid file with overrides, on at most 24 cells per axis (the tables'
+/// rank structure is the unit's, not the grid's; the cross on a 4-D grid's
+/// whole tables would take minutes).
+fn coarse(path: &std::path::Path, low_rank: bool) -> Setup {
+    let text = std::fs::read_to_string(path).unwrap();
+    let plain = LoadedProblem::from_str(&text, &[], path.parent().unwrap()).unwrap();
+    let cells: Vec<String> = plain
+        .problem
+        .grid
+        .cells
+        .iter()
+        .map(|n| n.min(&24).to_string())
+        .collect();
+    let mut sets = vec![format!("grid.cells=[{}]", cells.join(","))];
+    if low_rank {
+        sets.push("solver.tables=\"low_rank\"".into());
+    }
+    let lp = LoadedProblem::from_str(&text, &sets, path.parent().unwrap()).unwrap();
+    Setup::new(&lp).unwrap()
+}
+
+fn largest(v: &[f64]) -> f64 {
+    v.iter().fold(0.0f64, |m, x| m.max(x.abs()))
+}
+
+/// On every grid file (coarsened), V of ρ0 from low-rank tables against the
+/// whole tables. Each entry of s_q T (s_q = √ω_q) is within ACA_TOL·S of
+/// the truth (S = max|s_q T|, the cross's exact stopping rule), so
+/// - g of a given residual r moves by at most ACA_TOL·S_σ·Σ_q s_q|r_q|;
+/// - f_h at node q by at most ACA_TOL·S_σ‖m1‖₁/s_q, which moves each G_k
+///   by at most max|T_k|·ACA_TOL·S_σ‖m1‖₁·Σ_q s_q, on top of its own
+///   table's ACA_TOL·S_k·Σ_q s_q|r_q|.
+///
+/// Both bounds (times 1.01, plus 1e-14 of the values' size for the rank-k
+/// sums' round-off) hold at every w point.
+#[test]
+fn low_rank_tables_move_v_within_their_bound_on_every_grid_file() {
+    let mut used = 0;
+    for path in grid_files() {
+        let s = coarse(&path, true);
+        let rho = s.rho0();
+        let mut low = Velocity::new(&s.model, &s.grid);
+        let mut whole = Velocity::with_whole_tables(&s.model, &s.grid);
+        let scales: Vec<Option<(f64, f64)>> = low.tables().map(|t| t.scales()).collect();
+        if scales.iter().all(Option::is_none) {
+            continue; // kept whole: nothing to compare
+        }
+        used += 1;
+        let sq: Vec<f64> = s.model.quad.weights.iter().map(|w| w.sqrt()).collect();
+        let sum_s: f64 = sq.iter().sum();
+        // g of one residual
+        whole.eval_f(&rho);
+        let wr = whole_wr(&whole, &s);
+        let r_weighted: f64 = wr
+            .iter()
+            .zip(&sq)
+            .map(|(w, s)| (w / (s * s)).abs() * s)
+            .sum();
+        let g0 = whole.g_of_residual(&wr).to_vec();
+        let g1 = low.g_of_residual(&wr).to_vec();
+        if let Some((smax, _)) = scales[0] {
+            let bound = 1.01 * ACA_TOL * smax * r_weighted + 1e-14 * largest(&g0);
+            let err = g0
+                .iter()
+                .zip(&g1)
+                .fold(0.0f64, |m, (a, b)| m.max((a - b).abs()));
+            assert!(
+                err <= bound,
+                "{}: g moved {err:e} > {bound:e}",
+                path.display()
+            );
+        }
+        // every G_k from ρ0
+        whole.eval(&rho);
+        low.eval(&rho);
+        let m1: f64 = whole.moments_of_last().iter().map(|m| m.abs()).sum();
+        let f_shift = scales[0].map_or(0.0, |(smax, _)| ACA_TOL * smax * m1);
+        for (k, sc) in scales.iter().enumerate().skip(1) {
+            let (a, b) = (whole.gk(k - 1), low.gk(k - 1));
+            let Some((smax, tmax)) = sc else { continue };
+            let bound =
+                1.01 * (ACA_TOL * smax * r_weighted + tmax * f_shift * sum_s) + 1e-14 * largest(a);
+            let err = a
+                .iter()
+                .zip(b)
+                .fold(0.0f64, |m, (x, y)| m.max((x - y).abs()));
+            assert!(
+                err <= bound,
+                "{} G_{k}: {err:e} > {bound:e}",
+                path.display()
+            );
+        }
+    }
+    eprintln!("low rank kept on {used} grid files");
+    assert!(used >= 3, "low rank kept on only {used} grid files");
+}
+
+/// ω_q r_q of the last evaluation of `v`.
+fn whole_wr(v: &Velocity, s: &Setup) -> Vec<f64> {
+    v.f_nodes()
+        .iter()
+        .enumerate()
+        .map(|(q, f)| s.model.weighted_residual(q, *f))
+        .collect()
+}
+
+/// grids/single_index.toml (64 × 64 × 48 cells, 1 536 nodes) to t = 0.5
+/// with low-rank tables: the final density within 1e-8 in L1 of the whole
+/// tables' (the bound; measured far below it).
+#[test]
+fn a_reduced_run_with_low_rank_tables_ends_where_the_whole_tables_do() {
+    let sets = ["dynamics.t_end=0.5", "dynamics.snapshots=2"];
+    let whole = common::grid_setup("single_index", &sets);
+    let mut low_sets = sets.to_vec();
+    low_sets.push("solver.tables=\"low_rank\"");
+    let low = common::grid_setup("single_index", &low_sets);
+    let (a, b) = (run(&whole), run(&low));
+    let d = l1(
+        a.densities.last().unwrap(),
+        b.densities.last().unwrap(),
+        whole.grid.cell_volume(),
+    );
+    eprintln!(
+        "single_index to t = 0.5: L1 between the whole and the low-rank tables' densities {d:e}"
+    );
+    assert!(d < 1e-8, "{d:e}");
+}
