@@ -5,9 +5,7 @@
 
 mod common;
 
-use common::{
-    assert_rate_m_half, chaos_w1, grid_setup, orders, refinement_differences, refused, run,
-};
+use common::{assert_rate_m_half, chaos_w1, grid_setup, orders_in_h, refused, run};
 use mfpde::model::rbf::{half_norm_sq, Rbf};
 use mfpde::model::Target;
 
@@ -26,6 +24,28 @@ const BAD: [&str; 3] = [
     "initial.std=[1.0,0.1]",
 ];
 
+/// The data risk of atoms (c_i, y_i): the solver's (its quadrature of
+/// f = Σ c_i φ(·; y_i)), and the closed form
+/// ½ Σ c_i c_j K(y_i, y_j) − Σ c_i F(y_i) + ½∫f*².
+fn risks_of_atoms(
+    m: &mfpde::model::MeanField,
+    unit: Rbf,
+    bumps: &[mfpde::model::Bump],
+    atoms: &[(f64, Vec<f64>)],
+) -> (f64, f64) {
+    let f: Vec<f64> = (0..m.quad.len())
+        .map(|q| m.f_of(m.quad.node(q), atoms.iter().map(|(c, y)| (*c, &y[..]))))
+        .collect();
+    let mut exact = half_norm_sq(bumps);
+    for (ci, yi) in atoms {
+        exact -= ci * unit.f_star_moment(bumps, yi);
+        for (cj, yj) in atoms {
+            exact += 0.5 * ci * cj * unit.k(yi, yj);
+        }
+    }
+    (m.data_risk(&f), exact)
+}
+
 /// The solver's risk of atoms (c_i, y_i) on the whole line — its
 /// Gauss–Legendre rule on the box cut at e^{−40} — against the closed form
 /// R = ½ Σ c_i c_j K(y_i, y_j) − Σ c_i F(y_i) + ½∫f*², to 1e-13; and at
@@ -43,23 +63,11 @@ fn the_solvers_risk_is_the_closed_form_on_the_whole_line() {
     };
     let unit = Rbf { variance: 0.5 };
     assert_eq!(m.net.rbf, Some(unit));
-    let atoms = [(0.7, -2.3), (-1.2, 0.1), (0.4, 1.9), (0.25, 3.5)];
-    let f: Vec<f64> = (0..m.quad.len())
-        .map(|q| {
-            m.f_of(
-                m.quad.node(q),
-                atoms.iter().map(|(c, y)| (*c, std::slice::from_ref(y))),
-            )
-        })
+    let atoms: Vec<(f64, Vec<f64>)> = [(0.7, -2.3), (-1.2, 0.1), (0.4, 1.9), (0.25, 3.5)]
+        .iter()
+        .map(|&(c, y)| (c, vec![y]))
         .collect();
-    let mut exact = half_norm_sq(bumps);
-    for (ci, yi) in atoms {
-        exact -= ci * unit.f_star_moment(bumps, &[yi]);
-        for (cj, yj) in atoms {
-            exact += 0.5 * ci * cj * unit.k(&[yi], &[yj]);
-        }
-    }
-    let r = m.data_risk(&f);
+    let (r, exact) = risks_of_atoms(m, unit, bumps, &atoms);
     assert!((r - exact).abs() < 1e-13, "{r} vs {exact}");
     let rec = run(&s);
     let r0 = rec.snapshots[0].risk;
@@ -74,9 +82,7 @@ fn the_solvers_risk_is_the_closed_form_on_the_whole_line() {
 fn the_rbf_pde_converges_at_second_order_in_h() {
     let mut sets = SMOOTH.to_vec();
     sets.extend(["dynamics.t_end=2", "dynamics.snapshots=2"]);
-    let diffs = refinement_differences("rbf_rotskoff", &sets, &[64, 128, 256, 512]);
-    let p = orders(&diffs);
-    eprintln!("rbf: successive L1 differences {diffs:?}, orders {p:?}");
+    let p = orders_in_h("rbf", "rbf_rotskoff", &sets);
     assert!(p.iter().all(|&o| o >= 1.8), "orders {p:?}");
 }
 
@@ -261,17 +267,10 @@ cells = [8, 8, 8]
     };
     assert_eq!(s.grid.names, ["c", "y1", "y2"]);
     let unit = Rbf { variance: 0.5 };
-    let atoms = [(0.7, [-2.3, 0.4]), (-1.2, [0.1, -1.5]), (0.4, [1.9, 2.2])];
-    let f: Vec<f64> = (0..m.quad.len())
-        .map(|q| m.f_of(m.quad.node(q), atoms.iter().map(|(c, y)| (*c, &y[..]))))
+    let atoms: Vec<(f64, Vec<f64>)> = [(0.7, [-2.3, 0.4]), (-1.2, [0.1, -1.5]), (0.4, [1.9, 2.2])]
+        .iter()
+        .map(|&(c, y)| (c, y.to_vec()))
         .collect();
-    let mut exact = half_norm_sq(bumps);
-    for (ci, yi) in &atoms {
-        exact -= ci * unit.f_star_moment(bumps, yi);
-        for (cj, yj) in &atoms {
-            exact += 0.5 * ci * cj * unit.k(yi, yj);
-        }
-    }
-    let r = m.data_risk(&f);
+    let (r, exact) = risks_of_atoms(m, unit, bumps, &atoms);
     assert!((r - exact).abs() < 1e-13, "{r} vs {exact}");
 }

@@ -122,6 +122,15 @@ pub(super) fn bumps(lp: &LoadedProblem, dim: usize) -> Result<Vec<Bump>> {
 /// `data.nodes` defaults to the count that resolves the narrowest bump
 /// product ([`nodes_for`]).
 pub(super) fn lebesgue(lp: &LoadedProblem, unit: Rbf) -> Result<(Quadrature, DataLaw)> {
+    let (lo, hi, n) = lebesgue_rule(lp, unit)?;
+    Ok((
+        Quadrature::lebesgue(&lo, &hi, n),
+        DataLaw::Lebesgue { lo, hi },
+    ))
+}
+
+/// The box of [`lebesgue`]'s rule and its nodes per dimension.
+fn lebesgue_rule(lp: &LoadedProblem, unit: Rbf) -> Result<(Vec<f64>, Vec<f64>, usize)> {
     let p = &lp.problem;
     let d = &p.data;
     let dim = match d.dim.or(d.lo.as_ref().map(Vec::len)) {
@@ -135,14 +144,22 @@ pub(super) fn lebesgue(lp: &LoadedProblem, unit: Rbf) -> Result<(Quadrature, Dat
             ))
         }
     };
+    let target_bumps = match p.target.kind.as_str() {
+        "bumps" => bumps(lp, dim)?,
+        _ => Vec::new(),
+    };
     let (lo, hi) = match (&d.lo, &d.hi) {
         (None, None) => {
             let (centres, v_max) = match p.target.kind.as_str() {
-                "bumps" => {
-                    let b = bumps(lp, dim)?;
-                    let v = b.iter().fold(unit.variance, |v, b| v.max(b.variance));
-                    (b.into_iter().map(|b| b.centre).collect::<Vec<_>>(), v)
-                }
+                "bumps" => (
+                    target_bumps
+                        .iter()
+                        .map(|b| b.centre.clone())
+                        .collect::<Vec<_>>(),
+                    target_bumps
+                        .iter()
+                        .fold(unit.variance, |v, b| v.max(b.variance)),
+                ),
                 "teacher" => (
                     p.target
                         .teacher
@@ -189,12 +206,9 @@ pub(super) fn lebesgue(lp: &LoadedProblem, unit: Rbf) -> Result<(Quadrature, Dat
         }
     };
     // the narrowest product of two bumps the rule must resolve
-    let v_min = match p.target.kind.as_str() {
-        "bumps" => bumps(lp, dim)?
-            .iter()
-            .fold(unit.variance, |v, b| v.min(b.variance)),
-        _ => unit.variance,
-    };
+    let v_min = target_bumps
+        .iter()
+        .fold(unit.variance, |v, b| v.min(b.variance));
     let widest = lo.iter().zip(&hi).map(|(l, h)| h - l).fold(0.0, f64::max);
     let n = match d.nodes {
         Some(n) if (1..=MAX_LEBESGUE_NODES).contains(&n) => n,
@@ -218,10 +232,7 @@ pub(super) fn lebesgue(lp: &LoadedProblem, unit: Rbf) -> Result<(Quadrature, Dat
             }
         },
     };
-    Ok((
-        Quadrature::lebesgue(&lo, &hi, n),
-        DataLaw::Lebesgue { lo, hi },
-    ))
+    Ok((lo, hi, n))
 }
 
 /// `target.kind = "bumps"` (any unit; its x has d_x entries).
@@ -234,14 +245,7 @@ pub(super) fn bumps_target(lp: &LoadedProblem, dim_x: usize) -> Result<Target> {
 /// when the problem is not one, or is refused.
 pub fn lebesgue_nodes(lp: &LoadedProblem) -> Option<usize> {
     match unit(lp).ok()? {
-        (_, Some(u)) => {
-            let (q, law) = lebesgue(lp, u).ok()?;
-            let DataLaw::Lebesgue { lo, .. } = law else {
-                return None;
-            };
-            // the rule is a tensor product: its count's d-th root
-            Some((q.len() as f64).powf(1.0 / lo.len() as f64).round() as usize)
-        }
+        (_, Some(u)) => lebesgue_rule(lp, u).ok().map(|(_, _, n)| n),
         _ => None,
     }
 }

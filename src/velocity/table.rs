@@ -96,7 +96,7 @@ impl Table {
         let max_rank = q * np / (LOW_RANK_GAIN * (q + np));
         let largest = |v: &[f64]| v.iter().fold(0.0f64, |m, x| m.max(x.abs()));
         let (scaled_max, max) = (largest(&scaled), largest(t));
-        match cross(&scaled, *q, *np, max_rank) {
+        match cross(scaled, *q, *np, max_rank) {
             Some((rank, a, b)) => Table::LowRank {
                 q: *q,
                 np: *np,
@@ -233,8 +233,8 @@ fn axpy_rows(rows: &[f64], n: usize, c: &[f64], out: &mut [f64], simd: Simd) {
         });
 }
 
-/// Cross approximation with complete pivoting of the whole table `t`
-/// (`nq` × `np`, node-major): (rank, a (rank × Q), b (rank × np)) with
+/// Cross approximation with complete pivoting of the whole table `r`
+/// (`nq` × `np`, node-major; overwritten by the residual): (rank, a (rank × Q), b (rank × np)) with
 /// |T − Σ_k a_k b_kᵀ| ≤ [`ACA_TOL`] max|T| at every entry (the residual is
 /// kept, so this is its exact maximum, not an estimate), or `None` when that
 /// needs more than `max_rank` crosses. Each cross is the residual's column
@@ -242,8 +242,12 @@ fn axpy_rows(rows: &[f64], n: usize, c: &[f64], out: &mut [f64], simd: Simd) {
 /// equals), and the update and the next search share one pass: the same
 /// bits on any thread count.
 #[allow(clippy::type_complexity)]
-fn cross(t: &[f64], nq: usize, np: usize, max_rank: usize) -> Option<(usize, Vec<f64>, Vec<f64>)> {
-    let mut r = t.to_vec();
+fn cross(
+    mut r: Vec<f64>,
+    nq: usize,
+    np: usize,
+    max_rank: usize,
+) -> Option<(usize, Vec<f64>, Vec<f64>)> {
     // the largest |entry| of each row, then of all in row order
     let row_max = |row: &[f64]| -> (usize, f64) {
         row.iter().enumerate().fold((0, 0.0f64), |(j, m), (i, v)| {

@@ -440,6 +440,17 @@ pub fn refinement_differences(name: &str, sets: &[&str], cells: &[usize]) -> Vec
         .collect()
 }
 
+/// The observed orders in h of the PDE of `name` with `sets`: the L1
+/// differences of successive refinements 64² … 512²
+/// ([`refinement_differences`]) and their orders, printed under `what`.
+#[allow(dead_code)]
+pub fn orders_in_h(what: &str, name: &str, sets: &[&str]) -> Vec<f64> {
+    let diffs = refinement_differences(name, sets, &[64, 128, 256, 512]);
+    let p = orders(&diffs);
+    eprintln!("{what}: successive L1 differences {diffs:?}, orders {p:?}");
+    p
+}
+
 /// The PDE of `name` with `sets` to t = 0.4 in fixed steps `dt` (below the
 /// CFL limit: asserted, every step Δt but the last two, which land on
 /// t_end) with `splitting`, a history row per step.
