@@ -10,7 +10,9 @@
 //! for θ, its gradient and checkpoint, and sgd's m × B Z and σ(Z)) and
 //! the quadrature. Disk counts what the file will hold: per
 //! snapshot the density, f values and moments, the stored positions and the
-//! histogram. Both are refused above what the machine has (MemAvailable in
+//! histogram (memory counts the file only as a block of rows: the complete
+//! file is streamed from the running one). Both are refused above what the
+//! machine has (MemAvailable in
 //! /proc/meminfo; the free space at the output's folder), naming the numbers
 //! and the keys that change them; `--force` runs anyway.
 
@@ -169,8 +171,12 @@ impl Sizes {
                 disk_key: "--m",
             };
         }
-        // the run's buffers, or the file's copies while it is completed
-        let completion = COMPLETION_COPIES * disk;
+        // the run's buffers, or what completing the file holds once they
+        // are dropped: the complete file is streamed from the running one
+        // (a block of rows of one array at a time, the write buffer) beside
+        // the light series, read back whole
+        let largest = 8.0 * cells.max(if with { self.store * d } else { 0.0 });
+        let completion = 2.0 * largest.min(ROWS_BYTES) + WRITE_BUFFER + 8.0 * t * (d * d + 8.0);
         let (memory, memory_key) = if completion > run {
             (BASE_MEMORY + completion, disk_key)
         } else {
@@ -211,10 +217,12 @@ fn data_rows(lp: &LoadedProblem) -> f64 {
         .count() as f64
 }
 
-/// Copies of the results file a run holds while it completes it: the data
-/// read back, then planned and encoded whole with dimension scales (the
-/// encoder's buffer grows by doubling; measured 2.99× on a 645 MB file).
-pub const COMPLETION_COPIES: f64 = 3.0;
+/// A block of rows read back from a running file while the complete file
+/// is written (held twice: its raw bytes and its numbers), at most.
+const ROWS_BYTES: f64 = crate::io::hdf5::netcdf::ROWS_BYTES as f64;
+
+/// The complete file's write buffer.
+const WRITE_BUFFER: f64 = 1048576.0;
 
 /// What the binary holds whatever the problem (code, threads, tables of
 /// the HDF5 crates), measured at about 10 MB.

@@ -204,6 +204,66 @@ fn an_interrupted_run_leaves_a_readable_file_with_the_snapshots_so_far() {
     h5py_check(&out, &["--interrupted"]);
 }
 
+/// The complete file streams each snapshot array from the running file in
+/// blocks of rows: byte for byte the file written from the arrays read into
+/// memory whole, with blocks of one row (the density's rows are a's cells,
+/// so every snapshot spans many blocks) and with the default block (one
+/// block per array here); histograms are counts, written as integers.
+#[test]
+fn the_streamed_complete_file_equals_the_one_written_from_memory() {
+    use mfpde::io::hdf5::Completion;
+    use mfpde::io::store::Store;
+    let dir = tempfile::tempdir().unwrap();
+    let setup = grid_setup(
+        "quickstart",
+        &[
+            "grid.cells=[24,20]",
+            "particles.m=300",
+            "particles.store=100",
+            "dynamics.t_end=0.3",
+            "dynamics.snapshots=4",
+        ],
+    );
+    let opts = Options {
+        command: Run::Run,
+        theorems: false,
+        plots: false,
+    };
+    let ways = [
+        ("whole", Completion::Whole),
+        ("rows", Completion::Streamed { block_bytes: 1 }),
+        (
+            "blocks",
+            Completion::Streamed {
+                block_bytes: 16 << 20,
+            },
+        ),
+    ];
+    let mut files = Vec::new();
+    for (name, how) in ways {
+        let out = dir.path().join(format!("{name}.h5"));
+        let mut store = Hdf5Store::create(&out, &run::header(&setup))
+            .unwrap()
+            .completion(how);
+        run::run_into(&setup, opts, &mut store, &mut Silent).unwrap();
+        store.complete().unwrap();
+        assert!(!out.with_extension("h5.partial").exists());
+        files.push(std::fs::read(&out).unwrap());
+    }
+    let f = PdeFile::read(&dir.path().join("rows.h5")).unwrap();
+    assert_eq!((f.status.as_str(), f.density.len()), ("complete", 4));
+    assert!(files[0].len() > 24 * 20 * 4 * 8);
+    assert!(
+        files[1] == files[0],
+        "one-row blocks differ from the whole arrays"
+    );
+    assert!(
+        files[2] == files[0],
+        "default blocks differ from the whole arrays"
+    );
+    h5py_check(&dir.path().join("rows.h5"), &[]);
+}
+
 /// `mfpde COMMAND grids/GRID.toml -o OUT --set …`, which must succeed.
 fn run_grid(command: &str, grid: &str, out: &Path, sets: &[&str]) {
     let path = root().join(format!("grids/{grid}.toml"));

@@ -371,7 +371,8 @@ fn drive(
         checkpoint: checkpoints(setup, o),
         warned: false,
     };
-    let state = || begin.pde.clone().expect("a PDE state for a PDE run");
+    let mut pde_state = begin.pde; // moved, not copied: the grid once
+    let mut state = || pde_state.take().expect("a PDE state for a PDE run");
     match command {
         Command::Pde => {
             outcome.pde = Some(slabs::solve_pde(setup, state(), &mut pde_observers, ranks)?);

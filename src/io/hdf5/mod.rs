@@ -20,4 +20,4 @@ pub mod store;
 pub use crate::io::store::FORMAT;
 pub use file::mark_failed;
 pub use read::{PdeFile, Reader};
-pub use store::{checkpoint_name, Hdf5Store, Layout};
+pub use store::{checkpoint_name, Completion, Hdf5Store, Layout};

@@ -19,12 +19,24 @@
 //! grid axis's cell centres, the axis names, the metric names), else a
 //! netCDF "dimension but not a variable". The grid's edges stay in
 //! `/grid/edges_<k>`, each its own coordinate.
+//!
+//! The file is streamed, not built in memory: the headers are planned
+//! from the shapes, then each variable's numbers are written in address
+//! order by a [`Source`], from memory or, for a running file's snapshots,
+//! read back block by block from that file ([`SnapshotRows`]). So
+//! completing a run holds one block of one array beside the run's small
+//! variables, not the file (mfpde's vendored `hdf5-writer` has
+//! `streamed_data` for this: `vendor/hdf5-writer/MFPDE.md`).
 
 use crate::error::{Error, Result};
 use crate::io::store::{Attr, Group, Results};
-use hdf5_writer::{AttributeBuilder as A, DatasetBuilder as D, Hdf5Builder, WriteOptions};
+use hdf5_writer::{
+    AttributeBuilder as A, DataSource, DatasetBuilder as D, Hdf5Builder, WriteOptions,
+};
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// The `NAME` of a dimension scale that is not a netCDF variable (netCDF-C's
 /// text, which h5netcdf and netCDF-C recognise), for a dimension of `len`.
@@ -137,29 +149,88 @@ fn made_dataset(r: &Results, name: &str, s: &Scale) -> Result<D> {
     Ok(scale_attrs(d, name, s, true))
 }
 
-/// A variable's numbers as the dataset's little-endian bytes, the numbers
-/// dropped (so a file's data is held once, not twice, while it is planned).
-fn f64_bytes(data: Vec<f64>) -> Vec<u8> {
-    let mut bytes = Vec::with_capacity(8 * data.len());
-    for v in data {
-        bytes.extend_from_slice(&v.to_le_bytes());
+/// Values per block of conversion to bytes.
+const BLOCK: usize = 8192;
+
+/// Write `values` as little-endian f64, or as i64 for a count.
+fn put(sink: &mut dyn Write, values: &[f64], integer: bool) -> std::io::Result<()> {
+    let mut bytes = Vec::with_capacity(8 * BLOCK.min(values.len()));
+    for block in values.chunks(BLOCK) {
+        bytes.clear();
+        for &v in block {
+            let b = if integer {
+                (v as i64).to_le_bytes()
+            } else {
+                v.to_le_bytes()
+            };
+            bytes.extend_from_slice(&b);
+        }
+        sink.write_all(&bytes)?;
     }
-    bytes
+    Ok(())
 }
 
-/// A count's numbers as 64-bit integers' little-endian bytes.
-fn i64_bytes(data: Vec<f64>) -> Vec<u8> {
-    let mut bytes = Vec::with_capacity(8 * data.len());
-    for v in data {
-        bytes.extend_from_slice(&(v as i64).to_le_bytes());
-    }
-    bytes
+/// A variable's numbers held in memory.
+struct Held {
+    data: Vec<f64>,
+    integer: bool,
 }
 
-/// The complete file's bytes. The results are consumed variable by
-/// variable: the peak is the planned data and the encoded file, about
-/// twice the file's size.
-pub fn encode(mut r: Results) -> Result<Vec<u8>> {
+impl DataSource for Held {
+    fn write_to(&self, sink: &mut dyn Write) -> std::io::Result<()> {
+        put(sink, &self.data, self.integer)
+    }
+}
+
+/// A variable's numbers as a running file holds them: the datasets of its
+/// snapshots, in order, each read back in blocks of rows of about
+/// `block_bytes`.
+pub struct SnapshotRows {
+    pub file: PathBuf,
+    pub datasets: Vec<String>,
+    pub integer: bool,
+    /// The bytes of a block of rows (at least one row is read at a time).
+    pub block_bytes: u64,
+}
+
+/// The bytes of one block of rows read back from a running file, by
+/// default.
+pub const ROWS_BYTES: u64 = 16 << 20;
+
+impl DataSource for SnapshotRows {
+    fn write_to(&self, sink: &mut dyn Write) -> std::io::Result<()> {
+        let io = |e: hdf5_pure::Error| std::io::Error::other(e.to_string());
+        let file = hdf5_pure::File::open_streaming(&self.file).map_err(io)?;
+        for path in &self.datasets {
+            let ds = file.dataset(path).map_err(io)?;
+            let shape = ds.shape().map_err(io)?;
+            let Some((&rows, rest)) = shape.split_first() else {
+                put(sink, &ds.read_f64().map_err(io)?, self.integer)?;
+                continue;
+            };
+            let row: u64 = rest.iter().product::<u64>().max(1);
+            let block = (self.block_bytes / (8 * row)).max(1);
+            let mut start = 0;
+            while start < rows {
+                let n = block.min(rows - start);
+                put(sink, &ds.read_f64_rows(start, n).map_err(io)?, self.integer)?;
+                start += n;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Where a variable's numbers come from when the file is written.
+pub type Source = Arc<dyn DataSource>;
+
+/// The complete file's plan: the results consumed variable by variable,
+/// each variable's numbers a [`Source`] (`streamed`'s, by the variable's
+/// path `group/name`, else its own numbers).
+fn plan(
+    mut r: Results,
+    mut streamed: BTreeMap<String, Source>,
+) -> Result<hdf5_writer::Hdf5WritePlan> {
     let mut b = Hdf5Builder::new();
     for (name, value) in &r.attrs {
         b = b.attribute(attribute(name, value)?);
@@ -191,10 +262,17 @@ pub fn encode(mut r: Results) -> Result<Vec<u8>> {
         for v in g.vars {
             let path = format!("{}/{}", g.path, v.name);
             let shape: Vec<u64> = v.shape.iter().map(|&n| n as u64).collect();
+            let source = streamed.remove(&path).unwrap_or_else(|| {
+                Arc::new(Held {
+                    data: v.data,
+                    integer: v.integer,
+                })
+            });
             let mut d = match v.integer {
-                true => D::typed::<i64>(&path, shape).raw_data(i64_bytes(v.data)),
-                false => D::typed::<f64>(&path, shape).raw_data(f64_bytes(v.data)),
-            };
+                true => D::typed::<i64>(&path, shape),
+                false => D::typed::<f64>(&path, shape),
+            }
+            .streamed_data(source);
             if !v.long_name.is_empty() {
                 d = d.attribute(text("long_name", &v.long_name)?);
             }
@@ -214,16 +292,33 @@ pub fn encode(mut r: Results) -> Result<Vec<u8>> {
             b = b.dataset(d);
         }
     }
-    b.into_plan()
-        .and_then(|p| p.encode(WriteOptions::default()))
-        .map_err(h5)
+    b.into_plan().map_err(h5)
 }
 
-/// Write `r` whole to `path`: first to `path.partial`, then renamed into
-/// place, so the file at `path` is never half-written.
+/// Write `r` to `path`: first to `path.partial`, then renamed into place,
+/// so the file at `path` is never half-written.
 pub fn write(path: &Path, r: Results) -> Result<()> {
-    let bytes = encode(r)?;
+    write_streamed(path, r, BTreeMap::new())
+}
+
+/// The same, the numbers of the variables named in `streamed` (by path
+/// `group/name`, their shapes in `r`, their data empty) written by their
+/// sources.
+pub fn write_streamed(path: &Path, r: Results, streamed: BTreeMap<String, Source>) -> Result<()> {
+    let plan = plan(r, streamed)?;
     let tmp = path.with_extension("h5.partial");
-    std::fs::write(&tmp, bytes).map_err(|e| super::file::io_err(&tmp, e))?;
+    let io = |e| super::file::io_err(&tmp, e);
+    let written = std::fs::File::create(&tmp).map_err(io).and_then(|file| {
+        let mut sink = std::io::BufWriter::with_capacity(1 << 20, file);
+        plan.write_streamed(&mut sink, WriteOptions::default())
+            .map_err(h5)?;
+        let file = sink.into_inner().map_err(|e| io(e.into_error()))?;
+        file.sync_all().map_err(io)
+    });
+    if let Err(e) = written {
+        // no half-written file left beside the running one
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e);
+    }
     std::fs::rename(&tmp, path).map_err(|e| super::file::io_err(path, e))
 }

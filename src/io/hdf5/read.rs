@@ -31,7 +31,8 @@ fn attr_string(attrs: &HashMap<String, AttrValue>, name: &str) -> String {
 impl Reader {
     /// Open a file for reading.
     pub fn open(path: &Path) -> Result<Self> {
-        let file = File::open(path).map_err(|e| Error::Hdf5(format!("{}: {e}", path.display())))?;
+        let file = File::open_streaming(path)
+            .map_err(|e| Error::Hdf5(format!("{}: {e}", path.display())))?;
         Ok(Reader {
             file,
             path: path.display().to_string(),

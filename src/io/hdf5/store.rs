@@ -17,10 +17,13 @@
 //!   with named dimensions ([`super::netcdf`]), over the running file.
 
 use super::group::{append_series, put_array, snapshot_name, truncate, truncate_rows};
+use super::netcdf::{SnapshotRows, Source, ROWS_BYTES};
 use crate::error::{Error, Result};
-use crate::io::store::{Attr, Group, Header, Results, Store, Var, VarSpec};
+use crate::io::store::{Attr, Group, Header, Results, Store, Var, VarSpec, Variable};
 use hdf5_pure::{AttrValue, File};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// Where a group's state is kept at snapshot `k` when its snapshots do not
 /// hold it.
@@ -66,6 +69,17 @@ pub struct Hdf5Store {
     entries: Vec<Entry>,
     /// Rows given since the last commit: (group, specs, one vector per row).
     pending: Vec<(String, Vec<VarSpec>, Vec<Vec<f64>>)>,
+    completion: Completion,
+}
+
+/// How the complete file gets a running file's snapshot arrays.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Completion {
+    /// Read back in blocks of rows of about `block_bytes` while the file
+    /// is written (at least one row per block).
+    Streamed { block_bytes: u64 },
+    /// Read into memory whole first.
+    Whole,
 }
 
 fn to_attr(a: &Attr) -> AttrValue {
@@ -85,6 +99,9 @@ impl Hdf5Store {
             header: header.clone(),
             entries: Vec::new(),
             pending: Vec::new(),
+            completion: Completion::Streamed {
+                block_bytes: ROWS_BYTES,
+            },
         })
     }
 
@@ -100,7 +117,7 @@ impl Hdf5Store {
         until: f64,
     ) -> Result<Self> {
         let mut entries = Vec::new();
-        let file = File::open(path)?;
+        let file = File::open_streaming(path)?;
         let present: Vec<bool> = layouts
             .iter()
             .map(|l| file.group(l.group).is_ok())
@@ -128,6 +145,9 @@ impl Hdf5Store {
             header: header.clone(),
             entries,
             pending: Vec::new(),
+            completion: Completion::Streamed {
+                block_bytes: ROWS_BYTES,
+            },
         })
     }
 
@@ -165,8 +185,16 @@ impl Hdf5Store {
         Ok(())
     }
 
-    /// Read group `e` back from the running file.
-    fn read_group(&self, file: &File, e: &Entry) -> Result<Group> {
+    /// Read group `e` back from the running file: its series and constants
+    /// whole; each snapshot array as its shape and, in `streamed`, the
+    /// source that reads its snapshots back in blocks when the complete
+    /// file is written (or whole, when `streamed` is `None`).
+    fn read_group(
+        &self,
+        file: &File,
+        e: &Entry,
+        mut streamed: Option<&mut BTreeMap<String, Source>>,
+    ) -> Result<Group> {
         let dims = &self.header.dims;
         let read = |name: &str| -> Result<Vec<f64>> {
             Ok(file.dataset(&format!("{}/{name}", e.path))?.read_f64()?)
@@ -174,16 +202,49 @@ impl Hdf5Store {
         let mut vars = Vec::new();
         let fields = e.constants.len();
         for (i, spec) in e.constants.iter().chain(&e.record).enumerate() {
-            let data = if e.kind == Kind::Snapshots && i >= fields && !spec.is_series() {
-                let mut all = Vec::new();
-                for i in 0..e.count {
-                    all.extend(read(&snapshot_name(spec.name, i))?);
+            let snapshots = e.kind == Kind::Snapshots && i >= fields && !spec.is_series();
+            let mut v = match (snapshots, streamed.as_deref_mut()) {
+                (true, Some(streamed)) => {
+                    let datasets: Vec<String> = (0..e.count)
+                        .map(|k| format!("{}/{}", e.path, snapshot_name(spec.name, k)))
+                        .collect();
+                    let per: u64 = match datasets.first() {
+                        Some(d) => file.dataset(d)?.shape()?.iter().product(),
+                        None => 0,
+                    };
+                    let v = Variable {
+                        name: spec.name.to_string(),
+                        dims: dims.names(spec.dims),
+                        shape: dims.shape(spec, e.count * per as usize)?,
+                        data: Vec::new(),
+                        long_name: spec.long_name.to_string(),
+                        units: spec.units.to_string(),
+                        integer: spec.integer,
+                    };
+                    let block_bytes = match self.completion {
+                        Completion::Streamed { block_bytes } => block_bytes,
+                        Completion::Whole => ROWS_BYTES,
+                    };
+                    let source = SnapshotRows {
+                        file: self.path.clone(),
+                        datasets,
+                        integer: spec.integer,
+                        block_bytes,
+                    };
+                    streamed.insert(format!("{}/{}", e.path, spec.name), Arc::new(source));
+                    v
                 }
-                all
-            } else {
-                read(spec.name)?
+                (true, None) => {
+                    let mut all = Vec::new();
+                    for i in 0..e.count {
+                        all.extend(read(&snapshot_name(spec.name, i))?);
+                    }
+                    crate::io::store::variable(dims, &Var::array(*spec, &all))?
+                }
+                (false, _) => {
+                    crate::io::store::variable(dims, &Var::array(*spec, &read(spec.name)?))?
+                }
             };
-            let mut v = crate::io::store::variable(dims, &Var::array(*spec, &data))?;
             if e.kind != Kind::Whole
                 && i >= fields
                 && spec.dims.first() == Some(&crate::io::store::Dim::Time)
@@ -351,7 +412,10 @@ impl Hdf5Store {
         Ok(())
     }
 
-    /// Read the running file back and write the complete file over it.
+    /// Read the running file back and write the complete file over it:
+    /// the snapshot arrays streamed from the running file, block by block
+    /// (`whole`: read into memory first, the reference the streamed file
+    /// is tested against).
     fn write_complete(&mut self) -> Result<()> {
         if !self.pending.is_empty() {
             let file = File::open_rw(&self.path)?;
@@ -359,14 +423,28 @@ impl Hdf5Store {
             file.commit()?;
             file.close()?;
         }
-        // read dataset by dataset, not the whole file into memory
         let file = File::open_streaming(&self.path)?;
         let mut results = Results::new(&self.header);
+        let mut streamed = BTreeMap::new();
         for e in &self.entries {
-            results.groups.push(self.read_group(&file, e)?);
+            let into = match self.completion {
+                Completion::Whole => None,
+                Completion::Streamed { .. } => Some(&mut streamed),
+            };
+            results.groups.push(self.read_group(&file, e, into)?);
         }
         file.close()?;
         results.set_attr("status", Attr::Str("complete".into()));
-        super::netcdf::write(&self.path, results)
+        super::netcdf::write_streamed(&self.path, results, streamed)
+    }
+
+    /// How [`Store::complete`] writes the complete file: the default
+    /// streams each snapshot array from the running file in blocks of
+    /// [`super::netcdf::ROWS_BYTES`]; `Completion::Whole` (every array read
+    /// into memory first) is the reference the streamed file is tested
+    /// against.
+    pub fn completion(mut self, how: Completion) -> Self {
+        self.completion = how;
+        self
     }
 }

@@ -80,6 +80,25 @@ pub enum Error {
 
 pub type Result<T> = std::result::Result<T, Error>;
 
+/// The bytes of a dataset written at emission time, not held by the plan
+/// (mfpde's vendored copy: see `vendor/hdf5-writer/MFPDE.md`), so that
+/// [`Hdf5WritePlan::write_streamed`] writes a file larger than memory.
+/// `write_to` writes exactly the dataset's contiguous storage: its shape's
+/// element count times the element size, in the datatype's byte order.
+pub trait DataSource: Send + Sync {
+    fn write_to(&self, sink: &mut dyn Write) -> std::io::Result<()>;
+}
+
+/// A [`DataSource`] as a dataset holds it.
+#[derive(Clone)]
+pub struct StreamedData(pub std::sync::Arc<dyn DataSource>);
+
+impl std::fmt::Debug for StreamedData {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("StreamedData(..)")
+    }
+}
+
 /// HDF5 file variant emitted by the writer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Hdf5Variant {
@@ -243,6 +262,8 @@ pub struct DatasetBuilder {
     filters: Vec<FilterDescription>,
     fill_value: Option<Vec<u8>>,
     raw_data: Option<Vec<u8>>,
+    /// Bytes written at emission time (mfpde's vendored copy).
+    streamed: Option<StreamedData>,
     vlen_string_values: Option<Vec<String>>,
     vlen_sequence_values: Option<Vec<Vec<u8>>>,
     attributes: Vec<AttributeBuilder>,
@@ -266,6 +287,7 @@ impl DatasetBuilder {
             filters: Vec::new(),
             fill_value: None,
             raw_data: None,
+            streamed: None,
             vlen_string_values: None,
             vlen_sequence_values: None,
             attributes: Vec::new(),
@@ -355,6 +377,7 @@ impl DatasetBuilder {
             filters: Vec::new(),
             fill_value: None,
             raw_data: None,
+            streamed: None,
             vlen_string_values: Some(strings),
             vlen_sequence_values: None,
             attributes: Vec::new(),
@@ -403,6 +426,7 @@ impl DatasetBuilder {
             filters: Vec::new(),
             fill_value: None,
             raw_data: None,
+            streamed: None,
             vlen_string_values: None,
             vlen_sequence_values: Some(values),
             attributes: Vec::new(),
@@ -438,6 +462,7 @@ impl DatasetBuilder {
 
     pub fn raw_data(mut self, bytes: impl Into<Vec<u8>>) -> Self {
         self.raw_data = Some(bytes.into());
+        self.streamed = None;
         self.vlen_string_values = None;
         self.vlen_sequence_values = None;
         self
@@ -464,6 +489,17 @@ impl DatasetBuilder {
         self.vlen_string_values = None;
         self.vlen_sequence_values = None;
         Ok(self)
+    }
+
+    /// The dataset's bytes, written by `source` when the file is emitted
+    /// (contiguous layout, no filter, no fill value; mfpde's vendored
+    /// copy).
+    pub fn streamed_data(mut self, source: std::sync::Arc<dyn DataSource>) -> Self {
+        self.streamed = Some(StreamedData(source));
+        self.raw_data = None;
+        self.vlen_string_values = None;
+        self.vlen_sequence_values = None;
+        self
     }
 
     pub fn attribute(mut self, attribute: AttributeBuilder) -> Self {
@@ -509,6 +545,16 @@ impl DatasetBuilder {
                     ));
                 }
             }
+        }
+        if self.streamed.is_some()
+            && (self.layout != PlannedLayout::Contiguous
+                || !self.filters.is_empty()
+                || self.fill_value.is_some())
+        {
+            return Err(Error::InvalidDefinition(format!(
+                "streamed dataset '{}' must be contiguous, unfiltered and without fill value",
+                self.name
+            )));
         }
         if !self.filters.is_empty() && !matches!(self.layout, PlannedLayout::Chunked { .. }) {
             return Err(Error::InvalidDefinition(
@@ -1086,6 +1132,14 @@ impl Hdf5WritePlan {
     pub fn encode(&self, options: WriteOptions) -> Result<Vec<u8>> {
         encode_hdf5_file(self, options)
     }
+
+    /// Write the file to a plain sink in address order, each streamed
+    /// dataset's source in its turn: the bytes [`Self::encode`] gives,
+    /// holding only the headers and the non-streamed data (mfpde's vendored
+    /// copy).
+    pub fn write_streamed<W: Write>(&self, sink: &mut W, options: WriteOptions) -> Result<()> {
+        emit(plan_file(self, options)?, sink)
+    }
 }
 
 /// Writes an [`Hdf5WritePlan`] to a seekable sink. Use
@@ -1161,6 +1215,7 @@ fn validate_group_attributes(group_attributes: &[GroupAttributeBuilder]) -> Resu
 #[derive(Debug)]
 struct DatasetEmission<'a> {
     dataset: &'a DatasetBuilder,
+    data_size: u64,
     raw_data: Vec<u8>,
     header_address: u64,
     data_address: u64,
@@ -1300,6 +1355,13 @@ fn encode_vlen_heap_references(refs: &[VLenHeapReference], heap: HeapLayout<'_>)
 }
 
 fn encode_hdf5_file(plan: &Hdf5WritePlan, options: WriteOptions) -> Result<Vec<u8>> {
+    let fe = plan_file(plan, options)?;
+    let mut file = Vec::with_capacity(checked_usize(fe.eof_address, "HDF5 file size")?);
+    emit(fe, &mut file)?;
+    Ok(file)
+}
+
+fn plan_file(plan: &Hdf5WritePlan, options: WriteOptions) -> Result<FileEmission<'_>> {
     if options.variant != Hdf5Variant::Modern {
         return Err(Error::UnsupportedFeature(format!(
             "unsupported HDF5 variant {:?}",
@@ -1462,6 +1524,7 @@ fn encode_hdf5_file(plan: &Hdf5WritePlan, options: WriteOptions) -> Result<Vec<u
         };
         emissions.push(DatasetEmission {
             dataset: prepared_dataset.dataset,
+            data_size: prepared_dataset.data_size,
             raw_data: prepared_dataset.raw_data,
             header_address,
             data_address,
@@ -1470,42 +1533,117 @@ fn encode_hdf5_file(plan: &Hdf5WritePlan, options: WriteOptions) -> Result<Vec<u
         });
     }
 
-    let mut file = Vec::with_capacity(checked_usize(eof_address, "HDF5 file size")?);
-    file.extend_from_slice(&encode_superblock_v2(root_address, eof_address));
-    pad_to_address(&mut file, root_address)?;
-    file.extend_from_slice(&root_header);
+    Ok(FileEmission {
+        root_address,
+        root_header,
+        group_emissions,
+        emissions,
+        heap_address,
+        heap: global_heap.bytes,
+        eof_address,
+    })
+}
 
-    for emission in &group_emissions {
-        pad_to_address(&mut file, emission.header_address)?;
-        file.extend_from_slice(&emission.header);
+/// A planned file, every address fixed: what [`emit`] writes in address
+/// order (mfpde's vendored copy split the emission from the planning).
+struct FileEmission<'a> {
+    root_address: u64,
+    root_header: Vec<u8>,
+    group_emissions: Vec<GroupEmission>,
+    emissions: Vec<DatasetEmission<'a>>,
+    heap_address: u64,
+    heap: Vec<u8>,
+    eof_address: u64,
+}
+
+/// A sink that counts what it has been given.
+struct Counted<'w, W: Write> {
+    sink: &'w mut W,
+    at: u64,
+}
+
+impl<W: Write> Write for Counted<'_, W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.sink.write(buf)?;
+        self.at += n as u64;
+        Ok(n)
     }
 
-    for emission in &emissions {
-        pad_to_address(&mut file, emission.header_address)?;
-        file.extend_from_slice(&emission.header);
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.sink.flush()
+    }
+}
+
+impl<W: Write> Counted<'_, W> {
+    /// Zeros up to `address` (an error if already past it).
+    fn pad_to(&mut self, address: u64) -> Result<()> {
+        if self.at > address {
+            return Err(Error::InvalidDefinition(format!(
+                "internal HDF5 layout overlap: current offset {} exceeds target {address}",
+                self.at
+            )));
+        }
+        const ZEROS: [u8; 4096] = [0; 4096];
+        while self.at < address {
+            let n = (address - self.at).min(ZEROS.len() as u64) as usize;
+            self.write_all(&ZEROS[..n])?;
+        }
+        Ok(())
+    }
+}
+
+/// Write a planned file to `sink` in address order; a streamed dataset's
+/// source writes its bytes in turn and must write exactly its size.
+fn emit<W: Write>(fe: FileEmission<'_>, sink: &mut W) -> Result<()> {
+    let mut file = Counted { sink, at: 0 };
+    file.write_all(&encode_superblock_v2(fe.root_address, fe.eof_address))?;
+    file.pad_to(fe.root_address)?;
+    file.write_all(&fe.root_header)?;
+
+    for emission in &fe.group_emissions {
+        file.pad_to(emission.header_address)?;
+        file.write_all(&emission.header)?;
     }
 
-    for emission in &emissions {
+    for emission in &fe.emissions {
+        file.pad_to(emission.header_address)?;
+        file.write_all(&emission.header)?;
+    }
+
+    for emission in &fe.emissions {
         if let Some(chunk_index) = &emission.chunk_index {
-            pad_to_address(&mut file, chunk_index.address)?;
-            file.extend_from_slice(&chunk_index.nodes);
+            file.pad_to(chunk_index.address)?;
+            file.write_all(&chunk_index.nodes)?;
         }
     }
 
-    for emission in &emissions {
+    for emission in &fe.emissions {
         if !matches!(emission.dataset.layout, PlannedLayout::Compact) {
-            pad_to_address(&mut file, emission.data_address)?;
-            file.extend_from_slice(&emission.raw_data);
+            file.pad_to(emission.data_address)?;
+            match &emission.dataset.streamed {
+                Some(source) => {
+                    source.0.write_to(&mut file)?;
+                    let written = file.at - emission.data_address;
+                    if written != emission.data_size {
+                        return Err(Error::InvalidDefinition(format!(
+                            "streamed dataset '{}' wrote {written} bytes, expected {}",
+                            emission.dataset.name, emission.data_size
+                        )));
+                    }
+                }
+                None => file.write_all(&emission.raw_data)?,
+            }
         }
     }
 
-    if !global_heap.bytes.is_empty() {
-        pad_to_address(&mut file, heap_address)?;
-        file.extend_from_slice(&global_heap.bytes);
+    if !fe.heap.is_empty() {
+        file.pad_to(fe.heap_address)?;
+        file.write_all(&fe.heap)?;
     }
 
-    pad_to_address(&mut file, eof_address)?;
-    Ok(file)
+    file.pad_to(fe.eof_address)?;
+    file.flush()?;
+    Ok(())
 }
 
 #[derive(Debug)]
@@ -1639,6 +1777,8 @@ fn prepare_datasets(
                 &filters,
                 element_size,
             )?
+        } else if dataset.streamed.is_some() {
+            (Vec::new(), None)
         } else if let Some(raw_data) = dataset.raw_data.as_deref() {
             if raw_data.len() != expected {
                 return Err(Error::InvalidDefinition(format!(
@@ -1668,7 +1808,12 @@ fn prepare_datasets(
                 dataset.name
             )));
         };
-        let data_size = u64::try_from(storage_data.len()).map_err(|_| {
+        let stored = if dataset.streamed.is_some() {
+            expected
+        } else {
+            storage_data.len()
+        };
+        let data_size = u64::try_from(stored).map_err(|_| {
             Error::InvalidDefinition(format!(
                 "dataset '{}' storage byte length exceeds u64 capacity",
                 dataset.name
@@ -1780,7 +1925,7 @@ fn compute_data_heap_layout(
             next_address = align_u64(
                 checked_add_u64(
                     next_address,
-                    prepared_dataset.raw_data.len() as u64,
+                    prepared_dataset.data_size,
                     "dataset raw data end",
                 )?,
                 8,
@@ -3912,18 +4057,6 @@ fn size_width_for(value: u64) -> Result<(u8, usize)> {
 fn write_uvar(value: u64, width: usize, dst: &mut Vec<u8>) {
     let bytes = value.to_le_bytes();
     dst.extend_from_slice(&bytes[..width]);
-}
-
-fn pad_to_address(bytes: &mut Vec<u8>, address: u64) -> Result<()> {
-    let address = checked_usize(address, "HDF5 address")?;
-    if bytes.len() > address {
-        return Err(Error::InvalidDefinition(format!(
-            "internal HDF5 layout overlap: current offset {} exceeds target {address}",
-            bytes.len()
-        )));
-    }
-    bytes.resize(address, 0);
-    Ok(())
 }
 
 fn align_u64(value: u64, alignment: u64) -> u64 {
