@@ -2,10 +2,12 @@
 //! write, from a problem's numbers alone (nothing is allocated to find out),
 //! checked against the machine before the run starts.
 //!
-//! Memory counts every buffer of the size of the grid (the density and its
-//! RK2 stage, the face velocities, the CFL rates, ρ0's cell masses, the
-//! snapshot copies folded at the end), the velocity's σ tables (#nodes ×
-//! (#w-centres + #w-faces)), the particles (m × D, the per-group sums, the
+//! Memory counts every buffer of the size of the grid ([`grid_copies`]:
+//! the density, its RK2 stage and sums, the diffused copy a history row
+//! reads, the backup of a stage taken again, the bytes of a snapshot being
+//! written; sg's Ψ and start; the reaction's), the velocity's σ tables
+//! (#nodes × (#w-centres + #w-faces); none with `solver.tables =
+//! "on_the_fly"`), the particles (m × D, the per-group sums, the
 //! SGD batch; for a reduced problem's d-dimensional network m × (1 + d)
 //! for θ, its gradient and checkpoint, and sgd's m × B Z and σ(Z)) and
 //! the quadrature. Disk counts what the file will hold: per
@@ -39,6 +41,23 @@ pub struct Sizes {
     /// The runs of a convergence study (no snapshots kept, no file of
     /// them).
     pub study: bool,
+    /// Copies of the grid the scheme holds ([`grid_copies`]).
+    pub copies: f64,
+    /// The tables are evaluated on the fly, not stored.
+    pub lazy_tables: bool,
+}
+
+/// The buffers of the size of the grid a run holds at its peak: the
+/// density, the RK2 stage and its sums, the diffused copy a history row
+/// reads when the trailing half diffusion is deferred, the backup of a
+/// stage taken again, and the bytes of a snapshot while it is written (6);
+/// sg's density, Ψ, start, backup and snapshot (5); birth–death's reaction
+/// adds its rates, Ψ, Φ and start and the base it is planned from (5).
+/// Measured by valgrind's massif on grids/teacher4d.toml at 32⁴: five
+/// copies of ρ at the peak of a run whose stage was never taken again.
+pub fn grid_copies(scheme: &str, birth_death: bool) -> f64 {
+    let scheme = if scheme == "sg" { 5.0 } else { 6.0 };
+    scheme + if birth_death { 5.0 } else { 0.0 }
 }
 
 /// Bytes of memory and of disk, and the key behind the largest part of
@@ -119,6 +138,8 @@ impl Sizes {
             batch,
             wide: if p.symmetry.is_some() { dim_x } else { 0.0 },
             study: false,
+            copies: grid_copies(&p.solver.scheme, p.dynamics.birth_death > 0.0),
+            lazy_tables: p.solver.tables.as_deref() == Some("on_the_fly"),
         }
     }
 
@@ -129,14 +150,16 @@ impl Sizes {
         let (cells, q, t) = (self.cells, self.nodes, self.snapshots);
         let with = with_particles && self.m > 0.0;
         let p = |x: f64| if with { 8.0 * x } else { 0.0 };
-        // ρ, u1, du, D face arrays, rates, ρ0's masses, sg's Ψ and start;
-        // the σ tables
+        // the grid's copies; the σ tables (on the fly: their points and a
+        // row per thread)
+        let w_points = self.w_centres + self.w_faces;
+        let tables = match self.lazy_tables {
+            true => w_points * (d + 1.0 + rayon::current_num_threads() as f64),
+            false => q * w_points,
+        };
         let (run, run_key) = total(&[
-            ("grid.cells", 8.0 * cells * (8.0 + d)),
-            (
-                "data.nodes",
-                8.0 * (q * (self.w_centres + self.w_faces) + q * (d + 4.0)),
-            ),
+            ("grid.cells", 8.0 * cells * self.copies),
+            ("data.nodes", 8.0 * (tables + q * (d + 4.0))),
             // θ, and for the d-dimensional network (a, w), its gradient
             // and its two checkpoint slots' copy
             (

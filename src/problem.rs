@@ -255,9 +255,11 @@ pub struct SolverSpec {
     /// Steps at most: the run stops beyond (a budget against runaway runs).
     #[serde(default = "default_max_steps")]
     pub max_steps: usize,
-    /// The velocity's tables: whole, or low_rank (a cross approximation to
+    /// The velocity's tables: whole, low_rank (a cross approximation to
     /// 1e-12 of each table's largest entry, rows weighted by √ω_q: fewer
-    /// operations per step, a longer plan).
+    /// operations per step, a longer plan), or on_the_fly (not stored:
+    /// the whole tables' bits, a unit evaluation per entry per
+    /// contraction, for grids whose tables would not fit in memory).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tables: Option<String>,
 }

@@ -1,20 +1,21 @@
 //! `solver.tables = "low_rank"` (src/velocity/table.rs): the velocity from
 //! low-rank tables against the whole tables, on every grid file, within the
 //! bound the cross approximation guarantees; and a reduced run's final
-//! density within 1e-8 in L1 of the whole tables' run.
+//! density within 1e-8 in L1 of the whole tables' run. `"on_the_fly"`: the
+//! whole tables' bits, on every grid file and over a 4-D run.
 
 mod common;
 
 use common::{grid_files, l1, run};
 use mfpde::problem::LoadedProblem;
 use mfpde::setup::Setup;
-use mfpde::velocity::table::ACA_TOL;
+use mfpde::velocity::table::{Table, ACA_TOL};
 use mfpde::velocity::Velocity;
 
 /// A grid file with overrides, on at most 24 cells per axis (the tables'
 /// rank structure is the unit's, not the grid's; the cross on a 4-D grid's
 /// whole tables would take minutes).
-fn coarse(path: &std::path::Path, low_rank: bool) -> Setup {
+fn coarse(path: &std::path::Path, tables: &str) -> Setup {
     let text = std::fs::read_to_string(path).unwrap();
     let plain = LoadedProblem::from_str(&text, &[], path.parent().unwrap()).unwrap();
     let cells: Vec<String> = plain
@@ -25,9 +26,7 @@ fn coarse(path: &std::path::Path, low_rank: bool) -> Setup {
         .map(|n| n.min(&24).to_string())
         .collect();
     let mut sets = vec![format!("grid.cells=[{}]", cells.join(","))];
-    if low_rank {
-        sets.push("solver.tables=\"low_rank\"".into());
-    }
+    sets.push(format!("solver.tables=\"{tables}\""));
     let lp = LoadedProblem::from_str(&text, &sets, path.parent().unwrap()).unwrap();
     Setup::new(&lp).unwrap()
 }
@@ -50,7 +49,7 @@ fn largest(v: &[f64]) -> f64 {
 fn low_rank_tables_move_v_within_their_bound_on_every_grid_file() {
     let mut used = 0;
     for path in grid_files() {
-        let s = coarse(&path, true);
+        let s = coarse(&path, "low_rank");
         let rho = s.rho0();
         let mut low = Velocity::new(&s.model, &s.grid);
         let mut whole = Velocity::with_whole_tables(&s.model, &s.grid);
@@ -137,4 +136,44 @@ fn a_reduced_run_with_low_rank_tables_ends_where_the_whole_tables_do() {
         "single_index to t = 0.5: L1 between the whole and the low-rank tables' densities {d:e}"
     );
     assert!(d < 1e-8, "{d:e}");
+}
+
+/// On every grid file (coarsened), f_h at the nodes, g and every G_k of ρ0
+/// from tables evaluated on the fly are the whole tables' to the bit: each
+/// entry is the same function of the same numbers, read in the same order.
+#[test]
+fn tables_on_the_fly_give_the_whole_tables_bits_on_every_grid_file() {
+    for path in grid_files() {
+        let s = coarse(&path, "on_the_fly");
+        let rho = s.rho0();
+        let mut lazy = Velocity::new(&s.model, &s.grid);
+        let mut whole = Velocity::with_whole_tables(&s.model, &s.grid);
+        assert!(lazy.tables().all(|t| matches!(t, Table::OnTheFly { .. })));
+        whole.eval(&rho);
+        lazy.eval(&rho);
+        let name = path.display();
+        assert!(whole.f_nodes() == lazy.f_nodes(), "{name}: f_h");
+        assert!(whole.g() == lazy.g(), "{name}: g");
+        for k in 0..lazy.tables().count() - 1 {
+            assert!(whole.gk(k) == lazy.gk(k), "{name}: G_{k}");
+        }
+    }
+}
+
+/// grids/teacher4d.toml on 12⁴ cells to t = 0.1 with the tables on the
+/// fly: every snapshot's density is the whole tables' run's, to the bit.
+#[test]
+fn a_4d_run_with_tables_on_the_fly_is_the_whole_tables_run() {
+    let sets = [
+        "grid.cells=[12,12,12,12]",
+        "dynamics.t_end=0.1",
+        "dynamics.snapshots=2",
+    ];
+    let whole = common::grid_setup("teacher4d", &sets);
+    let mut lazy_sets = sets.to_vec();
+    lazy_sets.push("solver.tables=\"on_the_fly\"");
+    let lazy = common::grid_setup("teacher4d", &lazy_sets);
+    let (a, b) = (run(&whole), run(&lazy));
+    assert_eq!(a.densities.len(), 2);
+    assert!(a.densities == b.densities);
 }

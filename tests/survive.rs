@@ -1002,7 +1002,8 @@ fn peak_rss(args: &[String]) -> f64 {
 /// over runs where each part of the estimate dominates in turn: stored
 /// positions (40 snapshots of 3·10⁵ neurons: the file is streamed, not
 /// held, when completed and when plotted), a large CSV (its rows
-/// as nodes of the σ tables), a convergence study, a 4-D grid, a reduced
+/// as nodes of the σ tables), a convergence study, a 4-D grid, a 4-D grid
+/// with its tables on the fly (its copies of ρ dominate), a reduced
 /// problem. (Ignored by plain `cargo test`: about 30 s and 1 GB; CI runs it.)
 #[test]
 #[ignore]
@@ -1058,6 +1059,17 @@ fn budgets_are_within_twice_the_peak_memory() {
                 "grid.cells=[28,28,28,28]",
                 "dynamics.t_end=0.02",
                 "dynamics.snapshots=2",
+            ],
+            vec![],
+        ),
+        (
+            "pde",
+            grid("teacher4d"),
+            vec![
+                "grid.cells=[36,36,36,36]",
+                "dynamics.t_end=0.01",
+                "dynamics.snapshots=2",
+                "solver.tables=\"on_the_fly\"",
             ],
             vec![],
         ),

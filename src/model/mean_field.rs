@@ -42,9 +42,22 @@ pub struct MeanField {
     pub birth_death: f64,
     /// The symmetry reduction, when the problem is reduced (docs/model.md §6).
     pub reduction: Option<Reduction>,
-    /// Evaluate E_x through low-rank tables (`solver.tables = "low_rank"`,
+    /// How the velocity holds its tables of E_x (`solver.tables`,
     /// [`crate::velocity::table`]): how, not what, is computed.
-    pub low_rank: bool,
+    pub tables: Tables,
+}
+
+/// How the velocity holds its tables σ(w·x̃_q) (`solver.tables`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Tables {
+    /// Stored whole: #nodes × #w points.
+    #[default]
+    Whole,
+    /// In low rank where that is 2× smaller (to 1e-12 of each table's
+    /// largest entry).
+    LowRank,
+    /// Not stored: evaluated in every contraction (the whole tables' bits).
+    OnTheFly,
 }
 
 /// V(θ; μ) = −∇_θ Ψ(θ; μ) from g_μ(w) and ∇_w g_μ(w): the drift of every
@@ -105,7 +118,7 @@ impl MeanField {
             noise,
             birth_death: 0.0,
             reduction: None,
-            low_rank: false,
+            tables: Tables::Whole,
         })
     }
 

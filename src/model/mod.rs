@@ -12,7 +12,7 @@ pub mod symmetry;
 
 pub use activation::Activation;
 pub use data::{DataLaw, DataSet, Quadrature};
-pub use mean_field::{Drift, MeanField};
+pub use mean_field::{Drift, MeanField, Tables};
 pub use rbf::{Bump, Rbf};
 pub use symmetry::{Reduced, Reduction};
 

@@ -4,7 +4,9 @@
 
 use super::{check_box, positive, vec_of};
 use crate::error::{Error, Result};
-use crate::model::{DataLaw, DataSet, MeanField, Network, Quadrature, Reduced, Reduction, Target};
+use crate::model::{
+    DataLaw, DataSet, MeanField, Network, Quadrature, Reduced, Reduction, Tables, Target,
+};
 use crate::problem::LoadedProblem;
 
 /// d of a reduced problem at most.
@@ -55,14 +57,15 @@ pub(super) fn build(lp: &LoadedProblem) -> Result<MeanField> {
     let target = build_target(lp, &net, labels)?;
     let mut model = MeanField::new(net, quad, data_law, target, p.model.weight_decay, noise)?;
     model.birth_death = alpha;
-    model.low_rank = match p.solver.tables.as_deref() {
-        None | Some("whole") => false,
-        Some("low_rank") => true,
+    model.tables = match p.solver.tables.as_deref() {
+        None | Some("whole") => Tables::Whole,
+        Some("low_rank") => Tables::LowRank,
+        Some("on_the_fly") => Tables::OnTheFly,
         Some(other) => {
             return Err(Error::problem(
                 "solver.tables",
                 format!("{other:?}"),
-                "whole or low_rank",
+                "whole, low_rank or on_the_fly",
             ))
         }
     };

@@ -24,7 +24,7 @@ pub use faces::{AxisVelocity, FaceArray, Faces};
 use table::Table;
 
 use crate::grid::{Grid, MAX_DIM};
-use crate::model::{Drift, MeanField};
+use crate::model::{Drift, MeanField, Tables};
 use crate::scratch::Scratch;
 use crate::simd::Simd;
 use crate::sum::fixed_sum;
@@ -101,25 +101,38 @@ impl Velocity {
     /// Plan the evaluator: builds the σ and σ′ tables on the fixed grid, in
     /// low rank where the model asks for it and that is smaller ([`table`]).
     pub fn new(model: &MeanField, grid: &Grid) -> Self {
-        Self::planned(model, grid, model.low_rank)
+        Self::planned(model, grid, model.tables)
     }
 
     /// [`Velocity::new`] with the whole tables, never in low rank (the
     /// reference the low-rank tables are tested against).
     pub fn with_whole_tables(model: &MeanField, grid: &Grid) -> Self {
-        Self::planned(model, grid, false)
+        Self::planned(model, grid, Tables::Whole)
     }
 
-    fn planned(model: &MeanField, grid: &Grid, low_rank: bool) -> Self {
+    fn planned(model: &MeanField, grid: &Grid, tables: Tables) -> Self {
         let root_w: Vec<f64> = model.quad.weights.iter().map(|w| w.sqrt()).collect();
-        let table =
-            |points: &[Vec<f64>], xt: &[Vec<f64>], f: &(dyn Fn(&[f64], &[f64]) -> f64 + Sync)| {
-                if low_rank {
-                    Table::planned(points, xt, f, &root_w)
-                } else {
-                    Table::whole(points, xt, f)
-                }
+        // on the fly, the tables own a copy of the model; else they borrow it
+        let shared = (tables == Tables::OnTheFly).then(|| std::sync::Arc::new(model.clone()));
+        let table = |points: &[Vec<f64>], xt: &[Vec<f64>], k: Option<usize>| {
+            let f = |w: &[f64], x: &[f64]| match k {
+                None => model.unit_xt(w, x),
+                Some(k) => model.dunit_xt(w, x, k),
             };
+            match (tables, &shared) {
+                (Tables::OnTheFly, Some(m)) => {
+                    let m = m.clone();
+                    let dw = m.net.dim_w();
+                    let f = match k {
+                        None => table::entry(dw, move |w, x| m.unit_xt(w, x)),
+                        Some(k) => table::entry(dw, move |w, x| m.dunit_xt(w, x, k)),
+                    };
+                    Table::on_the_fly(points, xt, f)
+                }
+                (Tables::LowRank, _) => Table::planned(points, xt, f, &root_w),
+                _ => Table::whole(points, xt, f),
+            }
+        };
         let (net, quad) = (model.net, &model.quad);
         let wax = net.w_axis();
         let dw = net.dim_w();
@@ -131,13 +144,13 @@ impl Velocity {
             })
             .collect();
         let centres = w_points(grid, wax, None);
-        let sig = table(&centres, &xt, &|w, x| model.unit_xt(w, x));
+        let sig = table(&centres, &xt, None);
         let mut dsig = Vec::new();
         let mut nwf = Vec::new();
         for k in 0..dw {
             let pts = w_points(grid, wax, Some(wax + k));
             nwf.push(pts.len());
-            dsig.push(table(&pts, &xt, &|w, x| model.dunit_xt(w, x, k)));
+            dsig.push(table(&pts, &xt, Some(k)));
         }
         let nw = centres.len();
         Velocity {

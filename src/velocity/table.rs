@@ -11,10 +11,18 @@
 //! smaller than the whole table by [`LOW_RANK_GAIN`]. Each contraction then
 //! costs k (Q + #points) instead of Q × #points. Sums run in fixed orders:
 //! the same bits on any thread count.
+//!
+//! Or not stored at all ([`Table::on_the_fly`]): each contraction evaluates
+//! T[q][p] again, in the whole table's order, so it gives the whole
+//! table's bits without its Q × #points × 8 bytes (6.7 GB for a 128⁴ grid
+//! with 100 nodes), at the cost of a unit evaluation per entry per
+//! contraction.
 
+use crate::scratch::Scratch;
 use crate::simd::Simd;
 use crate::sum::lane_dot;
 use rayon::prelude::*;
+use std::sync::Arc;
 
 /// Block of points one task contracts at a time.
 const BLOCK: usize = 256;
@@ -27,9 +35,76 @@ pub const ACA_TOL: f64 = 1e-12;
 /// one to be kept.
 pub const LOW_RANK_GAIN: usize = 2;
 
+/// Each block of `$out` in parallel, zeroed, then `$body` with the block
+/// (`$chunk`) and its first point (`$p0`), inside the SIMD variant (a
+/// macro, not a function taking a closure: the body is then compiled with
+/// the variant's features, which a closure from outside was not — 4 %
+/// slower on the 40⁴ velocity).
+macro_rules! by_blocks {
+    ($out:expr, $simd:expr, |$p0:ident, $chunk:ident| $body:block) => {
+        $out.par_chunks_mut(BLOCK)
+            .enumerate()
+            .for_each(|(blk, $chunk)| {
+                crate::simd_run!($simd, {
+                    $chunk.fill(0.0);
+                    let $p0 = blk * BLOCK;
+                    $body
+                })
+            })
+    };
+}
+
+/// A table evaluated on the fly, a run of entries at a time:
+/// `f(x̃_q, points, out)` sets out[i] = f(w_i, x̃_q) for the points w_i
+/// (row-major, `out.len()` of them) — one dynamic call per run, the unit
+/// inlined in its loop.
+pub type Entry = Arc<dyn Fn(&[f64], &[f64], &mut [f64]) + Send + Sync>;
+
+/// An [`Entry`] from a function of one point and one node.
+pub fn entry(dw: usize, f: impl Fn(&[f64], &[f64]) -> f64 + Send + Sync + 'static) -> Entry {
+    Arc::new(move |x, points, out| {
+        for (o, w) in out.iter_mut().zip(points.chunks_exact(dw.max(1))) {
+            *o = f(w, x);
+        }
+    })
+}
+
+/// What a table evaluated on the fly holds: its points and nodes, its
+/// entry, and a row of scratch per thread.
+#[derive(Clone)]
+pub struct Lazy {
+    /// Points, `np` × `dw` row-major; nodes `q` × `dw`.
+    points: Vec<f64>,
+    nodes: Vec<f64>,
+    dw: usize,
+    f: Entry,
+    rows: Arc<Scratch<Vec<f64>>>,
+}
+
+impl std::fmt::Debug for Lazy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Lazy({} points)", self.points.len() / self.dw.max(1))
+    }
+}
+
+impl Lazy {
+    /// out[i] = T[q][p0 + i].
+    #[inline]
+    fn run(&self, q: usize, p0: usize, out: &mut [f64]) {
+        let dw = self.dw;
+        (self.f)(
+            &self.nodes[q * dw..(q + 1) * dw],
+            &self.points[p0 * dw..(p0 + out.len()) * dw],
+            out,
+        )
+    }
+}
+
 /// A table of `q` nodes × `np` points.
 #[derive(Debug, Clone)]
 pub enum Table {
+    /// Not stored: each entry evaluated when a contraction needs it.
+    OnTheFly { q: usize, np: usize, lazy: Lazy },
     /// Node-major: T[q][p] at `q * np + p`.
     Whole { q: usize, np: usize, t: Vec<f64> },
     /// s_q T[q][p] = Σ_k a[k][q] b[k][p], `a` k × Q and `b` k × np
@@ -68,6 +143,24 @@ impl Table {
                 }
             });
         Table::Whole { q: xt.len(), np, t }
+    }
+
+    /// The table of `f(point_p, x̃_q)`, not stored: evaluated in every
+    /// contraction, in the whole table's order (the same bits).
+    pub fn on_the_fly(points: &[Vec<f64>], xt: &[Vec<f64>], f: Entry) -> Self {
+        let np = points.len();
+        let dw = xt.first().map_or(0, Vec::len);
+        Table::OnTheFly {
+            q: xt.len(),
+            np,
+            lazy: Lazy {
+                points: points.concat(),
+                nodes: xt.concat(),
+                dw,
+                f,
+                rows: Arc::new(Scratch::new(|| vec![0.0; np])),
+            },
+        }
     }
 
     /// The table with its rows scaled by `s` (s_q = √ω_q > 0) in low rank
@@ -116,7 +209,7 @@ impl Table {
     /// The rank kept (`None`: the whole table).
     pub fn rank(&self) -> Option<usize> {
         match self {
-            Table::Whole { .. } => None,
+            Table::Whole { .. } | Table::OnTheFly { .. } => None,
             Table::LowRank { rank, .. } => Some(*rank),
         }
     }
@@ -125,7 +218,7 @@ impl Table {
     /// of s_q T is within [`ACA_TOL`] times the first (`None`: whole).
     pub fn scales(&self) -> Option<(f64, f64)> {
         match self {
-            Table::Whole { .. } => None,
+            Table::Whole { .. } | Table::OnTheFly { .. } => None,
             Table::LowRank {
                 scaled_max, max, ..
             } => Some((*scaled_max, *max)),
@@ -137,6 +230,11 @@ impl Table {
     pub fn at(&self, q: usize, p: usize) -> f64 {
         match self {
             Table::Whole { np, t, .. } => t[q * np + p],
+            Table::OnTheFly { lazy, .. } => {
+                let mut v = [0.0];
+                lazy.run(q, p, &mut v);
+                v[0]
+            }
             Table::LowRank {
                 q: nq,
                 np,
@@ -159,6 +257,17 @@ impl Table {
     pub fn contract(&mut self, c: &[f64], out: &mut [f64], simd: Simd) {
         match self {
             Table::Whole { np, t, .. } => axpy_rows(t, *np, c, out, simd),
+            Table::OnTheFly { lazy, .. } => {
+                // axpy_rows's order, each entry evaluated where it is read
+                by_blocks!(out, simd, |p0, chunk| {
+                    let mut row = [0.0; BLOCK];
+                    let row = &mut row[..chunk.len()];
+                    for (q, &cq) in c.iter().enumerate() {
+                        lazy.run(q, p0, row);
+                        add_scaled(chunk, row, cq);
+                    }
+                })
+            }
             Table::LowRank {
                 q,
                 np,
@@ -192,6 +301,17 @@ impl Table {
                     *f = crate::simd_run!(simd, { lane_dot(&t[q * np..(q + 1) * np], m) })
                 });
             }
+            Table::OnTheFly { lazy, .. } => {
+                // the row evaluated into this thread's scratch, then the
+                // whole table's dot
+                let lazy = &*lazy;
+                out.par_iter_mut().enumerate().for_each(|(q, f)| {
+                    lazy.rows.with(|row| {
+                        lazy.run(q, 0, row);
+                        *f = crate::simd_run!(simd, { lane_dot(row, m) });
+                    })
+                });
+            }
             Table::LowRank {
                 q,
                 np,
@@ -217,20 +337,19 @@ impl Table {
 /// out[p] = Σ_r rows[r][p] c_r (rows of length `n`, r in order), in
 /// parallel over blocks of p.
 fn axpy_rows(rows: &[f64], n: usize, c: &[f64], out: &mut [f64], simd: Simd) {
-    out.par_chunks_mut(BLOCK)
-        .enumerate()
-        .for_each(|(blk, chunk)| {
-            crate::simd_run!(simd, {
-                chunk.fill(0.0);
-                let p0 = blk * BLOCK;
-                for (r, &cr) in c.iter().enumerate() {
-                    let row = &rows[r * n + p0..r * n + p0 + chunk.len()];
-                    for (v, t) in chunk.iter_mut().zip(row) {
-                        *v += t * cr;
-                    }
-                }
-            })
-        });
+    by_blocks!(out, simd, |p0, chunk| {
+        for (r, &cr) in c.iter().enumerate() {
+            add_scaled(chunk, &rows[r * n + p0..r * n + p0 + chunk.len()], cr);
+        }
+    })
+}
+
+/// v += t c, entry by entry.
+#[inline(always)]
+fn add_scaled(v: &mut [f64], t: &[f64], c: f64) {
+    for (v, t) in v.iter_mut().zip(t) {
+        *v += t * c;
+    }
 }
 
 /// Cross approximation with complete pivoting of the whole table `r`
