@@ -325,7 +325,7 @@ fn hostile_values_are_refused_by_name() {
     let out = dir.path().join("o.h5");
     let out = out.to_str().unwrap();
     let q = g("quickstart");
-    let (gibbs, si) = (g("gibbs"), g("single_index"));
+    let (gibbs, si, t4) = (g("gibbs"), g("single_index"), g("teacher4d"));
     let second = Duration::from_secs(5);
     let small = [
         "--set",
@@ -445,7 +445,9 @@ fn hostile_values_are_refused_by_name() {
             vec!["`--m`"],
         ),
         (
-            vec!["converge", &q, "-o", out, "--cells", "4,16384"],
+            // 16384⁴ cells: beyond any machine's memory (16384² is 2 GiB
+            // a copy, which a large machine holds)
+            vec!["converge", &t4, "-o", out, "--cells", "4,16384"],
             vec!["grid.cells", "GiB"],
         ),
         (vec!["check", "/dev/zero"], vec!["`problem`", "device"]),

@@ -1,6 +1,6 @@
 //! **HDF5 results**: the [`Hdf5Store`] (a running file appended in place by
 //! the pure-Rust `hdf5-pure` crate, crash-safe), the complete file written
-//! whole with named dimensions ([`netcdf`], by `hdf5-writer`), and the
+//! once, streamed, with named dimensions ([`netcdf`], by `hdf5-writer`), and the
 //! [`Reader`] of both. A leaf: it writes and reads the groups it is handed
 //! and knows nothing of the solver; the layout is declared by the records
 //! of [`crate::io::store`] and described in the README.

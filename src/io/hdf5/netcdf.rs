@@ -1,4 +1,4 @@
-//! **The complete file, written whole**, with named dimensions: every
+//! **The complete file, written once**, with named dimensions: every
 //! variable carries HDF5 dimension scales (the `DIMENSION_LIST` and
 //! `REFERENCE_LIST` attributes of the HDF5 Dimension Scale specification,
 //! which netCDF-4 is built on), so `xarray.open_datatree(file,

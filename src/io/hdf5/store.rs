@@ -1,5 +1,5 @@
 //! **The HDF5 store**: a run's results appended to a running file as it
-//! goes, crash-safe, then written whole as the complete file.
+//! goes, crash-safe, then written once as the complete file.
 //!
 //! - [`Hdf5Store::create`] writes the running file whole (root attributes,
 //!   grid) and renames it into place.
@@ -13,8 +13,10 @@
 //! - [`Hdf5Store::reopen`] continues a running file after its first k
 //!   snapshots, each group cut back to them.
 //! - [`Store::complete`] reads the running file back through the groups'
-//!   layouts (what each group declared) and writes the complete file whole,
-//!   with named dimensions ([`super::netcdf`]), over the running file.
+//!   layouts (what each group declared) and writes the complete file once,
+//!   with named dimensions ([`super::netcdf`]), over the running file: its
+//!   snapshot arrays streamed from the running file a block of rows at a
+//!   time ([`Completion`]).
 
 use super::group::{append_series, put_array, snapshot_name, truncate, truncate_rows};
 use super::netcdf::{SnapshotRows, Source, ROWS_BYTES};
