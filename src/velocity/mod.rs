@@ -30,6 +30,16 @@ use crate::simd::Simd;
 use crate::sum::fixed_sum;
 use rayon::prelude::*;
 
+/// An entry of the velocity's tables: σ(w·x̃) (`k` = None) or
+/// σ′(w·x̃) x̃_k.
+#[inline]
+fn entry_k(model: &MeanField, k: Option<usize>, w: &[f64], x: &[f64]) -> f64 {
+    match k {
+        None => model.unit_xt(w, x),
+        Some(k) => model.dunit_xt(w, x, k),
+    }
+}
+
 /// Block of w points one task contracts at a time.
 const BLOCK: usize = 256;
 
@@ -114,23 +124,20 @@ impl Velocity {
         let root_w: Vec<f64> = model.quad.weights.iter().map(|w| w.sqrt()).collect();
         // on the fly, the tables own a copy of the model; else they borrow it
         let shared = (tables == Tables::OnTheFly).then(|| std::sync::Arc::new(model.clone()));
-        let table = |points: &[Vec<f64>], xt: &[Vec<f64>], k: Option<usize>| {
-            let f = |w: &[f64], x: &[f64]| match k {
-                None => model.unit_xt(w, x),
-                Some(k) => model.dunit_xt(w, x, k),
-            };
-            match (tables, &shared) {
-                (Tables::OnTheFly, Some(m)) => {
-                    let m = m.clone();
-                    let dw = m.net.dim_w();
-                    let f = match k {
-                        None => table::entry(dw, move |w, x| m.unit_xt(w, x)),
-                        Some(k) => table::entry(dw, move |w, x| m.dunit_xt(w, x, k)),
-                    };
-                    Table::on_the_fly(points, xt, f)
-                }
-                (Tables::LowRank, _) => Table::planned(points, xt, f, &root_w),
-                _ => Table::whole(points, xt, f),
+        let table = |points: &[Vec<f64>], xt: &[Vec<f64>], k: Option<usize>| match tables {
+            Tables::Whole => Table::whole(points, xt, |w, x| entry_k(model, k, w, x)),
+            Tables::LowRank => Table::planned(points, xt, |w, x| entry_k(model, k, w, x), &root_w),
+            Tables::OnTheFly => {
+                let m = shared
+                    .clone()
+                    .expect("the model shared for on-the-fly tables");
+                let dw = m.net.dim_w();
+                // k chosen once, not in every entry
+                let f = match k {
+                    None => table::entry(dw, move |w, x| m.unit_xt(w, x)),
+                    Some(k) => table::entry(dw, move |w, x| m.dunit_xt(w, x, k)),
+                };
+                Table::on_the_fly(points, xt, f)
             }
         };
         let (net, quad) = (model.net, &model.quad);

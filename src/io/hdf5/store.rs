@@ -21,7 +21,7 @@
 use super::group::{append_series, put_array, snapshot_name, truncate, truncate_rows};
 use super::netcdf::{SnapshotRows, Source, ROWS_BYTES};
 use crate::error::{Error, Result};
-use crate::io::store::{Attr, Group, Header, Results, Store, Var, VarSpec, Variable};
+use crate::io::store::{Attr, Group, Header, Results, Store, Var, VarSpec};
 use hdf5_pure::{AttrValue, File};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -195,7 +195,7 @@ impl Hdf5Store {
         &self,
         file: &File,
         e: &Entry,
-        mut streamed: Option<&mut BTreeMap<String, Source>>,
+        mut streamed: Option<(&mut BTreeMap<String, Source>, u64)>,
     ) -> Result<Group> {
         let dims = &self.header.dims;
         let read = |name: &str| -> Result<Vec<f64>> {
@@ -205,8 +205,8 @@ impl Hdf5Store {
         let fields = e.constants.len();
         for (i, spec) in e.constants.iter().chain(&e.record).enumerate() {
             let snapshots = e.kind == Kind::Snapshots && i >= fields && !spec.is_series();
-            let mut v = match (snapshots, streamed.as_deref_mut()) {
-                (true, Some(streamed)) => {
+            let mut v = match (snapshots, streamed.as_mut()) {
+                (true, Some((streamed, block_bytes))) => {
                     let datasets: Vec<String> = (0..e.count)
                         .map(|k| format!("{}/{}", e.path, snapshot_name(spec.name, k)))
                         .collect();
@@ -214,27 +214,14 @@ impl Hdf5Store {
                         Some(d) => file.dataset(d)?.shape()?.iter().product(),
                         None => 0,
                     };
-                    let v = Variable {
-                        name: spec.name.to_string(),
-                        dims: dims.names(spec.dims),
-                        shape: dims.shape(spec, e.count * per as usize)?,
-                        data: Vec::new(),
-                        long_name: spec.long_name.to_string(),
-                        units: spec.units.to_string(),
-                        integer: spec.integer,
-                    };
-                    let block_bytes = match self.completion {
-                        Completion::Streamed { block_bytes } => block_bytes,
-                        Completion::Whole => ROWS_BYTES,
-                    };
                     let source = SnapshotRows {
                         file: self.path.clone(),
                         datasets,
                         integer: spec.integer,
-                        block_bytes,
+                        block_bytes: *block_bytes,
                     };
                     streamed.insert(format!("{}/{}", e.path, spec.name), Arc::new(source));
-                    v
+                    crate::io::store::declared(dims, spec, e.count * per as usize)?
                 }
                 (true, None) => {
                     let mut all = Vec::new();
@@ -431,7 +418,7 @@ impl Hdf5Store {
         for e in &self.entries {
             let into = match self.completion {
                 Completion::Whole => None,
-                Completion::Streamed { .. } => Some(&mut streamed),
+                Completion::Streamed { block_bytes } => Some((&mut streamed, block_bytes)),
             };
             results.groups.push(self.read_group(&file, e, into)?);
         }

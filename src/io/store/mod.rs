@@ -331,15 +331,24 @@ pub trait Store: Send {
 /// The variables of one snapshot group's constants, series and fields as
 /// [`Variable`]s (for a store that assembles [`Results`]).
 pub fn variable(dims: &Dims, var: &Var) -> Result<Variable> {
-    let data = var.value.numbers().to_vec();
+    let data = var.value.numbers();
     Ok(Variable {
-        integer: var.spec.integer,
-        name: var.spec.name.to_string(),
-        dims: dims.names(var.spec.dims),
-        shape: dims.shape(&var.spec, data.len())?,
-        data,
-        long_name: var.spec.long_name.to_string(),
-        units: var.spec.units.to_string(),
+        data: data.to_vec(),
+        ..declared(dims, &var.spec, data.len())?
+    })
+}
+
+/// The [`Variable`] `spec` declares for `len` numbers, without them (a
+/// store that writes them from elsewhere).
+pub fn declared(dims: &Dims, spec: &VarSpec, len: usize) -> Result<Variable> {
+    Ok(Variable {
+        integer: spec.integer,
+        name: spec.name.to_string(),
+        dims: dims.names(spec.dims),
+        shape: dims.shape(spec, len)?,
+        data: Vec::new(),
+        long_name: spec.long_name.to_string(),
+        units: spec.units.to_string(),
     })
 }
 
