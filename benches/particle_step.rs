@@ -5,7 +5,8 @@
 //! Throughput is in neurons, so criterion reports neuron-steps/s.
 //! `PARTICLE_SIZES=1e5` (a comma list) restricts the sizes. Also the
 //! d-dimensional network of a reduced problem (`particles::wide`, population
-//! through κ) at m = 1000, d = 40 and 1000 (`PARTICLE_WIDE=0` skips it).
+//! through κ) at m = 1000, d = 40 and 1000 (`PARTICLE_WIDE=0` skips it;
+//! `PARTICLE_WIDE_M=10000 PARTICLE_WIDE_D=40` sets m and one d).
 //!
 //! ```text
 //! cargo bench --bench particle_step
@@ -70,27 +71,36 @@ fn bench_particles(c: &mut Criterion) {
 /// The d-dimensional network of a reduced problem (grids/single_index.toml,
 /// erf): the population gradient through κ (O(m² d)) and an sgd step with
 /// B = 1000 (O(m B d)), at m = 1000, d = 40 and 1000 (`PARTICLE_WIDE=0`
-/// skips it).
+/// skips it; `PARTICLE_WIDE_M` and `PARTICLE_WIDE_D` choose m and one d).
 fn bench_wide(c: &mut Criterion) {
     if std::env::var("PARTICLE_WIDE").as_deref() == Ok("0") {
         return;
     }
     let threads = rayon::current_num_threads();
-    for d in [40usize, 1000] {
+    let var = |name: &str| {
+        std::env::var(name)
+            .ok()
+            .and_then(|v| v.parse::<usize>().ok())
+    };
+    let m = var("PARTICLE_WIDE_M").unwrap_or(1000);
+    let dims = var("PARTICLE_WIDE_D").map_or(vec![40, 1000], |d| vec![d]);
+    for d in dims {
         let s_w = 3.0 / ((d - 1) as f64).sqrt();
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("grids/single_index.toml");
         let sets = vec![format!("data.dim={d}"), format!("initial.std=[0.5, {s_w}]")];
         let lp = LoadedProblem::from_file(&path, &sets).unwrap();
         let s = Setup::new(&lp).unwrap();
-        let m = 1000;
         let mut group = c.benchmark_group(format!("wide network d={d} ({threads} threads)"));
         group
             .sample_size(10)
             .measurement_time(Duration::from_secs(4))
             .throughput(Throughput::Elements(m as u64));
         for (name, mode) in [
-            ("population step, m = 1000", Mode::Population),
-            ("sgd step, m = 1000, B = 1000", Mode::Sgd { batch: 1000 }),
+            (format!("population step, m = {m}"), Mode::Population),
+            (
+                format!("sgd step, m = {m}, B = 1000"),
+                Mode::Sgd { batch: 1000 },
+            ),
         ] {
             let opts = ParticleOptions {
                 m,

@@ -1,6 +1,49 @@
 //! **Special functions** the reduction needs beyond libm: the regularised
 //! incomplete gamma (the χ law of r = |w⊥|) and beta (the law of the cosine
-//! t in ℝⁿ) functions.
+//! t in ℝⁿ) functions, and an arcsine without branches, which a loop over
+//! many arguments vectorises (the erf kernel's, [`asin`]).
+
+/// asin x for |x| ≤ 1 without branches (selects only), so that a loop of
+/// it vectorises: fdlibm's rational approximation R(t) of
+/// (asin √t − √t)/√t³ on [0, ¼] (e_asin.c, error below 2⁻⁵⁸), taken at
+/// t = x² for |x| < ½ (asin x = x + x R(x²)), and at t = (1 − |x|)/2 beyond,
+/// where asin |x| = π/2 − 2 asin √t, with π/2 split into two doubles. It
+/// drops fdlibm's refinement of √t for ½ ≤ |x| < 0.975, so it is within
+/// 2 ulp of the correctly rounded value rather than 1 (tested against the
+/// C library's). NaN for |x| > 1 or NaN.
+#[inline(always)]
+#[allow(clippy::excessive_precision)] // fdlibm's constants, as it prints them
+pub fn asin(x: f64) -> f64 {
+    const PIO2_HI: f64 = std::f64::consts::FRAC_PI_2;
+    const PIO2_LO: f64 = 6.123_233_995_736_766_035_87e-17;
+    const P: [f64; 6] = [
+        1.666_666_666_666_666_574_15e-1,
+        -3.255_658_186_224_009_154_05e-1,
+        2.012_125_321_348_629_258_81e-1,
+        -4.005_553_450_067_941_140_27e-2,
+        7.915_349_942_898_145_321_76e-4,
+        3.479_331_075_960_211_675_70e-5,
+    ];
+    const Q: [f64; 4] = [
+        -2.403_394_911_734_414_218_78e0,
+        2.020_945_760_233_505_694_71e0,
+        -6.882_839_716_054_532_930_30e-1,
+        7.703_815_055_590_193_527_91e-2,
+    ];
+    let a = x.abs();
+    let small = a < 0.5;
+    let t = if small { x * x } else { 0.5 - 0.5 * a };
+    let p = t * (P[0] + t * (P[1] + t * (P[2] + t * (P[3] + t * (P[4] + t * P[5])))));
+    let q = 1.0 + t * (Q[0] + t * (Q[1] + t * (Q[2] + t * Q[3])));
+    let r = p / q;
+    let s = t.sqrt();
+    let near = PIO2_HI - (2.0 * (s + s * r) - PIO2_LO);
+    if small {
+        x + x * r
+    } else {
+        near.copysign(x)
+    }
+}
 
 /// (P(a, x), Q(a, x)), the regularised incomplete gamma functions
 /// γ(a, x)/Γ(a) and Γ(a, x)/Γ(a): the series for x < a + 1, Lentz's
@@ -111,6 +154,49 @@ fn beta_cf(a: f64, b: f64, x: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Units in the last place between a and b (same sign).
+    fn ulps(a: f64, b: f64) -> u64 {
+        (a.to_bits() as i64 - b.to_bits() as i64).unsigned_abs()
+    }
+
+    /// The branch-free asin against the C library's (correctly rounded or
+    /// within 1 ulp): within 2 ulp at 2·10⁶ points of [−1, 1] (uniform, and
+    /// near 0, ½ and 1 geometrically), exact at 0 and ±1, odd, and NaN
+    /// beyond ±1.
+    #[test]
+    fn the_branch_free_asin_is_within_two_ulp() {
+        let mut worst = 0;
+        let mut check = |x: f64| {
+            for x in [x, -x] {
+                let u = ulps(asin(x), x.asin());
+                assert!(
+                    u <= 2,
+                    "asin({x:e}) = {:e}, libm {:e}: {u} ulp",
+                    asin(x),
+                    x.asin()
+                );
+                worst = worst.max(u);
+            }
+        };
+        let n = 1_000_000;
+        for i in 0..=n {
+            check(i as f64 / n as f64);
+        }
+        for k in 0..1000 {
+            let e = 10f64.powf(-(k as f64) * 0.3);
+            check(e);
+            check(1.0 - e);
+            check(0.5 + 0.5 * e);
+            check((0.5 - 0.5 * e).max(0.0));
+        }
+        eprintln!("largest error {worst} ulp");
+        for x in [0.0f64, 1.0] {
+            assert_eq!(asin(x), x.asin());
+            assert_eq!(asin(-x), (-x).asin());
+        }
+        assert!(asin(1.0 + 1e-15).is_nan() && asin(f64::NAN).is_nan());
+    }
 
     /// P(1, x) = 1 − e^{−x} and P(½, x) = erf √x to round-off; at a = 500
     /// (χ of n = 1000) the derivative of P is the Gamma density (central

@@ -42,6 +42,7 @@
 //! and allocates only its per-thread block scratch.
 
 mod neurons;
+mod pairs;
 mod risk;
 
 pub use risk::RISK_SAMPLES;
@@ -52,8 +53,9 @@ use super::swarm::neuron_rng;
 use crate::error::{Error, Result};
 use crate::initial::InitialLaw;
 use crate::model::kernel::Kernel;
-use crate::model::{DataLaw, MeanField, Target};
+use crate::model::{Activation, DataLaw, MeanField, Target};
 use crate::ranks::Shared;
+use crate::simd::Simd;
 use ndarray::linalg::general_mat_mul;
 use ndarray::{ArrayView2, ArrayViewMut2, ShapeBuilder};
 use rand::{RngExt, SeedableRng};
@@ -76,6 +78,9 @@ pub struct WideSwarm {
     trained: bool,
     mode: Mode,
     kernel: Kernel,
+    /// The variant of the erf unit's pair loop ([`pairs`]; the same bits in
+    /// every one).
+    simd: Simd,
     /// Teacher units (a*, u* ∈ ℝᵏ) (population).
     teacher: Vec<(f64, Vec<f64>)>,
     /// (a_j, w_j), row-major m × (1 + d) (a_j = a0 when frozen). Split
@@ -288,6 +293,7 @@ impl WideSwarm {
             trained: frozen_a.is_none(),
             mode: opts.mode,
             kernel: Kernel::new(model.net.activation, std),
+            simd: Simd::detect(),
             teacher,
             theta,
             own,
@@ -352,44 +358,64 @@ impl WideSwarm {
         let inv_t = 1.0 / self.teacher.len().max(1) as f64;
         let (fac, am, theta) = (&self.fac, &self.am, &self.theta);
         let (kernel, teacher) = (&self.kernel, &self.teacher);
+        let (simd, erf) = (self.simd, kernel.activation == Activation::Erf);
         let w = &theta[1..];
         let first = rows.start;
         self.grad
             .par_chunks_mut(ROWS * s)
             .enumerate()
             .for_each_init(
-                || (vec![0.0; ROWS * COLS], vec![0.0; ROWS * COLS]),
-                |(cbuf, kbuf), (b, out)| {
+                || {
+                    (
+                        vec![0.0; ROWS * COLS],
+                        vec![0.0; ROWS * COLS],
+                        vec![0.0; 2 * COLS],
+                    )
+                },
+                |(cbuf, kbuf, scratch), (b, out)| {
                     let j0 = first + b * ROWS;
                     let rows = out.len() / s;
                     out.fill(0.0);
                     let wj = view(&w[j0 * s..], rows, d, s);
-                    let mut own = [0.0; ROWS]; // the coefficients of w_j
+                    // g_j and the coefficients of w_j, summed over column blocks
+                    let (mut gs, mut own) = ([0.0; ROWS], [0.0; ROWS]);
                     for l0 in (0..m).step_by(COLS) {
                         let cols = COLS.min(m - l0);
                         let wl = view(&w[l0 * s..], cols, d, s);
                         let mut c = view_mut(&mut cbuf[..rows * cols], rows, cols, cols);
                         general_mat_mul(1.0, &wj, &wl.t(), 0.0, &mut c);
                         let (fl, al) = (&fac[l0..l0 + cols], &am[l0..l0 + cols]);
-                        for jj in 0..rows {
-                            let fj = fac[j0 + jj];
-                            let (mut g, mut o) = (0.0, 0.0);
-                            let row = jj * cols..(jj + 1) * cols;
-                            for (((kb, &c), &f), &a) in
-                                kbuf[row.clone()].iter_mut().zip(&cbuf[row]).zip(fl).zip(al)
-                            {
-                                let (kv, kq, kc) = if with_g {
-                                    kernel.kappa_grad_with(fj, f, c)
-                                } else {
-                                    kernel.dkappa_with(fj, f, c).map(|(dq, dc)| (0.0, dq, dc))
+                        let (gram, coef) = (&cbuf[..rows * cols], &mut kbuf[..rows * cols]);
+                        if erf {
+                            let cs = pairs::Columns {
+                                s2: kernel.s2,
+                                f: fl,
+                                a: al,
+                            };
+                            let sums = (&mut gs[..rows], &mut own[..rows]);
+                            let fj = &fac[j0..j0 + rows];
+                            pairs::erf_tile(simd, with_g, cs, fj, gram, coef, sums, scratch);
+                        } else {
+                            for jj in 0..rows {
+                                let fj = fac[j0 + jj];
+                                let (mut g, mut o) = (0.0, 0.0);
+                                let row = jj * cols..(jj + 1) * cols;
+                                for (((kb, &c), &f), &a) in
+                                    coef[row.clone()].iter_mut().zip(&gram[row]).zip(fl).zip(al)
+                                {
+                                    let (kv, kq, kc) = if with_g {
+                                        kernel.kappa_grad_with(fj, f, c)
+                                    } else {
+                                        kernel.dkappa_with(fj, f, c).map(|(dq, dc)| (0.0, dq, dc))
+                                    }
+                                    .expect("closed form");
+                                    g += a * kv;
+                                    o += 2.0 * a * kq;
+                                    *kb = a * kc;
                                 }
-                                .expect("closed form");
-                                g += a * kv;
-                                o += 2.0 * a * kq;
-                                *kb = a * kc;
+                                gs[jj] += g;
+                                own[jj] += o;
                             }
-                            out[jj * s] += g;
-                            own[jj] += o;
                         }
                         let coef = view(&kbuf[..rows * cols], rows, cols, cols);
                         let mut dg = view_mut(&mut out[1..], rows, d, s);
@@ -399,6 +425,7 @@ impl WideSwarm {
                         let j = j0 + jj;
                         let wj = &w[j * s..j * s + d];
                         let o = &mut out[jj * s..(jj + 1) * s];
+                        o[0] = gs[jj];
                         let mut own = own[jj];
                         for (a_star, u) in teacher {
                             let c: f64 = wj[..k].iter().zip(u).map(|(x, y)| x * y).sum();
