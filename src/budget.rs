@@ -19,6 +19,7 @@
 //! and the keys that change them; `--force` runs anyway.
 
 use crate::error::{Error, Result};
+use crate::particles::kernel::SIGMA_BYTES;
 use crate::problem::{LoadedProblem, Snapshots};
 use std::path::Path;
 
@@ -45,6 +46,9 @@ pub struct Sizes {
     pub copies: f64,
     /// The tables are evaluated on the fly, not stored.
     pub lazy_tables: bool,
+    /// The network's step keeps σ at its (neuron, node) pairs between its
+    /// two passes (tanh, sigmoid, bumps: [`crate::particles::kernel::keeps_sigma`]).
+    pub sigma_kept: bool,
 }
 
 /// The buffers of the size of the grid a run holds at its peak: the
@@ -140,6 +144,9 @@ impl Sizes {
             study: false,
             copies: grid_copies(&p.solver.scheme, p.dynamics.birth_death > 0.0),
             lazy_tables: p.solver.tables.as_deref() == Some("on_the_fly"),
+            sigma_kept: p.symmetry.is_none()
+                && (p.model.unit.as_deref() == Some("rbf")
+                    || ["tanh", "sigmoid"].contains(&p.model.activation.as_str())),
         }
     }
 
@@ -150,6 +157,11 @@ impl Sizes {
         let (cells, q, t) = (self.cells, self.nodes, self.snapshots);
         let with = with_particles && self.m > 0.0;
         let p = |x: f64| if with { 8.0 * x } else { 0.0 };
+        // σ kept between the step's passes, up to its cap
+        let sigma = match self.sigma_kept {
+            true => (self.m * q.max(self.batch)).min(SIGMA_BYTES as f64 / 8.0),
+            false => 0.0,
+        };
         // the grid's copies; the σ tables (on the fly: their points and a
         // row per thread)
         let w_points = self.w_centres + self.w_faces;
@@ -164,7 +176,7 @@ impl Sizes {
             // and its two checkpoint slots' copy
             (
                 "particles.m",
-                p(self.m * (d + 3.0 * (1.0 + self.wide)) + cells),
+                p(self.m * (d + 3.0 * (1.0 + self.wide)) + cells + sigma),
             ),
             (
                 "particles.batch",

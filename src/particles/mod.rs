@@ -35,6 +35,7 @@ pub mod neurons;
 pub mod options;
 pub mod snapshot;
 mod split;
+mod streams;
 pub mod swarm;
 pub mod wide;
 

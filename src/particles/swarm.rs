@@ -6,15 +6,17 @@ use super::mirror::Mirror;
 use super::options::{Mode, ParticleOptions};
 use super::snapshot::{moments, ParticleDiagnostics};
 use super::split::Part;
+pub(super) use super::streams::{neuron_rng, noise_rng, sample_initial};
 use crate::error::Result;
 use crate::grid::MAX_DIM;
-use crate::initial::{AxisLaw, Gaussian, InitialLaw};
-use crate::model::data::{by_inversion, Drawn};
+use crate::initial::InitialLaw;
+use crate::model::data::Drawn;
 use crate::model::{MeanField, Network};
 use crate::ranks::Shared;
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::StandardNormal;
+use rayon::iter::Either;
 use rayon::prelude::*;
 
 /// Neurons are summed in this many fixed groups (bitwise reproducibility).
@@ -22,9 +24,6 @@ pub(super) const GROUPS: usize = 64;
 
 /// Neurons per noise stream (and per parallel task of the velocity pass).
 pub const NOISE_BLOCK: usize = 1024;
-
-/// The first noise stream (the streams below are the neurons' initial draws).
-const NOISE_STREAM: u64 = 1 << 62;
 
 /// The m-neuron network and its planned step.
 pub struct Swarm {
@@ -56,66 +55,11 @@ pub struct Swarm {
     /// Scratch: per-group partial sums of f_m, then ω r at the nodes in use.
     pub(super) partial: Vec<f64>,
     pub(super) wr: Vec<f64>,
-}
-
-/// Draw one θ from the initial law.
-fn sample_initial(law: &InitialLaw, rng: &mut ChaCha8Rng, out: &mut [f64]) {
-    let gauss = |g: &Gaussian, rng: &mut ChaCha8Rng, out: &mut [f64]| {
-        for (k, o) in out.iter_mut().enumerate() {
-            let z: f64 = rng.sample(StandardNormal);
-            *o = g.mean[k] + g.std[k] * z;
-        }
-    };
-    match law {
-        InitialLaw::Gaussian(g) => gauss(g, rng, out),
-        InitialLaw::Uniform { lo, hi } => {
-            for (k, o) in out.iter_mut().enumerate() {
-                *o = lo[k] + (hi[k] - lo[k]) * rng.random::<f64>();
-            }
-        }
-        InitialLaw::Product(axes) => {
-            for (o, ax) in out.iter_mut().zip(axes) {
-                *o = match *ax {
-                    AxisLaw::Normal { mean, std } => {
-                        mean + std * rng.sample::<f64, _>(StandardNormal)
-                    }
-                    AxisLaw::Uniform { lo, hi } => lo + (hi - lo) * rng.random::<f64>(),
-                };
-            }
-        }
-        InitialLaw::Mixture(cs) => {
-            let pick = by_inversion(cs.iter().map(|c| c.0), rng.random());
-            gauss(&cs[pick].1, rng, out);
-        }
-        InitialLaw::Isotropic { head, w_std, n } => {
-            // (a, p) Gaussian, r = s_w |z| for z ~ N(0, Iₙ)
-            let last = out.len() - 1;
-            gauss(head, rng, &mut out[..last]);
-            let sq: f64 = (0..*n)
-                .map(|_| {
-                    let z: f64 = rng.sample(StandardNormal);
-                    z * z
-                })
-                .sum();
-            out[last] = w_std * sq.sqrt();
-        }
-    }
-}
-
-/// The stream of neuron j's initial draw.
-pub(super) fn neuron_rng(seed: u64, j: usize) -> ChaCha8Rng {
-    let mut r = ChaCha8Rng::seed_from_u64(seed);
-    r.set_stream(j as u64);
-    r
-}
-
-/// The noise of step n for neuron block b: stream 2⁶² + b from word 2³²·n.
-/// A block draws at most a few NOISE_BLOCK·D words per step, far from 2³².
-pub(super) fn noise_rng(seed: u64, b: usize, step: u64) -> ChaCha8Rng {
-    let mut r = ChaCha8Rng::seed_from_u64(seed);
-    r.set_stream(NOISE_STREAM + b as u64);
-    r.set_word_pos(u128::from(step) << 32);
-    r
+    /// σ at this rank's (neuron, node) pairs of the step's f_m pass, for
+    /// its velocity pass ([`kernel::keeps_sigma`]), at `sigma_k` nodes (0:
+    /// none kept since the last move).
+    sigma: Vec<f64>,
+    sigma_k: usize,
 }
 
 /// x̃ of node i (of n) into column i of a coordinate-major d_w × n table.
@@ -211,6 +155,8 @@ impl Swarm {
             by: vec![0.0; b],
             partial: vec![0.0; GROUPS * q.max(b)],
             wr: vec![0.0; q.max(b)],
+            sigma: Vec::new(),
+            sigma_k: 0,
         })
     }
 
@@ -281,8 +227,9 @@ impl Swarm {
     }
 
     /// f_m at nodes x̃ (d_w × K, coordinate-major), summed over fixed
-    /// neuron groups in a fixed order, into `self.wr[..K]`.
-    pub(super) fn f_nodes(&mut self, xt: &[f64], k: usize) {
+    /// neuron groups in a fixed order, into `self.wr[..K]`; σ at the pairs
+    /// kept in `sigma` for the velocity pass when `keep` and it fits.
+    pub(super) fn f_nodes(&mut self, xt: &[f64], k: usize, keep: bool) {
         let (net, d, m) = (self.model.net, self.d, self.m);
         let lay = self.layout();
         let nodes = Nodes {
@@ -295,12 +242,23 @@ impl Swarm {
         // threads (and the ranks: a rank holds whole groups)
         let (gs, groups) = groups_of(m);
         let mine = self.theta.len().div_ceil(gs * d);
+        let own = self.theta.len() / d;
+        let keep = keep && kernel::keeps_sigma(net.kind(), own * k);
+        if keep && self.sigma.len() != own * k {
+            self.sigma = vec![0.0; own * k];
+        }
+        self.sigma_k = if keep { k } else { 0 };
+        let caches = match keep {
+            true => Either::Left(self.sigma.par_chunks_mut(gs * k)),
+            false => Either::Right((0..mine).into_par_iter().map(|_| -> &mut [f64] { &mut [] })),
+        };
         self.partial[..mine * k]
             .par_chunks_mut(k)
             .zip(self.theta.par_chunks(gs * d))
-            .for_each(|(part, ths)| {
+            .zip(caches)
+            .for_each(|((part, ths), cache)| {
                 part.iter_mut().for_each(|v| *v = 0.0);
-                kernel::f_pass(simd, net.kind(), lay, nodes, ths, part);
+                kernel::f_pass(simd, net.kind(), lay, nodes, ths, part, cache);
             });
         let all = match self.part.as_mut() {
             Some(p) => p.all_partials(&self.partial[..mine * k], k),
@@ -355,7 +313,7 @@ impl Swarm {
         if let Some(mr) = self.take_mirror() {
             // f_m at the representatives; c at the pair folded into one
             let h = mr.pairs.len();
-            self.f_nodes(&mr.xt, h);
+            self.f_nodes(&mr.xt, h, true);
             for (i, &(q, p)) in mr.pairs.iter().enumerate() {
                 let f = self.wr[i];
                 let mut c = self.model.weighted_residual(q, f);
@@ -371,7 +329,7 @@ impl Swarm {
             // box's volume for Lebesgue measure)
             self.draw_batch(batch);
             let xt = std::mem::take(&mut self.bxt);
-            self.f_nodes(&xt, batch);
+            self.f_nodes(&xt, batch, true);
             let w = self.model.data_law.mass() / batch as f64;
             for (c, y) in self.wr[..batch].iter_mut().zip(&self.by) {
                 *c = MeanField::weighted_residual_of(w, *c, *y);
@@ -381,7 +339,7 @@ impl Swarm {
         } else {
             let xt = std::mem::take(&mut self.pop_xt);
             let k = self.model.quad.len();
-            self.f_nodes(&xt, k);
+            self.f_nodes(&xt, k, true);
             for q in 0..k {
                 self.wr[q] = self.model.weighted_residual(q, self.wr[q]);
             }
@@ -438,28 +396,36 @@ impl Swarm {
             s => (NOISE_BLOCK - s).min(self.theta.len() / d),
         };
         let (first, rest) = self.theta.split_at_mut(head * d);
+        // σ of the f_m pass just made at these θ (empty: evaluated again)
+        let kept = (self.sigma_k == k).then_some(k);
+        let (s_first, s_rest) = self.sigma.split_at(kept.map_or(0, |k| head * k));
         let (b_first, b0) = (self.start / NOISE_BLOCK, self.start.div_ceil(NOISE_BLOCK));
-        let go = |b: usize, drop: usize, ths: &mut [f64]| {
+        let go = |b: usize, drop: usize, ths: &mut [f64], cache: &[f64]| {
             let mut rng = noise_rng(seed, b, step);
             if up.amp > 0.0 {
                 for _ in 0..drop * d {
                     let _: f64 = rng.sample(StandardNormal);
                 }
             }
-            kernel::move_pass(simd, net.kind(), lay, nodes, up, ths, &mut rng);
+            kernel::move_pass(simd, net.kind(), lay, nodes, up, ths, &mut rng, cache);
+        };
+        let cache = |i: usize| {
+            let at = kept.map_or(0, |k| (i * NOISE_BLOCK * k).min(s_rest.len()));
+            &s_rest[at..s_rest.len().min(at + kept.map_or(0, |k| NOISE_BLOCK * k))]
         };
         rayon::join(
             || {
                 if head > 0 {
-                    go(b_first, skip, first);
+                    go(b_first, skip, first, s_first);
                 }
             },
             || {
                 rest.par_chunks_mut(NOISE_BLOCK * d)
                     .enumerate()
-                    .for_each(|(i, ths)| go(b0 + i, 0, ths));
+                    .for_each(|(i, ths)| go(b0 + i, 0, ths, cache(i)));
             },
         );
+        self.sigma_k = 0;
     }
 }
 
@@ -482,14 +448,14 @@ impl Swarm {
             self.wr.resize(e, 0.0);
             self.partial.resize(GROUPS * e, 0.0);
         }
-        self.f_nodes(&table, e);
+        self.f_nodes(&table, e, false);
         self.wr[..e].to_vec()
     }
 
     /// f_m at the problem's quadrature nodes.
     pub fn f_nodes_population(&mut self) -> Vec<f64> {
         if let Some(mr) = self.take_mirror() {
-            self.f_nodes(&mr.xt, mr.pairs.len());
+            self.f_nodes(&mr.xt, mr.pairs.len(), false);
             let mut f = vec![0.0; self.model.quad.len()];
             for (i, &(q, p)) in mr.pairs.iter().enumerate() {
                 f[q] = self.wr[i];
@@ -502,7 +468,7 @@ impl Swarm {
         }
         let xt = std::mem::take(&mut self.pop_xt);
         let k = self.model.quad.len();
-        self.f_nodes(&xt, k);
+        self.f_nodes(&xt, k, false);
         self.pop_xt = xt;
         self.wr[..k].to_vec()
     }

@@ -72,6 +72,9 @@ pub struct Update<'a> {
 /// Gaussian bump's ([`Bump`]) is z = |x − y|², and the same sum with
 /// σ′ = φ/s gives ∂g/∂y_k once y_k g/s is taken off ([`Unit::grad`]).
 trait Unit: Copy {
+    /// Whether σ′ comes from σ alone ([`Unit::ds`] ignores z), so that the
+    /// velocity pass can take σ from the f_m pass's cache.
+    const FROM_S: bool = true;
     /// z over one tile of nodes.
     #[inline(always)]
     fn tile(self, w: &[f64], nodes: Nodes, q0: usize, z: &mut [f64]) {
@@ -187,6 +190,7 @@ impl<const FUSED: bool> Unit for Sigmoid<FUSED> {
 struct ScalarUnit<const FUSED: bool>(Activation);
 
 impl<const FUSED: bool> Unit for ScalarUnit<FUSED> {
+    const FROM_S: bool = false;
     #[inline(always)]
     fn s(self, z: f64) -> f64 {
         self.0.sigma(z)
@@ -241,15 +245,25 @@ fn lanes_sum(acc: &[f64; LANES]) -> f64 {
     a.iter().zip(b).map(|(x, y)| x + y).sum()
 }
 
-/// part_q += Σ_{j in group} a_j σ(w_j·x̃_q).
+/// part_q += Σ_{j in group} a_j σ(w_j·x̃_q); σ(w_j·x̃_q) also into
+/// `cache[j k + q]` when it is not empty and the unit's σ′ comes from σ.
 #[inline(always)]
-fn f_body<U: Unit>(u: U, lay: Layout, nodes: Nodes, thetas: &[f64], part: &mut [f64]) {
-    let d = lay.d;
+fn f_body<U: Unit>(
+    u: U,
+    lay: Layout,
+    nodes: Nodes,
+    thetas: &[f64],
+    part: &mut [f64],
+    cache: &mut [f64],
+) {
+    let (d, k) = (lay.d, nodes.k);
+    let keep = U::FROM_S && !cache.is_empty();
     let mut zbuf = [0.0; BUF];
-    for q0 in (0..nodes.k).step_by(TILE) {
-        let l = TILE.min(nodes.k - q0);
+    for q0 in (0..k).step_by(TILE) {
+        let l = TILE.min(k - q0);
         let pt = &mut part[q0..q0 + l];
-        for block in thetas.chunks(block_len(l) * d) {
+        let n = block_len(l);
+        for (b, block) in thetas.chunks(n * d).enumerate() {
             let z = &mut zbuf[..block.len() / d * l];
             for (th, zj) in block.chunks_exact(d).zip(z.chunks_exact_mut(l)) {
                 u.tile(&th[lay.wax..], nodes, q0, zj);
@@ -257,6 +271,12 @@ fn f_body<U: Unit>(u: U, lay: Layout, nodes: Nodes, thetas: &[f64], part: &mut [
             // one long loop over (neuron, node): many independent vectors
             for zi in z.iter_mut() {
                 *zi = u.s(*zi);
+            }
+            if keep {
+                for (j, sj) in z.chunks_exact(l).enumerate() {
+                    let at = (b * n + j) * k + q0;
+                    cache[at..at + l].copy_from_slice(sj);
+                }
             }
             // part_q += a_j s_jq, neurons in order, LANES nodes at a time
             // held in registers (not stored back after every neuron)
@@ -290,7 +310,9 @@ fn block_len(l: usize) -> usize {
 }
 
 /// θ_j ← θ_j + Δt V(θ_j) + √(η Δt) ξ_j for every neuron of a block, the
-/// ξ_j drawn in order from `rng`.
+/// ξ_j drawn in order from `rng`; σ from `cache` (as [`f_body`] left it at
+/// these θ and nodes) when it is not empty and σ′ comes from σ, else
+/// evaluated again.
 #[inline(always)]
 fn move_body<U: Unit>(
     u: U,
@@ -299,14 +321,17 @@ fn move_body<U: Unit>(
     up: Update,
     thetas: &mut [f64],
     rng: &mut ChaCha8Rng,
+    cache: &[f64],
 ) {
     let (d, dw, k) = (lay.d, nodes.dw, nodes.k);
+    let cached = U::FROM_S && !cache.is_empty();
     let mut zbuf = [0.0; BUF];
     let mut sbuf = [0.0; BUF];
     let mut cx = [[0.0; TILE]; MAX_DIM];
     let mut g = [[0.0; LANES]; MAX_BLOCK];
     let mut gw = [[[0.0; LANES]; MAX_DIM]; MAX_BLOCK];
-    for block in thetas.chunks_mut(block_len(TILE.min(k)) * d) {
+    let per = block_len(TILE.min(k));
+    for (b, block) in thetas.chunks_mut(per * d).enumerate() {
         let n = block.len() / d;
         g[..n].iter_mut().for_each(|v| *v = [0.0; LANES]);
         for v in &mut gw[..n] {
@@ -322,13 +347,24 @@ fn move_body<U: Unit>(
                 }
             }
             let (z, s) = (&mut zbuf[..n * l], &mut sbuf[..n * l]);
-            for (th, zj) in block.chunks_exact(d).zip(z.chunks_exact_mut(l)) {
-                u.tile(&th[lay.wax..], nodes, q0, zj);
-            }
-            // s ← σ(z), z ← σ′(z) over every (neuron, node) of the block
-            for (zi, si) in z.iter_mut().zip(s.iter_mut()) {
-                *si = u.s(*zi);
-                *zi = u.ds(*zi, *si);
+            if cached {
+                // s ← the cached σ, z ← σ′ from it
+                for (j, (zj, sj)) in z.chunks_exact_mut(l).zip(s.chunks_exact_mut(l)).enumerate() {
+                    let at = (b * per + j) * k + q0;
+                    sj.copy_from_slice(&cache[at..at + l]);
+                    for (zi, si) in zj.iter_mut().zip(sj.iter()) {
+                        *zi = u.ds(0.0, *si);
+                    }
+                }
+            } else {
+                for (th, zj) in block.chunks_exact(d).zip(z.chunks_exact_mut(l)) {
+                    u.tile(&th[lay.wax..], nodes, q0, zj);
+                }
+                // s ← σ(z), z ← σ′(z) over every (neuron, node) of the block
+                for (zi, si) in z.iter_mut().zip(s.iter_mut()) {
+                    *si = u.s(*zi);
+                    *zi = u.ds(*zi, *si);
+                }
             }
             // g_j += Σ_q σ c_q, ∇g_j += Σ_q σ′ c_q x̃_q
             for j in 0..n {
@@ -363,11 +399,28 @@ fn move_body<U: Unit>(
     }
 }
 
+/// Bytes of σ a rank keeps between the passes at most (per step it is
+/// written once and read once; beyond this the velocity pass evaluates σ
+/// again).
+pub const SIGMA_BYTES: usize = 256 << 20;
+
+/// Whether the step keeps σ at `pairs` (neuron, node) pairs from its f_m
+/// pass for its velocity pass: for units whose σ′ comes from σ (tanh,
+/// sigmoid, the Gaussian bump), within [`SIGMA_BYTES`].
+pub fn keeps_sigma(unit: UnitKind, pairs: usize) -> bool {
+    let from_s = match unit {
+        UnitKind::Ridge(Activation::Tanh | Activation::Sigmoid) | UnitKind::Rbf(..) => true,
+        UnitKind::Ridge(_) => false,
+    };
+    from_s && 8 * pairs <= SIGMA_BYTES
+}
+
 /// `fn $name(simd, act, args…)`: picks the unit by activation and the
 /// variant by `simd`, and calls `$body` compiled for it.
 macro_rules! dispatch {
     ($(#[$doc:meta])* $name:ident => $body:ident ($($arg:ident: $ty:ty),*)) => {
         $(#[$doc])*
+        #[allow(clippy::too_many_arguments)]
         pub fn $name(simd: Simd, unit: UnitKind, $($arg: $ty),*) {
             #[cfg(target_arch = "x86_64")]
             #[target_feature(enable = "avx2,fma")]
@@ -405,136 +458,17 @@ macro_rules! dispatch {
 }
 
 dispatch!(
-    /// part_q += Σ_j a_j σ(w_j·x̃_q) over the neurons in `thetas` (m_g × D).
-    f_pass => f_body(lay: Layout, nodes: Nodes, thetas: &[f64], part: &mut [f64])
+    /// part_q += Σ_j a_j σ(w_j·x̃_q) over the neurons in `thetas` (m_g × D),
+    /// σ kept in `cache` (m_g × K, or empty: not kept).
+    f_pass => f_body(lay: Layout, nodes: Nodes, thetas: &[f64], part: &mut [f64], cache: &mut [f64])
 );
 
 dispatch!(
     /// The Euler–Maruyama step of the neurons in `thetas` (m_b × D), noise
-    /// from `rng` in neuron order.
-    move_pass => move_body(lay: Layout, nodes: Nodes, up: Update, thetas: &mut [f64], rng: &mut ChaCha8Rng)
+    /// from `rng` in neuron order; σ from `cache` (f_pass's at the same θ
+    /// and nodes, m_b × K) unless it is empty.
+    move_pass => move_body(lay: Layout, nodes: Nodes, up: Update, thetas: &mut [f64], rng: &mut ChaCha8Rng, cache: &[f64])
 );
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use rand::SeedableRng;
-
-    #[test]
-    fn lanes_cover_every_term_once() {
-        let a: Vec<f64> = (0..21).map(|i| i as f64).collect();
-        let b = vec![1.0; 21];
-        let mut acc = [0.0; LANES];
-        lanes_dot(Tanh::<false>, &mut acc, &a, &b);
-        assert_eq!(lanes_sum(&acc), 210.0);
-        assert_eq!(acc[4], 4.0 + 12.0 + 20.0);
-    }
-
-    /// Both passes agree with plain scalar sums in every variant this CPU
-    /// has (to the round-off of 150-term sums), and the two fused variants
-    /// give the same bits, for each kind of unit, with several d_w and a
-    /// trained or frozen.
-    #[test]
-    fn every_variant_computes_the_same_bits() {
-        let k = 150; // two full tiles and a partial one
-        let bump = Rbf { variance: 0.6 };
-        for (dw, wax, act) in [
-            (1, 1, UnitKind::Ridge(Activation::Tanh)),
-            (2, 1, UnitKind::Ridge(Activation::Sigmoid)),
-            (3, 0, UnitKind::Ridge(Activation::Erf)),
-            (2, 1, UnitKind::Ridge(Activation::Relu)),
-            (1, 1, UnitKind::Rbf(bump, 1)),
-            (2, 0, UnitKind::Rbf(bump, 2)),
-        ] {
-            // the unit and ∂/∂w_c at node q, by the model's scalar formulas
-            let net = crate::model::Network {
-                activation: match act {
-                    UnitKind::Ridge(a) => a,
-                    UnitKind::Rbf(..) => Activation::Linear,
-                },
-                bias: false,
-                frozen_a: None,
-                dim_x: dw,
-                reduced: None,
-                rbf: matches!(act, UnitKind::Rbf(..)).then_some(bump),
-            };
-            let d = dw + wax;
-            let lay = Layout {
-                d,
-                wax,
-                frozen_a: (wax == 0).then_some(1.5),
-            };
-            let xs: Vec<f64> = (0..dw * k)
-                .map(|i| ((i * 37) % 101) as f64 / 25.0 - 2.0)
-                .collect();
-            let nodes = Nodes { xs: &xs, k, dw };
-            let c: Vec<f64> = (0..k)
-                .map(|q| ((q * 13) % 17) as f64 / 170.0 - 0.05)
-                .collect();
-            let theta0: Vec<f64> = (0..40 * d)
-                .map(|i| ((i * 29) % 31) as f64 / 8.0 - 2.0)
-                .collect();
-            let up = Update {
-                c: &c,
-                drift: Drift {
-                    weight_decay: 0.01,
-                    ito: 0.0,
-                },
-                dt: 0.1,
-                amp: 0.05,
-            };
-            let run = |simd: Simd| {
-                let mut part = vec![0.0; k];
-                f_pass(simd, act, lay, nodes, &theta0, &mut part);
-                let mut theta = theta0.clone();
-                let mut rng = ChaCha8Rng::seed_from_u64(3);
-                move_pass(simd, act, lay, nodes, up, &mut theta, &mut rng);
-                (part, theta)
-            };
-            for simd in Simd::all_available() {
-                let base = run(simd);
-                // the f pass against a plain scalar sum
-                for (q, p) in base.0.iter().enumerate() {
-                    let exact: f64 = theta0
-                        .chunks(d)
-                        .map(|th| {
-                            let x: Vec<f64> = (0..dw).map(|c| xs[c * k + q]).collect();
-                            lay.frozen_a.unwrap_or(th[0]) * net.unit(&th[wax..], &x)
-                        })
-                        .sum();
-                    assert!(
-                        (p - exact).abs() < 1e-13,
-                        "{act:?} {} q = {q}: {p} vs {exact}",
-                        simd.name()
-                    );
-                }
-                // the velocity pass against the formula of docs/model.md §2, noise off
-                let mut theta = theta0.clone();
-                let still = Update { amp: 0.0, ..up };
-                let mut rng = ChaCha8Rng::seed_from_u64(3);
-                move_pass(simd, act, lay, nodes, still, &mut theta, &mut rng);
-                for (th0, th1) in theta0.chunks(d).zip(theta.chunks(d)) {
-                    let a = lay.frozen_a.unwrap_or(th0[0]);
-                    let w = &th0[wax..];
-                    let x = |q: usize| (0..dw).map(|c| xs[c * k + q]).collect::<Vec<f64>>();
-                    let g: f64 = (0..k).map(|q| c[q] * net.unit(w, &x(q))).sum();
-                    let mut want = vec![0.0; d];
-                    if wax == 1 {
-                        want[0] = th0[0] + 0.1 * (-g - 0.01 * th0[0]);
-                    }
-                    for cc in 0..dw {
-                        let gw: f64 = (0..k).map(|q| c[q] * net.dunit(w, &x(q), cc)).sum();
-                        want[wax + cc] = th0[wax + cc] + 0.1 * (-a * gw - 0.01 * th0[wax + cc]);
-                    }
-                    for (x, y) in th1.iter().zip(&want) {
-                        assert!((x - y).abs() < 1e-14, "{act:?} {}: {x} vs {y}", simd.name());
-                    }
-                }
-            }
-            // the fused variants agree to the bit, noise included
-            if Simd::Avx2.available() && Simd::Avx512.available() {
-                assert_eq!(run(Simd::Avx2), run(Simd::Avx512), "{act:?}");
-            }
-        }
-    }
-}
+mod tests;
