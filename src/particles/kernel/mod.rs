@@ -268,23 +268,33 @@ fn f_body<U: Unit>(
             for (th, zj) in block.chunks_exact(d).zip(z.chunks_exact_mut(l)) {
                 u.tile(&th[lay.wax..], nodes, q0, zj);
             }
-            // one long loop over (neuron, node): many independent vectors
-            for zi in z.iter_mut() {
-                *zi = u.s(*zi);
-            }
-            if keep {
-                for (j, sj) in z.chunks_exact(l).enumerate() {
-                    let at = (b * n + j) * k + q0;
-                    cache[at..at + l].copy_from_slice(sj);
+            // one long loop over (neuron, node): many independent vectors,
+            // into the cache itself where the block's rows are whole there
+            let s: &[f64] = if keep && l == k {
+                let kept = &mut cache[b * n * k..][..z.len()];
+                for (o, zi) in kept.iter_mut().zip(z.iter()) {
+                    *o = u.s(*zi);
                 }
-            }
+                kept
+            } else {
+                for zi in z.iter_mut() {
+                    *zi = u.s(*zi);
+                }
+                if keep {
+                    for (j, sj) in z.chunks_exact(l).enumerate() {
+                        let at = (b * n + j) * k + q0;
+                        cache[at..at + l].copy_from_slice(sj);
+                    }
+                }
+                z
+            };
             // part_q += a_j s_jq, neurons in order, LANES nodes at a time
             // held in registers (not stored back after every neuron)
             for (c0, pc) in (0..l).step_by(LANES).zip(pt.chunks_mut(LANES)) {
                 let mut acc = [0.0; LANES];
                 let w = pc.len();
                 acc[..w].copy_from_slice(pc);
-                for (th, sj) in block.chunks_exact(d).zip(z.chunks_exact(l)) {
+                for (th, sj) in block.chunks_exact(d).zip(s.chunks_exact(l)) {
                     let a = lay.frozen_a.unwrap_or(th[0]);
                     if w == LANES {
                         let sc = &sj[c0..c0 + LANES];
@@ -347,12 +357,12 @@ fn move_body<U: Unit>(
                 }
             }
             let (z, s) = (&mut zbuf[..n * l], &mut sbuf[..n * l]);
+            // σ row j of the tile: the cache's, or s's
+            let at = |j: usize| (b * per + j) * k + q0;
             if cached {
-                // s ← the cached σ, z ← σ′ from it
-                for (j, (zj, sj)) in z.chunks_exact_mut(l).zip(s.chunks_exact_mut(l)).enumerate() {
-                    let at = (b * per + j) * k + q0;
-                    sj.copy_from_slice(&cache[at..at + l]);
-                    for (zi, si) in zj.iter_mut().zip(sj.iter()) {
+                // z ← σ′ from the cached σ
+                for (j, zj) in z.chunks_exact_mut(l).enumerate() {
+                    for (zi, si) in zj.iter_mut().zip(&cache[at(j)..at(j) + l]) {
                         *zi = u.ds(0.0, *si);
                     }
                 }
@@ -368,7 +378,11 @@ fn move_body<U: Unit>(
             }
             // g_j += Σ_q σ c_q, ∇g_j += Σ_q σ′ c_q x̃_q
             for j in 0..n {
-                let (sj, dj) = (&s[j * l..(j + 1) * l], &z[j * l..(j + 1) * l]);
+                let sj = match cached {
+                    true => &cache[at(j)..at(j) + l],
+                    false => &s[j * l..(j + 1) * l],
+                };
+                let dj = &z[j * l..(j + 1) * l];
                 lanes_dot(u, &mut g[j], sj, c);
                 for (acc, cxk) in gw[j].iter_mut().zip(&cx).take(dw) {
                     lanes_dot(u, acc, dj, &cxk[..l]);

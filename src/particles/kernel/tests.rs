@@ -17,11 +17,19 @@ fn lanes_cover_every_term_once() {
 /// has (to the round-off of 150-term sums), and the two fused variants
 /// give the same bits, for each kind of unit, with several d_w and a
 /// trained or frozen; the velocity pass gives the same bits with σ kept
-/// from the f pass (40 neurons: blocks of 16 on the tiles of 64 nodes,
-/// the last block and tile partial).
+/// from the f pass (40 neurons: blocks of 16 on the tiles of 64 nodes of
+/// K = 150, the last block and tile partial; one tile at K = 33).
 #[test]
 fn every_variant_computes_the_same_bits() {
-    let k = 150; // two full tiles and a partial one
+    // two full tiles and a partial one; one tile of 33 (σ kept in place;
+    // at 24 and 40 nodes a w·x̃ of these neurons rounds to ReLU's kink, 0,
+    // where the pass's σ′ and the scalar formula's take different sides)
+    for k in [150, 33] {
+        variants_at(k);
+    }
+}
+
+fn variants_at(k: usize) {
     let bump = Rbf { variance: 0.6 };
     for (dw, wax, act) in [
         (1, 1, UnitKind::Ridge(Activation::Tanh)),
