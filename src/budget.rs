@@ -49,6 +49,9 @@ pub struct Sizes {
     /// The network's step keeps σ at its (neuron, node) pairs between its
     /// two passes (tanh, sigmoid, bumps: [`crate::particles::kernel::keeps_sigma`]).
     pub sigma_kept: bool,
+    /// Its nodes fold in ±x pairs: tanh without bias, on one centred
+    /// Gaussian or its classes, not sgd.
+    pub sigma_folds: bool,
 }
 
 /// The buffers of the size of the grid a run holds at its peak: the
@@ -147,6 +150,9 @@ impl Sizes {
             sigma_kept: p.symmetry.is_none()
                 && (p.model.unit.as_deref() == Some("rbf")
                     || ["tanh", "sigmoid"].contains(&p.model.activation.as_str())),
+            sigma_folds: p.model.activation == "tanh"
+                && !p.model.bias
+                && ["gaussian", "gaussian_scales"].contains(&p.data.law.as_str()),
         }
     }
 
@@ -157,9 +163,17 @@ impl Sizes {
         let (cells, q, t) = (self.cells, self.nodes, self.snapshots);
         let with = with_particles && self.m > 0.0;
         let p = |x: f64| if with { 8.0 * x } else { 0.0 };
-        // σ kept between the step's passes, up to its cap
+        // σ kept between the step's passes, up to its cap (tanh without
+        // bias on a centred Gaussian folds its nodes in ±x pairs)
+        let pairs = if self.batch > 0.0 {
+            self.batch
+        } else if self.sigma_folds {
+            (q / 2.0).ceil()
+        } else {
+            q
+        };
         let sigma = match self.sigma_kept {
-            true => (self.m * q.max(self.batch)).min(SIGMA_BYTES as f64 / 8.0),
+            true => (self.m * pairs).min(SIGMA_BYTES as f64 / 8.0),
             false => 0.0,
         };
         // the grid's copies; the σ tables (on the fly: their points and a
