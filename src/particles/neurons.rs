@@ -9,6 +9,32 @@ use super::snapshot::ParticleDiagnostics;
 use crate::error::{Error, Result};
 use rayon::prelude::*;
 
+/// The index of the first value of `s` that is not finite: a scan that
+/// vectorises first (v − v is 0 for a finite v, NaN otherwise, summed in 8
+/// lanes over blocks in parallel), the search only where it fails. (The
+/// search alone, rayon's `position_first`, took 12 % of a quickstart
+/// particle run, called after every step.)
+#[allow(clippy::eq_op)] // v − v is the test: NaN for NaN and ±∞
+pub(super) fn first_non_finite_value(s: &[f64]) -> Option<usize> {
+    let finite = s.par_chunks(1 << 15).all(|c| {
+        let mut acc = [0.0; 8];
+        let mut whole = c.chunks_exact(8);
+        for w in &mut whole {
+            for (a, v) in acc.iter_mut().zip(w) {
+                *a += v - v;
+            }
+        }
+        for (a, v) in acc.iter_mut().zip(whole.remainder()) {
+            *a += v - v;
+        }
+        acc.iter().all(|a| *a == 0.0)
+    });
+    match finite {
+        true => None,
+        false => s.par_iter().position_first(|v| !v.is_finite()),
+    }
+}
+
 /// The neurons of a particle run.
 pub trait Neurons: Send {
     /// Number of neurons.
@@ -39,7 +65,7 @@ pub trait Neurons: Send {
     /// split over ranks, where every rank calls this at once).
     fn first_non_finite(&self) -> Option<(usize, Vec<f64>)> {
         let s = self.state();
-        let i = s.par_iter().position_first(|v| !v.is_finite())?;
+        let i = first_non_finite_value(s)?;
         let j = i / (s.len() / self.m());
         let d = self.positions().len() / self.m();
         Some((j, self.positions()[j * d..(j + 1) * d].to_vec()))
@@ -72,5 +98,28 @@ pub trait Neurons: Send {
             }
         }
         Ok(steps)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// The first value that is not finite, NaN or ±∞, found wherever it
+    /// lies (in a lane, in a block's remainder, past the first block, with
+    /// a later one beside it), and none in finite values up to ±f64::MAX.
+    #[test]
+    fn the_first_non_finite_value_is_found() {
+        let n = (1 << 15) * 3 + 13;
+        let mut s: Vec<f64> = (0..n).map(|i| (i as f64 - 5e4) * 1e300).collect();
+        s[7] = f64::MAX;
+        s[8] = -f64::MAX;
+        assert_eq!(super::first_non_finite_value(&s), None);
+        for bad in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+            for at in [0, 5, (1 << 15) - 1, 1 << 15, n - 1] {
+                let mut t = s.clone();
+                t[at] = bad;
+                t[n - 2] = f64::NAN;
+                assert_eq!(super::first_non_finite_value(&t), Some(at.min(n - 2)));
+            }
+        }
     }
 }

@@ -540,7 +540,7 @@ impl super::Neurons for Swarm {
     }
     fn first_non_finite(&self) -> Option<(usize, Vec<f64>)> {
         let d = self.d;
-        let local = (self.theta.par_iter().position_first(|v| !v.is_finite())).map(|i| i / d);
+        let local = super::neurons::first_non_finite_value(&self.theta).map(|i| i / d);
         let j = match &self.part {
             Some(p) => p.first_bad(local.map(|j| self.start + j))?,
             None => local?,

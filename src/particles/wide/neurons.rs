@@ -100,7 +100,7 @@ impl Neurons for WideSwarm {
     fn first_non_finite(&self) -> Option<(usize, Vec<f64>)> {
         let s = 1 + self.d;
         let rows = &self.theta[self.own.start * s..self.own.end * s];
-        let local = rows.par_iter().position_first(|v| !v.is_finite());
+        let local = crate::particles::neurons::first_non_finite_value(rows);
         let local = local.map(|i| self.own.start + i / s);
         let j = match &self.part {
             Some(p) => p.first_bad(local)?,
