@@ -6,7 +6,7 @@ use super::mirror::Mirror;
 use super::options::{Mode, ParticleOptions};
 use super::snapshot::{moments, ParticleDiagnostics};
 use super::split::Part;
-pub(super) use super::streams::{neuron_rng, noise_rng, sample_initial};
+use super::streams::{neuron_rng, noise_rng, sample_initial};
 use crate::error::Result;
 use crate::grid::MAX_DIM;
 use crate::initial::InitialLaw;

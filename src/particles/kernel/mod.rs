@@ -14,10 +14,13 @@
 //! σ, tested). There is no reassociation, and a neuron's sums do not depend
 //! on which thread takes it, so the bits never depend on the thread count.
 //!
-//! σ is recomputed in the velocity pass instead of cached: an m × K cache
-//! would hold 8 m K bytes (38 MB for the quickstart, written and read back
-//! every step, and a limit on m × K), against one more vectorised
-//! exponential per pair.
+//! Where σ′ is a function of σ (tanh, sigmoid, the Gaussian bump) the f_m
+//! pass keeps σ at every (neuron, node) pair and the velocity pass reads it
+//! back ([`keeps_sigma`]: 8 m K bytes, 19 MB for the quickstart's folded
+//! pairs, at most [`SIGMA_BYTES`] a rank); a write and a read per pair cost
+//! less than the exponential and its division again, even from DRAM at
+//! m = 10⁶ (BENCHMARKS.md). Beyond the cap, and for other units, σ is
+//! evaluated again in the velocity pass; the bits are the same either way.
 
 use crate::grid::MAX_DIM;
 use crate::model::activation::{self, Activation};

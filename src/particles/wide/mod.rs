@@ -49,7 +49,7 @@ pub use risk::RISK_SAMPLES;
 
 use super::options::{Mode, ParticleOptions};
 use super::split::Part;
-use super::swarm::neuron_rng;
+use super::streams::neuron_rng;
 use crate::error::{Error, Result};
 use crate::initial::InitialLaw;
 use crate::model::kernel::Kernel;

@@ -6,7 +6,7 @@ use super::{reduce_row, WideSwarm};
 use crate::particles::neurons::Neurons;
 use crate::particles::options::Mode;
 use crate::particles::snapshot::ParticleDiagnostics;
-use crate::particles::swarm::noise_rng;
+use crate::particles::streams::noise_rng;
 use rand::RngExt;
 use rand_distr::StandardNormal;
 use rayon::prelude::*;
