@@ -396,9 +396,10 @@ impl Swarm {
             s => (NOISE_BLOCK - s).min(self.theta.len() / d),
         };
         let (first, rest) = self.theta.split_at_mut(head * d);
-        // σ of the f_m pass just made at these θ (empty: evaluated again)
-        let kept = (self.sigma_k == k).then_some(k);
-        let (s_first, s_rest) = self.sigma.split_at(kept.map_or(0, |k| head * k));
+        // σ per neuron of the f_m pass just made at these θ (0: none, the
+        // slices are empty and σ is evaluated again)
+        let kept = if self.sigma_k == k { k } else { 0 };
+        let (s_first, s_rest) = self.sigma.split_at(head * kept);
         let (b_first, b0) = (self.start / NOISE_BLOCK, self.start.div_ceil(NOISE_BLOCK));
         let go = |b: usize, drop: usize, ths: &mut [f64], cache: &[f64]| {
             let mut rng = noise_rng(seed, b, step);
@@ -410,8 +411,8 @@ impl Swarm {
             kernel::move_pass(simd, net.kind(), lay, nodes, up, ths, &mut rng, cache);
         };
         let cache = |i: usize| {
-            let at = kept.map_or(0, |k| (i * NOISE_BLOCK * k).min(s_rest.len()));
-            &s_rest[at..s_rest.len().min(at + kept.map_or(0, |k| NOISE_BLOCK * k))]
+            let n = s_rest.len();
+            &s_rest[(i * NOISE_BLOCK * kept).min(n)..((i + 1) * NOISE_BLOCK * kept).min(n)]
         };
         rayon::join(
             || {

@@ -46,15 +46,12 @@ pub(super) fn erf_tile(
     (g, o): (&mut [f64], &mut [f64]),
     scratch: &mut [f64],
 ) {
-    if value {
-        crate::simd_run!(simd, {
-            erf_body::<true>(cols, f_rows, gram, coef, (g, o), scratch)
-        })
-    } else {
-        crate::simd_run!(simd, {
-            erf_body::<false>(cols, f_rows, gram, coef, (g, o), scratch)
-        })
-    }
+    crate::simd_run!(simd, {
+        match value {
+            true => erf_body::<true>(cols, f_rows, gram, coef, (g, o), scratch),
+            false => erf_body::<false>(cols, f_rows, gram, coef, (g, o), scratch),
+        }
+    })
 }
 
 #[inline(always)]
