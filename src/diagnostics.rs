@@ -198,7 +198,12 @@ fn cell_sums(grid: &Grid, rho: &[f64], log_r: bool) -> Sums {
 /// [`cell_sums`] with its block results in `parts` (no allocation once it
 /// has grown); Σ ρ log r |C| over the last axis when `log_r`.
 fn cell_sums_into(grid: &Grid, rho: &[f64], log_r: bool, parts: &mut Vec<Sums>) -> Sums {
-    let mut s = centre_sums(grid, rho, log_r, parts);
+    debiased(grid, centre_sums(grid, rho, log_r, [true; 2], parts))
+}
+
+/// The centre sums `s` of `grid` with the centre bias taken off θ's second
+/// moments.
+fn debiased(grid: &Grid, mut s: Sums) -> Sums {
     // Σ ρ_i θ_{i,k}² |C| exceeds ∫ ρ θ_k² by M h_k²/12 (module docs); on a
     // stretched axis by Σ_i ρ_i |C_i| h_{k,i}²/12, summed with the moments
     for k in 0..grid.dim() {
@@ -242,8 +247,25 @@ pub fn open_side(grid: &Grid, reduced: bool) -> Option<usize> {
     (reduced && grid.face(d - 1, 0) == 0.0).then_some(d - 1)
 }
 
-/// The sums at the cell centres.
-fn centre_sums(grid: &Grid, rho: &[f64], log_r: bool, parts: &mut Vec<Sums>) -> Sums {
+/// Whether the cell `idx` is in the outermost layer of the box: of
+/// `grid`, but for the sides of a whose `walls` are false (a slab's rows
+/// that border another slab) and the lower side of `open`.
+fn on_wall(grid: &Grid, idx: &[usize], open: Option<usize>, walls: [bool; 2]) -> bool {
+    idx.iter().zip(&grid.n).enumerate().any(|(k, (&i, &n))| {
+        let [lo, hi] = if k == 0 { walls } else { [true; 2] };
+        (lo && i == 0 && open != Some(k)) || (hi && i + 1 == n)
+    })
+}
+
+/// The sums at the cell centres; `walls`: whether the first and last rows
+/// of a are the box's (see [`on_wall`]).
+fn centre_sums(
+    grid: &Grid,
+    rho: &[f64],
+    log_r: bool,
+    walls: [bool; 2],
+    parts: &mut Vec<Sums>,
+) -> Sums {
     let d = grid.dim();
     let vol = grid.cell_volume();
     let uniform = grid.is_uniform();
@@ -276,7 +298,7 @@ fn centre_sums(grid: &Grid, rho: &[f64], log_r: bool, parts: &mut Vec<Sums>) -> 
                     s.log_r += m * th[d - 1].ln();
                 }
             }
-            if grid.on_boundary_but(&idx[..d], open) {
+            if on_wall(grid, &idx[..d], open, walls) {
                 s.boundary += m;
             }
             for i in 0..d {
@@ -370,9 +392,65 @@ pub fn compute(
 ) -> Diagnostics {
     vel.eval_f(rho);
     let s = cell_sums(grid, rho, vel.model().reduction.is_some());
+    let f_values = vel.f_at_points(f_points);
+    of_sums(t, grid, vel.model(), &s, vel.f_nodes(), f_values)
+}
+
+/// The numbers of a slab's [`Sums`] (interior `rho` on `rows`, the whole
+/// grid's rows of the slab, [`Grid::rows`]; `walls`: whether its first and
+/// last rows of a are the grid's): what a rank of a split density sends
+/// for [`from_slab_sums`].
+pub fn slab_sums(rows: &Grid, rho: &[f64], reduced: bool, walls: [bool; 2]) -> Vec<f64> {
+    let s = centre_sums(rows, rho, reduced, walls, &mut Vec::new());
+    let mut v = vec![s.mass, s.theta2, s.ent, s.log_r, s.boundary, s.min];
+    v.extend(s.m1);
+    v.extend(s.m2.iter().flatten());
+    v.extend(s.bias);
+    v
+}
+
+/// The diagnostics at time `t` of a density on `grid` split into slabs,
+/// from each slab's [`slab_sums`] (`sums`, concatenated in slab order,
+/// added in that order), f_h at the nodes and at the f points. One slab of
+/// the whole grid gives the bits of [`compute`].
+pub fn from_slab_sums(
+    t: f64,
+    grid: &Grid,
+    model: &MeanField,
+    sums: &[f64],
+    f_nodes: &[f64],
+    f_values: Vec<f64>,
+) -> Diagnostics {
+    let of = |v: &[f64]| {
+        let mut s = Sums::zero();
+        [s.mass, s.theta2, s.ent, s.log_r, s.boundary, s.min] = v[..6].try_into().unwrap();
+        let (m1, rest) = v[6..].split_at(MAX_DIM);
+        let (m2, bias) = rest.split_at(MAX_DIM * MAX_DIM);
+        s.m1.copy_from_slice(m1);
+        for (row, m) in s.m2.iter_mut().zip(m2.chunks_exact(MAX_DIM)) {
+            row.copy_from_slice(m);
+        }
+        s.bias.copy_from_slice(bias);
+        s
+    };
+    let len = 6 + 2 * MAX_DIM + MAX_DIM * MAX_DIM;
+    let mut slabs = sums.chunks_exact(len).map(of);
+    let first = slabs.next().expect("the sums of one slab at least");
+    let s = debiased(grid, slabs.fold(first, Sums::add));
+    of_sums(t, grid, model, &s, f_nodes, f_values)
+}
+
+/// The diagnostics from the (debiased) cell sums and f_h.
+fn of_sums(
+    t: f64,
+    grid: &Grid,
+    model: &MeanField,
+    s: &Sums,
+    f_nodes: &[f64],
+    f_values: Vec<f64>,
+) -> Diagnostics {
     let d = grid.dim();
-    let model: &MeanField = vel.model();
-    let risk = model.risk(vel.f_nodes(), s.theta2);
+    let risk = model.risk(f_nodes, s.theta2);
     let entropy = model.entropy_term(s.ent, s.log_r);
     let mean: Vec<f64> = (0..d).map(|i| s.m1[i] / s.mass).collect();
     let mut cov = vec![0.0; d * d];
@@ -391,8 +469,8 @@ pub fn compute(
         min_density: s.min,
         mean,
         cov,
-        f_values: vel.f_at_points(f_points),
-        f_nodes: vel.f_nodes().to_vec(),
+        f_values,
+        f_nodes: f_nodes.to_vec(),
         steps: 0,
     }
 }

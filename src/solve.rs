@@ -5,7 +5,7 @@
 
 use crate::diagnostics::{self, Diagnostics};
 use crate::error::{Error, Result};
-use crate::io::store::{Dim, Record, Var, VarSpec};
+use crate::io::store::{Dim, Parts, Record, Var, VarSpec};
 use crate::scheme::Stepper;
 use crate::setup::Setup;
 
@@ -45,6 +45,19 @@ impl Record for HistoryRecord {
 pub trait Observer: Send {
     /// At each snapshot time, with the density there.
     fn snapshot(&mut self, diag: &Diagnostics, rho: &[f64]) -> Result<()>;
+    /// Whether this observer takes a snapshot's density in parts
+    /// ([`Observer::snapshot_parts`]): a run split over ranks whose
+    /// observers all do never gathers its density whole.
+    fn takes_parts(&self) -> bool {
+        false
+    }
+    /// At each snapshot time, with the density in parts (rows of a, in
+    /// order: each rank's slab). By default they are joined and given to
+    /// [`Observer::snapshot`].
+    fn snapshot_parts(&mut self, diag: &Diagnostics, rho: &mut dyn Parts) -> Result<()> {
+        let whole = rho.gather()?;
+        self.snapshot(diag, &whole)
+    }
     /// Every `history_every` steps (and at snapshots).
     fn history(&mut self, _rec: &HistoryRecord) -> Result<()> {
         Ok(())
@@ -71,6 +84,8 @@ pub struct RunSummary {
     pub steps: usize,
     pub first_dt: f64,
     pub last: Diagnostics,
+    /// The final ρ (empty from a run split over ranks whose snapshots
+    /// went to rank 0 in slabs).
     pub rho: Vec<f64>,
     /// The largest boundary mass of the snapshots (warned about above
     /// [`BOUNDARY_WARNING`]).
@@ -208,16 +223,24 @@ pub fn snapshot(
 /// earlier snapshots) when a snapshot's outermost cells hold more than
 /// [`BOUNDARY_WARNING`] of the mass.
 pub fn warn_boundary(setup: &Setup, last: &Diagnostics, rho: &[f64], max_boundary: f64) {
-    if last.boundary_mass > BOUNDARY_WARNING && max_boundary <= BOUNDARY_WARNING {
+    if warns(last, max_boundary) {
         let grid = &setup.grid;
         let open = diagnostics::open_side(grid, setup.model.reduction.is_some());
-        eprintln!(
-            "warning: at t = {} the outermost cells hold {:.2e} of the mass (above {BOUNDARY_WARNING}), and the walls distort ρ: {}",
-            last.time,
-            last.boundary_mass,
-            crate::grid::fit::boundary_advice(grid, rho, open)
-        );
+        warn_walls(last, &crate::grid::fit::boundary_advice(grid, rho, open));
     }
+}
+
+/// Whether [`warn_boundary`] warns of the snapshot `last`.
+pub fn warns(last: &Diagnostics, max_boundary: f64) -> bool {
+    last.boundary_mass > BOUNDARY_WARNING && max_boundary <= BOUNDARY_WARNING
+}
+
+/// [`warn_boundary`]'s warning, with the walls' `advice`.
+pub fn warn_walls(last: &Diagnostics, advice: &str) {
+    eprintln!(
+        "warning: at t = {} the outermost cells hold {:.2e} of the mass (above {BOUNDARY_WARNING}), and the walls distort ρ: {advice}",
+        last.time, last.boundary_mass,
+    );
 }
 
 /// The step from t towards the snapshot at `ts` of a stable `dt`, and

@@ -9,10 +9,11 @@ with their axis names, every /pde dataset and its shape, the light history
 complete file the dimension scales (each dataset's dimensions named through
 h5py's .dims, the grid's coordinates the midpoints of its edges). With
 --interrupted, checks a file whose run stopped early: status "running",
-snapshots under /pde/snapshots. A complete file's text attributes must read
-back as `str` (variable-length UTF-8) and its counts (steps, iterations, m,
-cells, seeds) as integers, /steady's scalars as true scalars (shape ()); a
-/converge group's per-seed values must be the samples of its means.
+snapshots under /pde/snapshots (each whole, or in parts of rows). A
+complete file's text attributes must read back as `str` (variable-length
+UTF-8) and its counts (steps, iterations, m, cells, seeds) as integers,
+/steady's scalars as true scalars (shape ()); a /converge group's
+per-seed values must be the samples of its means.
 Exits non-zero with a message on the first failure.
 """
 import sys
@@ -80,6 +81,21 @@ def check_dims(f, group, names):
             e = f[f"grid/edges_{k}"][()]
             if not np.array_equal(g[axis][()], 0.5 * (e[1:] + e[:-1])):
                 fail(f"{group}/{axis} are not the midpoints of grid/edges_{k}")
+
+
+def snapshot(snaps, name, i):
+    """Snapshot i of array `name` of an interrupted file: its dataset, or
+    its parts (rows of the first axis, in order) joined."""
+    if f"{name}_{i:05d}" in snaps:
+        return snaps[f"{name}_{i:05d}"][()]
+    parts = []
+    while f"{name}_{i:05d}_part_{len(parts):04d}" in snaps:
+        parts.append(snaps[f"{name}_{i:05d}_part_{len(parts):04d}"][()])
+    if not parts:
+        fail(f"no snapshot {i} of {name}, whole or in parts")
+    if len({p.shape[1:] for p in parts}) != 1:
+        fail(f"the parts of snapshot {i} of {name} differ past their rows")
+    return np.concatenate(parts)
 
 
 def check_particles(f, problem, cells, interrupted):
@@ -278,9 +294,7 @@ def check(path, interrupted):
             fail("free_energy != risk + entropy")
         vol = np.prod([(problem["grid"]["hi"][k] - problem["grid"]["lo"][k]) / cells[k] for k in range(d)])
         if interrupted:
-            snaps = f["pde/snapshots"]
-            dens = [snaps[f"density_{i:05d}"][()] for i in range(T)]
-            dens = np.stack(dens)
+            dens = np.stack([snapshot(f["pde/snapshots"], "density", i) for i in range(T)])
         else:
             dens = f["pde/density"][()]
             E = f["pde/f_points"].shape[0]

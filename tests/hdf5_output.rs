@@ -472,3 +472,178 @@ fn files_of_the_earlier_formats_are_still_read_and_plotted() {
         assert!(dir.path().join(format!("{format}_density.png")).exists());
     }
 }
+
+/// Hands the PDE's density to the store in parts of `rows` rows of a, as a
+/// run split over ranks does with its slabs; with `die = (k, n)` the run
+/// stops (as a kill would) after the n-th part of snapshot k.
+struct Parted {
+    inner: Hdf5Store,
+    part: usize,
+    die: Option<(usize, usize)>,
+    seen: usize,
+}
+
+/// The parts of `values`, stopping with an error before part `after`.
+struct Cut<'a> {
+    values: &'a [f64],
+    part: usize,
+    after: usize,
+}
+
+impl mfpde::io::store::Parts for Cut<'_> {
+    fn len(&self) -> usize {
+        self.values.len()
+    }
+
+    fn each(&mut self, each: &mut dyn FnMut(&[f64]) -> mfpde::Result<()>) -> mfpde::Result<()> {
+        for (i, p) in self.values.chunks(self.part).enumerate() {
+            if i == self.after {
+                return Err(mfpde::Error::Hdf5("simulated kill".into()));
+            }
+            each(p)?;
+        }
+        Ok(())
+    }
+}
+
+impl mfpde::io::store::Store for Parted {
+    fn add_group(
+        &mut self,
+        group: &str,
+        attrs: &[(&str, mfpde::io::store::Attr)],
+        constants: &[mfpde::io::store::Var],
+    ) -> mfpde::Result<()> {
+        self.inner.add_group(group, attrs, constants)
+    }
+
+    fn append(
+        &mut self,
+        group: &str,
+        vars: &[mfpde::io::store::Var],
+        state: Option<&[f64]>,
+    ) -> mfpde::Result<()> {
+        let Some(at) = vars.iter().position(|v| v.spec.name == "density") else {
+            return self.inner.append(group, vars, state);
+        };
+        let mut rest = vars.to_vec();
+        let density = rest.remove(at);
+        let after = match self.die {
+            Some((k, n)) if k == self.seen => n,
+            _ => usize::MAX,
+        };
+        let mut parts = Cut {
+            values: density.value.numbers(),
+            part: self.part,
+            after,
+        };
+        self.inner
+            .append_parts(group, &rest, (at, density.spec), &mut parts)?;
+        self.seen += 1;
+        Ok(())
+    }
+
+    fn append_rows(
+        &mut self,
+        group: &str,
+        rows: &[Vec<mfpde::io::store::Var>],
+    ) -> mfpde::Result<()> {
+        self.inner.append_rows(group, rows)
+    }
+
+    fn add_whole(
+        &mut self,
+        group: &str,
+        attrs: &[(&str, mfpde::io::store::Attr)],
+        vars: &[mfpde::io::store::Var],
+    ) -> mfpde::Result<()> {
+        self.inner.add_whole(group, attrs, vars)
+    }
+
+    fn complete(&mut self) -> mfpde::Result<()> {
+        self.inner.complete()
+    }
+}
+
+/// A PDE density handed to the HDF5 store in parts of rows (as `mpirun`
+/// ranks send their slabs to rank 0, never the whole grid at once):
+/// - the complete file is byte for byte the one written from whole arrays
+///   (parts of 5 rows of a's 24: four of 5 and one of 4);
+/// - a run killed part-way through a snapshot's parts leaves a running file
+///   that our reader and h5py (`--interrupted`) read as the snapshots
+///   before it, in parts;
+/// - resumed from the command line, that file ends equal to the dataset to
+///   the run never stopped (the stray parts cut away).
+#[test]
+fn a_density_written_in_parts_reads_and_resumes_as_one_written_whole() {
+    use mfpde::io::store::Store;
+    let dir = tempfile::tempdir().unwrap();
+    let sets = [
+        "grid.cells=[24,20]",
+        "dynamics.t_end=0.3",
+        "dynamics.snapshots=4",
+    ];
+    let setup = grid_setup("quickstart", &sets);
+    let opts = Options {
+        command: Run::Pde,
+        theorems: false,
+        plots: false,
+    };
+    let whole = dir.path().join("whole.h5");
+    let mut store = Hdf5Store::create(&whole, &run::header(&setup)).unwrap();
+    run::run_into(&setup, opts, &mut store, &mut Silent).unwrap();
+    store.complete().unwrap();
+    let parted = dir.path().join("parted.h5");
+    let mut store = Parted {
+        inner: Hdf5Store::create(&parted, &run::header(&setup)).unwrap(),
+        part: 5 * 20,
+        die: None,
+        seen: 0,
+    };
+    run::run_into(&setup, opts, &mut store, &mut Silent).unwrap();
+    store.complete().unwrap();
+    assert!(
+        std::fs::read(&parted).unwrap() == std::fs::read(&whole).unwrap(),
+        "the file from parts differs from the one from whole arrays"
+    );
+    // killed after 2 of the parts of snapshot 2
+    let running = dir.path().join("cut.running.h5");
+    let mut store = Parted {
+        inner: Hdf5Store::create(&running, &run::header(&setup)).unwrap(),
+        part: 5 * 20,
+        die: Some((2, 2)),
+        seen: 0,
+    };
+    let err = run::run_into(&setup, opts, &mut store, &mut Silent).unwrap_err();
+    assert!(err.to_string().contains("simulated kill"), "{err}");
+    let f = PdeFile::read(&running).unwrap();
+    assert_eq!((f.status.as_str(), f.time.len()), ("running", 2));
+    let done = PdeFile::read(&whole).unwrap();
+    assert_eq!(f.density, done.density[..2].to_vec());
+    let held = hdf5_pure::File::open(&running).unwrap();
+    for name in ["density_00001_part_0004", "density_00002_part_0001"] {
+        assert!(
+            held.dataset(&format!("pde/snapshots/{name}")).is_ok(),
+            "{name}"
+        );
+    }
+    drop(held);
+    h5py_check(&running, &["--interrupted"]);
+    let cli = |extra: &[&str], out: &Path| {
+        let mut args = vec![
+            "pde".to_string(),
+            root().join("grids/quickstart.toml").display().to_string(),
+            "-q".into(),
+        ];
+        for x in sets {
+            args.extend(["--set".into(), x.into()]);
+        }
+        args.extend(extra.iter().map(|s| s.to_string()));
+        args.push(out.display().to_string());
+        mfpde_ok(args);
+    };
+    let target = dir.path().join("cut.h5");
+    cli(&["--resume"], &target);
+    let uninterrupted = dir.path().join("cli.h5");
+    cli(&["-o"], &uninterrupted);
+    assert_eq!(datasets(&target), datasets(&uninterrupted));
+}

@@ -198,6 +198,19 @@ fn stop_on_3_resume_on_2(
         running.exists() && !out.exists(),
         "the stopped run left its running file"
     );
+    if what == "pde" {
+        // the density came to rank 0 as the 3 ranks' slabs, one part each
+        let f = hdf5_pure::File::open(&running).unwrap();
+        let snapshots = f.group("pde/snapshots").unwrap().datasets().unwrap();
+        for p in 0..3 {
+            let part = format!("density_00000_part_{p:04}");
+            assert!(snapshots.contains(&part), "{part} in {snapshots:?}");
+        }
+        assert!(
+            !snapshots.iter().any(|d| d == "density_00000"),
+            "{snapshots:?}"
+        );
+    }
     let resumed = ok(
         mpirun(2)
             .args(command(what, problem, sets, &out))
@@ -642,14 +655,26 @@ fn check_ranks_reports_what_each_rank_holds() {
     let ((root2, other2), (_, other4)) = (slab(2), slab(4));
     // per held row of 512 cells: ρ, the stage, the increments, 2 face
     // velocities, the rates (8 + D = 10 values); 2 ranks hold 256 + 17
-    // rows, 4 at most 128 + 34; rank 0 adds the whole ρ and its velocity
+    // rows, 4 at most 128 + 34; rank 0 adds the whole initial ρ it sends
+    // out (its snapshots come in slabs), and with --theorems the whole ρ
+    // and its velocity at every snapshot
     let rows = |r: f64| r * 512.0 * 8.0 * 10.0 / 1048576.0;
     assert!(
         (other2 - other4 - rows(273.0 - 162.0)).abs() <= 0.1,
         "{other2} {other4}"
     );
-    let whole = 512.0 * 512.0 * 8.0 * 4.0 / 1048576.0;
+    let whole = 512.0 * 512.0 * 8.0 / 1048576.0;
     assert!((root2 - other2 - whole).abs() <= 0.1, "{root2} {other2}");
+    let with = report(
+        "grid.cells=[512,512]",
+        2,
+        "the PDE (mpirun",
+        &["the whole grid,"],
+    )[0];
+    assert!(
+        (with - other2 - 4.0 * whole).abs() <= 0.1,
+        "{with} {other2}"
+    );
     let o = Command::new(env!("CARGO_BIN_EXE_mfpde"))
         .args(["check".as_ref(), grid("quickstart").as_os_str()])
         .args(["--set", "particles.m=50", "--ranks", "100"])

@@ -216,9 +216,9 @@ pub fn pde_state(r: &Reader, setup: &Setup, k: usize) -> Result<RunState> {
     if k == 0 || times.len() < k || steps.len() < k {
         return Err(r.bad("no complete PDE snapshot to continue from"));
     }
-    let rho = r.checked_fields("pde", "density", times.len(), setup.grid.len())?;
+    let rho = r.checked_field("pde", "density", times.len(), k - 1, setup.grid.len())?;
     Ok(RunState {
-        rho: rho[k - 1].clone(),
+        rho,
         t: times[k - 1],
         steps: steps[k - 1] as usize,
         next_snapshot: k,
@@ -241,8 +241,7 @@ pub fn particle_state(
     }
     let d = crate::particles::state_dim(&setup.model);
     let theta = if !super::checkpoints(setup, opts) {
-        let rows = r.rows("particles", "positions", steps.len())?;
-        rows[k - 1].clone()
+        r.row("particles", "positions", steps.len(), k - 1)?
     } else {
         r.series(&checkpoint_name("particles", k - 1))?
     };

@@ -7,7 +7,7 @@ use super::Listener;
 use crate::compare::{CompareObserver, CompareRow};
 use crate::diagnostics::{Diagnostics, PdeRecord};
 use crate::error::Result;
-use crate::io::store::{Record, Store};
+use crate::io::store::{Parts, Record, Store};
 use crate::particles::{Neurons, ParticleDiagnostics, ParticleObserver, ParticleRecord};
 use crate::solve::{HistoryRecord, Observer};
 use std::sync::Mutex;
@@ -56,17 +56,44 @@ pub struct PdeOut<'s, 'a> {
     pub rows: Vec<HistoryRecord>,
 }
 
-impl Observer for PdeOut<'_, '_> {
-    fn snapshot(&mut self, d: &Diagnostics, rho: &[f64]) -> Result<()> {
+impl PdeOut<'_, '_> {
+    /// Write a snapshot (with the history rows kept since the last) by
+    /// `append`, then tell the listener.
+    fn write(
+        &mut self,
+        d: &Diagnostics,
+        append: impl FnOnce(&mut dyn Store) -> Result<()>,
+    ) -> Result<()> {
         let rows: Vec<_> = self.rows.iter().map(|r| r.vars()).collect();
         self.sink.store(|s| {
             s.append_rows(history_group(), &rows)?;
-            let rec = PdeRecord { diag: d, rho };
-            s.append(rec.group(), &rec.vars(), None)
+            append(s)
         })?;
         self.rows.clear();
         self.sink.tell(|l| l.pde(d));
         Ok(())
+    }
+}
+
+impl Observer for PdeOut<'_, '_> {
+    fn snapshot(&mut self, d: &Diagnostics, rho: &[f64]) -> Result<()> {
+        let rec = PdeRecord { diag: d, rho };
+        self.write(d, |s| s.append(rec.group(), &rec.vars(), None))
+    }
+
+    fn takes_parts(&self) -> bool {
+        true
+    }
+
+    fn snapshot_parts(&mut self, d: &Diagnostics, rho: &mut dyn Parts) -> Result<()> {
+        let rec = PdeRecord { diag: d, rho: &[] };
+        let mut vars = rec.vars();
+        let at = vars
+            .iter()
+            .position(|v| v.spec.name == "density")
+            .expect("a PDE record holds the density");
+        let field = vars.remove(at).spec;
+        self.write(d, |s| s.append_parts(rec.group(), &vars, (at, field), rho))
     }
 
     fn history(&mut self, rec: &HistoryRecord) -> Result<()> {

@@ -1,7 +1,8 @@
 //! **A running file's groups**, as the HDF5 store keeps them: rank-1
 //! series appended in place (chunked, unlimited), and each snapshot's
-//! arrays as datasets of their own, `<group>/snapshots/<name>_NNNNN`
-//! (adding objects in place is crash-atomic in hdf5-pure).
+//! arrays as datasets of their own, `<group>/snapshots/<name>_NNNNN`, or
+//! in parts of rows `<name>_NNNNN_part_PPPP` (adding objects in place is
+//! crash-atomic in hdf5-pure).
 
 use crate::error::Result;
 use hdf5_pure::{File, MaxExtent};
@@ -69,12 +70,17 @@ pub fn truncate(
         }
     }
     for name in arrays {
+        // a snapshot written in parts may have stopped part-way: its parts
+        // go as the whole snapshots after it
         let mut i = keep;
-        while file
-            .dataset(&format!("{group}/{}", snapshot_name(name, i)))
-            .is_ok()
-        {
-            root.delete(&format!("{group}/{}", snapshot_name(name, i)))?;
+        loop {
+            let held = snapshot_datasets(&file, group, name, i);
+            if held.is_empty() {
+                break;
+            }
+            for d in held {
+                root.delete(&d)?;
+            }
             i += 1;
             changed = true;
         }
@@ -106,4 +112,24 @@ pub fn truncate_rows(path: &Path, group: &str, names: &[&str], until: f64) -> Re
 /// The name of snapshot i of array `name` in a running file's group.
 pub fn snapshot_name(name: &str, i: usize) -> String {
     format!("snapshots/{name}_{i:05}")
+}
+
+/// The name of part p of snapshot i of array `name`, when the snapshot is
+/// written in parts (rows of its first axis in order: a run split over
+/// ranks writes each rank's slab as it arrives).
+pub fn part_name(name: &str, i: usize, p: usize) -> String {
+    format!("snapshots/{name}_{i:05}_part_{p:04}")
+}
+
+/// The datasets that hold snapshot i of array `name` of `group`, in order:
+/// the snapshot's own, or its parts (none when it is not written).
+pub fn snapshot_datasets(file: &File, group: &str, name: &str, i: usize) -> Vec<String> {
+    let whole = format!("{group}/{}", snapshot_name(name, i));
+    if file.dataset(&whole).is_ok() {
+        return vec![whole];
+    }
+    (0..)
+        .map(|p| format!("{group}/{}", part_name(name, i, p)))
+        .take_while(|d| file.dataset(d).is_ok())
+        .collect()
 }

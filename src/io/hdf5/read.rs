@@ -1,7 +1,7 @@
 //! **Reading results**, finished or interrupted: the one place that knows
 //! where an unfinished group keeps its arrays.
 
-use super::group::snapshot_name;
+use super::group::{snapshot_datasets, snapshot_name};
 use crate::error::{Error, Result};
 use hdf5_pure::{AttrValue, File};
 use std::collections::HashMap;
@@ -89,7 +89,7 @@ impl Reader {
     }
 
     /// The `t` rows of the array `<group>/<name>` [T, …], or of an
-    /// unfinished group's `<group>/snapshots/<name>_NNNNN`.
+    /// unfinished group's `<group>/snapshots/<name>_NNNNN` (or its parts).
     pub fn rows(&self, group: &str, name: &str, t: usize) -> Result<Vec<Vec<f64>>> {
         if let Ok(ds) = self.file.dataset(&format!("{group}/{name}")) {
             let all = self.read(&ds, &format!("{group}/{name}"))?;
@@ -104,11 +104,42 @@ impl Reader {
             return Ok(all.chunks(row.max(1)).map(<[f64]>::to_vec).collect());
         }
         (0..t)
-            .map(|i| {
-                let p = format!("{group}/{}", snapshot_name(name, i));
-                self.read(&self.file.dataset(&p)?, &p)
-            })
+            .map(|i| self.unfinished_row(group, name, i))
             .collect()
+    }
+
+    /// Row `i` of the `t` rows of [`Reader::rows`], read alone.
+    pub fn row(&self, group: &str, name: &str, t: usize, i: usize) -> Result<Vec<f64>> {
+        let path = format!("{group}/{name}");
+        if let Ok(ds) = self.file.dataset(&path) {
+            let shape = ds.shape()?;
+            let row: u64 = shape.iter().skip(1).product();
+            // one row of [t, …] read alone, its bytes checked as `read`'s
+            if shape.first() == Some(&(t as u64)) && i < t && row.saturating_mul(8) <= self.len {
+                return Ok(ds.read_f64_rows(i as u64, 1)?);
+            }
+            let mut rows = self.rows(group, name, t)?;
+            if i >= rows.len() {
+                return Err(self.bad(format!("{path} has no row {i}")));
+            }
+            return Ok(rows.swap_remove(i));
+        }
+        self.unfinished_row(group, name, i)
+    }
+
+    /// Snapshot `i` of an unfinished group's array: its dataset, or its
+    /// parts joined.
+    fn unfinished_row(&self, group: &str, name: &str, i: usize) -> Result<Vec<f64>> {
+        let held = snapshot_datasets(&self.file, group, name, i);
+        if held.is_empty() {
+            let p = format!("{group}/{}", snapshot_name(name, i));
+            return Err(self.bad(format!("no {p} (nor its parts)")));
+        }
+        let mut row = Vec::new();
+        for p in held {
+            row.extend(self.read(&self.file.dataset(&p)?, &p)?);
+        }
+        Ok(row)
     }
 
     /// The grid's edges and axis names.
@@ -232,17 +263,45 @@ impl Reader {
     ) -> Result<Vec<Vec<f64>>> {
         let rows = self.rows(group, name, t)?;
         for (i, row) in rows.iter().enumerate() {
-            if row.len() != cells {
-                return Err(self.bad(format!(
-                    "{group}/{name} holds {} values at snapshot {i}, but the grid has {cells} cells",
-                    row.len()
-                )));
-            }
-            if let Some(v) = row.iter().find(|v| !v.is_finite()) {
-                return Err(self.bad(format!("{group}/{name} holds {v} at snapshot {i}")));
-            }
+            self.check_field(group, name, i, row, cells)?;
         }
         Ok(rows)
+    }
+
+    /// Snapshot `i` of the `t` of [`Reader::checked_fields`], read and
+    /// checked alone (a run continued from it needs no other).
+    pub fn checked_field(
+        &self,
+        group: &str,
+        name: &str,
+        t: usize,
+        i: usize,
+        cells: usize,
+    ) -> Result<Vec<f64>> {
+        let row = self.row(group, name, t, i)?;
+        self.check_field(group, name, i, &row, cells)?;
+        Ok(row)
+    }
+
+    /// Refuse a snapshot `row` of `cells` numbers that is not.
+    fn check_field(
+        &self,
+        group: &str,
+        name: &str,
+        i: usize,
+        row: &[f64],
+        cells: usize,
+    ) -> Result<()> {
+        if row.len() != cells {
+            return Err(self.bad(format!(
+                "{group}/{name} holds {} values at snapshot {i}, but the grid has {cells} cells",
+                row.len()
+            )));
+        }
+        if let Some(v) = row.iter().find(|v| !v.is_finite()) {
+            return Err(self.bad(format!("{group}/{name} holds {v} at snapshot {i}")));
+        }
+        Ok(())
     }
 }
 

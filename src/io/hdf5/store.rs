@@ -18,10 +18,12 @@
 //!   snapshot arrays streamed from the running file a block of rows at a
 //!   time ([`Completion`]).
 
-use super::group::{append_series, put_array, snapshot_name, truncate, truncate_rows};
+use super::group::{
+    append_series, part_name, put_array, snapshot_datasets, snapshot_name, truncate, truncate_rows,
+};
 use super::netcdf::{SnapshotRows, Source, ROWS_BYTES};
 use crate::error::{Error, Result};
-use crate::io::store::{Attr, Group, Header, Results, Store, Var, VarSpec};
+use crate::io::store::{Attr, Group, Header, Parts, Results, Store, Var, VarSpec};
 use hdf5_pure::{AttrValue, File};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -207,13 +209,20 @@ impl Hdf5Store {
             let snapshots = e.kind == Kind::Snapshots && i >= fields && !spec.is_series();
             let mut v = match (snapshots, streamed.as_mut()) {
                 (true, Some((streamed, block_bytes))) => {
-                    let datasets: Vec<String> = (0..e.count)
-                        .map(|k| format!("{}/{}", e.path, snapshot_name(spec.name, k)))
-                        .collect();
-                    let per: u64 = match datasets.first() {
-                        Some(d) => file.dataset(d)?.shape()?.iter().product(),
-                        None => 0,
-                    };
+                    // each snapshot's dataset, or its parts, in order
+                    let mut datasets = Vec::new();
+                    let mut numbers = 0u64;
+                    for k in 0..e.count {
+                        let held = snapshot_datasets(file, &e.path, spec.name, k);
+                        if held.is_empty() {
+                            let p = format!("{}/{}", e.path, snapshot_name(spec.name, k));
+                            return Err(Error::Hdf5(format!("no {p} (nor its parts)")));
+                        }
+                        for d in &held {
+                            numbers += file.dataset(d)?.shape()?.iter().product::<u64>();
+                        }
+                        datasets.extend(held);
+                    }
                     let source = SnapshotRows {
                         file: self.path.clone(),
                         datasets,
@@ -221,12 +230,14 @@ impl Hdf5Store {
                         block_bytes: *block_bytes,
                     };
                     streamed.insert(format!("{}/{}", e.path, spec.name), Arc::new(source));
-                    crate::io::store::declared(dims, spec, e.count * per as usize)?
+                    crate::io::store::declared(dims, spec, numbers as usize)?
                 }
                 (true, None) => {
                     let mut all = Vec::new();
                     for i in 0..e.count {
-                        all.extend(read(&snapshot_name(spec.name, i))?);
+                        for d in snapshot_datasets(file, &e.path, spec.name, i) {
+                            all.extend(file.dataset(&d)?.read_f64()?);
+                        }
                     }
                     crate::io::store::variable(dims, &Var::array(*spec, &all))?
                 }
@@ -265,7 +276,45 @@ impl Store for Hdf5Store {
     }
 
     fn append(&mut self, group: &str, vars: &[Var], state: Option<&[f64]>) -> Result<()> {
-        self.append_snapshot(group, vars, state)
+        let record = vars.iter().map(|v| v.spec).collect();
+        self.append_snapshot(group, vars, record, state)
+    }
+
+    fn append_parts(
+        &mut self,
+        group: &str,
+        vars: &[Var],
+        (at, field): (usize, VarSpec),
+        parts: &mut dyn Parts,
+    ) -> Result<()> {
+        let k = self.count_of(group)?;
+        // the field's shape: its rows are the parts' (a grid's first axis)
+        let full = self.header.dims.shape(&field, parts.len())?;
+        let row: usize = full[2..].iter().product::<usize>().max(1);
+        let path = self.path.clone();
+        let mut p = 0;
+        // each part in a commit of its own: one part in memory at a time; a
+        // run killed part-way leaves the snapshot's parts without its
+        // series, so the snapshot is not counted, and a reopened file cuts
+        // them away as a later snapshot's
+        parts.each(&mut |values| {
+            let mut shape = vec![(values.len() / row) as u64];
+            shape.extend(full[2..].iter().map(|&n| n as u64));
+            let file = File::open_rw(&path)?;
+            put_array(
+                &file.root(),
+                &format!("{group}/{}", part_name(field.name, k, p)),
+                &shape,
+                values,
+            )?;
+            file.commit()?;
+            file.close()?;
+            p += 1;
+            Ok(())
+        })?;
+        let mut record: Vec<VarSpec> = vars.iter().map(|v| v.spec).collect();
+        record.insert(at, field);
+        self.append_snapshot(group, vars, record, None)
     }
 
     fn append_rows(&mut self, group: &str, rows: &[Vec<Var>]) -> Result<()> {
@@ -334,12 +383,24 @@ impl Hdf5Store {
         Ok(())
     }
 
-    /// One snapshot in one commit, with the rows kept since the last.
-    fn append_snapshot(&mut self, group: &str, vars: &[Var], state: Option<&[f64]>) -> Result<()> {
-        let k = self
-            .entry(group)
+    /// The snapshots of `group` written so far.
+    fn count_of(&mut self, group: &str) -> Result<usize> {
+        self.entry(group)
             .map(|e| e.count)
-            .ok_or_else(|| Error::Hdf5(format!("no group {group} to append to")))?;
+            .ok_or_else(|| Error::Hdf5(format!("no group {group} to append to")))
+    }
+
+    /// One snapshot in one commit, with the rows kept since the last;
+    /// `record` is the group's layout (`vars`' specs, and any array written
+    /// in parts before).
+    fn append_snapshot(
+        &mut self,
+        group: &str,
+        vars: &[Var],
+        record: Vec<VarSpec>,
+        state: Option<&[f64]>,
+    ) -> Result<()> {
+        let k = self.count_of(group)?;
         let file = File::open_rw(&self.path)?;
         let root = file.root();
         for v in vars {
@@ -369,7 +430,7 @@ impl Hdf5Store {
         let e = self.entry(group).expect("the group exists");
         e.count += 1;
         if e.record.is_empty() {
-            e.record = vars.iter().map(|v| v.spec).collect();
+            e.record = record;
         }
         Ok(())
     }

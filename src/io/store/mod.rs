@@ -322,10 +322,75 @@ pub trait Store: Send {
     /// Append rows to `group`, a group of series (the light history); a
     /// store may keep them until the next [`Store::append`].
     fn append_rows(&mut self, group: &str, rows: &[Vec<Var>]) -> Result<()>;
+    /// Append one snapshot of `group` whose array `field` (declared
+    /// between `vars[..at]` and `vars[at..]`) comes in `parts`: rows of its
+    /// first axis in order, as a run split over ranks sends its slabs. A
+    /// store may write each part as it comes, never holding the array whole
+    /// (the HDF5 store does); this one gathers them and [`Store::append`]s.
+    fn append_parts(
+        &mut self,
+        group: &str,
+        vars: &[Var],
+        (at, field): (usize, VarSpec),
+        parts: &mut dyn Parts,
+    ) -> Result<()> {
+        let whole = parts.gather()?;
+        let mut all = vars.to_vec();
+        all.insert(at, Var::array(field, &whole));
+        self.append(group, &all, None)
+    }
     /// Add a group written at once (a study, a steady state, a report).
     fn add_whole(&mut self, group: &str, attrs: &[(&str, Attr)], vars: &[Var]) -> Result<()>;
     /// Every group is written: mark the results complete.
     fn complete(&mut self) -> Result<()>;
+}
+
+/// An array handed over in parts: rows of its first axis, in order (the
+/// density of a run split over ranks, each rank's slab in rank order).
+pub trait Parts {
+    /// The numbers of the whole array.
+    fn len(&self) -> usize;
+    /// True when the array is empty.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// Call `each` with every part in order (once: the parts may come from
+    /// other processes, which send each once).
+    fn each(&mut self, each: &mut dyn FnMut(&[f64]) -> Result<()>) -> Result<()>;
+    /// The parts joined into one array.
+    fn gather(&mut self) -> Result<Vec<f64>> {
+        let mut whole = Vec::with_capacity(self.len());
+        self.each(&mut |p| {
+            whole.extend_from_slice(p);
+            Ok(())
+        })?;
+        Ok(whole)
+    }
+}
+
+/// An array held whole, handed over as consecutive parts of at most
+/// `part` numbers (one part when `part` is 0).
+pub struct InParts<'a> {
+    pub values: &'a [f64],
+    pub part: usize,
+}
+
+impl Parts for InParts<'_> {
+    fn len(&self) -> usize {
+        self.values.len()
+    }
+
+    fn each(&mut self, each: &mut dyn FnMut(&[f64]) -> Result<()>) -> Result<()> {
+        let part = if self.part == 0 {
+            self.values.len().max(1)
+        } else {
+            self.part
+        };
+        for p in self.values.chunks(part) {
+            each(p)?;
+        }
+        Ok(())
+    }
 }
 
 /// The variables of one snapshot group's constants, series and fields as

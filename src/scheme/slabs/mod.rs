@@ -579,4 +579,9 @@ impl SlabStepper {
         self.velocity(Of::Density, slabs);
         self.parts[0].advection.velocity().f_nodes()
     }
+
+    /// f_h at `points` of the density of the last [`Self::f_nodes_of`].
+    pub fn f_at_points(&mut self, points: &[Vec<f64>]) -> Vec<f64> {
+        self.parts[0].advection.velocity().f_at_points(points)
+    }
 }

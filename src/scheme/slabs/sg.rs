@@ -162,6 +162,11 @@ impl SlabSg {
         self.parts[0].velocity.f_nodes()
     }
 
+    /// f_h at `points` of the density of the last [`Self::f_nodes_of`].
+    pub fn f_at_points(&self, points: &[Vec<f64>]) -> Vec<f64> {
+        self.parts[0].velocity.f_at_points(points)
+    }
+
     /// F_η of the whole density, in the centre-sum convention of the
     /// whole grid's step (the stored F, with the centre bias added back on
     /// stretched cells).

@@ -6,9 +6,12 @@
 //! neighbours, Δt the largest rate of any rank, a diffusion along a wider
 //! than the halo on pencils of whole lines by an all-to-all), sg by
 //! [`SlabSg`] (no halo; its lines along a on the pencils). History rows
-//! are sums over the slabs; at a snapshot rank 0 gathers the interiors,
-//! takes the diagnostics with the serial code, and its observers write the
-//! file as the serial run's.
+//! are sums over the slabs, and so are a snapshot's diagnostics; its
+//! density goes to rank 0's observers one slab at a time, each written as
+//! it comes ([`parts`]), unless an observer needs it whole (the
+//! theorems' report): then rank 0 gathers the interiors and takes the
+//! diagnostics with the serial code. Either way the file is the serial
+//! run's layout.
 //!
 //! The steps are the in-process slabs' to the bit (N ranks, N slabs),
 //! and with Strang's trailing half diffusion deferred into the next step
@@ -16,6 +19,8 @@
 //! one rank they are the serial run's bits; on more they differ by the
 //! order of the moments' sums and the slabs' own coordinates, a few ulp of
 //! ρ per step (`tests/slabs.rs`, `tests/ranks.rs`).
+
+mod parts;
 
 use crate::density::Density;
 use crate::diagnostics;
@@ -110,6 +115,14 @@ impl Steps {
             Steps::Sg(s) => s.f_nodes_of(slabs),
         }
     }
+
+    /// f_h at `points` of the density of the last [`Steps::f_nodes_of`].
+    fn f_at_points(&mut self, points: &[Vec<f64>]) -> Vec<f64> {
+        match self {
+            Steps::Split(s) => s.f_at_points(points),
+            Steps::Sg(s) => s.f_at_points(points),
+        }
+    }
 }
 
 /// The PDE alone from `state`: split over `ranks` when given (this is rank
@@ -141,7 +154,8 @@ fn lengths(slabs: &[Slab]) -> (Vec<usize>, Vec<usize>) {
 
 /// Solve the PDE of `setup` over `ranks`, every rank at once: rank 0 from
 /// `state` (ignored elsewhere) and with the `observers` (the others pass
-/// none); its summary on rank 0 (with the whole final ρ), None elsewhere.
+/// none); its summary on rank 0 (with the whole final ρ when the observers
+/// took the snapshots whole, else none), None elsewhere.
 ///
 /// # Errors
 /// Those of [`solve::solve_from`] (Δt below the floor, too many steps, a
@@ -168,27 +182,48 @@ fn slab_loop(
     let (grid, r) = (&setup.grid, ranks.rank());
     let root = r == 0;
     let (inner, held) = lengths(&geometry);
-    // rank 0 cuts ρ into the slabs' held rows and sends each its own
-    let mut head = [0u64; 3];
-    let mut cut = Vec::new();
+    // the snapshots' density goes to rank 0's observers in parts (once to
+    // each) when they all take it so; else it is gathered whole
+    let passes = match observers.iter().all(|o| o.takes_parts()) {
+        true => observers.len(),
+        false => 0,
+    };
+    let mut head = [0u64; 4];
     if let (true, Some(st)) = (root, &state) {
-        head = [st.t.to_bits(), st.steps as u64, st.next_snapshot as u64];
-        let row = geometry[0].row_len();
-        cut.reserve(held.iter().sum());
-        for s in &geometry {
-            cut.extend_from_slice(&st.rho[(s.start - s.below) * row..(s.end + s.above) * row]);
-        }
+        head = [
+            st.t.to_bits(),
+            st.steps as u64,
+            st.next_snapshot as u64,
+            passes as u64,
+        ];
     }
-    drop(state);
+    // rank 0 sends each rank its slab's held rows of ρ, one rank at a time
     let mut mine = vec![Density {
         slab: geometry[r].clone(),
         values: vec![0.0; held[r]],
     }];
-    ranks.scatter(&cut, &held, &mut mine[0].values);
-    drop(cut);
+    let row = geometry[0].row_len();
+    for (p, s) in geometry.iter().enumerate() {
+        let rows = (s.start - s.below) * row..(s.end + s.above) * row;
+        let from = match &state {
+            Some(st) if root => &st.rho[rows],
+            _ => &[][..],
+        };
+        let counts: Vec<usize> = (0..held.len())
+            .map(|q| if q == p { held[p] } else { 0 })
+            .collect();
+        let to = if p == r {
+            &mut mine[0].values[..]
+        } else {
+            &mut [][..]
+        };
+        ranks.scatter(from, &counts, to);
+    }
+    drop(state);
     ranks.broadcast(&mut head);
     let (mut t, mut steps) = (f64::from_bits(head[0]), head[1] as usize);
     let next_snapshot = head[2] as usize;
+    let passes = head[3] as usize;
     let mut stepper = match setup.scheme.kind {
         SchemeKind::Sg => Steps::Sg(Box::new(SlabSg::new(
             &setup.model,
@@ -211,9 +246,11 @@ fn slab_loop(
     let rows = grid.rows(s.start..s.end);
     let reduced = setup.model.reduction.is_some();
     let (fours, mut all_sums) = (vec![4; ranks.size()], vec![0.0; 4 * ranks.size()]);
-    // rank 0's whole grid, gathered for snapshots
-    let mut whole = vec![0.0; if root { grid.len() } else { 0 }];
-    let mut vel = root.then(|| Velocity::new(&setup.model, grid));
+    // rank 0's whole grid, gathered for snapshots when its observers take
+    // no parts
+    let whole_on_root = root && passes == 0;
+    let mut whole = vec![0.0; if whole_on_root { grid.len() } else { 0 }];
+    let mut vel = whole_on_root.then(|| Velocity::new(&setup.model, grid));
     let gather = |mine: &[Density], whole: &mut [f64]| {
         ranks.gather(mine[0].interior(), &inner, whole);
     };
@@ -288,12 +325,24 @@ fn slab_loop(
             }
         }
         stepper.flush(&mut mine);
+        let at = solve::Reached { t, steps, last_dt };
+        if passes > 0 {
+            let f_nodes = stepper.f_nodes_of(&mine).to_vec();
+            let split = parts::Split {
+                ranks,
+                geometry: &geometry,
+                f_nodes: &f_nodes,
+                f_values: stepper.f_at_points(&setup.f_points),
+                mine: &mine[0],
+            };
+            last = parts::snapshot(setup, split, at, passes, &mut max_boundary, observers)?;
+            continue;
+        }
         gather(&mine, &mut whole);
         let Some(vel) = vel.as_mut() else { continue };
-        let at = solve::Reached { t, steps, last_dt };
         last = solve::snapshot(setup, at, vel, &whole, &mut max_boundary, observers)?;
     }
-    if next_snapshot >= times.len() {
+    if next_snapshot >= times.len() && passes == 0 {
         // nothing left to run (a finished run resumed): ρ as it was sent;
         // otherwise the last snapshot's gather is the final ρ
         gather(&mine, &mut whole);
@@ -326,9 +375,14 @@ pub struct SlabLoad {
     /// sg: ρ, its start, Ψ, and the pencils' ρ, Ψ and buffer) and the σ
     /// tables, whole on every rank.
     pub other: f64,
-    /// Rank 0: that, and the whole ρ it gathers with the whole grid's
-    /// velocity for the diagnostics (8 B × cells × (2 + D)).
+    /// Rank 0: that, and the whole initial (or resumed) ρ it sends out
+    /// before the first step (8 B × cells); at a snapshot the slabs come to
+    /// it one at a time, the diagnostics from their sums.
     pub root: f64,
+    /// Rank 0 when an observer needs the whole density (`--theorems`'
+    /// report): that, and the whole ρ it gathers at every snapshot with
+    /// the whole grid's velocity (8 B × cells × (2 + D)).
+    pub root_whole: f64,
     /// Sent per step by a rank between two others: to each neighbour the
     /// rows the next sub-step reads (2 for each of the advection's two
     /// stages, the kernel's half-width for the step's one diffusion,
@@ -381,7 +435,8 @@ pub fn slab_load(setup: &Setup, n: usize, tables: f64) -> Result<SlabLoad> {
         rows,
         pencils,
         other,
-        root: other + 8.0 * g.len() as f64 * (2.0 + d),
+        root: other + 8.0 * g.len() as f64,
+        root_whole: other + 8.0 * g.len() as f64 * (2.0 + d),
         step_sent,
         snapshot_sent: 8.0 * rows as f64 * row,
     })
