@@ -163,72 +163,163 @@ impl InitialLaw {
         }
     }
 
-    /// Cell masses ∫_{C_i} ρ0 (their sum is the mass of ρ0 inside Ω, ≤ 1).
-    pub fn cell_masses(&self, grid: &Grid) -> Vec<f64> {
-        let mut out = vec![0.0; grid.len()];
+    /// The law on `grid` as a sum of products: each component's weight and
+    /// its masses on the cells of every axis.
+    fn components(&self, grid: &Grid) -> Vec<(f64, Vec<Vec<f64>>)> {
+        let per_axis = |f: &dyn Fn(usize, f64, f64) -> f64| -> Vec<Vec<f64>> {
+            (0..grid.dim())
+                .map(|k| {
+                    (0..grid.n[k])
+                        .map(|i| f(k, grid.face(k, i), grid.face(k, i + 1)))
+                        .collect()
+                })
+                .collect()
+        };
         match self {
-            InitialLaw::Gaussian(g) => add_product(grid, &g.axis_masses(grid), 1.0, &mut out),
-            InitialLaw::Mixture(cs) => {
-                for (w, g) in cs {
-                    add_product(grid, &g.axis_masses(grid), *w, &mut out);
-                }
-            }
+            InitialLaw::Gaussian(g) => vec![(1.0, g.axis_masses(grid))],
+            InitialLaw::Mixture(cs) => cs.iter().map(|(w, g)| (*w, g.axis_masses(grid))).collect(),
             InitialLaw::Isotropic { head, w_std, n } => {
                 let last = grid.dim() - 1;
                 let mut axis = head.axis_masses(grid);
                 axis[last] = (0..grid.n[last])
                     .map(|i| chi_interval(*n, *w_std, grid.face(last, i), grid.face(last, i + 1)))
                     .collect();
-                add_product(grid, &axis, 1.0, &mut out);
+                vec![(1.0, axis)]
             }
-            InitialLaw::Product(axes) => {
-                let axis: Vec<Vec<f64>> = (0..grid.dim())
-                    .map(|k| {
-                        (0..grid.n[k])
-                            .map(|i| axes[k].interval(grid.face(k, i), grid.face(k, i + 1)))
-                            .collect()
-                    })
-                    .collect();
-                add_product(grid, &axis, 1.0, &mut out);
-            }
-            InitialLaw::Uniform { lo, hi } => {
-                let axis: Vec<Vec<f64>> = (0..grid.dim())
-                    .map(|k| {
-                        (0..grid.n[k])
-                            .map(|i| {
-                                let a = grid.face(k, i).max(lo[k]);
-                                let b = grid.face(k, i + 1).min(hi[k]);
-                                (b - a).max(0.0) / (hi[k] - lo[k])
-                            })
-                            .collect()
-                    })
-                    .collect();
-                add_product(grid, &axis, 1.0, &mut out);
-            }
+            InitialLaw::Product(axes) => vec![(1.0, per_axis(&|k, a, b| axes[k].interval(a, b)))],
+            InitialLaw::Uniform { lo, hi } => vec![(
+                1.0,
+                per_axis(&|k, a, b| (b.min(hi[k]) - a.max(lo[k])).max(0.0) / (hi[k] - lo[k])),
+            )],
+        }
+    }
+
+    /// Cell masses ∫_{C_i} ρ0 (their sum is the mass of ρ0 inside Ω, ≤ 1).
+    pub fn cell_masses(&self, grid: &Grid) -> Vec<f64> {
+        let mut out = vec![0.0; grid.len()];
+        for (w, axis) in self.components(grid) {
+            add_product(grid, &axis, w, &mut out);
         }
         out
+    }
+
+    /// The marginals of [`InitialLaw::cell_masses`] on each axis and their
+    /// total (the mass of ρ0 inside Ω), from the axes' masses alone: no
+    /// array of the grid's cells (equal to the cells' sums to round-off).
+    pub fn marginal_masses(&self, grid: &Grid) -> (Vec<Vec<f64>>, f64) {
+        let mut marginals: Vec<Vec<f64>> = grid.n.iter().map(|&n| vec![0.0; n]).collect();
+        let mut total = 0.0;
+        for (w, axis) in self.components(grid) {
+            let sums: Vec<f64> = axis.iter().map(|a| a.iter().sum()).collect();
+            total += w * sums.iter().product::<f64>();
+            for (k, m) in marginals.iter_mut().enumerate() {
+                let others: f64 = (0..sums.len())
+                    .filter(|&j| j != k)
+                    .map(|j| sums[j])
+                    .product();
+                for (m, a) in m.iter_mut().zip(&axis[k]) {
+                    *m += w * a * others;
+                }
+            }
+        }
+        (marginals, total)
     }
 
     /// Cell averages of ρ0 restricted to Ω and renormalised to mass 1, and
     /// the mass of ρ0 that Ω holds before renormalisation.
     pub fn cell_averages(&self, grid: &Grid) -> (Vec<f64>, f64) {
-        let mut m = self.cell_masses(grid);
+        let m = self.cell_masses(grid);
         let inside: f64 = m.iter().sum();
-        if grid.is_uniform() {
-            let scale = 1.0 / (inside * grid.cell_volume());
-            m.iter_mut().for_each(|v| *v *= scale);
-        } else {
-            for (i, v) in m.iter_mut().enumerate() {
-                *v /= inside * grid.volume_at(i);
-            }
-        }
-        (m, inside)
+        (averages(grid, m, inside), inside)
     }
+}
+
+/// Cell masses `m` on `grid` as cell averages of a law whose mass in the
+/// whole box is `inside` (renormalised to 1): a slab's rows of ρ0 from the
+/// whole grid's `inside` (its slabs' sums added), or the whole grid's.
+pub fn averages(grid: &Grid, mut m: Vec<f64>, inside: f64) -> Vec<f64> {
+    if grid.is_uniform() {
+        let scale = 1.0 / (inside * grid.cell_volume());
+        m.iter_mut().for_each(|v| *v *= scale);
+    } else {
+        for (i, v) in m.iter_mut().enumerate() {
+            *v /= inside * grid.volume_at(i);
+        }
+    }
+    m
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The marginals and the box mass from the axes' masses are those of
+    /// the cells' masses summed, to round-off: each is a sum of at most
+    /// 12·10·8 terms of at most 1, so within 960 ε; laws cut by the walls
+    /// (mass in the box below 1), a mixture, a product of a uniform and
+    /// Gaussian axes, and χ radii.
+    #[test]
+    fn marginal_masses_are_the_cells_marginals() {
+        let grid = Grid::new(
+            vec![-2.0, -2.5, 0.0],
+            vec![3.0, 2.5, 3.0],
+            vec![12, 10, 8],
+            vec!["a".into(), "p".into(), "r".into()],
+        );
+        let g = |mean: [f64; 3], std: [f64; 3]| Gaussian {
+            mean: mean.to_vec(),
+            std: std.to_vec(),
+        };
+        let laws = [
+            InitialLaw::Gaussian(g([0.3, -0.2, 1.0], [0.8, 1.6, 0.7])),
+            InitialLaw::Mixture(vec![
+                (0.3, g([-1.0, 0.0, 1.0], [0.5, 0.5, 0.5])),
+                (0.7, g([1.0, 1.0, 2.0], [1.5, 0.4, 0.9])),
+            ]),
+            InitialLaw::Product(vec![
+                AxisLaw::Uniform { lo: -1.0, hi: 4.0 },
+                AxisLaw::Normal {
+                    mean: 0.0,
+                    std: 1.0,
+                },
+                AxisLaw::Normal {
+                    mean: 1.5,
+                    std: 2.0,
+                },
+            ]),
+            InitialLaw::Isotropic {
+                head: g([0.0, 0.5, 0.0], [1.0, 0.7, 1.0]),
+                w_std: 0.6,
+                n: 5,
+            },
+        ];
+        let bound = 960.0 * f64::EPSILON;
+        for law in laws {
+            let cells = law.cell_masses(&grid);
+            let (marginals, total) = law.marginal_masses(&grid);
+            let sum: f64 = cells.iter().sum();
+            assert!(
+                sum < 0.999 && (total - sum).abs() <= bound,
+                "{law:?}: {total} vs {sum}"
+            );
+            let mut idx = [0; 3];
+            let mut want: Vec<Vec<f64>> = grid.n.iter().map(|&n| vec![0.0; n]).collect();
+            for (flat, m) in cells.iter().enumerate() {
+                grid.unravel(flat, &mut idx);
+                for k in 0..3 {
+                    want[k][idx[k]] += m;
+                }
+            }
+            for (k, (m, w)) in marginals.iter().zip(&want).enumerate() {
+                for (i, (a, b)) in m.iter().zip(w).enumerate() {
+                    assert!(
+                        (a - b).abs() <= bound,
+                        "{law:?}: axis {k} cell {i}: {a} vs {b}"
+                    );
+                }
+            }
+        }
+    }
 
     /// A product of Gaussian axes is the product Gaussian, and of uniform
     /// axes the uniform law, to the bit (the same per-axis masses); a mixed

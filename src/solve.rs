@@ -19,6 +19,20 @@ pub struct HistoryRecord {
     pub dt: f64,
 }
 
+impl HistoryRecord {
+    /// A snapshot's row, from its diagnostics (nothing recomputed) and the
+    /// step that reached it.
+    pub fn of(last: &Diagnostics, dt: f64) -> Self {
+        HistoryRecord {
+            time: last.time,
+            risk: last.risk,
+            free_energy: last.free_energy,
+            mass: last.mass,
+            dt,
+        }
+    }
+}
+
 impl Record for HistoryRecord {
     /// The light history is a group of its own (`/history`): its rows have
     /// their own times, which a child of `/pde` could not have beside the
@@ -197,26 +211,30 @@ pub fn snapshot(
     let Reached { t, steps, last_dt } = at;
     let mut last = diagnostics::compute(t, &setup.grid, vel, rho, &setup.f_points);
     last.steps = steps;
-    if let Some(what) = last.fault() {
-        return Err(Error::Run(format!(
-            "at t = {t}, step {steps}: {what}, not finite (the target's or the data's scale overflows the diagnostics)"
-        )));
-    }
+    refuse_faults(&last, steps)?;
     warn_boundary(setup, &last, rho, *max_boundary);
     *max_boundary = max_boundary.max(last.boundary_mass);
-    // the snapshot's diagnostics give its history row without recomputing
-    let rec = HistoryRecord {
-        time: t,
-        risk: last.risk,
-        free_energy: last.free_energy,
-        mass: last.mass,
-        dt: last_dt,
-    };
+    let rec = HistoryRecord::of(&last, last_dt);
     for o in observers.iter_mut() {
         o.history(&rec)?;
         o.snapshot(&last, rho)?;
     }
     Ok(last)
+}
+
+/// Stop at a snapshot (`last`, after `steps` steps) whose diagnostics are
+/// not all finite.
+///
+/// # Errors
+/// [`Error::Run`] naming the first that is not.
+pub fn refuse_faults(last: &Diagnostics, steps: usize) -> Result<()> {
+    match last.fault() {
+        Some(what) => Err(Error::Run(format!(
+            "at t = {}, step {steps}: {what}, not finite (the target's or the data's scale overflows the diagnostics)",
+            last.time
+        ))),
+        None => Ok(()),
+    }
 }
 
 /// Warn (once: `max_boundary` is the largest boundary mass of the run's

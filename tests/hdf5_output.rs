@@ -182,12 +182,11 @@ fn an_interrupted_run_leaves_a_readable_file_with_the_snapshots_so_far() {
         ],
     );
     // the run dies right after its 4th snapshot is written
-    let mut store = DieAfter {
-        inner: Hdf5Store::create(&out, &run::header(&setup)).unwrap(),
-        group: "pde",
-        n: 4,
-        seen: 0,
-    };
+    let mut store = die_after(
+        Hdf5Store::create(&out, &run::header(&setup)).unwrap(),
+        "pde",
+        4,
+    );
     let opts = Options {
         command: Run::Pde,
         theorems: false,
@@ -473,16 +472,6 @@ fn files_of_the_earlier_formats_are_still_read_and_plotted() {
     }
 }
 
-/// Hands the PDE's density to the store in parts of `rows` rows of a, as a
-/// run split over ranks does with its slabs; with `die = (k, n)` the run
-/// stops (as a kill would) after the n-th part of snapshot k.
-struct Parted {
-    inner: Hdf5Store,
-    part: usize,
-    die: Option<(usize, usize)>,
-    seen: usize,
-}
-
 /// The parts of `values`, stopping with an error before part `after`.
 struct Cut<'a> {
     values: &'a [f64],
@@ -506,62 +495,37 @@ impl mfpde::io::store::Parts for Cut<'_> {
     }
 }
 
-impl mfpde::io::store::Store for Parted {
-    fn add_group(
-        &mut self,
-        group: &str,
-        attrs: &[(&str, mfpde::io::store::Attr)],
-        constants: &[mfpde::io::store::Var],
-    ) -> mfpde::Result<()> {
-        self.inner.add_group(group, attrs, constants)
-    }
-
-    fn append(
-        &mut self,
-        group: &str,
-        vars: &[mfpde::io::store::Var],
-        state: Option<&[f64]>,
-    ) -> mfpde::Result<()> {
+/// `inner`, given the PDE's density in parts of `part` numbers, as a run
+/// split over ranks gives its slabs; with `die = (k, n)` the run stops (as
+/// a kill would) after the n-th part of snapshot k.
+fn parted(
+    inner: Hdf5Store,
+    part: usize,
+    die: Option<(usize, usize)>,
+) -> impl mfpde::io::store::Store {
+    use mfpde::io::store::{Store, Var};
+    let mut seen = 0;
+    let append = move |s: &mut Hdf5Store, group: &str, vars: &[Var], state: Option<&[f64]>| {
         let Some(at) = vars.iter().position(|v| v.spec.name == "density") else {
-            return self.inner.append(group, vars, state);
+            return s.append(group, vars, state);
         };
         let mut rest = vars.to_vec();
         let density = rest.remove(at);
-        let after = match self.die {
-            Some((k, n)) if k == self.seen => n,
+        let after = match die {
+            Some((k, n)) if k == seen => n,
             _ => usize::MAX,
         };
+        let values = density.value.numbers();
         let mut parts = Cut {
-            values: density.value.numbers(),
-            part: self.part,
+            values,
+            part,
             after,
         };
-        self.inner
-            .append_parts(group, &rest, (at, density.spec), &mut parts)?;
-        self.seen += 1;
+        s.append_parts(group, &rest, (at, density.spec), &mut parts)?;
+        seen += 1;
         Ok(())
-    }
-
-    fn append_rows(
-        &mut self,
-        group: &str,
-        rows: &[Vec<mfpde::io::store::Var>],
-    ) -> mfpde::Result<()> {
-        self.inner.append_rows(group, rows)
-    }
-
-    fn add_whole(
-        &mut self,
-        group: &str,
-        attrs: &[(&str, mfpde::io::store::Attr)],
-        vars: &[mfpde::io::store::Var],
-    ) -> mfpde::Result<()> {
-        self.inner.add_whole(group, attrs, vars)
-    }
-
-    fn complete(&mut self) -> mfpde::Result<()> {
-        self.inner.complete()
-    }
+    };
+    Around { inner, append }
 }
 
 /// A PDE density handed to the HDF5 store in parts of rows (as `mpirun`
@@ -570,7 +534,8 @@ impl mfpde::io::store::Store for Parted {
 ///   (parts of 5 rows of a's 24: four of 5 and one of 4);
 /// - a run killed part-way through a snapshot's parts leaves a running file
 ///   that our reader and h5py (`--interrupted`) read as the snapshots
-///   before it, in parts;
+///   before it, in parts (and any rows of a snapshot across its parts, as
+///   ranks resuming on another split read their slabs);
 /// - resumed from the command line, that file ends equal to the dataset to
 ///   the run never stopped (the stray parts cut away).
 #[test]
@@ -592,27 +557,25 @@ fn a_density_written_in_parts_reads_and_resumes_as_one_written_whole() {
     let mut store = Hdf5Store::create(&whole, &run::header(&setup)).unwrap();
     run::run_into(&setup, opts, &mut store, &mut Silent).unwrap();
     store.complete().unwrap();
-    let parted = dir.path().join("parted.h5");
-    let mut store = Parted {
-        inner: Hdf5Store::create(&parted, &run::header(&setup)).unwrap(),
-        part: 5 * 20,
-        die: None,
-        seen: 0,
-    };
+    let parted_file = dir.path().join("parted.h5");
+    let mut store = parted(
+        Hdf5Store::create(&parted_file, &run::header(&setup)).unwrap(),
+        5 * 20,
+        None,
+    );
     run::run_into(&setup, opts, &mut store, &mut Silent).unwrap();
     store.complete().unwrap();
     assert!(
-        std::fs::read(&parted).unwrap() == std::fs::read(&whole).unwrap(),
+        std::fs::read(&parted_file).unwrap() == std::fs::read(&whole).unwrap(),
         "the file from parts differs from the one from whole arrays"
     );
     // killed after 2 of the parts of snapshot 2
     let running = dir.path().join("cut.running.h5");
-    let mut store = Parted {
-        inner: Hdf5Store::create(&running, &run::header(&setup)).unwrap(),
-        part: 5 * 20,
-        die: Some((2, 2)),
-        seen: 0,
-    };
+    let mut store = parted(
+        Hdf5Store::create(&running, &run::header(&setup)).unwrap(),
+        5 * 20,
+        Some((2, 2)),
+    );
     let err = run::run_into(&setup, opts, &mut store, &mut Silent).unwrap_err();
     assert!(err.to_string().contains("simulated kill"), "{err}");
     let f = PdeFile::read(&running).unwrap();
@@ -627,6 +590,12 @@ fn a_density_written_in_parts_reads_and_resumes_as_one_written_whole() {
         );
     }
     drop(held);
+    // rows 3..13 of a (of 20 cells each) span the parts of 5 rows 0, 1, 2
+    let r = mfpde::io::hdf5::Reader::open(&running).unwrap();
+    let rows = r.unfinished_rows("pde", "density", 1, 3..13, 20).unwrap();
+    assert_eq!(rows, done.density[1][3 * 20..13 * 20].to_vec());
+    assert!(r.unfinished_rows("pde", "density", 1, 20..25, 20).is_err());
+    drop(r);
     h5py_check(&running, &["--interrupted"]);
     let cli = |extra: &[&str], out: &Path| {
         let mut args = vec![

@@ -411,12 +411,11 @@ fn die_after_pde_snapshot_and_resume(n: usize) {
     let part = dir.path().join("cut.running.h5");
     // a run that dies after /pde committed its 4th snapshot and before the
     // particles and the distances did
-    let mut store = DieAfter {
-        inner: Hdf5Store::create(&part, &run::header(&s)).unwrap(),
-        group: "pde",
+    let mut store = die_after(
+        Hdf5Store::create(&part, &run::header(&s)).unwrap(),
+        "pde",
         n,
-        seen: 0,
-    };
+    );
     let opts = Options {
         command: Command::Run,
         theorems: false,
@@ -724,12 +723,11 @@ fn interrupted(file: &Path, command: mfpde::run::Command, setup: &mfpde::setup::
         mfpde::run::Command::Particles => "particles",
         _ => "pde",
     };
-    let mut store = DieAfter {
-        inner: Hdf5Store::create(file, &run::header(setup)).unwrap(),
+    let mut store = die_after(
+        Hdf5Store::create(file, &run::header(setup)).unwrap(),
         group,
         n,
-        seen: 0,
-    };
+    );
     let opts = Options {
         command,
         theorems: false,

@@ -195,7 +195,7 @@ pub fn check(lp: &LoadedProblem, force: bool, ranks: Option<usize>) -> Result<()
         let mib = |b: f64| b / 1048576.0;
         match l {
             Ok(l) => out!(
-                "  over {n} ranks the PDE (mpirun -n {n} mfpde pde): slabs of at most {} rows of a with halos of {} rows{}; rank 0 holds {:.1} MiB (the whole initial ρ once, to send it out; each snapshot's slabs one at a time; with --theorems, whose report gathers the whole grid, {:.1} MiB), each other rank {:.1} MiB; a rank sends {:.1} KiB per step and {:.1} MiB per snapshot (mfpde run solves the PDE on rank 0 alone)",
+                "  over {n} ranks the PDE (mpirun -n {n} mfpde pde): slabs of at most {} rows of a with halos of {} rows{}; rank 0 holds {:.1} MiB (one slab more: the others' slabs come to it one at a time; with --theorems, whose report gathers the whole grid, {:.1} MiB), each other rank {:.1} MiB; a rank sends {:.1} KiB per step and {:.1} MiB per snapshot (mfpde run solves the PDE on rank 0 alone)",
                 l.rows,
                 l.halo,
                 if l.pencils { ", lines along a on pencils of whole columns (an all-to-all each way)" } else { "" },

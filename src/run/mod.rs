@@ -11,6 +11,7 @@
 //! interrupted one. The command line only parses and prints: what a run
 //! reports as it goes reaches it through a [`Listener`].
 
+mod begin;
 pub mod check;
 mod ranked;
 mod rate;
@@ -24,19 +25,20 @@ mod whole;
 use crate::compare::{self, CompareRow, DIRECTIONS, DISTANCES, SW2_DIRECTIONS};
 use crate::diagnostics::{Diagnostics, PdeRecord};
 use crate::error::{Error, Result};
-use crate::io::hdf5::{Hdf5Store, Layout, Reader};
+use crate::io::hdf5::{Hdf5Store, Layout};
 use crate::io::store::{
     Attr, Dim, Dims, GridAxis, Header, MemoryStore, Record, Results, Store, Var, VarSpec,
 };
 use crate::io::target::Target;
 use crate::particles::{
-    self, Mode, Neurons, ParticleDiagnostics, ParticleOptions, ParticleRecord, ParticleSummary,
+    self, Mode, ParticleDiagnostics, ParticleOptions, ParticleRecord, ParticleSummary,
 };
 use crate::ranks::Shared;
 use crate::setup::Setup;
 use crate::side_by_side::{run_side_by_side, Start, Times};
-use crate::solve::{HistoryRecord, Observer, RunState, RunSummary};
+use crate::solve::{HistoryRecord, Observer, RunSummary};
 use crate::theorems::{Claim, Report};
+use begin::Begin;
 pub use ranked::{check_split, follow, run_to_file_on};
 use sinks::{CompareOut, ParticlesOut, PdeOut, Sink};
 use std::path::Path;
@@ -285,61 +287,6 @@ pub fn layouts(command: Command) -> Vec<Layout> {
     out
 }
 
-/// Where a run starts: after its first `k` snapshots, from the PDE's
-/// state and the neurons at their time.
-struct Begin {
-    k: usize,
-    pde: Option<RunState>,
-    swarm: Option<Box<dyn Neurons>>,
-    t_particles: f64,
-}
-
-impl Begin {
-    /// ρ0 and fresh neurons at t = 0 (split over `ranks` when given).
-    fn fresh(setup: &Setup, command: Command, ranks: Option<&Shared>) -> Result<Self> {
-        Ok(Begin {
-            k: 0,
-            pde: command.pde().then(|| RunState::start(setup.rho0())),
-            swarm: match command.particles() {
-                true => {
-                    let o = setup.particle_options()?;
-                    let (model, initial) = (&setup.model, &setup.initial);
-                    Some(particles::network_on(model, initial, &o, ranks.cloned())?)
-                }
-                false => None,
-            },
-            t_particles: 0.0,
-        })
-    }
-
-    /// After the first `k` snapshots of the running file `file` (split
-    /// over ranks, rank 0 reads it and sends each rank its neurons).
-    fn resumed(
-        file: &Path,
-        setup: &Setup,
-        command: Command,
-        k: usize,
-        ranks: Option<&Shared>,
-    ) -> Result<Self> {
-        let mut b = Begin::fresh(setup, command, ranks)?;
-        if k == 0 {
-            return Ok(b);
-        }
-        let r = Reader::open(file)?;
-        if command.pde() {
-            b.pde = Some(resume::pde_state(&r, setup, k)?);
-        }
-        if let Some(swarm) = b.swarm.as_mut() {
-            let o = setup.particle_options()?;
-            let (theta, steps, word) = resume::particle_state(&r, setup, &o, k)?;
-            swarm.restore(&theta, steps, word);
-        }
-        b.k = k;
-        b.t_particles = setup.snapshot_times[k - 1];
-        Ok(b)
-    }
-}
-
 /// Run the command from `begin` into `store` (its groups declared here),
 /// the theorems report among the PDE's observers.
 fn drive(
@@ -375,7 +322,14 @@ fn drive(
     let mut state = || pde_state.take().expect("a PDE state for a PDE run");
     match command {
         Command::Pde => {
-            outcome.pde = Some(slabs::solve_pde(setup, state(), &mut pde_observers, ranks)?);
+            let file = begin.pde_file.as_deref();
+            outcome.pde = Some(slabs::solve_pde(
+                setup,
+                state(),
+                file,
+                &mut pde_observers,
+                ranks,
+            )?);
         }
         Command::Particles => {
             let o = setup.particle_options()?;

@@ -211,18 +211,27 @@ pub fn check(path: &Path, setup: &Setup, command: Command) -> Result<usize> {
 
 /// The PDE's state after its first `k ≥ 1` snapshots.
 pub fn pde_state(r: &Reader, setup: &Setup, k: usize) -> Result<RunState> {
+    let (times, mut state) = pde_point(r, k)?;
+    state.rho = r.checked_field("pde", "density", times, k - 1, setup.grid.len())?;
+    Ok(state)
+}
+
+/// The PDE's time and steps after its first `k ≥ 1` snapshots, without
+/// its density (a run split over ranks reads it slab by slab), and the
+/// snapshots the file holds.
+pub fn pde_point(r: &Reader, k: usize) -> Result<(usize, RunState)> {
     let times = r.series("pde/time")?;
     let steps = r.series("pde/steps")?;
     if k == 0 || times.len() < k || steps.len() < k {
         return Err(r.bad("no complete PDE snapshot to continue from"));
     }
-    let rho = r.checked_field("pde", "density", times.len(), k - 1, setup.grid.len())?;
-    Ok(RunState {
-        rho,
+    let state = RunState {
+        rho: Vec::new(),
         t: times[k - 1],
         steps: steps[k - 1] as usize,
         next_snapshot: k,
-    })
+    };
+    Ok((times.len(), state))
 }
 
 /// The particles' state after their first `k ≥ 1` snapshots: the neurons'

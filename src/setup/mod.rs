@@ -99,8 +99,9 @@ impl Setup {
         let initial = run::build_initial(lp, &model.net)?;
         let scheme = run::build_scheme(lp)?;
         let f_points = run::build_f_points(lp, &model.quad)?;
-        let masses = initial.cell_masses(&grid);
-        let box_mass: f64 = masses.iter().sum();
+        // from the axes' masses: no array of the grid's cells (a grid split
+        // over ranks is never whole anywhere)
+        let (marginals, box_mass) = initial.marginal_masses(&grid);
         if box_mass.is_nan() || box_mass < MIN_BOX_MASS {
             return Err(Error::problem(
                 "initial",
@@ -110,7 +111,7 @@ impl Setup {
                 ),
             ));
         }
-        coarse_cells(&grid, &masses, box_mass)?;
+        coarse_cells(&grid, &marginals, box_mass)?;
         let particles = match &lp.problem.particles {
             Some(spec) => {
                 let o = run::build_particles(spec, &lp.problem.data.law)?;
@@ -175,17 +176,9 @@ impl Setup {
 pub const MAX_CELL_SHARE: f64 = 0.9;
 
 /// Refuse cells too coarse for ρ0: on some axis one cell holds more than
-/// [`MAX_CELL_SHARE`] of the mass inside the box.
-fn coarse_cells(grid: &Grid, masses: &[f64], box_mass: f64) -> Result<()> {
-    let mut idx = [0usize; crate::grid::MAX_DIM];
-    let d = grid.dim();
-    let mut marginals: Vec<Vec<f64>> = grid.n.iter().map(|&n| vec![0.0; n]).collect();
-    for (flat, m) in masses.iter().enumerate() {
-        grid.unravel(flat, &mut idx[..d]);
-        for k in 0..d {
-            marginals[k][idx[k]] += m;
-        }
-    }
+/// [`MAX_CELL_SHARE`] of the mass inside the box (ρ0's cell masses'
+/// `marginals`).
+fn coarse_cells(grid: &Grid, marginals: &[Vec<f64>], box_mass: f64) -> Result<()> {
     for (k, marginal) in marginals.iter().enumerate() {
         let (at, top) = marginal
             .iter()

@@ -303,16 +303,18 @@ pub fn gaussian2_cells(grid: &mfpde::grid::Grid, mean: [f64; 2], cov: [f64; 3]) 
     out
 }
 
-/// A store that stops the run (as a kill would) right after `group`'s
-/// `n`-th snapshot is written.
-pub struct DieAfter<S> {
+/// A store that hands every call to `inner` but `append`, which goes to
+/// the test's `append` with `inner` (a kill, a density in parts).
+pub struct Around<S, F> {
     pub inner: S,
-    pub group: &'static str,
-    pub n: usize,
-    pub seen: usize,
+    pub append: F,
 }
 
-impl<S: mfpde::io::store::Store> mfpde::io::store::Store for DieAfter<S> {
+impl<S, F> mfpde::io::store::Store for Around<S, F>
+where
+    S: mfpde::io::store::Store,
+    F: FnMut(&mut S, &str, &[mfpde::io::store::Var], Option<&[f64]>) -> mfpde::Result<()> + Send,
+{
     fn add_group(
         &mut self,
         group: &str,
@@ -328,14 +330,7 @@ impl<S: mfpde::io::store::Store> mfpde::io::store::Store for DieAfter<S> {
         vars: &[mfpde::io::store::Var],
         state: Option<&[f64]>,
     ) -> mfpde::Result<()> {
-        self.inner.append(group, vars, state)?;
-        if group == self.group {
-            self.seen += 1;
-            if self.seen == self.n {
-                return Err(mfpde::Error::Hdf5("simulated kill".into()));
-            }
-        }
-        Ok(())
+        (self.append)(&mut self.inner, group, vars, state)
     }
 
     fn append_rows(
@@ -358,6 +353,28 @@ impl<S: mfpde::io::store::Store> mfpde::io::store::Store for DieAfter<S> {
     fn complete(&mut self) -> mfpde::Result<()> {
         self.inner.complete()
     }
+}
+
+/// A store that stops the run (as a kill would) right after `group`'s
+/// `n`-th snapshot is written.
+pub fn die_after<S: mfpde::io::store::Store>(
+    inner: S,
+    group: &'static str,
+    n: usize,
+) -> impl mfpde::io::store::Store {
+    let mut seen = 0;
+    let append =
+        move |s: &mut S, g: &str, vars: &[mfpde::io::store::Var], state: Option<&[f64]>| {
+            s.append(g, vars, state)?;
+            if g == group {
+                seen += 1;
+                if seen == n {
+                    return Err(mfpde::Error::Hdf5("simulated kill".into()));
+                }
+            }
+            Ok(())
+        };
+    Around { inner, append }
 }
 
 /// Every dataset of an HDF5 file by path, as f64 bits.

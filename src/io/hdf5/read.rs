@@ -127,6 +127,39 @@ impl Reader {
         self.unfinished_row(group, name, i)
     }
 
+    /// Rows `rows` of the first axis (of `row` numbers each) of snapshot
+    /// `i` of an unfinished group's array, read alone from its dataset or
+    /// from the parts they fall in (a slab of a density written by any
+    /// number of ranks).
+    pub fn unfinished_rows(
+        &self,
+        group: &str,
+        name: &str,
+        i: usize,
+        rows: std::ops::Range<usize>,
+        row: usize,
+    ) -> Result<Vec<f64>> {
+        let held = snapshot_datasets(&self.file, group, name, i);
+        let mut out = Vec::with_capacity(rows.len() * row);
+        let mut first = 0;
+        for p in &held {
+            let ds = self.file.dataset(p)?;
+            let n = ds.shape()?.first().copied().unwrap_or(1) as usize;
+            let (lo, hi) = (rows.start.max(first), rows.end.min(first + n));
+            if lo < hi {
+                out.extend(ds.read_f64_rows((lo - first) as u64, (hi - lo) as u64)?);
+            }
+            first += n;
+        }
+        if held.is_empty() || out.len() != rows.len() * row {
+            let p = format!("{group}/{}", snapshot_name(name, i));
+            return Err(self.bad(format!(
+                "{p} (or its parts) holds {first} rows, not rows {rows:?} of {row} numbers"
+            )));
+        }
+        Ok(out)
+    }
+
     /// Snapshot `i` of an unfinished group's array: its dataset, or its
     /// parts joined.
     fn unfinished_row(&self, group: &str, name: &str, i: usize) -> Result<Vec<f64>> {

@@ -4,7 +4,9 @@
 //! - [`Hdf5Store::create`] writes the running file whole (root attributes,
 //!   grid) and renames it into place.
 //! - Each snapshot is one commit: its series grow in place, its arrays are
-//!   added as `<group>/snapshots/<name>_NNNNN`, the rows of the light
+//!   added as `<group>/snapshots/<name>_NNNNN` (an array given in parts,
+//!   [`Store::append_parts`], as `<name>_NNNNN_part_PPPP`, each part in a
+//!   commit of its own before the snapshot's), the rows of the light
 //!   history kept since the last snapshot go into the same commit, and so
 //!   does the state a run continues from when its snapshot does not hold it
 //!   (`<group>/checkpoint/theta_<k mod 2>`: two slots, so that the previous

@@ -21,6 +21,7 @@
 //! ρ per step (`tests/slabs.rs`, `tests/ranks.rs`).
 
 mod parts;
+mod start;
 
 use crate::density::Density;
 use crate::diagnostics;
@@ -32,6 +33,8 @@ use crate::scheme::{SchemeKind, SlabStepper};
 use crate::setup::Setup;
 use crate::solve::{self, HistoryRecord, Observer, RunState, RunSummary};
 use crate::velocity::Velocity;
+use start::Origin;
+use std::path::Path;
 
 /// The slabs of `setup`'s grid over `size` ranks, one each: with the
 /// halo the split scheme's sub-steps read ([`SlabStepper::halo`]), none
@@ -133,11 +136,15 @@ impl Steps {
 pub(super) fn solve_pde(
     setup: &Setup,
     state: RunState,
+    file: Option<&Path>,
     observers: &mut [&mut dyn Observer],
     ranks: Option<&Shared>,
 ) -> Result<RunSummary> {
     match ranks {
-        Some(r) => Ok(solve_on(setup, r, Some(state), observers)?.expect("rank 0's summary")),
+        Some(r) => {
+            let summary = solve_on(setup, r, Some((state, file)), observers)?;
+            Ok(summary.expect("rank 0's summary"))
+        }
         None => {
             let mut stepper = solve::make_stepper(setup);
             solve::solve_from(setup, &mut stepper, state, observers)
@@ -153,7 +160,9 @@ fn lengths(slabs: &[Slab]) -> (Vec<usize>, Vec<usize>) {
 }
 
 /// Solve the PDE of `setup` over `ranks`, every rank at once: rank 0 from
-/// `state` (ignored elsewhere) and with the `observers` (the others pass
+/// `state` (ignored elsewhere: a state whose ρ is empty is ρ0 at t = 0,
+/// built slab by slab, or with the running file's path its snapshot there,
+/// read slab by slab) and with the `observers` (the others pass
 /// none); its summary on rank 0 (with the whole final ρ when the observers
 /// took the snapshots whole, else none), None elsewhere.
 ///
@@ -164,7 +173,7 @@ fn lengths(slabs: &[Slab]) -> (Vec<usize>, Vec<usize>) {
 pub fn solve_on(
     setup: &Setup,
     ranks: &Shared,
-    state: Option<RunState>,
+    state: Option<(RunState, Option<&Path>)>,
     observers: &mut [&mut dyn Observer],
 ) -> Result<Option<RunSummary>> {
     // on a thread of rayon's pool, as the serial loop (its parallel loops
@@ -175,9 +184,13 @@ pub fn solve_on(
 fn slab_loop(
     setup: &Setup,
     ranks: &Shared,
-    state: Option<RunState>,
+    state: Option<(RunState, Option<&Path>)>,
     observers: &mut [&mut dyn Observer],
 ) -> Result<Option<RunSummary>> {
+    let (state, file) = match state {
+        Some((st, file)) => (Some(st), file),
+        None => (None, None),
+    };
     let geometry = plan(setup, ranks.size())?;
     let (grid, r) = (&setup.grid, ranks.rank());
     let root = r == 0;
@@ -188,42 +201,31 @@ fn slab_loop(
         true => observers.len(),
         false => 0,
     };
-    let mut head = [0u64; 4];
+    let mut head = [0u64; 5];
     if let (true, Some(st)) = (root, &state) {
         head = [
             st.t.to_bits(),
             st.steps as u64,
             st.next_snapshot as u64,
             passes as u64,
+            Origin::of(Some(st), file) as u64,
         ];
     }
-    // rank 0 sends each rank its slab's held rows of ρ, one rank at a time
-    let mut mine = vec![Density {
-        slab: geometry[r].clone(),
-        values: vec![0.0; held[r]],
-    }];
-    let row = geometry[0].row_len();
-    for (p, s) in geometry.iter().enumerate() {
-        let rows = (s.start - s.below) * row..(s.end + s.above) * row;
-        let from = match &state {
-            Some(st) if root => &st.rho[rows],
-            _ => &[][..],
-        };
-        let counts: Vec<usize> = (0..held.len())
-            .map(|q| if q == p { held[p] } else { 0 })
-            .collect();
-        let to = if p == r {
-            &mut mine[0].values[..]
-        } else {
-            &mut [][..]
-        };
-        ranks.scatter(from, &counts, to);
-    }
-    drop(state);
     ranks.broadcast(&mut head);
     let (mut t, mut steps) = (f64::from_bits(head[0]), head[1] as usize);
     let next_snapshot = head[2] as usize;
     let passes = head[3] as usize;
+    let origin = Origin::from_number(head[4]);
+    // each rank's held rows of ρ: ρ0 built by each rank from the law, or
+    // sent by rank 0 one rank at a time (from a state it holds whole, or
+    // read from the running file slab by slab)
+    let values = start::first_slab(setup, ranks, &geometry, origin, state.as_ref(), file)?;
+    drop(state);
+    assert_eq!(values.len(), held[r], "a slab's held rows");
+    let mut mine = vec![Density {
+        slab: geometry[r].clone(),
+        values,
+    }];
     let mut stepper = match setup.scheme.kind {
         SchemeKind::Sg => Steps::Sg(Box::new(SlabSg::new(
             &setup.model,
@@ -375,9 +377,10 @@ pub struct SlabLoad {
     /// sg: ρ, its start, Ψ, and the pencils' ρ, Ψ and buffer) and the σ
     /// tables, whole on every rank.
     pub other: f64,
-    /// Rank 0: that, and the whole initial (or resumed) ρ it sends out
-    /// before the first step (8 B × cells); at a snapshot the slabs come to
-    /// it one at a time, the diagnostics from their sums.
+    /// Rank 0: that, and one slab's held rows more (8 B × cells of a slab):
+    /// the other ranks' slabs come to it one at a time at a snapshot (the
+    /// diagnostics from their sums), and on resuming it reads the slabs
+    /// from the running file one at a time (ρ0 each rank builds itself).
     pub root: f64,
     /// Rank 0 when an observer needs the whole density (`--theorems`'
     /// report): that, and the whole ρ it gathers at every snapshot with
@@ -435,7 +438,7 @@ pub fn slab_load(setup: &Setup, n: usize, tables: f64) -> Result<SlabLoad> {
         rows,
         pencils,
         other,
-        root: other + 8.0 * g.len() as f64,
+        root: other + 8.0 * held * row,
         root_whole: other + 8.0 * g.len() as f64 * (2.0 + d),
         step_sent,
         snapshot_sent: 8.0 * rows as f64 * row,

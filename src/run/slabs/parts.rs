@@ -65,11 +65,7 @@ pub(super) fn snapshot(
     if root {
         last = diagnostics::from_slab_sums(t, grid, &setup.model, &all, f_nodes, f_values);
         last.steps = steps;
-        if let Some(what) = last.fault() {
-            return Err(Error::Run(format!(
-                "at t = {t}, step {steps}: {what}, not finite (the target's or the data's scale overflows the diagnostics)"
-            )));
-        }
+        solve::refuse_faults(&last, steps)?;
         warn[0] = u64::from(solve::warns(&last, *max_boundary));
         *max_boundary = max_boundary.max(last.boundary_mass);
     }
@@ -80,13 +76,7 @@ pub(super) fn snapshot(
             solve::warn_walls(&last, &advice);
         }
     }
-    let rec = HistoryRecord {
-        time: t,
-        risk: last.risk,
-        free_energy: last.free_energy,
-        mass: last.mass,
-        dt: last_dt,
-    };
+    let rec = HistoryRecord::of(&last, last_dt);
     let inner: Vec<usize> = geometry.iter().map(|s| s.interior_cells().len()).collect();
     if !root {
         for _ in 0..passes {
