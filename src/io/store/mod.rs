@@ -368,31 +368,6 @@ pub trait Parts {
     }
 }
 
-/// An array held whole, handed over as consecutive parts of at most
-/// `part` numbers (one part when `part` is 0).
-pub struct InParts<'a> {
-    pub values: &'a [f64],
-    pub part: usize,
-}
-
-impl Parts for InParts<'_> {
-    fn len(&self) -> usize {
-        self.values.len()
-    }
-
-    fn each(&mut self, each: &mut dyn FnMut(&[f64]) -> Result<()>) -> Result<()> {
-        let part = if self.part == 0 {
-            self.values.len().max(1)
-        } else {
-            self.part
-        };
-        for p in self.values.chunks(part) {
-            each(p)?;
-        }
-        Ok(())
-    }
-}
-
 /// The variables of one snapshot group's constants, series and fields as
 /// [`Variable`]s (for a store that assembles [`Results`]).
 pub fn variable(dims: &Dims, var: &Var) -> Result<Variable> {

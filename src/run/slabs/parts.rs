@@ -146,7 +146,7 @@ fn walls_advice(
 }
 
 /// The counts of one rank's part alone: `inner[p]` at p, 0 elsewhere.
-fn alone(inner: &[usize], p: usize) -> Vec<usize> {
+pub(super) fn alone(inner: &[usize], p: usize) -> Vec<usize> {
     (0..inner.len())
         .map(|q| if q == p { inner[p] } else { 0 })
         .collect()
@@ -186,15 +186,15 @@ impl Parts for FromRanks<'_> {
         self.sent = true;
         // every slab is received even after a failed part: the ranks send
         // them all
-        let mut first = each(self.own);
+        let mut result = each(self.own);
         for p in 1..self.inner.len() {
             self.buffer.resize(self.inner[p], 0.0);
             self.ranks
                 .gather(&[], &alone(self.inner, p), &mut self.buffer[..]);
-            if first.is_ok() {
-                first = each(&self.buffer[..]);
+            if result.is_ok() {
+                result = each(&self.buffer[..]);
             }
         }
-        first
+        result
     }
 }

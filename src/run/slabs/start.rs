@@ -24,8 +24,8 @@ pub(super) enum Origin {
 }
 
 impl Origin {
-    /// Rank 0's origin of `state` (none elsewhere: Law, overwritten by
-    /// rank 0's).
+    /// The origin of rank 0's `state` and running `file` (the other ranks
+    /// take rank 0's).
     pub fn of(state: Option<&RunState>, file: Option<&Path>) -> Self {
         match (state, file) {
             (Some(st), _) if !st.rho.is_empty() => Origin::Whole,
@@ -85,11 +85,8 @@ pub(super) fn first_slab(
             (0, None, _) => return Err(Error::Run("rank 0 has no state to send".into())),
             _ => &[][..],
         };
-        let counts: Vec<usize> = (0..held.len())
-            .map(|q| if q == p { held[p] } else { 0 })
-            .collect();
         let to = if p == r { &mut mine[..] } else { &mut [][..] };
-        ranks.scatter(from, &counts, to);
+        ranks.scatter(from, &super::parts::alone(&held, p), to);
     }
     Ok(mine)
 }
