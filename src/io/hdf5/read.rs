@@ -144,7 +144,12 @@ impl Reader {
         let mut first = 0;
         for p in &held {
             let ds = self.file.dataset(p)?;
-            let n = ds.shape()?.first().copied().unwrap_or(1) as usize;
+            let shape = ds.shape()?;
+            // rows of the length asked, checked before anything is read
+            if shape.iter().skip(1).product::<u64>() != row as u64 {
+                return Err(self.bad(format!("{p} has shape {shape:?}, not rows of {row}")));
+            }
+            let n = shape.first().copied().unwrap_or(1) as usize;
             let (lo, hi) = (rows.start.max(first), rows.end.min(first + n));
             if lo < hi {
                 out.extend(ds.read_f64_rows((lo - first) as u64, (hi - lo) as u64)?);
