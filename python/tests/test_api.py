@@ -131,29 +131,32 @@ def test_an_interrupted_run_leaves_a_running_file_that_resume_completes(tmp_path
         xr.testing.assert_identical(whole[group].to_dataset(), resumed[group].to_dataset())
 
 
-def test_two_solves_in_two_threads_run_in_parallel():
-    """The solve releases the GIL: two solves on one worker each, in two
-    Python threads, take less than 1.6× one such solve's wall time (2
-    cores; serial would be 2×)."""
+def test_a_solve_releases_the_gil():
+    """The solve releases the GIL: while one runs in a Python thread, the
+    main thread keeps running Python. Its longest pause between two steps
+    of a loop stays under a quarter of the solve's time (a solve that held
+    the GIL would pause it for all of it; released, a pause is Python's
+    switch interval, 5 ms, against a solve of ~1 s). No speed is asserted:
+    the bound is a ratio of two times of the same run."""
     p = mfpde.Problem().set("dynamics.t_end", 4.0).set("dynamics.snapshots", 2)
 
     def solve():
         mfpde.pde(p, threads=1)
 
     solve()  # warm the caches
+    th = threading.Thread(target=solve)
     t0 = time.perf_counter()
-    solve()
-    one = time.perf_counter() - t0
-    threads = [threading.Thread(target=solve) for _ in range(2)]
-    t0 = time.perf_counter()
-    for th in threads:
-        th.start()
-    for th in threads:
-        th.join()
-    two = time.perf_counter() - t0
-    print(f"one solve {one:.2f} s, two in two threads {two:.2f} s ({two / one:.2f}x)")
-    assert one > 0.3, "a solve long enough to time"
-    assert two < 1.6 * one
+    th.start()
+    last, longest, steps = t0, 0.0, 0
+    while th.is_alive():
+        now = time.perf_counter()
+        longest = max(longest, now - last)
+        last, steps = now, steps + 1
+    th.join()
+    took = time.perf_counter() - t0
+    print(f"solve {took:.2f} s; the main thread's longest pause {longest * 1e3:.1f} ms in {steps} steps")
+    assert took > 0.3, "a solve long enough to time"
+    assert longest < 0.25 * took
 
 
 def test_dimensions_are_named_and_open_gives_the_same_tree(cli, tmp_path):
