@@ -9,7 +9,7 @@
 //! which m. [`Converged::grid_gap`] measures that floor directly: the same
 //! distance between the PDE solutions on the two finest grids.
 
-use crate::compare::{self, directions, Context, Measure, Side, SW2_DIRECTIONS};
+use crate::compare::{self, directions, CellOrders, Context, Measure, Side, SW2_DIRECTIONS};
 use crate::diagnostics::Diagnostics;
 use crate::error::Result;
 use crate::io::store::{Attr, Dim, VarSpec};
@@ -131,9 +131,11 @@ pub fn converge(
     let (fine, fine_last) = pdes.last().expect("at least one resolution");
     let opts0 = fine.particle_options()?;
     let dirs = directions(d, SW2_DIRECTIONS);
+    let orders = CellOrders::default();
     let ctx = Context {
         weights: &fine.model.quad.weights,
         dirs: &dirs,
+        orders: &orders,
     };
     let metrics = compare::metric_names(&fine.grid.names);
     let k = metrics.len();

@@ -5,7 +5,7 @@
 //! ([`Observer`]), the particles' ([`ParticleObserver`]) and the
 //! distances' ([`CompareObserver`]).
 
-use crate::compare::{self, CompareObserver, CompareRow, Context, Measure, Side};
+use crate::compare::{self, CellOrders, CompareObserver, CompareRow, Context, Measure, Side};
 use crate::diagnostics::Diagnostics;
 use crate::error::Result;
 use crate::particles::{self, Neurons, ParticleObserver, ParticleOptions};
@@ -49,6 +49,9 @@ struct Follower<'a, 'o> {
     swarm: Box<dyn Neurons>,
     t: f64,
     dirs: Vec<Vec<f64>>,
+    /// The grid's cell centres in order along `dirs`, found at the first
+    /// snapshot.
+    orders: CellOrders,
     particle_observers: &'o mut [&'o mut dyn ParticleObserver],
     compare_observers: &'o mut [&'o mut dyn CompareObserver],
     rows: Vec<CompareRow>,
@@ -67,6 +70,7 @@ impl Observer for Follower<'_, '_> {
         let ctx = Context {
             weights: &s.model.quad.weights,
             dirs: &self.dirs,
+            orders: &self.orders,
         };
         let pde = Side {
             measure: Measure::Density { grid: &s.grid, rho },
@@ -155,6 +159,7 @@ pub fn run_side_by_side<'o>(
         swarm: start.swarm,
         t: start.t_particles,
         dirs: compare::directions(setup.grid.dim(), compare::SW2_DIRECTIONS),
+        orders: CellOrders::default(),
         particle_observers,
         compare_observers,
         rows: Vec::new(),

@@ -1,12 +1,8 @@
 //! The distances' building blocks: L1 of cell averages, exact W1 of
-//! one-dimensional marginals (cells against cells or points), sliced W2 of
-//! weighted clouds, the L²(P) gap of two functions at the nodes.
+//! one-dimensional marginals (cells against cells or points), a density as
+//! a weighted cloud, the L²(P) gap of two functions at the nodes.
 
 use crate::grid::Grid;
-use rand::SeedableRng;
-use rand_chacha::ChaCha8Rng;
-use rand_distr::{Distribution, StandardNormal};
-use rayon::prelude::*;
 
 /// L1 = Σ_i |ρ_i − H_i| |C| + (fraction of particles outside the box).
 pub fn l1(grid: &Grid, rho: &[f64], hist: &[f64], outside: f64) -> f64 {
@@ -119,94 +115,24 @@ pub fn w1_marginal(edges: &[f64], masses: &[f64], points: &mut [f64]) -> f64 {
     w
 }
 
-/// `count` fixed unit directions in R^D (deterministic; D = 1: just +1).
-pub fn directions(d: usize, count: usize) -> Vec<Vec<f64>> {
-    if d == 1 {
-        return vec![vec![1.0]];
-    }
-    let mut rng = ChaCha8Rng::seed_from_u64(0x005e_edd1);
-    (0..count)
-        .map(|_| {
-            let v: Vec<f64> = (0..d).map(|_| StandardNormal.sample(&mut rng)).collect();
-            let n = v.iter().map(|x| x * x).sum::<f64>().sqrt();
-            v.into_iter().map(|x| x / n).collect()
-        })
+/// The cells' masses ρ_i |C_i|.
+pub fn cell_masses(grid: &Grid, rho: &[f64]) -> Vec<f64> {
+    let vol = grid.cell_volume();
+    let uniform = grid.is_uniform();
+    let masses = rho.iter().enumerate();
+    masses
+        .map(|(i, r)| r * if uniform { vol } else { grid.volume_at(i) })
         .collect()
 }
 
-/// W2² between two weighted one-dimensional measures (values, weights),
-/// each sorted by value in place; weights are normalised.
-pub fn w2_squared_1d(a: &mut [(f64, f64)], b: &mut [(f64, f64)]) -> f64 {
-    a.sort_unstable_by(|x, y| x.0.total_cmp(&y.0));
-    b.sort_unstable_by(|x, y| x.0.total_cmp(&y.0));
-    let ta: f64 = a.iter().map(|p| p.1).sum();
-    let tb: f64 = b.iter().map(|p| p.1).sum();
-    let (mut i, mut j) = (0, 0);
-    let (mut ra, mut rb) = (a[0].1 / ta, b[0].1 / tb); // mass left in the current atoms
-    let mut s = 0.0;
-    while i < a.len() && j < b.len() {
-        let t = ra.min(rb);
-        s += t * (a[i].0 - b[j].0).powi(2);
-        ra -= t;
-        rb -= t;
-        if ra <= 1e-15 {
-            i += 1;
-            if i < a.len() {
-                ra += a[i].1 / ta;
-            }
-        }
-        if rb <= 1e-15 {
-            j += 1;
-            if j < b.len() {
-                rb += b[j].1 / tb;
-            }
-        }
-    }
-    s
-}
-
-/// Sliced W2 = (mean over directions u of W2²(u#μ, u#ν))^{1/2} between two
-/// weighted clouds (points row-major n × D, weights).
-pub fn sliced_w2(
-    d: usize,
-    pa: &[f64],
-    wa: &[f64],
-    pb: &[f64],
-    wb: &[f64],
-    dirs: &[Vec<f64>],
-) -> f64 {
-    let project = |p: &[f64], w: &[f64], u: &[f64]| -> Vec<(f64, f64)> {
-        p.chunks(d)
-            .zip(w)
-            .filter(|(_, &w)| w > 0.0)
-            .map(|(x, &w)| (x.iter().zip(u).map(|(a, b)| a * b).sum(), w))
-            .collect()
-    };
-    // directions in parallel, summed in a fixed order
-    let per_dir: Vec<f64> = dirs
-        .par_iter()
-        .map(|u| w2_squared_1d(&mut project(pa, wa, u), &mut project(pb, wb, u)))
-        .collect();
-    let total: f64 = per_dir.iter().sum();
-    (total / dirs.len() as f64).sqrt()
-}
-
-/// The density as a weighted cloud: cell centres with masses ρ_i |C|.
+/// The density as a weighted cloud: cell centres with masses ρ_i |C_i|.
 pub fn density_cloud(grid: &Grid, rho: &[f64]) -> (Vec<f64>, Vec<f64>) {
     let d = grid.dim();
     let mut pts = vec![0.0; rho.len() * d];
     for (flat, p) in pts.chunks_mut(d).enumerate() {
         grid.centre_of(flat, p);
     }
-    let vol = grid.cell_volume();
-    let uniform = grid.is_uniform();
-    let masses = rho.iter().enumerate();
-    (
-        pts,
-        masses
-            .map(|(i, r)| r * if uniform { vol } else { grid.volume_at(i) })
-            .collect(),
-    )
+    (pts, cell_masses(grid, rho))
 }
 
 /// ‖f − g‖_{L²(P)} with the quadrature weights ω_q.
@@ -244,27 +170,6 @@ mod tests {
         assert!((w - 0.5).abs() < 1e-15);
         let w = w1_marginal(&[0.0, 1.0], &[1.0], &mut [3.0]);
         assert!((w - 2.5).abs() < 1e-15);
-    }
-
-    #[test]
-    fn sliced_w2_of_a_cloud_and_itself_is_zero_and_of_a_shift_is_its_length() {
-        let pts: Vec<f64> = (0..300).map(|i| ((i * 37 % 101) as f64) / 50.0).collect();
-        let w = vec![1.0; 150];
-        let dirs = directions(2, 32);
-        assert_eq!(sliced_w2(2, &pts, &w, &pts, &w, &dirs), 0.0);
-        // a translation by s: W2 along u is |s·u|, so SW2² = mean (s·u)²
-        let shifted: Vec<f64> = pts
-            .chunks(2)
-            .flat_map(|p| [p[0] + 0.3, p[1] - 0.4])
-            .collect();
-        let sw = sliced_w2(2, &pts, &w, &shifted, &w, &dirs);
-        let want = (dirs
-            .iter()
-            .map(|u| (0.3 * u[0] - 0.4 * u[1]).powi(2))
-            .sum::<f64>()
-            / 32.0)
-            .sqrt();
-        assert!((sw - want).abs() < 1e-12, "{sw} vs {want}");
     }
 
     #[test]

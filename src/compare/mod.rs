@@ -14,10 +14,11 @@
 //! - `f_gap`: ‖f_a − f_b‖_{L²(P)} with the quadrature.
 
 pub mod distance;
+pub mod sliced;
 
-pub use distance::{
-    density_cloud, directions, l1, l2_gap, marginal, sliced_w2, w1_cells, w1_marginal,
-    w2_squared_1d,
+pub use distance::{cell_masses, density_cloud, l1, l2_gap, marginal, w1_cells, w1_marginal};
+pub use sliced::{
+    directions, sliced_w2, sliced_w2_of, w2_squared_1d, Atoms, CellOrders, ORDER_BYTES,
 };
 
 use crate::error::Result;
@@ -57,6 +58,8 @@ pub struct Context<'a> {
     pub weights: &'a [f64],
     /// The sliced-W2 directions (unit vectors in R^D).
     pub dirs: &'a [Vec<f64>],
+    /// The densities' cell orders along `dirs`, kept across comparisons.
+    pub orders: &'a CellOrders,
 }
 
 /// A distance of docs/model.md §5 between side `a`, always a density, and side
@@ -155,15 +158,26 @@ fn eval_w1(_: &Context, a: &Side, b: &Side) -> Vec<f64> {
         .collect()
 }
 
-/// A measure as a weighted cloud (cell centres with masses ρ_i |C|, or
-/// neurons of weight 1/m).
-fn cloud(m: &Measure, d: usize) -> (Vec<f64>, Vec<f64>) {
+/// A measure as the sliced W2's atoms: a density's cell centres (in their
+/// kept order when it fits) with masses ρ_i |C_i|, or neurons of weight
+/// 1/m.
+fn atoms<'a>(c: &Context, m: &Measure<'a>, d: usize) -> Atoms<'a> {
     match *m {
-        Measure::Density { grid, rho } => density_cloud(grid, rho),
-        Measure::Neurons { theta, .. } => {
-            let n = theta.len() / d;
-            (theta.to_vec(), vec![1.0 / n as f64; n])
-        }
+        Measure::Density { grid, rho } => match c.orders.of(grid, c.dirs) {
+            Some(order) => Atoms::Cells {
+                order,
+                masses: cell_masses(grid, rho),
+            },
+            None => {
+                let (points, weights) = density_cloud(grid, rho);
+                Atoms::Points {
+                    d,
+                    points: points.into(),
+                    weights: weights.into(),
+                }
+            }
+        },
+        Measure::Neurons { theta, .. } => Atoms::Equal { d, points: theta },
     }
 }
 
@@ -171,9 +185,8 @@ fn eval_sw2(c: &Context, a: &Side, b: &Side) -> Vec<f64> {
     let Some(d) = c.dirs.first().map(Vec::len) else {
         return vec![f64::NAN];
     };
-    let (pa, wa) = cloud(&a.measure, d);
-    let (pb, wb) = cloud(&b.measure, d);
-    vec![sliced_w2(d, &pa, &wa, &pb, &wb, c.dirs)]
+    let (a, b) = (atoms(c, &a.measure, d), atoms(c, &b.measure, d));
+    vec![sliced_w2_of(&a, &b, c.dirs)]
 }
 
 /// The distances between two sides at one time.
@@ -310,6 +323,7 @@ mod tests {
         let ctx = Context {
             weights: &[1.0],
             dirs: &directions(2, 4),
+            orders: &CellOrders::default(),
         };
         let b = Side {
             measure: Measure::Neurons {
@@ -344,6 +358,7 @@ mod tests {
         let ctx = Context {
             weights: &w,
             dirs: &dirs,
+            orders: &CellOrders::default(),
         };
         let row = compare(
             &ctx,
