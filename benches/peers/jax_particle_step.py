@@ -10,7 +10,11 @@ Gauss–Hermite nodes, f*(x) = 2 tanh(1.5 x), η = 0.02, λ = 0) in population
 mode, m neurons (default 10⁵), Euler–Maruyama steps of Δt = 0.005 in
 mean-field time: f_m(x_q) = (1/m) Σ_j a_j tanh(w_j x_q), c_q = ω_q (f_m −
 f*)(x_q), g_j = Σ_q c_q tanh(w_j x_q), ∂_w g_j = Σ_q c_q tanh′(w_j x_q) x_q,
-θ_j ← θ_j + Δt (−g_j − λ a_j, −a_j ∂_w g_j − λ w_j) + √(η Δt) ξ_j. As mfpde
+θ_j ← θ_j + Δt (−g_j − λ a_j, −a_j ∂_w g_j − λ w_j) + √(η Δt) ξ_j. The
+fastest formulation we found: a and w as two vectors (structure of arrays),
+S = tanh(w xᵀ) once, f = a S / m, g = S c, ∂_w g = (1 − S²)(c ∘ x), the
+whole loop in one jitted fori_loop, x64 (an m × 2 θ with a stacked drift
+was 1.35× slower). As mfpde
 does, the ±x node pairs are folded (tanh is odd, the rule symmetric): σ is
 evaluated at the 24 positive nodes only and c at a pair is c(x) − c(−x).
 `--unfolded` evaluates all 48 nodes (both then compared with mfpde's
@@ -56,8 +60,9 @@ xp, wp, fp = (jnp.asarray(v[pos]) for v in (x, omega, fstar))
 xa, wa, fa = (jnp.asarray(v) for v in (x, omega, fstar))
 
 
-def drift(theta):
-    a, w = theta[:, 0], theta[:, 1]
+def drift(a, w):
+    """V(θ) for the neurons as two vectors a and w (structure of arrays: no
+    m × 2 array, no stacked drift; the two products XLA fuses best)."""
     if folded:
         s = jnp.tanh(w[:, None] * xp[None, :])  # m × 24
         f = a @ s / m
@@ -69,26 +74,30 @@ def drift(theta):
         c = wa * (f - fa)
         xs = xa
     g = s @ c
-    gw = ((1.0 - s * s) * xs[None, :]) @ c
-    return jnp.stack([-g - lam * a, -a * gw - lam * w], axis=1)
+    gw = (1.0 - s * s) @ (c * xs)  # Σ_q (1 − s²) c_q x_q
+    return -g - lam * a, -a * gw - lam * w
 
 
 def make_run(noise):
     amp = np.sqrt(noise * dt)
 
     @jax.jit
-    def run(theta, key):
-        def body(i, th):
-            xi = jax.random.normal(jax.random.fold_in(key, i), th.shape, dtype=th.dtype)
-            return th + dt * drift(th) + amp * xi
+    def run(a, w, key):
+        def body(i, aw):
+            a, w = aw
+            ka, kw = jax.random.split(jax.random.fold_in(key, i))
+            va, vw = drift(a, w)
+            a = a + dt * va + amp * jax.random.normal(ka, a.shape, dtype=a.dtype)
+            w = w + dt * vw + amp * jax.random.normal(kw, w.shape, dtype=w.dtype)
+            return a, w
 
-        return jax.lax.fori_loop(0, steps, body, theta)
+        return jax.lax.fori_loop(0, steps, body, (a, w))
 
     return run
 
 
-def risk(theta):
-    a, w = theta[:, 0], theta[:, 1]
+def risk(aw):
+    a, w = aw
     f = a @ jnp.tanh(w[:, None] * xa[None, :]) / m
     return float(0.5 * jnp.sum(wa * (f - fa) ** 2))
 
@@ -113,19 +122,19 @@ def mfpde(noise):
 
 
 theta0, r_mf, _ = mfpde(0.0)
-r_jax = risk(make_run(0.0)(jnp.asarray(theta0), jax.random.PRNGKey(0)))
+a0, w0 = jnp.asarray(theta0[:, 0]), jnp.asarray(theta0[:, 1])
+r_jax = risk(make_run(0.0)(a0, w0, jax.random.PRNGKey(0)))
 rel = abs(r_jax - r_mf) / abs(r_mf)
 print(f"R(f_m) at t = 1 without noise: JAX {r_jax:.12e}, mfpde {r_mf:.12e}, relative {rel:.1e}")
 assert rel < 1e-10, "the two do not compute the same thing"
 
 _, _, ms_mf = mfpde(eta)
 run = make_run(eta)
-theta = jnp.asarray(theta0)
-jax.block_until_ready(run(theta, jax.random.PRNGKey(1)))  # compile
+jax.block_until_ready(run(a0, w0, jax.random.PRNGKey(1)))  # compile
 best = float("inf")
 for rep in range(3):
     t0 = time.perf_counter()
-    jax.block_until_ready(run(theta, jax.random.PRNGKey(2 + rep)))
+    jax.block_until_ready(run(a0, w0, jax.random.PRNGKey(2 + rep)))
     best = min(best, time.perf_counter() - t0)
 ms_jax = 1e3 * best / steps
 kind = "folded ±x pairs" if folded else "all 48 nodes"

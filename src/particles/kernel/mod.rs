@@ -4,11 +4,12 @@
 //!
 //! Both are written as plain loops over tiles of nodes that the compiler
 //! vectorises: σ is branch-free for tanh and sigmoid (one polynomial
-//! exponential, [`crate::model::activation::exp_neg`]), and the sums over
+//! exponential, [`crate::model::activation::exp_neg`], in a loop of its
+//! own, the division in another), and the sums over
 //! nodes run in [`LANES`] fixed lanes. Each pass is compiled three times —
 //! baseline x86-64 (SSE2), AVX2 and AVX-512 — and the widest the CPU has is
 //! taken at run time ([`Simd::detect`]). The AVX2 and AVX-512 variants
-//! fuse their multiply–adds (the exponential's Horner steps, the sums over
+//! fuse their multiply–adds (the exponential's polynomial, the sums over
 //! nodes, the update), the baseline does not: AVX2 and AVX-512 compute the
 //! same bits, the baseline differs from them by round-off (a few 1e-16 in
 //! σ, tested). There is no reassociation, and a neuron's sums do not depend
@@ -84,6 +85,17 @@ trait Unit: Copy {
         tile_z(self, w, nodes, q0, z)
     }
     fn s(self, z: f64) -> f64;
+    /// σ in two loops: `pre` (the exponential), then `finish` (the rest),
+    /// so that each loop's chain is short (one loop of the whole σ was
+    /// bound by its latency). `finish(z, pre(z))` is `s(z)` to the bit.
+    #[inline(always)]
+    fn pre(self, z: f64) -> f64 {
+        self.s(z)
+    }
+    #[inline(always)]
+    fn finish(self, _z: f64, p: f64) -> f64 {
+        p
+    }
     /// σ′(z) given s = σ(z).
     fn ds(self, z: f64, s: f64) -> f64;
     /// ∂g/∂w_k from `sum` = Σ_q σ′ c_q x̃_{q,k}, w_k and g: the sum itself
@@ -161,6 +173,14 @@ impl<const FUSED: bool> Unit for Tanh<FUSED> {
         activation::tanh_with::<FUSED>(z)
     }
     #[inline(always)]
+    fn pre(self, z: f64) -> f64 {
+        activation::exp_neg_with::<FUSED>(-2.0 * z.abs())
+    }
+    #[inline(always)]
+    fn finish(self, z: f64, e: f64) -> f64 {
+        ((1.0 - e) / (1.0 + e)).copysign(z)
+    }
+    #[inline(always)]
     fn ds(self, _z: f64, s: f64) -> f64 {
         1.0 - s * s
     }
@@ -177,6 +197,15 @@ impl<const FUSED: bool> Unit for Sigmoid<FUSED> {
     #[inline(always)]
     fn s(self, z: f64) -> f64 {
         activation::sigmoid_with::<FUSED>(z)
+    }
+    #[inline(always)]
+    fn pre(self, z: f64) -> f64 {
+        activation::exp_neg_with::<FUSED>(-z.abs())
+    }
+    #[inline(always)]
+    fn finish(self, z: f64, e: f64) -> f64 {
+        let num = if z >= 0.0 { 1.0 } else { e };
+        num / (1.0 + e)
     }
     #[inline(always)]
     fn ds(self, _z: f64, s: f64) -> f64 {
@@ -276,7 +305,10 @@ fn f_body<U: Unit>(
             let s: &[f64] = if keep && l == k {
                 let kept = &mut cache[b * n * k..][..z.len()];
                 for (o, zi) in kept.iter_mut().zip(z.iter()) {
-                    *o = u.s(*zi);
+                    *o = u.pre(*zi);
+                }
+                for (o, zi) in kept.iter_mut().zip(z.iter()) {
+                    *o = u.finish(*zi, *o);
                 }
                 kept
             } else {
