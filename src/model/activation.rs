@@ -258,9 +258,10 @@ pub fn exp_neg_with<const FUSED: bool>(x: f64) -> f64 {
         1.0 / 6227020800.0,
     ];
     let x = x.max(-708.0);
-    let k = x * LOG2E + ROUND;
+    let k = madd::<FUSED>(x, LOG2E, ROUND);
     let n = k - ROUND;
-    let r = (x - n * LN2_HI) - n * LN2_LO;
+    // n·LN2_HI is exact, so x − n·LN2_HI is too, fused or not
+    let r = madd::<FUSED>(-n, LN2_LO, madd::<FUSED>(-n, LN2_HI, x));
     let p = if FUSED {
         // Estrin's scheme for the tail C_2 + C_3 r + … + C_13 r^11 (a
         // chain of 4 multiply–adds, not Horner's 13, so that a loop over
