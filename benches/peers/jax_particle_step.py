@@ -25,7 +25,8 @@ It first runs mfpde (target/release/mfpde, built first with `cargo build
 initial positions and checks that the population risk R(f_m) at t = 1
 agrees to 1e-10 relative. Then it times 200 noisy steps of both: JAX's
 jitted loop (best of 3, the normal variates drawn inside the loop) and
-mfpde's own report of the same run (its "ms/step"), threads as set by
+mfpde's own reports of the run to t = 2 less the run to t = 1 (so that
+neither side counts its start-up or snapshots), threads as set by
 RAYON_NUM_THREADS and XLA_FLAGS (see jax_pde_step.py).
 """
 import os
@@ -102,23 +103,24 @@ def risk(aw):
     return float(0.5 * jnp.sum(wa * (f - fa) ** 2))
 
 
-def mfpde(noise):
-    """mfpde on the same network: θ0, R(f_m) at t = 1 and its ms/step."""
+def mfpde(noise, t=t_end):
+    """mfpde on the same network to time t: θ0, R(f_m) at t and the run's
+    seconds (its own report)."""
     root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
     exe = os.path.join(root, "target", "release", "mfpde")
     with tempfile.TemporaryDirectory() as d:
         out = os.path.join(d, "p.h5")
         sets = [f"particles.m={m}", f"particles.store={m}", f"particles.dt={dt}",
-                f"dynamics.t_end={t_end}", "dynamics.snapshots=2", f"dynamics.noise={noise}"]
+                f"dynamics.t_end={t}", "dynamics.snapshots=2", f"dynamics.noise={noise}"]
         cmd = [exe, "particles", os.path.join(root, "grids", "quickstart.toml"), "-o", out,
                "-q"]
         for s in sets:
             cmd += ["--set", s]
         text = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
-        ms = float(re.search(r"\(([0-9.]+) ms/step", text).group(1))
+        secs = float(re.search(r"steps in ([0-9.]+) s", text).group(1))
         with h5py.File(out, "r") as f:
             theta0 = f["particles/positions"][0]
-            return theta0, float(f["particles/risk"][1]), ms
+            return theta0, float(f["particles/risk"][1]), secs
 
 
 theta0, r_mf, _ = mfpde(0.0)
@@ -128,7 +130,11 @@ rel = abs(r_jax - r_mf) / abs(r_mf)
 print(f"R(f_m) at t = 1 without noise: JAX {r_jax:.12e}, mfpde {r_mf:.12e}, relative {rel:.1e}")
 assert rel < 1e-10, "the two do not compute the same thing"
 
-_, _, ms_mf = mfpde(eta)
+# mfpde's per-step time net of its fixed costs (start-up, the two
+# snapshots, the file): the difference of runs of 2·steps and of steps
+_, _, secs_1 = mfpde(eta)
+_, _, secs_2 = mfpde(eta, 2 * t_end)
+ms_mf = 1e3 * (secs_2 - secs_1) / steps
 run = make_run(eta)
 jax.block_until_ready(run(a0, w0, jax.random.PRNGKey(1)))  # compile
 best = float("inf")
