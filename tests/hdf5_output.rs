@@ -263,6 +263,54 @@ fn the_streamed_complete_file_equals_the_one_written_from_memory() {
     h5py_check(&dir.path().join("rows.h5"), &[]);
 }
 
+/// A running file that lost a snapshot's dataset is refused when the
+/// complete file is written, streamed or from memory alike: an error
+/// naming the snapshot, and the running file left as it was.
+#[test]
+fn a_missing_snapshot_is_named_by_either_way_of_completing() {
+    use mfpde::io::hdf5::Completion;
+    use mfpde::io::store::Store;
+    let dir = tempfile::tempdir().unwrap();
+    let setup = grid_setup(
+        "quickstart",
+        &[
+            "grid.cells=[12,10]",
+            "dynamics.t_end=0.2",
+            "dynamics.snapshots=3",
+        ],
+    );
+    let opts = Options {
+        command: Run::Pde,
+        theorems: false,
+        plots: false,
+    };
+    let ways = [
+        ("whole", Completion::Whole),
+        ("rows", Completion::Streamed { block_bytes: 1 }),
+    ];
+    for (name, how) in ways {
+        let out = dir.path().join(format!("{name}.h5"));
+        let mut store = Hdf5Store::create(&out, &run::header(&setup))
+            .unwrap()
+            .completion(how);
+        run::run_into(&setup, opts, &mut store, &mut Silent).unwrap();
+        let file = hdf5_pure::File::open_rw(&out).unwrap();
+        file.root().delete("pde/snapshots/density_00001").unwrap();
+        file.commit().unwrap();
+        file.close().unwrap();
+        let err = store.complete().unwrap_err().to_string();
+        assert!(
+            err.contains("pde/snapshots/density_00001 (nor its parts)"),
+            "{name}: {err}"
+        );
+        let f = PdeFile::read(&out);
+        assert!(
+            f.is_err() || f.unwrap().status != "complete",
+            "{name}: presented as complete"
+        );
+    }
+}
+
 /// `mfpde COMMAND grids/GRID.toml -o OUT --set …`, which must succeed.
 fn run_grid(command: &str, grid: &str, out: &Path, sets: &[&str]) {
     let path = root().join(format!("grids/{grid}.toml"));

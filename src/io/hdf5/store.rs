@@ -215,11 +215,7 @@ impl Hdf5Store {
                     let mut datasets = Vec::new();
                     let mut numbers = 0u64;
                     for k in 0..e.count {
-                        let held = snapshot_datasets(file, &e.path, spec.name, k);
-                        if held.is_empty() {
-                            let p = format!("{}/{}", e.path, snapshot_name(spec.name, k));
-                            return Err(Error::Hdf5(format!("no {p} (nor its parts)")));
-                        }
+                        let held = held(file, &e.path, spec.name, k)?;
                         for d in &held {
                             numbers += file.dataset(d)?.shape()?.iter().product::<u64>();
                         }
@@ -236,8 +232,8 @@ impl Hdf5Store {
                 }
                 (true, None) => {
                     let mut all = Vec::new();
-                    for i in 0..e.count {
-                        for d in snapshot_datasets(file, &e.path, spec.name, i) {
+                    for k in 0..e.count {
+                        for d in held(file, &e.path, spec.name, k)? {
                             all.extend(file.dataset(&d)?.read_f64()?);
                         }
                     }
@@ -261,6 +257,17 @@ impl Hdf5Store {
             vars,
         })
     }
+}
+
+/// Snapshot `k`'s dataset of `name` in group `path`, or its parts; an
+/// error naming it when the file holds neither.
+fn held(file: &File, path: &str, name: &str, k: usize) -> Result<Vec<String>> {
+    let held = snapshot_datasets(file, path, name, k);
+    if held.is_empty() {
+        let p = format!("{path}/{}", snapshot_name(name, k));
+        return Err(Error::Hdf5(format!("no {p} (nor its parts)")));
+    }
+    Ok(held)
 }
 
 /// The names of the series (or of the other variables) of a record.
