@@ -3,8 +3,9 @@
 
 mod common;
 use common::*;
-use mfpde::io::hdf5::{Hdf5Store, PdeFile};
+use mfpde::io::hdf5::{Completion, Hdf5Store, PdeFile};
 use mfpde::run::{self, Command as Run, Options, Silent};
+use mfpde::setup::Setup;
 use std::path::Path;
 use std::process::Command;
 
@@ -203,6 +204,21 @@ fn an_interrupted_run_leaves_a_readable_file_with_the_snapshots_so_far() {
     h5py_check(&out, &["--interrupted"]);
 }
 
+/// `command` run into an HDF5 store at `out` that completes `how`, left
+/// running (not completed).
+fn running(out: &Path, setup: &Setup, command: Run, how: Completion) -> Hdf5Store {
+    let opts = Options {
+        command,
+        theorems: false,
+        plots: false,
+    };
+    let mut store = Hdf5Store::create(out, &run::header(setup))
+        .unwrap()
+        .completion(how);
+    run::run_into(setup, opts, &mut store, &mut Silent).unwrap();
+    store
+}
+
 /// The complete file streams each snapshot array from the running file in
 /// blocks of rows: byte for byte the file written from the arrays read into
 /// memory whole, with blocks of one row (the density's rows are a's cells,
@@ -210,7 +226,6 @@ fn an_interrupted_run_leaves_a_readable_file_with_the_snapshots_so_far() {
 /// block per array here); histograms are counts, written as integers.
 #[test]
 fn the_streamed_complete_file_equals_the_one_written_from_memory() {
-    use mfpde::io::hdf5::Completion;
     use mfpde::io::store::Store;
     let dir = tempfile::tempdir().unwrap();
     let setup = grid_setup(
@@ -223,11 +238,6 @@ fn the_streamed_complete_file_equals_the_one_written_from_memory() {
             "dynamics.snapshots=4",
         ],
     );
-    let opts = Options {
-        command: Run::Run,
-        theorems: false,
-        plots: false,
-    };
     let ways = [
         ("whole", Completion::Whole),
         ("rows", Completion::Streamed { block_bytes: 1 }),
@@ -241,10 +251,7 @@ fn the_streamed_complete_file_equals_the_one_written_from_memory() {
     let mut files = Vec::new();
     for (name, how) in ways {
         let out = dir.path().join(format!("{name}.h5"));
-        let mut store = Hdf5Store::create(&out, &run::header(&setup))
-            .unwrap()
-            .completion(how);
-        run::run_into(&setup, opts, &mut store, &mut Silent).unwrap();
+        let mut store = running(&out, &setup, Run::Run, how);
         store.complete().unwrap();
         assert!(!out.with_extension("h5.partial").exists());
         files.push(std::fs::read(&out).unwrap());
@@ -268,7 +275,6 @@ fn the_streamed_complete_file_equals_the_one_written_from_memory() {
 /// naming the snapshot, and the running file left as it was.
 #[test]
 fn a_missing_snapshot_is_named_by_either_way_of_completing() {
-    use mfpde::io::hdf5::Completion;
     use mfpde::io::store::Store;
     let dir = tempfile::tempdir().unwrap();
     let setup = grid_setup(
@@ -279,21 +285,13 @@ fn a_missing_snapshot_is_named_by_either_way_of_completing() {
             "dynamics.snapshots=3",
         ],
     );
-    let opts = Options {
-        command: Run::Pde,
-        theorems: false,
-        plots: false,
-    };
     let ways = [
         ("whole", Completion::Whole),
         ("rows", Completion::Streamed { block_bytes: 1 }),
     ];
     for (name, how) in ways {
         let out = dir.path().join(format!("{name}.h5"));
-        let mut store = Hdf5Store::create(&out, &run::header(&setup))
-            .unwrap()
-            .completion(how);
-        run::run_into(&setup, opts, &mut store, &mut Silent).unwrap();
+        let mut store = running(&out, &setup, Run::Pde, how);
         let file = hdf5_pure::File::open_rw(&out).unwrap();
         file.root().delete("pde/snapshots/density_00001").unwrap();
         file.commit().unwrap();

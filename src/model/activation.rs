@@ -207,8 +207,8 @@ pub fn hermite(k: u8, z: f64) -> [f64; 2] {
 /// split in two), e^r by its Taylor polynomial of degree 13 (truncation
 /// below 5e-18 relative), 2^n put into the exponent bits. Relative error a
 /// few 1e-16 (tested against the C library). No FMA, so every vector width
-/// gives the same bits; [`exp_neg_with`]`::<true>` is the same with fused
-/// multiply–adds.
+/// gives the same bits; [`exp_neg_with`]`::<true>` evaluates the same
+/// polynomial with fused multiply–adds.
 #[inline(always)]
 pub fn exp_neg(x: f64) -> f64 {
     exp_neg_with::<false>(x)

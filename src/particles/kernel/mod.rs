@@ -4,16 +4,17 @@
 //!
 //! Both are written as plain loops over tiles of nodes that the compiler
 //! vectorises: σ is branch-free for tanh and sigmoid (one polynomial
-//! exponential, [`crate::model::activation::exp_neg`], in a loop of its
-//! own, the division in another), and the sums over
-//! nodes run in [`LANES`] fixed lanes. Each pass is compiled three times —
-//! baseline x86-64 (SSE2), AVX2 and AVX-512 — and the widest the CPU has is
-//! taken at run time ([`Simd::detect`]). The AVX2 and AVX-512 variants
-//! fuse their multiply–adds (the exponential's polynomial, the sums over
-//! nodes, the update), the baseline does not: AVX2 and AVX-512 compute the
-//! same bits, the baseline differs from them by round-off (a few 1e-16 in
-//! σ, tested). There is no reassociation, and a neuron's sums do not depend
-//! on which thread takes it, so the bits never depend on the thread count.
+//! exponential, [`crate::model::activation::exp_neg`]; where σ is kept,
+//! the exponentials in a loop of their own, the division in another), and
+//! the sums over nodes run in [`LANES`] fixed lanes. Each pass is compiled
+//! three times — baseline x86-64 (SSE2), AVX2 and AVX-512 — and the widest
+//! the CPU has is taken at run time ([`Simd::detect`]). The AVX2 and
+//! AVX-512 variants fuse their multiply–adds (the exponential, the sums
+//! over nodes, the update), the baseline does not: AVX2 and AVX-512 compute
+//! the same bits, the baseline differs from them by round-off (a few 1e-16
+//! in σ, tested). There is no reassociation, and a neuron's sums do not
+//! depend on which thread takes it, so the bits never depend on the thread
+//! count.
 //!
 //! Where σ′ is a function of σ (tanh, sigmoid, the Gaussian bump) the f_m
 //! pass keeps σ at every (neuron, node) pair and the velocity pass reads it
@@ -92,6 +93,7 @@ trait Unit: Copy {
     fn pre(self, z: f64) -> f64 {
         self.s(z)
     }
+    /// σ(z) from p = `pre(z)`.
     #[inline(always)]
     fn finish(self, _z: f64, p: f64) -> f64 {
         p
