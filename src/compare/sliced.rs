@@ -158,21 +158,34 @@ pub struct CellOrders(Mutex<Vec<(Grid, Arc<CellOrder>)>>);
 impl CellOrders {
     /// `grid`'s order along `dirs`: the kept one, or found now; None when it
     /// would not fit beside the others kept.
+    /// The order is found without the lock held (its directions run on
+    /// rayon's threads, which may take other work meanwhile); of two
+    /// callers that both found it, the first to keep it wins.
     pub fn of(&self, grid: &Grid, dirs: &[Vec<f64>]) -> Option<Arc<CellOrder>> {
-        let mut kept = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some((_, o)) = kept.iter().find(|(g, o)| g == grid && o.dirs == dirs) {
-            return Some(Arc::clone(o));
-        }
-        let used: usize = kept
-            .iter()
-            .map(|(g, o)| CellOrder::bytes(g.len(), o.dirs.len()))
-            .sum();
-        if used + CellOrder::bytes(grid.len(), dirs.len()) > ORDER_BYTES {
-            return None;
+        let kept = |orders: &[(Grid, Arc<CellOrder>)]| {
+            let found = orders.iter().find(|(g, o)| g == grid && o.dirs == dirs);
+            let used: usize = orders
+                .iter()
+                .map(|(g, o)| CellOrder::bytes(g.len(), o.dirs.len()))
+                .sum();
+            (found.map(|(_, o)| Arc::clone(o)), used)
+        };
+        let fits = |used: usize| used + CellOrder::bytes(grid.len(), dirs.len()) <= ORDER_BYTES;
+        match kept(&self.0.lock().unwrap_or_else(PoisonError::into_inner)) {
+            (Some(o), _) => return Some(o),
+            (None, used) if !fits(used) => return None,
+            (None, _) => {}
         }
         let o = Arc::new(CellOrder::new(grid, dirs));
-        kept.push((grid.clone(), Arc::clone(&o)));
-        Some(o)
+        let mut orders = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        match kept(&orders) {
+            (Some(first), _) => Some(first),
+            (None, used) if fits(used) => {
+                orders.push((grid.clone(), Arc::clone(&o)));
+                Some(o)
+            }
+            (None, _) => Some(o),
+        }
     }
 }
 
@@ -401,6 +414,18 @@ mod tests {
         let g2 = Grid::new(vec![0.0; 2], vec![1.0; 2], vec![8, 9], vec![]);
         assert!(!Arc::ptr_eq(&first, &orders.of(&g2, &dirs).unwrap()));
         assert!(!Arc::ptr_eq(&first, &orders.of(&g, &dirs[..8]).unwrap()));
+        // asked for from rayon's threads at once: every caller gets the
+        // same order, and one of them is kept
+        let g3 = Grid::new(vec![0.0; 2], vec![1.0; 2], vec![30, 31], vec![]);
+        let all: Vec<Arc<CellOrder>> = (0..8)
+            .into_par_iter()
+            .map(|_| orders.of(&g3, &dirs).unwrap())
+            .collect();
+        let kept = orders.of(&g3, &dirs).unwrap();
+        assert!(all
+            .iter()
+            .all(|o| o.cells == kept.cells && o.projections == kept.projections));
+        assert!(all.iter().any(|o| Arc::ptr_eq(o, &kept)));
         // a grid whose order would pass ORDER_BYTES beside them: none
         let side = 1 + (ORDER_BYTES / CellOrder::bytes(1, 64)).isqrt();
         let big = Grid::new(vec![0.0; 2], vec![1.0; 2], vec![side, side], vec![]);
