@@ -119,8 +119,8 @@ pub fn w1_marginal(edges: &[f64], masses: &[f64], points: &mut [f64]) -> f64 {
 pub fn cell_masses(grid: &Grid, rho: &[f64]) -> Vec<f64> {
     let vol = grid.cell_volume();
     let uniform = grid.is_uniform();
-    let masses = rho.iter().enumerate();
-    masses
+    rho.iter()
+        .enumerate()
         .map(|(i, r)| r * if uniform { vol } else { grid.volume_at(i) })
         .collect()
 }

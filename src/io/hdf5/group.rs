@@ -133,3 +133,19 @@ pub fn snapshot_datasets(file: &File, group: &str, name: &str, i: usize) -> Vec<
         .take_while(|d| file.dataset(d).is_ok())
         .collect()
 }
+
+/// [`snapshot_datasets`], or the message naming the snapshot when the file
+/// holds neither it nor its parts.
+pub fn snapshot_held(
+    file: &File,
+    group: &str,
+    name: &str,
+    i: usize,
+) -> std::result::Result<Vec<String>, String> {
+    let held = snapshot_datasets(file, group, name, i);
+    if held.is_empty() {
+        let p = format!("{group}/{}", snapshot_name(name, i));
+        return Err(format!("no {p} (nor its parts)"));
+    }
+    Ok(held)
+}

@@ -1,7 +1,7 @@
 //! **Reading results**, finished or interrupted: the one place that knows
 //! where an unfinished group keeps its arrays.
 
-use super::group::{snapshot_datasets, snapshot_name};
+use super::group::{snapshot_datasets, snapshot_held, snapshot_name};
 use crate::error::{Error, Result};
 use hdf5_pure::{AttrValue, File};
 use std::collections::HashMap;
@@ -168,11 +168,7 @@ impl Reader {
     /// Snapshot `i` of an unfinished group's array: its dataset, or its
     /// parts joined.
     fn unfinished_row(&self, group: &str, name: &str, i: usize) -> Result<Vec<f64>> {
-        let held = snapshot_datasets(&self.file, group, name, i);
-        if held.is_empty() {
-            let p = format!("{group}/{}", snapshot_name(name, i));
-            return Err(self.bad(format!("no {p} (nor its parts)")));
-        }
+        let held = snapshot_held(&self.file, group, name, i).map_err(|m| self.bad(m))?;
         let mut row = Vec::new();
         for p in held {
             row.extend(self.read(&self.file.dataset(&p)?, &p)?);

@@ -21,7 +21,7 @@
 //!   time ([`Completion`]).
 
 use super::group::{
-    append_series, part_name, put_array, snapshot_datasets, snapshot_name, truncate, truncate_rows,
+    append_series, part_name, put_array, snapshot_held, snapshot_name, truncate, truncate_rows,
 };
 use super::netcdf::{SnapshotRows, Source, ROWS_BYTES};
 use crate::error::{Error, Result};
@@ -215,7 +215,8 @@ impl Hdf5Store {
                     let mut datasets = Vec::new();
                     let mut numbers = 0u64;
                     for k in 0..e.count {
-                        let held = held(file, &e.path, spec.name, k)?;
+                        let held =
+                            snapshot_held(file, &e.path, spec.name, k).map_err(Error::Hdf5)?;
                         for d in &held {
                             numbers += file.dataset(d)?.shape()?.iter().product::<u64>();
                         }
@@ -233,7 +234,7 @@ impl Hdf5Store {
                 (true, None) => {
                     let mut all = Vec::new();
                     for k in 0..e.count {
-                        for d in held(file, &e.path, spec.name, k)? {
+                        for d in snapshot_held(file, &e.path, spec.name, k).map_err(Error::Hdf5)? {
                             all.extend(file.dataset(&d)?.read_f64()?);
                         }
                     }
@@ -257,17 +258,6 @@ impl Hdf5Store {
             vars,
         })
     }
-}
-
-/// Snapshot `k`'s dataset of `name` in group `path`, or its parts; an
-/// error naming it when the file holds neither.
-fn held(file: &File, path: &str, name: &str, k: usize) -> Result<Vec<String>> {
-    let held = snapshot_datasets(file, path, name, k);
-    if held.is_empty() {
-        let p = format!("{path}/{}", snapshot_name(name, k));
-        return Err(Error::Hdf5(format!("no {p} (nor its parts)")));
-    }
-    Ok(held)
 }
 
 /// The names of the series (or of the other variables) of a record.
