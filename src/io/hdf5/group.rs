@@ -4,6 +4,7 @@
 //! in parts of rows `<name>_NNNNN_part_PPPP` (adding objects in place is
 //! crash-atomic in hdf5-pure).
 
+use super::file::open_rw;
 use crate::error::Result;
 use hdf5_pure::{File, MaxExtent};
 use std::path::Path;
@@ -56,7 +57,7 @@ pub fn truncate(
     arrays: &[&str],
     keep: usize,
 ) -> Result<()> {
-    let file = File::open_rw(path)?;
+    let file = open_rw(path)?;
     let root = file.root();
     let mut changed = false;
     for name in series {
@@ -95,7 +96,7 @@ pub fn truncate(
 /// Cut the rank-1 series `group/<name>` (rows with a `group/time`) back to
 /// the rows whose time is at most `until`; returns the rows kept.
 pub fn truncate_rows(path: &Path, group: &str, names: &[&str], until: f64) -> Result<usize> {
-    let file = File::open_rw(path)?;
+    let file = open_rw(path)?;
     let Ok(time) = file
         .dataset(&format!("{group}/time"))
         .and_then(|d| d.read_f64())

@@ -20,6 +20,7 @@
 //!   snapshot arrays streamed from the running file a block of rows at a
 //!   time ([`Completion`]).
 
+use super::file::open_rw;
 use super::group::{
     append_series, part_name, put_array, snapshot_held, snapshot_name, truncate, truncate_rows,
 };
@@ -299,7 +300,7 @@ impl Store for Hdf5Store {
         parts.each(&mut |values| {
             let mut shape = vec![(values.len() / row) as u64];
             shape.extend(full[2..].iter().map(|&n| n as u64));
-            let file = File::open_rw(&path)?;
+            let file = open_rw(&path)?;
             put_array(
                 &file.root(),
                 &format!("{group}/{}", part_name(field.name, k, p)),
@@ -350,7 +351,7 @@ impl Hdf5Store {
             e.constants = specs;
             return Ok(());
         }
-        let file = File::open_rw(&self.path)?;
+        let file = open_rw(&self.path)?;
         let g = file.root().create_group(group)?;
         if kind == Kind::Snapshots {
             g.create_group("snapshots")?;
@@ -400,7 +401,7 @@ impl Hdf5Store {
         state: Option<&[f64]>,
     ) -> Result<()> {
         let k = self.count_of(group)?;
-        let file = File::open_rw(&self.path)?;
+        let file = open_rw(&self.path)?;
         let root = file.root();
         for v in vars {
             let path = format!("{group}/{}", v.spec.name);
@@ -467,7 +468,7 @@ impl Hdf5Store {
     /// is tested against).
     fn write_complete(&mut self) -> Result<()> {
         if !self.pending.is_empty() {
-            let file = File::open_rw(&self.path)?;
+            let file = open_rw(&self.path)?;
             self.flush_rows(&file)?;
             file.commit()?;
             file.close()?;
