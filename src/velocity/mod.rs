@@ -16,6 +16,7 @@
 //! contraction is a contiguous loop. Frozen output weights (a ≡ a0) use the
 //! same code with the a-axis absent.
 
+pub mod cross;
 mod faces;
 mod rate;
 pub mod table;

@@ -4,7 +4,8 @@
 //! A reduced problem's unit φ(p, r; ξ, ρ) is smooth in both (p, r) and
 //! (ξ, ρ), so its tables, 3 072 w points × 1 536 nodes on
 //! grids/single_index.toml, are of low numerical rank. Cross approximation
-//! with complete pivoting (Gaussian elimination stopped early) builds
+//! with complete pivoting (Gaussian elimination stopped early; its crosses
+//! taken in blocks between passes over the table, [`cross`]) builds
 //! T ≈ Σ_k a_k b_kᵀ from the whole table, until every entry of the residual
 //! is below [`ACA_TOL`] of the largest entry of T — a bound on each entry,
 //! so |Δg(w)| ≤ ACA_TOL max|T| Σ_q |ω_q r_q| — and is kept only when it is
@@ -18,6 +19,8 @@
 //! with 100 nodes), at the cost of a unit evaluation per entry per
 //! contraction.
 
+use super::cross::cross;
+pub use super::cross::ACA_TOL;
 use crate::scratch::Scratch;
 use crate::simd::Simd;
 use crate::sum::lane_dot;
@@ -26,10 +29,6 @@ use std::sync::Arc;
 
 /// Block of points one task contracts at a time.
 const BLOCK: usize = 256;
-
-/// The largest entry of the residual T − Σ a_k b_kᵀ, relative to the
-/// largest entry of T (tested against the whole tables: tests/low_rank.rs).
-pub const ACA_TOL: f64 = 1e-12;
 
 /// The factor by which a low-rank table must be smaller than the whole
 /// one to be kept.
@@ -352,74 +351,10 @@ fn add_scaled(v: &mut [f64], t: &[f64], c: f64) {
     }
 }
 
-/// Cross approximation with complete pivoting of the whole table `r`
-/// (`nq` × `np`, node-major; overwritten by the residual): (rank, a (rank × Q), b (rank × np)) with
-/// |T − Σ_k a_k b_kᵀ| ≤ [`ACA_TOL`] max|T| at every entry (the residual is
-/// kept, so this is its exact maximum, not an estimate), or `None` when that
-/// needs more than `max_rank` crosses. Each cross is the residual's column
-/// and row through its largest entry (the first in row-major order among
-/// equals), and the update and the next search share one pass: the same
-/// bits on any thread count.
-#[allow(clippy::type_complexity)]
-fn cross(
-    mut r: Vec<f64>,
-    nq: usize,
-    np: usize,
-    max_rank: usize,
-) -> Option<(usize, Vec<f64>, Vec<f64>)> {
-    // the largest |entry| of each row, then of all in row order
-    let row_max = |row: &[f64]| -> (usize, f64) {
-        row.iter().enumerate().fold((0, 0.0f64), |(j, m), (i, v)| {
-            if v.abs() > m.abs() {
-                (i, *v)
-            } else {
-                (j, m)
-            }
-        })
-    };
-    let pick = |maxes: &[(usize, f64)]| -> (usize, usize, f64) {
-        maxes
-            .iter()
-            .enumerate()
-            .fold((0, 0, 0.0f64), |(qi, pj, m), (q, &(p, v))| {
-                if v.abs() > m.abs() {
-                    (q, p, v)
-                } else {
-                    (qi, pj, m)
-                }
-            })
-    };
-    let mut maxes: Vec<(usize, f64)> = r.par_chunks(np).map(row_max).collect();
-    let (mut qi, mut pj, mut piv) = pick(&maxes);
-    let bound = ACA_TOL * piv.abs();
-    let (mut a, mut b) = (Vec::new(), Vec::new());
-    let mut rank = 0;
-    while piv.abs() > bound {
-        if rank == max_rank {
-            return None;
-        }
-        let ak: Vec<f64> = (0..nq).map(|q| r[q * np + pj]).collect();
-        let bk: Vec<f64> = r[qi * np..(qi + 1) * np].iter().map(|v| v / piv).collect();
-        r.par_chunks_mut(np)
-            .zip(maxes.par_iter_mut())
-            .zip(ak.par_iter())
-            .for_each(|((row, mx), &aq)| {
-                for (v, bp) in row.iter_mut().zip(&bk) {
-                    *v -= aq * bp;
-                }
-                *mx = row_max(row);
-            });
-        a.extend_from_slice(&ak);
-        b.extend_from_slice(&bk);
-        rank += 1;
-        (qi, pj, piv) = pick(&maxes);
-    }
-    Some((rank, a, b))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::velocity::cross::{BLOCK_CROSSES, CANDIDATES};
 
     /// A smooth kernel over 400 × 300 points (entries up to 1): the cross
     /// approximation has rank below 60 and reproduces it to ACA_TOL at
@@ -464,6 +399,40 @@ mod tests {
         whole.dot_rows(&m, &mut f0, Simd::Baseline);
         low.dot_rows(&m, &mut f1, Simd::Baseline);
         assert!(diff(&f0, &f1) < 2.0 * ACA_TOL * l1(&m));
+    }
+
+    /// The blocked cross gives the same factors on 1 and 3 threads, on a
+    /// table of more rows than a block's candidates.
+    #[test]
+    fn the_cross_has_the_same_bits_on_any_thread_count() {
+        let points: Vec<Vec<f64>> = (0..500)
+            .map(|i| vec![-3.0 + 6.0 * i as f64 / 499.0, 0.7])
+            .collect();
+        let xt: Vec<Vec<f64>> = (0..3 * CANDIDATES)
+            .map(|q| vec![-2.0 + 4.0 * q as f64 / (3 * CANDIDATES) as f64, 1.0])
+            .collect();
+        let f = |w: &[f64], x: &[f64]| libm::erf(w[0] * x[0] + w[1] * x[1]);
+        let s: Vec<f64> = (0..xt.len()).map(|q| 1.0 + (q % 5) as f64 / 7.0).collect();
+        let on = |threads: usize| {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            pool.install(|| {
+                let t = Table::planned(&points, &xt, f, &s);
+                let rank = t.rank().expect("low rank");
+                let bits: Vec<u64> = (0..xt.len())
+                    .flat_map(|q| (0..500).map(move |p| (q, p)))
+                    .map(|(q, p)| t.at(q, p).to_bits())
+                    .collect();
+                (rank, bits)
+            })
+        };
+        let (r1, b1) = on(1);
+        let (r3, b3) = on(3);
+        assert!(r1 > BLOCK_CROSSES, "rank {r1}: one block only");
+        assert_eq!(r1, r3);
+        assert!(b1 == b3, "the factors differ between 1 and 3 threads");
     }
 
     /// A table of full rank is kept whole.
