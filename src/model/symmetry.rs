@@ -130,37 +130,100 @@ impl Reduction {
     /// φ(p, r; ξ, ρ) for w = (p, r), x̄ = (ξ, ρ).
     #[inline]
     pub fn unit(&self, act: Activation, w: &[f64], x: &[f64]) -> f64 {
-        let (lin, b) = self.argument(w, x);
-        if self.closed(act) {
-            return self.piecewise_average(act, lin, b).0;
-        }
-        self.cosine
-            .iter()
-            .map(|&(t, nu)| nu * act.sigma(lin + b * t))
-            .sum()
+        let mut out = [0.0];
+        self.run(act, None, x, w, &mut out);
+        out[0]
     }
 
     /// ∂φ/∂w_i: Σ_j ν_j σ′(p·ξ + r ρ t_j) ξ_i (i < k), Σ_j ν_j σ′(·) ρ t_j (i = k).
     #[inline]
     pub fn dunit(&self, act: Activation, w: &[f64], x: &[f64], i: usize) -> f64 {
-        let k = self.sizes.k;
-        let (lin, b) = self.argument(w, x);
+        let mut out = [0.0];
+        self.run(act, Some(i), x, w, &mut out);
+        out[0]
+    }
+
+    /// φ (`i` = None) or ∂φ/∂w_i at a run of points w (row-major, k + 1
+    /// numbers each) and one node x̄: out[e] for the e-th point. The
+    /// cosine rule's sum runs outside and the points inside, so that the
+    /// compiler vectorises the unit over the points (where the caller is
+    /// compiled for a [`crate::simd::Simd`] variant); each entry is still
+    /// summed in the rule's order, so a run gives the bits of one entry at
+    /// a time ([`Reduction::unit`] and [`Reduction::dunit`] are runs of
+    /// one).
+    #[inline(always)]
+    pub fn run(
+        &self,
+        act: Activation,
+        i: Option<usize>,
+        x: &[f64],
+        points: &[f64],
+        out: &mut [f64],
+    ) {
+        let dw = self.sizes.k + 1;
         if self.closed(act) {
-            let (_, dc, db) = self.piecewise_average(act, lin, b);
-            return if i < k { x[i] * dc } else { x[k] * db };
+            let k = self.sizes.k;
+            for (o, w) in out.iter_mut().zip(points.chunks_exact(dw)) {
+                let (lin, b) = self.argument(w, x);
+                let (v, dc, db) = self.piecewise_average(act, lin, b);
+                *o = match i {
+                    None => v,
+                    Some(i) if i < k => x[i] * dc,
+                    Some(_) => x[k] * db,
+                };
+            }
+            return;
         }
-        if i < k {
-            x[i] * self
-                .cosine
-                .iter()
-                .map(|&(t, nu)| nu * act.dsigma(lin + b * t))
-                .sum::<f64>()
-        } else {
-            x[k] * self
-                .cosine
-                .iter()
-                .map(|&(t, nu)| nu * t * act.dsigma(lin + b * t))
-                .sum::<f64>()
+        // the activation chosen outside the loops, so that σ inlines
+        macro_rules! by_unit {
+            ($d:literal) => {
+                match act {
+                    Activation::Tanh => self.sum_run(i, x, points, out, Of::<$d>(Activation::Tanh)),
+                    Activation::Sigmoid => {
+                        self.sum_run(i, x, points, out, Of::<$d>(Activation::Sigmoid))
+                    }
+                    Activation::Erf => self.sum_run(i, x, points, out, Of::<$d>(Activation::Erf)),
+                    a => self.sum_run(i, x, points, out, Of::<$d>(a)),
+                }
+            };
+        }
+        match i {
+            None => by_unit!(false),
+            Some(_) => by_unit!(true),
+        }
+    }
+
+    /// [`Reduction::run`] with the unit's σ or σ′ `f`: Σ_j c_j f(c + b t_j)
+    /// (c_j = ν_j, or ν_j t_j for ∂/∂r), times ξ_i or ρ for a derivative.
+    #[inline(always)]
+    fn sum_run(
+        &self,
+        i: Option<usize>,
+        x: &[f64],
+        points: &[f64],
+        out: &mut [f64],
+        f: impl Scalar,
+    ) {
+        const RUN: usize = 64;
+        let k = self.sizes.k;
+        for (oc, pc) in out.chunks_mut(RUN).zip(points.chunks(RUN * (k + 1))) {
+            let n = oc.len();
+            let (mut lin, mut b) = ([0.0; RUN], [0.0; RUN]);
+            for ((l, bb), w) in lin.iter_mut().zip(b.iter_mut()).zip(pc.chunks_exact(k + 1)) {
+                (*l, *bb) = self.argument(w, x);
+            }
+            // -0.0: the neutral element of f64's Sum, as a sum of one term at a time
+            let mut acc = [-0.0f64; RUN];
+            for &(t, nu) in &self.cosine {
+                let c = if i == Some(k) { nu * t } else { nu };
+                for ((a, l), bb) in acc[..n].iter_mut().zip(&lin[..n]).zip(&b[..n]) {
+                    *a += c * f.at(l + bb * t);
+                }
+            }
+            let scale = i.map(|i| x[i.min(k)]);
+            for (o, a) in oc.iter_mut().zip(&acc) {
+                *o = scale.map_or(*a, |s| s * a);
+            }
         }
     }
 
@@ -186,6 +249,26 @@ impl Reduction {
             dim: k + 1,
             nodes: nodes_out,
             weights,
+        }
+    }
+}
+
+/// σ or σ′ at one argument, inlined into [`Reduction::run`]'s loop (a
+/// method marked to inline: a closure was not always inlined).
+trait Scalar {
+    fn at(&self, z: f64) -> f64;
+}
+
+/// σ (`D` false) or σ′ of an activation.
+struct Of<const D: bool>(Activation);
+
+impl<const D: bool> Scalar for Of<D> {
+    #[inline(always)]
+    fn at(&self, z: f64) -> f64 {
+        if D {
+            self.0.dsigma(z)
+        } else {
+            self.0.sigma(z)
         }
     }
 }
@@ -270,6 +353,43 @@ mod tests {
                     (fd - got).abs() < 1e-8,
                     "{act:?} d {d} axis {i}: {got} vs {fd}"
                 );
+            }
+        }
+    }
+
+    /// A run of points gives the bits of one point at a time (φ and each
+    /// ∂φ/∂w_i), across the run's blocks and its remainder, for units
+    /// through the rule and in closed form, compiled for every SIMD
+    /// variant of this CPU.
+    #[test]
+    fn a_run_gives_the_bits_of_one_point_at_a_time() {
+        let points: Vec<f64> = (0..150 * 3)
+            .map(|i| ((i * 37) % 101) as f64 / 25.0 - 2.0)
+            .map(|v: f64| v.abs().max(1e-3).copysign(v))
+            .collect();
+        for act in [
+            Activation::Erf,
+            Activation::Tanh,
+            Activation::Sigmoid,
+            Activation::Relu,
+        ] {
+            let red = Reduction::new(Reduced { dim: 30, k: 2 }, 16);
+            let x = [0.7, -1.3, 5.2];
+            for i in [None, Some(0), Some(1), Some(2)] {
+                let one: Vec<u64> = points
+                    .chunks_exact(3)
+                    .map(|w| match i {
+                        None => red.unit(act, w, &x),
+                        Some(i) => red.dunit(act, w, &x, i),
+                    })
+                    .map(f64::to_bits)
+                    .collect();
+                for simd in crate::simd::Simd::all_available() {
+                    let mut out = vec![0.0; 150];
+                    crate::simd_run!(simd, { red.run(act, i, &x, &points, &mut out) });
+                    let run: Vec<u64> = out.iter().map(|v| v.to_bits()).collect();
+                    assert!(run == one, "{act:?} {i:?} {simd:?}");
+                }
             }
         }
     }

@@ -31,13 +31,29 @@ use crate::simd::Simd;
 use crate::sum::fixed_sum;
 use rayon::prelude::*;
 
-/// An entry of the velocity's tables: σ(w·x̃) (`k` = None) or
-/// σ′(w·x̃) x̃_k.
-#[inline]
-fn entry_k(model: &MeanField, k: Option<usize>, w: &[f64], x: &[f64]) -> f64 {
-    match k {
-        None => model.unit_xt(w, x),
-        Some(k) => model.dunit_xt(w, x, k),
+/// The velocity's tables' entries: σ(w·x̃) (`k` = None) or σ′(w·x̃) x̃_k,
+/// a run of points at one node. For a reduced unit, [`Reduction::run`]
+/// compiled for this CPU's [`Simd`] (its cosine rule's sum over the points
+/// in vectors); else one entry at a time. Every kind of table is built
+/// from it, so whole, low-rank and on-the-fly tables share their bits.
+///
+/// [`Reduction::run`]: crate::model::symmetry::Reduction::run
+fn entries(model: &MeanField, k: Option<usize>) -> table::Entry {
+    let dw = model.net.dim_w();
+    match model.reduction.clone() {
+        Some(red) => {
+            let (act, simd) = (model.net.activation, Simd::detect());
+            std::sync::Arc::new(move |x, points, out| {
+                crate::simd_run!(simd, { red.run(act, k, x, points, out) })
+            })
+        }
+        None => {
+            let m = model.clone();
+            match k {
+                None => table::entry(dw, move |w, x| m.net.unit(w, x)),
+                Some(k) => table::entry(dw, move |w, x| m.net.dunit(w, x, k)),
+            }
+        }
     }
 }
 
@@ -123,22 +139,12 @@ impl Velocity {
 
     fn planned(model: &MeanField, grid: &Grid, tables: Tables) -> Self {
         let root_w: Vec<f64> = model.quad.weights.iter().map(|w| w.sqrt()).collect();
-        // on the fly, the tables own a copy of the model; else they borrow it
-        let shared = (tables == Tables::OnTheFly).then(|| std::sync::Arc::new(model.clone()));
-        let table = |points: &[Vec<f64>], xt: &[Vec<f64>], k: Option<usize>| match tables {
-            Tables::Whole => Table::whole(points, xt, |w, x| entry_k(model, k, w, x)),
-            Tables::LowRank => Table::planned(points, xt, |w, x| entry_k(model, k, w, x), &root_w),
-            Tables::OnTheFly => {
-                let m = shared
-                    .clone()
-                    .expect("the model shared for on-the-fly tables");
-                let dw = m.net.dim_w();
-                // k chosen once, not in every entry
-                let f = match k {
-                    None => table::entry(dw, move |w, x| m.unit_xt(w, x)),
-                    Some(k) => table::entry(dw, move |w, x| m.dunit_xt(w, x, k)),
-                };
-                Table::on_the_fly(points, xt, f)
+        let table = |points: &[Vec<f64>], xt: &[Vec<f64>], k: Option<usize>| {
+            let f = entries(model, k);
+            match tables {
+                Tables::Whole => Table::whole(points, xt, &f),
+                Tables::LowRank => Table::planned(points, xt, &f, &root_w),
+                Tables::OnTheFly => Table::on_the_fly(points, xt, f),
             }
         };
         let (net, quad) = (model.net, &model.quad);

@@ -126,21 +126,14 @@ pub enum Table {
 }
 
 impl Table {
-    /// The whole table of `f(point_p, x̃_q)`.
-    pub fn whole(
-        points: &[Vec<f64>],
-        xt: &[Vec<f64>],
-        f: impl Fn(&[f64], &[f64]) -> f64 + Sync,
-    ) -> Self {
+    /// The whole table of `f(point_p, x̃_q)`, a node's row in one run.
+    pub fn whole(points: &[Vec<f64>], xt: &[Vec<f64>], f: &Entry) -> Self {
         let np = points.len();
+        let flat = points.concat();
         let mut t = vec![0.0; np * xt.len()];
         t.par_chunks_mut(np)
             .zip(xt.par_iter())
-            .for_each(|(row, x)| {
-                for (v, w) in row.iter_mut().zip(points) {
-                    *v = f(w, x);
-                }
-            });
+            .for_each(|(row, x)| f(x, &flat, row));
         Table::Whole { q: xt.len(), np, t }
     }
 
@@ -165,12 +158,7 @@ impl Table {
     /// The table with its rows scaled by `s` (s_q = √ω_q > 0) in low rank
     /// ([`cross`]) when that is [`LOW_RANK_GAIN`] times smaller than the
     /// whole one, else the whole table.
-    pub fn planned(
-        points: &[Vec<f64>],
-        xt: &[Vec<f64>],
-        f: impl Fn(&[f64], &[f64]) -> f64 + Sync,
-        s: &[f64],
-    ) -> Self {
+    pub fn planned(points: &[Vec<f64>], xt: &[Vec<f64>], f: &Entry, s: &[f64]) -> Self {
         let whole = Self::whole(points, xt, f);
         let Table::Whole { q, np, t } = &whole else {
             unreachable!()
@@ -368,7 +356,7 @@ mod tests {
         let xt: Vec<Vec<f64>> = (0..300)
             .map(|q| vec![-2.0 + 4.0 * q as f64 / 299.0, 1.0])
             .collect();
-        let f = |w: &[f64], x: &[f64]| (w[0] * x[0] + w[1] * x[1]).tanh();
+        let f = &entry(2, |w, x| (w[0] * x[0] + w[1] * x[1]).tanh());
         let whole = Table::whole(&points, &xt, f);
         let mut whole = whole;
         let mut low = Table::planned(&points, &xt, f, &vec![1.0; 300]);
@@ -411,7 +399,7 @@ mod tests {
         let xt: Vec<Vec<f64>> = (0..3 * CANDIDATES)
             .map(|q| vec![-2.0 + 4.0 * q as f64 / (3 * CANDIDATES) as f64, 1.0])
             .collect();
-        let f = |w: &[f64], x: &[f64]| libm::erf(w[0] * x[0] + w[1] * x[1]);
+        let f = &entry(2, |w, x| libm::erf(w[0] * x[0] + w[1] * x[1]));
         let s: Vec<f64> = (0..xt.len()).map(|q| 1.0 + (q % 5) as f64 / 7.0).collect();
         let on = |threads: usize| {
             let pool = rayon::ThreadPoolBuilder::new()
@@ -440,7 +428,7 @@ mod tests {
     fn a_rough_table_stays_whole() {
         let points: Vec<Vec<f64>> = (0..64).map(|i| vec![i as f64]).collect();
         let xt: Vec<Vec<f64>> = (0..64).map(|q| vec![q as f64]).collect();
-        let f = |w: &[f64], x: &[f64]| if w[0] == x[0] { 1.0 } else { 0.0 };
+        let f = &entry(1, |w, x| if w[0] == x[0] { 1.0 } else { 0.0 });
         assert!(Table::planned(&points, &xt, f, &[1.0; 64]).rank().is_none());
     }
 }
