@@ -260,6 +260,7 @@ pub struct SolverSpec {
     /// operations per step, a longer plan), or on_the_fly (not stored:
     /// the whole tables' bits, a unit evaluation per entry per
     /// contraction, for grids whose tables would not fit in memory).
+    /// Unset: low_rank for a reduced problem (`[symmetry]`), else whole.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tables: Option<String>,
 }

@@ -2,7 +2,8 @@
 //! low-rank tables against the whole tables, on every grid file, within the
 //! bound the cross approximation guarantees; and a reduced run's final
 //! density within 1e-8 in L1 of the whole tables' run. `"on_the_fly"`: the
-//! whole tables' bits, on every grid file and over a 4-D run.
+//! whole tables' bits, on every grid file and over a 4-D run. Unset, the
+//! tables are low-rank for a reduced problem and whole otherwise.
 
 mod common;
 
@@ -118,14 +119,21 @@ fn whole_wr(v: &Velocity, s: &Setup) -> Vec<f64> {
 
 /// grids/single_index.toml (64 × 64 × 48 cells, 1 536 nodes) to t = 0.5
 /// with low-rank tables: the final density within 1e-8 in L1 of the whole
-/// tables' (the bound; measured far below it).
+/// tables' (the bound; measured far below it). Low rank is a
+/// reduced problem's default; both are set here.
 #[test]
 fn a_reduced_run_with_low_rank_tables_ends_where_the_whole_tables_do() {
     let sets = ["dynamics.t_end=0.5", "dynamics.snapshots=2"];
-    let whole = common::grid_setup("single_index", &sets);
-    let mut low_sets = sets.to_vec();
-    low_sets.push("solver.tables=\"low_rank\"");
-    let low = common::grid_setup("single_index", &low_sets);
+    let whole = common::grid_setup(
+        "single_index",
+        &[&sets[..], &["solver.tables=\"whole\""]].concat(),
+    );
+    let low = common::grid_setup(
+        "single_index",
+        &[&sets[..], &["solver.tables=\"low_rank\""]].concat(),
+    );
+    assert_eq!(whole.model.tables, mfpde::model::Tables::Whole);
+    assert_eq!(low.model.tables, mfpde::model::Tables::LowRank);
     let (a, b) = (run(&whole), run(&low));
     let d = l1(
         a.densities.last().unwrap(),
@@ -176,4 +184,31 @@ fn a_4d_run_with_tables_on_the_fly_is_the_whole_tables_run() {
     let (a, b) = (run(&whole), run(&lazy));
     assert_eq!(a.densities.len(), 2);
     assert!(a.densities == b.densities);
+}
+
+/// Unset, `solver.tables` is low_rank for a reduced problem and whole
+/// otherwise; set, it is what is asked.
+#[test]
+fn the_tables_are_low_rank_by_default_for_a_reduced_problem_only() {
+    use mfpde::model::Tables;
+    for (file, sets, want) in [
+        ("single_index", vec![], Tables::LowRank),
+        (
+            "single_index",
+            vec!["solver.tables=\"whole\""],
+            Tables::Whole,
+        ),
+        ("quickstart", vec![], Tables::Whole),
+        (
+            "quickstart",
+            vec!["solver.tables=\"low_rank\""],
+            Tables::LowRank,
+        ),
+    ] {
+        assert_eq!(
+            common::grid_setup(file, &sets).model.tables,
+            want,
+            "{file} {sets:?}"
+        );
+    }
 }

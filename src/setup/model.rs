@@ -58,6 +58,9 @@ pub(super) fn build(lp: &LoadedProblem) -> Result<MeanField> {
     let mut model = MeanField::new(net, quad, data_law, target, p.model.weight_decay, noise)?;
     model.birth_death = alpha;
     model.tables = match p.solver.tables.as_deref() {
+        // a reduced unit's tables are of low rank (README, "Low-rank
+        // tables"): by default in low rank
+        None if reduction.is_some() => Tables::LowRank,
         None | Some("whole") => Tables::Whole,
         Some("low_rank") => Tables::LowRank,
         Some("on_the_fly") => Tables::OnTheFly,
