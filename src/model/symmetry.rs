@@ -193,7 +193,7 @@ impl Reduction {
         }
     }
 
-    /// [`Reduction::run`] with the unit's σ or σ′ `f`: Σ_j c_j f(c + b t_j)
+    /// [`Reduction::run`] with the unit's σ or σ′ `f`: Σ_j c_j f(p·ξ + rρ t_j)
     /// (c_j = ν_j, or ν_j t_j for ∂/∂r), times ξ_i or ρ for a derivative.
     #[inline(always)]
     fn sum_run(

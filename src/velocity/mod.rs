@@ -48,10 +48,10 @@ fn entries(model: &MeanField, k: Option<usize>) -> table::Entry {
             })
         }
         None => {
-            let m = model.clone();
+            let net = model.net;
             match k {
-                None => table::entry(dw, move |w, x| m.net.unit(w, x)),
-                Some(k) => table::entry(dw, move |w, x| m.net.dunit(w, x, k)),
+                None => table::entry(dw, move |w, x| net.unit(w, x)),
+                Some(k) => table::entry(dw, move |w, x| net.dunit(w, x, k)),
             }
         }
     }
