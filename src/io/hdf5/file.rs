@@ -84,12 +84,16 @@ pub fn mark_failed(path: &Path, reason: &str) -> Result<()> {
 mod tests {
     use super::*;
 
-    fn small_file(dir: &Path) -> std::path::PathBuf {
+    /// A small file, and a handle holding its lock on an open file
+    /// description of its own.
+    fn locked_file(dir: &Path) -> (std::path::PathBuf, std::fs::File) {
         let path = dir.join("f.h5");
         let mut fb = FileBuilder::new();
         fb.set_attr("status", AttrValue::String("running".into()));
         std::fs::write(&path, fb.finish().unwrap()).unwrap();
-        path
+        let holder = std::fs::File::open(&path).unwrap();
+        holder.try_lock().unwrap();
+        (path, holder)
     }
 
     /// A lock held on another open file description (as a forked child
@@ -98,9 +102,7 @@ mod tests {
     #[test]
     fn a_lock_released_meanwhile_is_waited_for() {
         let dir = tempfile::tempdir().unwrap();
-        let path = small_file(dir.path());
-        let holder = std::fs::File::open(&path).unwrap();
-        holder.try_lock().unwrap();
+        let (path, holder) = locked_file(dir.path());
         assert!(matches!(
             File::open_rw(&path),
             Err(hdf5_pure::Error::FileLocked(_))
@@ -123,9 +125,7 @@ mod tests {
     #[test]
     fn a_lock_held_throughout_is_reported() {
         let dir = tempfile::tempdir().unwrap();
-        let path = small_file(dir.path());
-        let holder = std::fs::File::open(&path).unwrap();
-        holder.try_lock().unwrap();
+        let (path, holder) = locked_file(dir.path());
         let start = Instant::now();
         let err = mark_failed(&path, "tested").unwrap_err().to_string();
         assert!(start.elapsed() >= LOCK_WAIT, "gave up before LOCK_WAIT");
