@@ -393,32 +393,27 @@ fn move_body<U: Unit>(
                     *o = cq * xq;
                 }
             }
-            let (z, s) = (&mut zbuf[..n * l], &mut sbuf[..n * l]);
-            // σ row j of the tile: the cache's, or s's
-            let at = |j: usize| (b * per + j) * k + q0;
             if cached {
-                // z ← σ′ from the cached σ
-                for (j, zj) in z.chunks_exact_mut(l).enumerate() {
-                    for (zi, si) in zj.iter_mut().zip(&cache[at(j)..at(j) + l]) {
-                        *zi = u.ds(0.0, *si);
-                    }
+                // g_j and ∇g_j in one loop over the kept row of σ: σ′ from
+                // σ as it is read, the sums in registers
+                for j in 0..n {
+                    let at = (b * per + j) * k + q0;
+                    kept_sums(u, dw, &cache[at..at + l], c, &cx, &mut g[j], &mut gw[j]);
                 }
-            } else {
-                for (th, zj) in block.chunks_exact(d).zip(z.chunks_exact_mut(l)) {
-                    u.tile(&th[lay.wax..], nodes, q0, zj);
-                }
-                // s ← σ(z), z ← σ′(z) over every (neuron, node) of the block
-                for (zi, si) in z.iter_mut().zip(s.iter_mut()) {
-                    *si = u.s(*zi);
-                    *zi = u.ds(*zi, *si);
-                }
+                continue;
+            }
+            let (z, s) = (&mut zbuf[..n * l], &mut sbuf[..n * l]);
+            for (th, zj) in block.chunks_exact(d).zip(z.chunks_exact_mut(l)) {
+                u.tile(&th[lay.wax..], nodes, q0, zj);
+            }
+            // s ← σ(z), z ← σ′(z) over every (neuron, node) of the block
+            for (zi, si) in z.iter_mut().zip(s.iter_mut()) {
+                *si = u.s(*zi);
+                *zi = u.ds(*zi, *si);
             }
             // g_j += Σ_q σ c_q, ∇g_j += Σ_q σ′ c_q x̃_q
             for j in 0..n {
-                let sj = match cached {
-                    true => &cache[at(j)..at(j) + l],
-                    false => &s[j * l..(j + 1) * l],
-                };
+                let sj = &s[j * l..(j + 1) * l];
                 let dj = &z[j * l..(j + 1) * l];
                 lanes_dot(u, &mut g[j], sj, c);
                 for (acc, cxk) in gw[j].iter_mut().zip(&cx).take(dw) {
@@ -448,6 +443,66 @@ fn move_body<U: Unit>(
             }
         }
     }
+}
+
+/// g += Σ_q s_q c_q and ∇g_k += Σ_q σ′(s_q) cx_{k,q} over one tile's row
+/// of kept σ, in one loop, each sum in the lanes of [`lanes_dot`] (node q
+/// in lane q mod [`LANES`], in order), so the bits are those of σ′ stored
+/// and summed in passes of their own. The d_w sums are fixed in number
+/// ([`kept_sums_of`]), so that they stay in registers.
+#[inline(always)]
+fn kept_sums<U: Unit>(
+    u: U,
+    dw: usize,
+    s: &[f64],
+    c: &[f64],
+    cx: &[[f64; TILE]; MAX_DIM],
+    g: &mut [f64; LANES],
+    gw: &mut [[f64; LANES]; MAX_DIM],
+) {
+    match dw {
+        1 => kept_sums_of::<U, 1>(u, s, c, cx, g, gw),
+        2 => kept_sums_of::<U, 2>(u, s, c, cx, g, gw),
+        3 => kept_sums_of::<U, 3>(u, s, c, cx, g, gw),
+        _ => kept_sums_of::<U, MAX_DIM>(u, s, c, cx, g, gw),
+    }
+}
+
+/// [`kept_sums`] at d_w = `DW`.
+#[inline(always)]
+fn kept_sums_of<U: Unit, const DW: usize>(
+    u: U,
+    s: &[f64],
+    c: &[f64],
+    cx: &[[f64; TILE]; MAX_DIM],
+    g: &mut [f64; LANES],
+    gw: &mut [[f64; LANES]; MAX_DIM],
+) {
+    let l = s.len();
+    assert!(l <= TILE && c.len() == l);
+    let (mut ga, mut wa) = (*g, [[0.0; LANES]; DW]);
+    wa.copy_from_slice(&gw[..DW]);
+    let (sc, cc) = (s.chunks_exact(LANES), c.chunks_exact(LANES));
+    let full = l - sc.remainder().len();
+    for (n, (sv, cv)) in sc.zip(cc).enumerate() {
+        let sv: &[f64; LANES] = sv.try_into().expect("a chunk of LANES");
+        let cv: &[f64; LANES] = cv.try_into().expect("a chunk of LANES");
+        let ds: [f64; LANES] = std::array::from_fn(|i| u.ds(0.0, sv[i]));
+        ga = std::array::from_fn(|i| u.madd(sv[i], cv[i], ga[i]));
+        for (acc, cxk) in wa.iter_mut().zip(cx) {
+            let xv: &[f64; LANES] = cxk[n * LANES..][..LANES].try_into().expect("LANES");
+            *acc = std::array::from_fn(|i| u.madd(ds[i], xv[i], acc[i]));
+        }
+    }
+    for (i, q) in (full..l).enumerate() {
+        ga[i] = u.madd(s[q], c[q], ga[i]);
+        let ds = u.ds(0.0, s[q]);
+        for (acc, cxk) in wa.iter_mut().zip(cx) {
+            acc[i] = u.madd(ds, cxk[q], acc[i]);
+        }
+    }
+    *g = ga;
+    gw[..DW].copy_from_slice(&wa);
 }
 
 /// Bytes of σ a rank keeps between the passes at most (per step it is
