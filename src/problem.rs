@@ -256,13 +256,24 @@ pub struct SolverSpec {
     #[serde(default = "default_max_steps")]
     pub max_steps: usize,
     /// The velocity's tables: whole, low_rank (a cross approximation to
-    /// 1e-12 of each table's largest entry, rows weighted by √ω_q: fewer
-    /// operations per step, a longer plan), or on_the_fly (not stored:
+    /// `table_tol` of each table's largest entry, rows weighted by √ω_q:
+    /// fewer operations per step, a longer plan), or on_the_fly (not stored:
     /// the whole tables' bits, a unit evaluation per entry per
     /// contraction, for grids whose tables would not fit in memory).
     /// Unset: low_rank for a reduced problem (`[symmetry]`), else whole.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tables: Option<String>,
+    /// The low-rank tables' tolerance: every entry of each √ω_q-weighted
+    /// table within `table_tol` of its largest entry, so |ΔV| ≤ table_tol
+    /// max|T| Σ_q √ω_q |r_q| at every w point. In (0, 1e-4]; default 1e-10
+    /// (a lower rank than at 1e-12, so a faster step: README, "Low-rank
+    /// tables").
+    #[serde(default = "default_table_tol")]
+    pub table_tol: f64,
+}
+
+fn default_table_tol() -> f64 {
+    crate::velocity::table::ACA_TOL
 }
 
 impl Default for SolverSpec {
@@ -278,6 +289,7 @@ impl Default for SolverSpec {
             history_every: default_history_every(),
             max_steps: default_max_steps(),
             tables: None,
+            table_tol: default_table_tol(),
         }
     }
 }

@@ -57,6 +57,9 @@ fn bad_problems_give_one_clear_error_and_no_file() {
             "t_end",
         ),
         (&["grid.spacing=2"], "spacing", "unknown field"),
+        (&["solver.table_tol=0.0"], "solver.table_tol", "(0, 1e-4]"),
+        (&["solver.table_tol=0.01"], "solver.table_tol", "(0, 1e-4]"),
+        (&["solver.table_tol=nan"], "solver.table_tol", "(0, 1e-4]"),
         (
             &["target.expression=\"2*tanh(x1)\""],
             "target.expression",

@@ -48,14 +48,14 @@ pub struct MeanField {
 }
 
 /// How the velocity holds its tables σ(w·x̃_q) (`solver.tables`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub enum Tables {
     /// Stored whole: #nodes × #w points.
     #[default]
     Whole,
-    /// In low rank where that is 2× smaller (to 1e-12 of each table's
-    /// largest entry).
-    LowRank,
+    /// In low rank where that is 2× smaller: every entry of each
+    /// √ω-weighted table within `tol` of its largest (`solver.table_tol`).
+    LowRank { tol: f64 },
     /// Not stored: evaluated in every contraction (the whole tables' bits).
     OnTheFly,
 }

@@ -8,6 +8,7 @@ use crate::model::{
     DataLaw, DataSet, MeanField, Network, Quadrature, Reduced, Reduction, Tables, Target,
 };
 use crate::problem::LoadedProblem;
+use crate::velocity::table::MAX_TABLE_TOL;
 
 /// d of a reduced problem at most.
 pub const MAX_REDUCED_DIM: usize = 10_000;
@@ -57,12 +58,20 @@ pub(super) fn build(lp: &LoadedProblem) -> Result<MeanField> {
     let target = build_target(lp, &net, labels)?;
     let mut model = MeanField::new(net, quad, data_law, target, p.model.weight_decay, noise)?;
     model.birth_death = alpha;
+    let tol = p.solver.table_tol;
+    if !(tol > 0.0 && tol <= MAX_TABLE_TOL) {
+        return Err(Error::problem(
+            "solver.table_tol",
+            tol.to_string(),
+            format!("a tolerance in (0, {MAX_TABLE_TOL:e}]"),
+        ));
+    }
     model.tables = match p.solver.tables.as_deref() {
         // a reduced unit's tables are of low rank (README, "Low-rank
         // tables"): by default in low rank
-        None if reduction.is_some() => Tables::LowRank,
+        None if reduction.is_some() => Tables::LowRank { tol },
         None | Some("whole") => Tables::Whole,
-        Some("low_rank") => Tables::LowRank,
+        Some("low_rank") => Tables::LowRank { tol },
         Some("on_the_fly") => Tables::OnTheFly,
         Some(other) => {
             return Err(Error::problem(

@@ -8,8 +8,12 @@ use crate::simd::Simd;
 use rayon::prelude::*;
 
 /// The largest entry of the residual T − Σ a_k b_kᵀ, relative to the
-/// largest entry of T (tested against the whole tables: tests/low_rank.rs).
-pub const ACA_TOL: f64 = 1e-12;
+/// largest entry of T, by default (`solver.table_tol`; tested against the
+/// whole tables: tests/low_rank.rs).
+pub const ACA_TOL: f64 = 1e-10;
+
+/// The loosest `solver.table_tol` accepted.
+pub const MAX_TABLE_TOL: f64 = 1e-4;
 
 /// Crosses a block takes between two passes over the whole residual.
 pub(crate) const BLOCK_CROSSES: usize = 32;
@@ -119,9 +123,10 @@ pub fn cross(
     nq: usize,
     np: usize,
     max_rank: usize,
+    tol: f64,
 ) -> Option<(usize, Vec<f64>, Vec<f64>)> {
     let mut maxes: Vec<(usize, f64)> = r.par_chunks(np).map(row_max).collect();
-    let bound = ACA_TOL * pick(maxes.iter().copied()).2.abs();
+    let bound = tol * pick(maxes.iter().copied()).2.abs();
     let (mut a, mut b) = (Vec::new(), Vec::new());
     let mut rank = 0;
     let mut order: Vec<usize> = (0..nq).collect();

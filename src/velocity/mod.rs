@@ -143,7 +143,7 @@ impl Velocity {
             let f = entries(model, k);
             match tables {
                 Tables::Whole => Table::whole(points, xt, &f),
-                Tables::LowRank => Table::planned(points, xt, &f, &root_w),
+                Tables::LowRank { tol } => Table::planned(points, xt, &f, &root_w, tol),
                 Tables::OnTheFly => Table::on_the_fly(points, xt, f),
             }
         };

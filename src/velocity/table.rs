@@ -20,7 +20,7 @@
 //! contraction.
 
 use super::cross::cross;
-pub use super::cross::ACA_TOL;
+pub use super::cross::{ACA_TOL, MAX_TABLE_TOL};
 use crate::scratch::Scratch;
 use crate::simd::Simd;
 use crate::sum::lane_dot;
@@ -156,9 +156,10 @@ impl Table {
     }
 
     /// The table with its rows scaled by `s` (s_q = √ω_q > 0) in low rank
-    /// ([`cross`]) when that is [`LOW_RANK_GAIN`] times smaller than the
-    /// whole one, else the whole table.
-    pub fn planned(points: &[Vec<f64>], xt: &[Vec<f64>], f: &Entry, s: &[f64]) -> Self {
+    /// ([`cross`], each entry within `tol` of the scaled table's largest)
+    /// when that is [`LOW_RANK_GAIN`] times smaller than the whole one, else
+    /// the whole table.
+    pub fn planned(points: &[Vec<f64>], xt: &[Vec<f64>], f: &Entry, s: &[f64], tol: f64) -> Self {
         let whole = Self::whole(points, xt, f);
         let Table::Whole { q, np, t } = &whole else {
             unreachable!()
@@ -176,7 +177,7 @@ impl Table {
         let max_rank = q * np / (LOW_RANK_GAIN * (q + np));
         let largest = |v: &[f64]| v.iter().fold(0.0f64, |m, x| m.max(x.abs()));
         let (scaled_max, max) = (largest(&scaled), largest(t));
-        match cross(scaled, *q, *np, max_rank) {
+        match cross(scaled, *q, *np, max_rank, tol) {
             Some((rank, a, b)) => Table::LowRank {
                 q: *q,
                 np: *np,
@@ -359,7 +360,7 @@ mod tests {
         let f = &entry(2, |w, x| (w[0] * x[0] + w[1] * x[1]).tanh());
         let whole = Table::whole(&points, &xt, f);
         let mut whole = whole;
-        let mut low = Table::planned(&points, &xt, f, &vec![1.0; 300]);
+        let mut low = Table::planned(&points, &xt, f, &vec![1.0; 300], ACA_TOL);
         let rank = low.rank().expect("low rank");
         assert!(rank < 60, "rank {rank}");
         let mut worst: f64 = 0.0;
@@ -407,7 +408,7 @@ mod tests {
                 .build()
                 .unwrap();
             pool.install(|| {
-                let t = Table::planned(&points, &xt, f, &s);
+                let t = Table::planned(&points, &xt, f, &s, ACA_TOL);
                 let rank = t.rank().expect("low rank");
                 let bits: Vec<u64> = (0..xt.len())
                     .flat_map(|q| (0..500).map(move |p| (q, p)))
@@ -429,6 +430,8 @@ mod tests {
         let points: Vec<Vec<f64>> = (0..64).map(|i| vec![i as f64]).collect();
         let xt: Vec<Vec<f64>> = (0..64).map(|q| vec![q as f64]).collect();
         let f = &entry(1, |w, x| if w[0] == x[0] { 1.0 } else { 0.0 });
-        assert!(Table::planned(&points, &xt, f, &[1.0; 64]).rank().is_none());
+        assert!(Table::planned(&points, &xt, f, &[1.0; 64], ACA_TOL)
+            .rank()
+            .is_none());
     }
 }
