@@ -272,8 +272,15 @@ pub struct SolverSpec {
     pub table_tol: f64,
 }
 
+/// `solver.table_tol`'s default (the velocity's `ACA_TOL`; tested equal in
+/// tests/low_rank.rs).
+pub const TABLE_TOL: f64 = 1e-10;
+
+/// The loosest `solver.table_tol` accepted.
+pub const MAX_TABLE_TOL: f64 = 1e-4;
+
 fn default_table_tol() -> f64 {
-    crate::velocity::table::ACA_TOL
+    TABLE_TOL
 }
 
 impl Default for SolverSpec {

@@ -7,8 +7,7 @@ use crate::error::{Error, Result};
 use crate::model::{
     DataLaw, DataSet, MeanField, Network, Quadrature, Reduced, Reduction, Tables, Target,
 };
-use crate::problem::LoadedProblem;
-use crate::velocity::table::MAX_TABLE_TOL;
+use crate::problem::{LoadedProblem, MAX_TABLE_TOL};
 
 /// d of a reduced problem at most.
 pub const MAX_REDUCED_DIM: usize = 10_000;

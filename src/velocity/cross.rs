@@ -1,19 +1,17 @@
 //! **Cross approximation** of a table with complete pivoting: Gaussian
-//! elimination stopped when every entry of the residual is below
-//! [`ACA_TOL`] of the table's largest (the residual is kept, so this is
-//! exact, not an estimate), its crosses taken in blocks between passes
-//! over the whole residual. Used by [`super::table::Table::planned`].
+//! elimination stopped when every entry of the residual is below a
+//! tolerance (`solver.table_tol`, default [`ACA_TOL`]) of the table's
+//! largest (the residual is kept, so this is exact, not an estimate), its
+//! crosses taken in blocks between passes over the whole residual. Used by [`super::table::Table::planned`].
 
 use crate::simd::Simd;
 use rayon::prelude::*;
 
 /// The largest entry of the residual T − Σ a_k b_kᵀ, relative to the
-/// largest entry of T, by default (`solver.table_tol`; tested against the
-/// whole tables: tests/low_rank.rs).
+/// largest entry of T, by default (`solver.table_tol`, whose default
+/// `problem::TABLE_TOL` is this; tested against the whole tables:
+/// tests/low_rank.rs).
 pub const ACA_TOL: f64 = 1e-10;
-
-/// The loosest `solver.table_tol` accepted.
-pub const MAX_TABLE_TOL: f64 = 1e-4;
 
 /// Crosses a block takes between two passes over the whole residual.
 pub(crate) const BLOCK_CROSSES: usize = 32;
@@ -102,7 +100,7 @@ fn subtract_block(
 
 /// Cross approximation with complete pivoting of the whole table `r`
 /// (`nq` × `np`, node-major; overwritten by the residual): (rank, a (rank × Q), b (rank × np)) with
-/// |T − Σ_k a_k b_kᵀ| ≤ [`ACA_TOL`] max|T| at every entry (the residual is
+/// |T − Σ_k a_k b_kᵀ| ≤ `tol` max|T| at every entry (the residual is
 /// kept, so this is its exact maximum, not an estimate), or `None` when that
 /// needs more than `max_rank` crosses.
 ///

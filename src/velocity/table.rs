@@ -7,8 +7,9 @@
 //! with complete pivoting (Gaussian elimination stopped early; its crosses
 //! taken in blocks between passes over the table, [`cross`]) builds
 //! T ≈ Σ_k a_k b_kᵀ from the whole table, until every entry of the residual
-//! is below [`ACA_TOL`] of the largest entry of T — a bound on each entry,
-//! so |Δg(w)| ≤ ACA_TOL max|T| Σ_q |ω_q r_q| — and is kept only when it is
+//! is below a tolerance (`solver.table_tol`, default [`ACA_TOL`]) of the
+//! largest entry of T — a bound on each entry, so |Δg(w)| ≤ tol max|T|
+//! Σ_q |ω_q r_q| — and is kept only when it is
 //! smaller than the whole table by [`LOW_RANK_GAIN`]. Each contraction then
 //! costs k (Q + #points) instead of Q × #points. Sums run in fixed orders:
 //! the same bits on any thread count.
@@ -20,7 +21,7 @@
 //! contraction.
 
 use super::cross::cross;
-pub use super::cross::{ACA_TOL, MAX_TABLE_TOL};
+pub use super::cross::ACA_TOL;
 use crate::scratch::Scratch;
 use crate::simd::Simd;
 use crate::sum::lane_dot;
