@@ -264,10 +264,10 @@ pub struct SolverSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tables: Option<String>,
     /// The low-rank tables' tolerance: every entry of each √ω_q-weighted
-    /// table within `table_tol` of its largest entry, so |ΔV| ≤ table_tol
-    /// max|T| Σ_q √ω_q |r_q| at every w point. In (0, 1e-4]; default 1e-10
-    /// (a lower rank than at 1e-12, so a faster step: README, "Low-rank
-    /// tables").
+    /// table within `table_tol` of its largest entry, so |Δg| ≤ table_tol
+    /// max|√ω T| Σ_q √ω_q |r_q| at every w point (∇_w g the same way). In
+    /// (0, 1e-4]; default 1e-10 (a lower rank than at 1e-12, so a faster
+    /// step: README, "Low-rank tables").
     #[serde(default = "default_table_tol")]
     pub table_tol: f64,
 }
