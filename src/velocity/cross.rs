@@ -2,7 +2,8 @@
 //! elimination stopped when every entry of the residual is below a
 //! tolerance (`solver.table_tol`, default [`ACA_TOL`]) of the table's
 //! largest (the residual is kept, so this is exact, not an estimate), its
-//! crosses taken in blocks between passes over the whole residual. Used by [`super::table::Table::planned`].
+//! crosses taken in blocks between passes over the whole residual. Used
+//! by [`super::table::Table::planned`].
 
 use crate::simd::Simd;
 use rayon::prelude::*;

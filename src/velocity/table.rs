@@ -9,9 +9,9 @@
 //! T ≈ Σ_k a_k b_kᵀ from the whole table, until every entry of the residual
 //! is below a tolerance (`solver.table_tol`, default [`ACA_TOL`]) of the
 //! largest entry of T — a bound on each entry, so |Δg(w)| ≤ tol max|T|
-//! Σ_q |ω_q r_q| — and is kept only when it is
-//! smaller than the whole table by [`LOW_RANK_GAIN`]. Each contraction then
-//! costs k (Q + #points) instead of Q × #points. Sums run in fixed orders:
+//! Σ_q |ω_q r_q| — and is kept only when it is smaller than the whole
+//! table by [`LOW_RANK_GAIN`]. Each contraction then costs k (Q + #points)
+//! instead of Q × #points. Sums run in fixed orders:
 //! the same bits on any thread count.
 //!
 //! Or not stored at all ([`Table::on_the_fly`]): each contraction evaluates

@@ -464,6 +464,7 @@ fn kept_sums<U: Unit>(
         1 => kept_sums_of::<U, 1>(u, s, c, cx, g, gw),
         2 => kept_sums_of::<U, 2>(u, s, c, cx, g, gw),
         3 => kept_sums_of::<U, 3>(u, s, c, cx, g, gw),
+        // d_w ≤ D ≤ MAX_DIM
         _ => kept_sums_of::<U, MAX_DIM>(u, s, c, cx, g, gw),
     }
 }
