@@ -272,8 +272,7 @@ pub struct SolverSpec {
     pub table_tol: f64,
 }
 
-/// `solver.table_tol`'s default (the velocity's `ACA_TOL`; tested equal in
-/// tests/low_rank.rs).
+/// `solver.table_tol`'s default (the velocity's `ACA_TOL`).
 pub const TABLE_TOL: f64 = 1e-10;
 
 /// The loosest `solver.table_tol` accepted.

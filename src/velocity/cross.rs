@@ -9,10 +9,9 @@ use crate::simd::Simd;
 use rayon::prelude::*;
 
 /// The largest entry of the residual T − Σ a_k b_kᵀ, relative to the
-/// largest entry of T, by default (`solver.table_tol`, whose default
-/// `problem::TABLE_TOL` is this; tested against the whole tables:
-/// tests/low_rank.rs).
-pub const ACA_TOL: f64 = 1e-10;
+/// largest entry of T, by default: `solver.table_tol`'s default (tested
+/// against the whole tables: tests/low_rank.rs).
+pub const ACA_TOL: f64 = crate::problem::TABLE_TOL;
 
 /// Crosses a block takes between two passes over the whole residual.
 pub(crate) const BLOCK_CROSSES: usize = 32;
