@@ -51,19 +51,21 @@ pub fn fixed_sum<T: Sync>(items: &[T], f: impl Fn(usize, &T) -> f64 + Sync) -> f
 /// Σ_p a_p b_p over 8 lanes (p mod 8), the lanes then summed in a fixed
 /// tree: the same bits for every SIMD variant and thread count, and a loop
 /// that vectorises (a single running sum would be one long chain of
-/// dependent adds).
+/// dependent adds). `a` in f64 or f32 (widened exactly: the low-rank
+/// tables' smallest crosses).
 #[inline(always)]
-pub fn lane_dot(a: &[f64], b: &[f64]) -> f64 {
+pub fn lane_dot<T: Copy + Into<f64>>(a: &[T], b: &[f64]) -> f64 {
+    let n = a.len().min(b.len());
+    let (ca, ra) = a[..n].as_chunks::<8>();
+    let (cb, rb) = b[..n].as_chunks::<8>();
     let mut lanes = [0.0f64; 8];
-    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
-    let (ra, rb) = (ca.remainder(), cb.remainder());
-    for (x, y) in ca.zip(cb) {
+    for (x, y) in ca.iter().zip(cb) {
         for l in 0..8 {
-            lanes[l] += x[l] * y[l];
+            lanes[l] += x[l].into() * y[l];
         }
     }
     for (l, (x, y)) in ra.iter().zip(rb).enumerate() {
-        lanes[l] += x * y;
+        lanes[l] += (*x).into() * y;
     }
     ((lanes[0] + lanes[4]) + (lanes[2] + lanes[6]))
         + ((lanes[1] + lanes[5]) + (lanes[3] + lanes[7]))

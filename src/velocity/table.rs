@@ -7,12 +7,16 @@
 //! with complete pivoting (Gaussian elimination stopped early; its crosses
 //! taken in blocks between passes over the table, [`cross`]) builds
 //! T ≈ Σ_k a_k b_kᵀ from the whole table, until every entry of the residual
-//! is below a tolerance (`solver.table_tol`, default [`ACA_TOL`]) of the
-//! largest entry of T — a bound on each entry, so |Δg(w)| ≤ tol max|T|
-//! Σ_q |ω_q r_q| — and is kept only when it is smaller than the whole
-//! table by [`LOW_RANK_GAIN`]. Each contraction then costs k (Q + #points)
-//! instead of Q × #points. Sums run in fixed orders:
-//! the same bits on any thread count.
+//! is below 3/4 of a tolerance (`solver.table_tol`, default [`ACA_TOL`]) of
+//! the largest entry of T; the smallest crosses are then stored in f32, as
+//! many as move no entry by more than the last quarter ([`narrow_tail`]):
+//! a bound on each entry, so |Δg(w)| ≤ tol max|T| Σ_q |ω_q r_q|. It is
+//! kept only when its rank is [`LOW_RANK_GAIN`] times below the whole
+//! table's. Each contraction then reads k (Q + #points) values instead of
+//! Q × #points, and the contractions are memory-bound, so the f32 crosses
+//! (about four fifths of them on grids/single_index.toml) save bytes where
+//! time goes. Sums run in fixed orders, in f64: the same bits on any
+//! thread count.
 //!
 //! Or not stored at all ([`Table::on_the_fly`]): each contraction evaluates
 //! T[q][p] again, in the whole table's order, so it gives the whole
@@ -34,6 +38,10 @@ const BLOCK: usize = 256;
 /// The factor by which a low-rank table must be smaller than the whole
 /// one to be kept.
 pub const LOW_RANK_GAIN: usize = 2;
+
+/// The share of a low-rank table's tolerance left to the rounding of its
+/// crosses stored in f32 ([`narrow_tail`]); the residual takes the rest.
+pub const NARROW_SHARE: f64 = 0.25;
 
 /// Each block of `$out` in parallel, zeroed, then `$body` with the block
 /// (`$chunk`) and its first point (`$p0`), inside the SIMD variant (a
@@ -110,13 +118,18 @@ pub enum Table {
     /// s_q T[q][p] = Σ_k a[k][q] b[k][p], `a` k × Q and `b` k × np
     /// row-major, with the rows scaled by s_q = √ω_q (the error that
     /// matters is in Σ_q T[q][p] ω_q r_q and in Σ_q ω_q f_q², not at the
-    /// nodes of negligible weight); scratch for the contractions.
+    /// nodes of negligible weight); scratch for the contractions. The
+    /// first `wide` crosses are in `a` and `b` (f64), the others, the
+    /// smallest, in `a32` and `b32` (f32: [`narrow_tail`]).
     LowRank {
         q: usize,
         np: usize,
         rank: usize,
+        wide: usize,
         a: Vec<f64>,
         b: Vec<f64>,
+        a32: Vec<f32>,
+        b32: Vec<f32>,
         s: Vec<f64>,
         scratch_q: Vec<f64>,
         scratch_k: Vec<f64>,
@@ -157,9 +170,10 @@ impl Table {
     }
 
     /// The table with its rows scaled by `s` (s_q = √ω_q > 0) in low rank
-    /// ([`cross`], each entry within `tol` of the scaled table's largest)
     /// when that is [`LOW_RANK_GAIN`] times smaller than the whole one, else
-    /// the whole table.
+    /// the whole table: each entry within `tol` of the scaled table's
+    /// largest, the residual of the [`cross`] within (1 − [`NARROW_SHARE`])
+    /// `tol` and the crosses stored in f32 moving it by at most the rest.
     pub fn planned(points: &[Vec<f64>], xt: &[Vec<f64>], f: &Entry, s: &[f64], tol: f64) -> Self {
         let whole = Self::whole(points, xt, f);
         let Table::Whole { q, np, t } = &whole else {
@@ -178,20 +192,30 @@ impl Table {
         let max_rank = q * np / (LOW_RANK_GAIN * (q + np));
         let largest = |v: &[f64]| v.iter().fold(0.0f64, |m, x| m.max(x.abs()));
         let (scaled_max, max) = (largest(&scaled), largest(t));
-        match cross(scaled, *q, *np, max_rank, tol) {
-            Some((rank, a, b)) => Table::LowRank {
-                q: *q,
-                np: *np,
-                rank,
-                a,
-                b,
-                s: s.to_vec(),
-                scratch_q: vec![0.0; *q],
-                scratch_k: vec![0.0; rank],
-                scaled_max,
-                max,
-            },
-            None => whole,
+        let Some((rank, mut a, mut b)) =
+            cross(scaled, *q, *np, max_rank, (1.0 - NARROW_SHARE) * tol)
+        else {
+            return whole;
+        };
+        let wide = narrow_tail(&a, &b, *q, *np, NARROW_SHARE * tol * scaled_max);
+        let narrow = |v: &mut Vec<f64>, n: usize| -> Vec<f32> {
+            v.drain(wide * n..).map(|x| x as f32).collect()
+        };
+        let (a32, b32) = (narrow(&mut a, *q), narrow(&mut b, *np));
+        Table::LowRank {
+            q: *q,
+            np: *np,
+            rank,
+            wide,
+            a,
+            b,
+            a32,
+            b32,
+            s: s.to_vec(),
+            scratch_q: vec![0.0; *q],
+            scratch_k: vec![0.0; rank],
+            scaled_max,
+            max,
         }
     }
 
@@ -200,6 +224,14 @@ impl Table {
         match self {
             Table::Whole { .. } | Table::OnTheFly { .. } => None,
             Table::LowRank { rank, .. } => Some(*rank),
+        }
+    }
+
+    /// The number of crosses stored in f32 (`None`: the whole table).
+    pub fn narrow(&self) -> Option<usize> {
+        match self {
+            Table::Whole { .. } | Table::OnTheFly { .. } => None,
+            Table::LowRank { rank, wide, .. } => Some(rank - wide),
         }
     }
 
@@ -228,13 +260,19 @@ impl Table {
                 q: nq,
                 np,
                 rank,
+                wide,
                 a,
                 b,
+                a32,
+                b32,
                 s,
                 ..
             } => {
                 (0..*rank)
-                    .map(|k| a[k * nq + q] * b[k * np + p])
+                    .map(|k| match k.checked_sub(*wide) {
+                        None => a[k * nq + q] * b[k * np + p],
+                        Some(j) => f64::from(a32[j * nq + q]) * f64::from(b32[j * np + p]),
+                    })
                     .sum::<f64>()
                     / s[q]
             }
@@ -245,7 +283,7 @@ impl Table {
     /// k, in order for every point).
     pub fn contract(&mut self, c: &[f64], out: &mut [f64], simd: Simd) {
         match self {
-            Table::Whole { np, t, .. } => axpy_rows(t, *np, c, out, simd),
+            Table::Whole { np, t, .. } => axpy_rows((t, &[]), *np, c, out, simd),
             Table::OnTheFly { lazy, .. } => {
                 // axpy_rows's order, each entry evaluated where it is read
                 by_blocks!(out, simd, |p0, chunk| {
@@ -260,8 +298,11 @@ impl Table {
             Table::LowRank {
                 q,
                 np,
+                wide,
                 a,
                 b,
+                a32,
+                b32,
                 s,
                 scratch_q,
                 scratch_k,
@@ -271,12 +312,8 @@ impl Table {
                 for ((u, cq), sq) in scratch_q.iter_mut().zip(c).zip(s.iter()) {
                     *u = cq / sq;
                 }
-                let cs = &*scratch_q;
-                scratch_k
-                    .par_iter_mut()
-                    .zip(a.par_chunks(*q))
-                    .for_each(|(t, ak)| *t = crate::simd_run!(simd, { lane_dot(ak, cs) }));
-                axpy_rows(b, *np, scratch_k, out, simd);
+                dots((a, a32), *q, *wide, scratch_q, scratch_k, simd);
+                axpy_rows((b, b32), *np, scratch_k, out, simd);
             }
         }
     }
@@ -304,17 +341,17 @@ impl Table {
             Table::LowRank {
                 q,
                 np,
+                wide,
                 a,
                 b,
+                a32,
+                b32,
                 s,
                 scratch_k,
                 ..
             } => {
-                scratch_k
-                    .par_iter_mut()
-                    .zip(b.par_chunks(*np))
-                    .for_each(|(t, bk)| *t = crate::simd_run!(simd, { lane_dot(bk, m) }));
-                axpy_rows(a, *q, scratch_k, out, simd);
+                dots((b, b32), *np, *wide, m, scratch_k, simd);
+                axpy_rows((a, a32), *q, scratch_k, out, simd);
                 for (o, sq) in out.iter_mut().zip(s.iter()) {
                     *o /= sq;
                 }
@@ -323,21 +360,70 @@ impl Table {
     }
 }
 
-/// out[p] = Σ_r rows[r][p] c_r (rows of length `n`, r in order), in
-/// parallel over blocks of p.
-fn axpy_rows(rows: &[f64], n: usize, c: &[f64], out: &mut [f64], simd: Simd) {
+/// The crosses kept in f64 of a low-rank table: the first `wide` of
+/// `rank`, the others stored in f32. The longest tail of crosses whose
+/// rounding to f32 moves no entry of Σ_k a_k b_kᵀ by more than `budget`
+/// in all, each cross by at most max|a_k − ã_k| max|b_k| + max|ã_k|
+/// max|b_k − b̃_k| (the f32 values, ã and b̃, are exact in f64, so this
+/// bounds what the contractions read). The crosses come largest first, so
+/// the tail is the smallest ones: half of single_index's at 1e-10.
+fn narrow_tail(a: &[f64], b: &[f64], nq: usize, np: usize, budget: f64) -> usize {
+    let rounded = |v: &[f64]| {
+        v.iter().fold((0.0f64, 0.0f64, 0.0f64), |(d, m, m32), &x| {
+            let y = f64::from(x as f32);
+            (d.max((x - y).abs()), m.max(x.abs()), m32.max(y.abs()))
+        })
+    };
+    let errors: Vec<f64> = a
+        .par_chunks(nq.max(1))
+        .zip(b.par_chunks(np.max(1)))
+        .map(|(ak, bk)| {
+            let ((da, _, ma32), (db, mb, _)) = (rounded(ak), rounded(bk));
+            da * mb + ma32 * db
+        })
+        .collect();
+    let (mut wide, mut moved) = (errors.len(), 0.0);
+    while wide > 0 && moved + errors[wide - 1] <= budget {
+        moved += errors[wide - 1];
+        wide -= 1;
+    }
+    wide
+}
+
+/// t_k = rows_k · v for the `wide` rows (of length `n`) in f64, then the
+/// others in f32, in parallel over k.
+fn dots(rows: (&[f64], &[f32]), n: usize, wide: usize, v: &[f64], t: &mut [f64], simd: Simd) {
+    t.par_iter_mut().enumerate().for_each(|(k, t)| {
+        *t = crate::simd_run!(simd, {
+            match k.checked_sub(wide) {
+                None => lane_dot(&rows.0[k * n..(k + 1) * n], v),
+                Some(j) => lane_dot(&rows.1[j * n..(j + 1) * n], v),
+            }
+        })
+    });
+}
+
+/// out[p] = Σ_r rows[r][p] c_r (rows of length `n`, r in order: those in
+/// f64, then those in f32), in parallel over blocks of p.
+fn axpy_rows(rows: (&[f64], &[f32]), n: usize, c: &[f64], out: &mut [f64], simd: Simd) {
+    let wide = rows.0.len() / n.max(1);
     by_blocks!(out, simd, |p0, chunk| {
-        for (r, &cr) in c.iter().enumerate() {
-            add_scaled(chunk, &rows[r * n + p0..r * n + p0 + chunk.len()], cr);
+        let (cw, cn) = c.split_at(wide);
+        let len = chunk.len();
+        for (r, &cr) in cw.iter().enumerate() {
+            add_scaled(chunk, &rows.0[r * n + p0..r * n + p0 + len], cr);
+        }
+        for (r, &cr) in cn.iter().enumerate() {
+            add_scaled(chunk, &rows.1[r * n + p0..r * n + p0 + len], cr);
         }
     })
 }
 
 /// v += t c, entry by entry.
 #[inline(always)]
-fn add_scaled(v: &mut [f64], t: &[f64], c: f64) {
+fn add_scaled<T: Copy + Into<f64>>(v: &mut [f64], t: &[T], c: f64) {
     for (v, t) in v.iter_mut().zip(t) {
-        *v += t * c;
+        *v += (*t).into() * c;
     }
 }
 
@@ -347,8 +433,9 @@ mod tests {
     use crate::velocity::cross::{BLOCK_CROSSES, CANDIDATES};
 
     /// A smooth kernel over 400 × 300 points (entries up to 1): the cross
-    /// approximation has rank below 60 and reproduces it to ACA_TOL at
-    /// every entry (plus the round-off of a rank-k sum), and its
+    /// approximation has rank below 60, some of its crosses in f32, and
+    /// reproduces it to ACA_TOL at every entry (plus the round-off of a
+    /// rank-k sum), and its
     /// contractions equal the whole table's within ACA_TOL Σ|c|.
     #[test]
     fn the_cross_approximation_reproduces_a_smooth_table() {
@@ -364,13 +451,22 @@ mod tests {
         let mut low = Table::planned(&points, &xt, f, &vec![1.0; 300], ACA_TOL);
         let rank = low.rank().expect("low rank");
         assert!(rank < 60, "rank {rank}");
+        let narrow = low.narrow().expect("low rank");
+        assert!(
+            narrow > 0 && narrow < rank,
+            "{narrow} of {rank} crosses in f32"
+        );
         let mut worst: f64 = 0.0;
         for q in 0..300 {
             for p in 0..400 {
                 worst = worst.max((low.at(q, p) - whole.at(q, p)).abs());
             }
         }
-        assert!(worst < 2.0 * ACA_TOL, "rank {rank}: {worst:e}");
+        // the residual and the f32 crosses' rounding within ACA_TOL of the
+        // largest entry, and a rank-term sum's round-off
+        let (smax, _) = low.scales().expect("low rank");
+        let bound = (ACA_TOL + rank as f64 * f64::EPSILON) * smax;
+        assert!(worst <= bound, "rank {rank}: {worst:e} > {bound:e}");
         let diff = |a: &[f64], b: &[f64]| {
             a.iter()
                 .zip(b)
