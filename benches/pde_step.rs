@@ -148,7 +148,7 @@ fn bench_steps(c: &mut Criterion) {
         ("40^4f", "teacher4d.toml", "[40,40,40,40]"),
         ("64^4", "teacher4d.toml", "[64,64,64,64]"),
     ] {
-        // 40^4f and 64^4 (1.1 GB of tables) only when asked for by name
+        // 40^4f and 64^4 (0.85 GB of tables) only when asked for by name
         let asked = |w: &String| w.split(',').any(|x| x == label);
         let by_name = label.ends_with('f') || label == "64^4";
         if wanted.as_ref().map_or(by_name, |w| !asked(w)) {
