@@ -11,12 +11,11 @@
 //! the largest entry of T; the smallest crosses are then stored in f32, as
 //! many as move no entry by more than the last quarter ([`narrow_tail`]):
 //! a bound on each entry, so |Δg(w)| ≤ tol max|T| Σ_q |ω_q r_q|. It is
-//! kept only when its rank is [`LOW_RANK_GAIN`] times below the whole
-//! table's. Each contraction then reads k (Q + #points) values instead of
-//! Q × #points, and the contractions are memory-bound, so the f32 crosses
-//! (about four fifths of them on grids/single_index.toml) save bytes where
-//! time goes. Sums run in fixed orders, in f64: the same bits on any
-//! thread count.
+//! kept only when its k (Q + #points) values are [`LOW_RANK_GAIN`] times
+//! fewer than the whole table's Q × #points. The contractions, which read
+//! them, are memory-bound, so the f32 crosses (about three quarters of
+//! them on grids/single_index.toml) save bytes where the time goes. Sums
+//! run in fixed orders, in f64: the same bits on any thread count.
 //!
 //! Or not stored at all ([`Table::on_the_fly`]): each contraction evaluates
 //! T[q][p] again, in the whole table's order, so it gives the whole
@@ -249,7 +248,8 @@ impl Table {
     }
 
     /// max |s_q T[q][p]| and max |T[q][p]| of a low-rank table: each entry
-    /// of s_q T is within [`ACA_TOL`] times the first (`None`: whole).
+    /// of s_q T is within its tolerance (`solver.table_tol`) times the
+    /// first (`None`: whole).
     pub fn scales(&self) -> Option<(f64, f64)> {
         match self {
             Table::Whole { .. } | Table::OnTheFly { .. } => None,
@@ -379,7 +379,8 @@ impl Table {
 /// in all, each cross by at most max|a_k − ã_k| max|b_k| + max|ã_k|
 /// max|b_k − b̃_k| (the f32 values, ã and b̃, are exact in f64, so this
 /// bounds what the contractions read). The crosses come largest first, so
-/// the tail is the smallest ones: half of single_index's at 1e-10.
+/// the tail is the smallest ones: about three quarters of single_index's
+/// at 1e-10.
 fn narrow_tail(a: &[f64], b: &[f64], nq: usize, np: usize, budget: f64) -> usize {
     let rounded = |v: &[f64]| {
         v.iter().fold((0.0f64, 0.0f64, 0.0f64), |(d, m, m32), &x| {
