@@ -311,7 +311,6 @@ impl Table {
             Table::LowRank {
                 q,
                 np,
-                wide,
                 a,
                 b,
                 a32,
@@ -325,7 +324,7 @@ impl Table {
                 for ((u, cq), sq) in scratch_q.iter_mut().zip(c).zip(s.iter()) {
                     *u = cq / sq;
                 }
-                dots((a, a32), *q, *wide, scratch_q, scratch_k, simd);
+                dots((a, a32), *q, scratch_q, scratch_k, simd);
                 axpy_rows((b, b32), *np, scratch_k, out, simd);
             }
         }
@@ -354,7 +353,6 @@ impl Table {
             Table::LowRank {
                 q,
                 np,
-                wide,
                 a,
                 b,
                 a32,
@@ -363,7 +361,7 @@ impl Table {
                 scratch_k,
                 ..
             } => {
-                dots((b, b32), *np, *wide, m, scratch_k, simd);
+                dots((b, b32), *np, m, scratch_k, simd);
                 axpy_rows((a, a32), *q, scratch_k, out, simd);
                 for (o, sq) in out.iter_mut().zip(s.iter()) {
                     *o /= sq;
@@ -404,9 +402,10 @@ fn narrow_tail(a: &[f64], b: &[f64], nq: usize, np: usize, budget: f64) -> usize
     wide
 }
 
-/// t_k = rows_k · v for the `wide` rows (of length `n`) in f64, then the
-/// others in f32, in parallel over k.
-fn dots(rows: (&[f64], &[f32]), n: usize, wide: usize, v: &[f64], t: &mut [f64], simd: Simd) {
+/// t_k = rows_k · v for the rows (of length `n`) in f64, then those in
+/// f32, in parallel over k.
+fn dots(rows: (&[f64], &[f32]), n: usize, v: &[f64], t: &mut [f64], simd: Simd) {
+    let wide = rows.0.len() / n.max(1);
     t.par_iter_mut().enumerate().for_each(|(k, t)| {
         *t = crate::simd_run!(simd, {
             match k.checked_sub(wide) {
